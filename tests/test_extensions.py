@@ -1,0 +1,103 @@
+"""The PostgreSQL and SQLite scanners load from their PyPI packages, offline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import sys
+
+import duckdb
+import pytest
+
+from segpipe.errors import ConfigError
+from segpipe.extensions import load_extension
+from tests.pg_server import pg_query
+
+
+def offline_connection(tmp_path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that cannot download or auto-load anything: an
+    empty extension folder and an unreachable repository."""
+    return duckdb.connect(config={
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "extension_directory": str(tmp_path / "ext"),
+        "custom_extension_repository": "http://127.0.0.1:9/nowhere",
+    })
+
+
+@pytest.mark.parametrize("name,ext", [("postgres", "postgres_scanner"),
+                                      ("sqlite", "sqlite_scanner")])
+def test_extension_loads_offline(tmp_path, name, ext):
+    con = offline_connection(tmp_path)
+    load_extension(con, name)
+    load_extension(con, name)  # loading twice is harmless
+    loaded, = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [ext]).fetchone()
+    assert loaded
+    assert not (tmp_path / "ext").exists()  # nothing installed, nothing downloaded
+
+
+def test_postgres_roundtrip(tmp_path, postgres_dsn):
+    con = offline_connection(tmp_path)
+    con.execute("SET TimeZone = 'UTC'")
+    load_extension(con, "postgres")
+    con.execute(f"ATTACH '{postgres_dsn}' AS pg (TYPE postgres)")
+    con.execute("DROP TABLE IF EXISTS pg.public.ext_roundtrip")
+    con.execute("CREATE TABLE pg.public.ext_roundtrip (id INTEGER, sent_at TIMESTAMPTZ,"
+                " replied BOOLEAN, note VARCHAR)")
+    con.execute("""INSERT INTO pg.public.ext_roundtrip VALUES
+        (1, TIMESTAMPTZ '2025-01-31 23:59:59+00', true, 'it''s -- fine'),
+        (2, TIMESTAMPTZ '2025-01-01 02:00:00+02', false, NULL),
+        (3, NULL, NULL, '')""")
+    # (fetching TIMESTAMPTZ itself into Python needs pytz: compare as naive UTC)
+    rows = con.execute("SELECT id, typeof(sent_at), sent_at AT TIME ZONE 'UTC', replied,"
+                       " note FROM pg.public.ext_roundtrip ORDER BY id").fetchall()
+    assert rows == [
+        (1, "TIMESTAMP WITH TIME ZONE", dt.datetime(2025, 1, 31, 23, 59, 59), True,
+         "it's -- fine"),
+        (2, "TIMESTAMP WITH TIME ZONE", dt.datetime(2025, 1, 1, 0, 0, 0), False, None),
+        (3, "TIMESTAMP WITH TIME ZONE", None, None, ""),
+    ]
+    # PostgreSQL itself stored real timestamptz/boolean columns with the same values.
+    types = pg_query(postgres_dsn, "SELECT column_name::text, data_type::text FROM "
+                     "information_schema.columns WHERE table_name = 'ext_roundtrip' "
+                     "ORDER BY ordinal_position")
+    assert types == [("id", "integer"), ("sent_at", "timestamp with time zone"),
+                     ("replied", "boolean"), ("note", "character varying")]
+    assert pg_query(postgres_dsn, "SELECT id, to_char(sent_at AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD HH24:MI:SS'), replied FROM ext_roundtrip ORDER BY id") == [
+        (1, "2025-01-31 23:59:59", True), (2, "2025-01-01 00:00:00", False), (3, None, None)]
+    con.execute("DROP TABLE pg.public.ext_roundtrip")
+
+
+def test_sqlite_read_only(tmp_path):
+    path = tmp_path / "app.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT, score REAL)")
+        db.executemany("INSERT INTO leads VALUES (?, ?, ?)",
+                       [(1, "a@x.io", 80.5), (2, None, None)])
+    db.close()
+    con = offline_connection(tmp_path)
+    load_extension(con, "sqlite")
+    con.execute(f"ATTACH '{path}' AS app (TYPE sqlite, READ_ONLY)")
+    assert con.execute("SELECT id, email, score FROM app.leads ORDER BY id").fetchall() == [
+        (1, "a@x.io", 80.5), (2, None, None)]
+    with pytest.raises(duckdb.Error):
+        con.execute("INSERT INTO app.leads VALUES (3, 'c@x.io', 1)")
+
+
+@pytest.mark.parametrize("name,module,label", [
+    ("postgres", "duckdb_extension_postgres_scanner", "PostgreSQL"),
+    ("sqlite", "duckdb_extension_sqlite_scanner", "SQLite"),
+])
+def test_missing_package_is_a_config_error(tmp_path, monkeypatch, name, module, label):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(ConfigError) as err:
+        load_extension(offline_connection(tmp_path), name)
+    assert str(err.value) == (f"the {name} source needs the DuckDB {label} scanner: "
+                              f"pip install 'segpipe[{name}]'")
+
+
+def test_unknown_extension_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="unknown DuckDB extension 'mysql'"):
+        load_extension(offline_connection(tmp_path), "mysql")
