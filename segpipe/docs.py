@@ -1,0 +1,155 @@
+"""Model docs and data tests declared in `models/*.yml` (dbt's schema-file format).
+
+```yaml
+models:
+  - name: segment_performance
+    description: One row per segment …
+    tests:                                    # model-level
+      - unique_combination_of_columns: {combination_of_columns: [segment_id, day]}
+      - expression_is_true: {expression: "opened <= leads_sent"}
+    columns:
+      - name: segment_id
+        description: …                        # becomes the DuckDB column comment
+        tests: [not_null, unique]             # also accepted under `data_tests`
+      - name: attribution
+        tests:
+          - accepted_values: {values: [matching, campaign]}
+          - relationships: {to: ref('segments'), field: segment_id, config: {severity: warn}}
+```
+
+A test is a query returning the failing rows; none returned means it passed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+from .project import read_yaml
+from .segments import sql_literal
+from .suggest import check_keys
+
+COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
+MODEL_TESTS = ("unique_combination_of_columns", "expression_is_true")
+REF = re.compile(r"""^\s*(ref|source)\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$""")
+
+
+@dataclass
+class ModelDoc:
+    name: str
+    file: str
+    description: str | None = None
+    columns: dict[str, str | None] = field(default_factory=dict)
+    tests: list["DataTest"] = field(default_factory=list)
+
+
+@dataclass
+class DataTest:
+    name: str
+    model: str
+    kind: str
+    column: str | None
+    args: dict
+    severity: str = "error"
+    file: str = ""
+
+    def sql(self, relation: str, resolve) -> str:
+        """The query selecting this test's failing rows from `relation`."""
+        col = f'"{self.column}"' if self.column else None
+        if self.kind == "not_null":
+            return f"SELECT * FROM {relation} WHERE {col} IS NULL"
+        if self.kind == "unique":
+            return f"SELECT {col}, count(*) AS n FROM {relation} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1"
+        if self.kind == "accepted_values":
+            values = ", ".join(sql_literal(str(v)) for v in self.args["values"])
+            return f"SELECT * FROM {relation} WHERE {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({values})"
+        if self.kind == "relationships":
+            parent = resolve(self.args["to"], self)
+            field_ = f'"{self.args["field"]}"'
+            return (f"SELECT child.* FROM {relation} AS child WHERE child.{col} IS NOT NULL "
+                    f"AND NOT EXISTS (SELECT 1 FROM {parent} AS parent WHERE parent.{field_} = child.{col})")
+        if self.kind == "unique_combination_of_columns":
+            cols = ", ".join(f'"{c}"' for c in self.args["combination_of_columns"])
+            return f"SELECT {cols}, count(*) AS n FROM {relation} GROUP BY {cols} HAVING count(*) > 1"
+        return f"SELECT * FROM {relation} WHERE NOT coalesce(({self.args['expression']}), false)"
+
+
+def load_docs(root: Path, files) -> dict[str, ModelDoc]:
+    docs: dict[str, ModelDoc] = {}
+    for path in files:
+        where = str(Path(path).relative_to(root))
+        content = read_yaml(path, "model docs") or {}
+        if not isinstance(content, dict):
+            raise ConfigError(f"{where}: expected a mapping with a 'models:' list")
+        check_keys(content, {"version", "models"}, where, ConfigError)
+        for entry in content.get("models") or []:
+            doc = _model_doc(entry, where)
+            if doc.name in docs:
+                raise ConfigError(f"{where}: model '{doc.name}' is documented twice (also in {docs[doc.name].file})")
+            docs[doc.name] = doc
+    return docs
+
+
+def _model_doc(entry, where: str) -> ModelDoc:
+    if not isinstance(entry, dict) or not entry.get("name"):
+        raise ConfigError(f"{where}: each entry under 'models' needs a 'name'")
+    name = entry["name"]
+    check_keys(entry, {"name", "description", "columns", "tests", "data_tests", "config"}, f"{where}: model {name}", ConfigError)
+    doc = ModelDoc(name=name, file=where, description=entry.get("description"))
+    for spec in entry.get("tests") or entry.get("data_tests") or []:
+        doc.tests.append(_test(spec, name, None, f"{where}: model {name}", MODEL_TESTS))
+    for column in entry.get("columns") or []:
+        if not isinstance(column, dict) or not column.get("name"):
+            raise ConfigError(f"{where}: model {name}: each column needs a 'name'")
+        cwhere = f"{where}: model {name}, column {column['name']}"
+        check_keys(column, {"name", "description", "tests", "data_tests", "data_type"}, cwhere, ConfigError)
+        doc.columns[column["name"]] = column.get("description")
+        for spec in column.get("tests") or column.get("data_tests") or []:
+            doc.tests.append(_test(spec, name, column["name"], cwhere, COLUMN_TESTS))
+    for test in doc.tests:
+        test.file = where
+    return doc
+
+
+def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
+    kind, args = (spec, {}) if isinstance(spec, str) else next(iter(spec.items())) if isinstance(spec, dict) and len(spec) == 1 else (None, None)
+    if kind is None:
+        raise ConfigError(f"{where}: a test is a name or a one-key mapping such as {{accepted_values: {{values: [a, b]}}}}")
+    args = dict(args or {})
+    check_keys({kind: 1}, kinds, where, ConfigError)
+    severity = (args.pop("config", None) or {}).get("severity", "error")
+    if severity not in ("error", "warn"):
+        raise ConfigError(f"{where}: {kind}: severity must be error or warn")
+    required = {"accepted_values": "values", "relationships": "field", "expression_is_true": "expression",
+                "unique_combination_of_columns": "combination_of_columns"}.get(kind)
+    if required and required not in args:
+        raise ConfigError(f"{where}: {kind} needs '{required}'")
+    if kind == "relationships" and not REF.match(str(args.get("to", ""))):
+        raise ConfigError(f"{where}: relationships needs to: ref('model') or source('name')")
+    suffix = f"{model}_{column}" if column else f"{model}"
+    return DataTest(name=f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity)
+
+
+def run_tests(con, tests, relation_of, resolve, sample_size: int = 3):
+    """Run each test; yield (test, failing row count, sample rows, seconds)."""
+    for test in tests:
+        started = time.perf_counter()
+        sql = test.sql(relation_of(test.model), resolve)
+        count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+        sample = con.execute(f"SELECT * FROM ({sql}) LIMIT {sample_size}").fetchall() if count else []
+        yield test, count, sample, time.perf_counter() - started
+
+
+def apply_comments(con, doc: ModelDoc, relation: str) -> None:
+    """Model and column descriptions become DuckDB comments, which BI tools show."""
+    if doc.description:
+        con.execute(f"COMMENT ON TABLE {relation} IS {sql_literal(doc.description.strip())}")
+    existing = {row[0] for row in con.execute(f"DESCRIBE {relation}").fetchall()}
+    for column, description in doc.columns.items():
+        if column not in existing:
+            raise ConfigError(f"{doc.file}: model {doc.name} documents column '{column}', which it does not have")
+        if description:
+            con.execute(f"COMMENT ON COLUMN {relation}.\"{column}\" IS {sql_literal(description.strip())}")

@@ -1,0 +1,254 @@
+"""Load and validate `project.yml`; find the models, macros, seeds and sources.
+
+A project is a plain folder: `project.yml`, `models/`, `macros/`, `seeds/`.
+Everything the runner needs is resolved here once, into frozen value objects,
+so that later stages never re-read configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+from .suggest import check_keys
+
+PROJECT_FILE = "project.yml"
+DEFAULT_VARS = {"days": 30, "attribution": "matching"}
+PROJECT_KEYS = {
+    "name", "database", "vars", "sources", "seeds", "segments",
+    "connections", "threads", "memory_limit", "incremental",
+}
+SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format"}
+CONNECTION_KEYS = {"type", "env", "path"}
+CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
+#: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
+CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An external database attached read-only while sources are loaded."""
+
+    name: str
+    type: str
+    env: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one source table comes from: a seed CSV, a file glob, or a database table."""
+
+    name: str
+    seed: Path | None = None
+    path: str | None = None
+    connection: Connection | None = None
+    table: str | None = None
+    format: str | None = None
+    column_types: dict = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        if self.seed is not None:
+            return "seed"
+        return "database" if self.connection is not None else "file"
+
+    @property
+    def location(self) -> str:
+        """Human-readable origin, used in messages and `segpipe ls`."""
+        if self.seed is not None:
+            return str(self.seed)
+        if self.connection is not None:
+            return f"{self.connection.name}:{self.table}"
+        return str(self.path)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    database: Path
+    vars: dict
+    sources: dict[str, Source]
+    seeds: dict[str, Path]
+    seed_column_types: dict[str, dict]
+    segments: Source | Path
+    threads: int | None = None
+    memory_limit: str | None = None
+    incremental: dict = field(default_factory=dict)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def macros_dir(self) -> Path:
+        return self.root / "macros"
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / "target"
+
+    def model_files(self) -> list[Path]:
+        return sorted(self.models_dir.rglob("*.sql")) if self.models_dir.is_dir() else []
+
+    def doc_files(self) -> list[Path]:
+        if not self.models_dir.is_dir():
+            return []
+        return sorted([*self.models_dir.rglob("*.yml"), *self.models_dir.rglob("*.yaml")])
+
+    def macro_files(self) -> list[Path]:
+        return sorted(self.macros_dir.rglob("*.sql")) if self.macros_dir.is_dir() else []
+
+    def relpath(self, path: Path) -> str:
+        """Path as shown to users: relative to the project folder when inside it."""
+        try:
+            return str(Path(path).resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The given folder, else the current folder or its nearest parent holding project.yml."""
+    if start is not None:
+        start = Path(start).resolve()
+        if not (start / PROJECT_FILE).is_file():
+            raise ConfigError(f"{start}: no {PROJECT_FILE} here — pass the folder of a segpipe project (or run `segpipe init DIR`)")
+        return start
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    raise ConfigError(f"no {PROJECT_FILE} in {here} or its parents — pass --project-dir or run `segpipe init DIR`")
+
+
+def read_yaml(path: Path, what: str):
+    """Parse a YAML file, turning syntax errors into one line with the file and line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML in {what}: {problem}") from None
+
+
+def load_project(project_dir: Path | None = None, db: str | None = None,
+                 cli_vars: dict | None = None) -> Project:
+    """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path."""
+    root = find_project_dir(project_dir)
+    config_path = root / PROJECT_FILE
+    config = read_yaml(config_path, "project config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
+    check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)
+
+    database = db or os.environ.get("SEGPIPE_DB") or config.get("database") or "segpipe.duckdb"
+    variables = {**DEFAULT_VARS, **_mapping(config, "vars", config_path), **(cli_vars or {})}
+    seeds = {p.stem: p for p in sorted((root / "seeds").glob("*.csv"))}
+    seed_types = _mapping(_mapping(config, "seeds", config_path), "column_types", config_path)
+    connections = _connections(config, config_path, root)
+    sources = _sources(config, config_path, root, seeds, connections, seed_types)
+    threads = config.get("threads")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"{config_path}: 'threads' must be a positive integer")
+    return Project(
+        root=root,
+        name=str(config.get("name") or root.name),
+        database=(root / database).resolve(),
+        vars=variables,
+        sources=sources,
+        seeds={name: path for name, path in seeds.items() if name not in sources},
+        seed_column_types=seed_types,
+        segments=_segments_origin(config, config_path, root, connections),
+        threads=threads,
+        memory_limit=config.get("memory_limit"),
+        incremental=_mapping(config, "incremental", config_path),
+    )
+
+
+def _mapping(config: dict, key: str, path: Path) -> dict:
+    value = config.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: '{key}' must be a mapping")
+    return value
+
+
+def _connections(config: dict, path: Path, root: Path) -> dict[str, Connection]:
+    result = {}
+    for name, spec in _mapping(config, "connections", path).items():
+        where = f"{path}: connections.{name}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a mapping with 'type' and 'env' or 'path'")
+        check_keys(spec, CONNECTION_KEYS, where, ConfigError)
+        kind = spec.get("type")
+        if kind not in CONNECTION_TYPES:
+            raise ConfigError(f"{where}: 'type' must be one of {', '.join(sorted(CONNECTION_TYPES))}")
+        if kind == "postgres" and not spec.get("env"):
+            raise ConfigError(f"{where}: a postgres connection needs 'env', the environment variable holding its connection string (never the password itself)")
+        if kind != "postgres" and not spec.get("path"):
+            raise ConfigError(f"{where}: a {kind} connection needs 'path', the database file")
+        file = (root / spec["path"]).resolve() if spec.get("path") else None
+        result[name] = Connection(name=name, type=kind, env=spec.get("env"), path=file)
+    return result
+
+
+def _sources(config, path, root, seeds, connections, seed_types) -> dict[str, Source]:
+    """Explicit sources from project.yml, plus every contract table that has a seed CSV."""
+    sources = {}
+    declared = _mapping(config, "sources", path)
+    for name in CONTRACT_SOURCES:
+        if name not in declared and name in seeds:
+            sources[name] = Source(name=name, seed=seeds[name], column_types=seed_types.get(name, {}))
+    for name, spec in declared.items():
+        where = f"{path}: sources.{name}"
+        if spec is None:
+            continue
+        sources[name] = _source(name, spec, where, root, seeds, connections, seed_types)
+    return sources
+
+
+def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with one of 'seed', 'path' or 'connection'")
+    check_keys(spec, SOURCE_KEYS, where, ConfigError)
+    origins = [key for key in ("seed", "path", "connection") if spec.get(key)]
+    if len(origins) != 1:
+        raise ConfigError(f"{where}: give exactly one of 'seed', 'path' or 'connection'")
+    column_types = spec.get("column_types") or {}
+    if "seed" in origins:
+        seed = str(spec["seed"])
+        if seed not in seeds:
+            raise ConfigError(f"{where}: no seed file seeds/{seed}.csv")
+        return Source(name=name, seed=seeds[seed], column_types={**seed_types.get(seed, {}), **column_types})
+    if "connection" in origins:
+        conn = connections.get(spec["connection"])
+        if conn is None:
+            raise ConfigError(f"{where}: unknown connection '{spec['connection']}' — declare it under 'connections'")
+        return Source(name=name, connection=conn, table=str(spec.get("table") or name), column_types=column_types)
+    file_format = spec.get("format")
+    if file_format not in (None, "csv", "parquet"):
+        raise ConfigError(f"{where}: 'format' must be csv or parquet")
+    pattern = spec["path"]
+    full = pattern if os.path.isabs(pattern) else str(root / pattern)
+    return Source(name=name, path=full, format=file_format, column_types=column_types)
+
+
+def _segments_origin(config, path, root, connections) -> Source | Path:
+    """segments.yml by default; `segments: other.yml` or a database table otherwise."""
+    spec = config.get("segments")
+    if spec is None:
+        return root / "seeds" / "segments.yml"
+    if isinstance(spec, str):
+        return root / spec
+    if isinstance(spec, dict) and spec.get("path") and not spec.get("connection"):
+        return root / str(spec["path"])
+    return _source("segments", spec, f"{path}: segments", root, {}, connections, {})

@@ -1,0 +1,200 @@
+"""Render Jinja SQL models with one visible context dict.
+
+Every macro in `macros/` is callable from every model. A model is rendered
+twice, as dbt does: the first pass records its `ref()`/`source()` calls and
+`config()`, so the DAG and each model's schema are known; the second pass
+resolves `ref('x')` to the relation `x` was configured into.
+
+Segment definitions enter the context as data (`segments`); their values reach
+SQL only through `literal()`/`segment_predicate()`, which quote them.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .errors import CompileError
+from .segments import segment_predicate, sql_literal
+from .suggest import did_you_mean
+
+MATERIALIZATIONS = ("table", "view", "incremental")
+CONFIG_KEYS = ("materialized", "schema", "unique_key", "lookback_days", "tags")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_SCHEMA = "main"
+
+
+@dataclass
+class Model:
+    """One SQL model: where it lives, what it depends on, and its rendered SQL."""
+
+    name: str
+    path: Path
+    config: dict = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    sql: str = ""
+
+    @property
+    def schema(self) -> str:
+        return self.config.get("schema", DEFAULT_SCHEMA)
+
+    @property
+    def materialized(self) -> str:
+        return self.config.get("materialized", "table")
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+class _Problem(Exception):
+    """Raised inside a template; `render` adds the file and line."""
+
+
+class Renderer:
+    """Holds the Jinja environment; renders one model at a time."""
+
+    def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
+                 seed_relations: dict, segments=(), source_relation=None):
+        self.root = root
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(root)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        self.variables = variables
+        self.source_names = set(source_names)
+        self.seed_relations = seed_relations
+        self.segments = list(segments)
+        self.source_relation = source_relation or (lambda name: f"src.{name}")
+        self.macro_templates = [self._template(path) for path in macro_files]
+
+    def _template(self, path: Path) -> jinja2.Template:
+        relative = path.resolve().relative_to(self.root).as_posix()
+        try:
+            return self.env.get_template(relative)
+        except jinja2.TemplateSyntaxError as exc:
+            raise CompileError(f"{relative}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
+
+    def render(self, model: Model, relations: dict[str, str] | None, incremental: bool = False) -> None:
+        """Render `model` in place. relations=None is the recording pass (refs unresolved)."""
+        model.refs, model.sources, model.config = [], [], {}
+        template = self._template(model.path)
+        context = self._context(model, relations, incremental)
+        try:
+            model.sql = template.render(context)
+        except CompileError:
+            raise
+        except (_Problem, jinja2.UndefinedError, jinja2.TemplateError, TypeError, ValueError) as exc:
+            raise CompileError(f"{self._where(exc, model)}: {exc}") from None
+
+    def _where(self, exc: Exception, model: Model) -> str:
+        """`file:line` of the innermost template frame the error came from."""
+        template_files = {str(p) for p in (model.path, *[Path(t.filename) for t in self.macro_templates])}
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in template_files]
+        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
+            return f"{_rel(self.root, exc.filename or model.path)}:{exc.lineno}"
+        if frames:
+            return f"{_rel(self.root, frames[-1].filename)}:{frames[-1].lineno}"
+        return _rel(self.root, model.path)
+
+    def _context(self, model: Model, relations, incremental: bool) -> dict:
+        """The whole template namespace, in one place: what a model can call."""
+
+        def ref(name: str) -> str:
+            if name in self.seed_relations:
+                if name not in model.refs:
+                    model.refs.append(name)
+                return self.seed_relations[name]
+            known = relations if relations is not None else self.known_models
+            if name not in known:
+                raise _Problem(f"ref('{name}') not found{did_you_mean(name, [*known, *self.seed_relations])}")
+            if name == model.name:
+                raise _Problem(f"model '{name}' refers to itself — use `this`")
+            if name not in model.refs:
+                model.refs.append(name)
+            return relations[name] if relations is not None else f"__ref__{name}"
+
+        def source(name: str) -> str:
+            if name not in self.source_names:
+                raise _Problem(f"source('{name}') not found{did_you_mean(name, self.source_names)} — declare it under 'sources' in project.yml or add seeds/{name}.csv")
+            if name not in model.sources:
+                model.sources.append(name)
+            return self.source_relation(name)
+
+        def var(name: str, default=_MISSING):
+            if name in self.variables:
+                return self.variables[name]
+            if default is _MISSING:
+                raise _Problem(f"undefined var '{name}'{did_you_mean(name, self.variables)} — set it under 'vars' in project.yml or pass --vars")
+            return default
+
+        def config(**options) -> str:
+            for key, value in options.items():
+                if key not in CONFIG_KEYS:
+                    raise _Problem(f"config(): unknown option '{key}'{did_you_mean(key, CONFIG_KEYS)}")
+            if options.get("materialized", "table") not in MATERIALIZATIONS:
+                raise _Problem(f"config(): materialized must be one of {', '.join(MATERIALIZATIONS)}")
+            if "schema" in options and not IDENTIFIER.match(str(options["schema"])):
+                raise _Problem(f"config(): schema '{options['schema']}' is not a plain identifier")
+            model.config.update(options)
+            return ""
+
+        context = {
+            "ref": ref,
+            "source": source,
+            "source_exists": lambda name: name in self.source_names,
+            "var": var,
+            "config": config,
+            "this": model.relation,
+            "is_incremental": lambda: incremental,
+            "segments": self.segments,
+            "segment_predicate": segment_predicate,
+            "literal": sql_literal,
+        }
+        for template in self.macro_templates:
+            module = template.make_module(context, shared=True)
+            context.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
+        return context
+
+    known_models: dict = {}
+
+
+_MISSING = object()
+
+
+def _rel(root: Path, path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def discover_models(root: Path, model_files) -> dict[str, Model]:
+    """One Model per `models/**/*.sql`; names must be unique identifiers."""
+    models: dict[str, Model] = {}
+    for path in model_files:
+        name = path.stem
+        where = _rel(root, path)
+        if not IDENTIFIER.match(name):
+            raise CompileError(f"{where}: model name '{name}' must be a plain identifier (letters, digits, _)")
+        if name in models:
+            raise CompileError(f"{where}: model name '{name}' is also used by {_rel(root, models[name].path)} — model names must be unique")
+        models[name] = Model(name=name, path=path)
+    return models
+
+
+def compile_models(renderer: Renderer, models: dict[str, Model], incremental_ready=frozenset()) -> None:
+    """Both passes over every model: record dependencies and config, then resolve refs."""
+    renderer.known_models = models
+    for model in models.values():
+        renderer.render(model, relations=None)
+    relations = {name: m.relation for name, m in models.items()}
+    for model in models.values():
+        renderer.render(model, relations, incremental=model.name in incremental_ready)

@@ -1,0 +1,243 @@
+"""Build every model in dependency order into a fresh file, test it, publish it.
+
+`compile_project` does everything that needs no database (validate segments,
+render models, order the DAG) so that configuration errors stop a run before a
+file is touched. `run` then loads sources, builds models, applies the docs as
+comments, runs the data tests and hands the file to `publish.BuildFile`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from . import __version__
+from .dag import build_order, select
+from .docs import apply_comments, load_docs, run_tests
+from .errors import CompileError, ConfigError, DataTestError, RunError
+from .project import Project
+from .publish import BuildFile
+from .render import Model, Renderer, compile_models, discover_models
+from .segments import Segment, load_segments_file
+from .sources import Loader, quote_ident, read_segments_table, write_segments_table
+
+ATTRIBUTIONS = ("matching", "campaign")
+META_SCHEMA = "segpipe_meta"
+
+
+@dataclass
+class Plan:
+    """A compiled project: the models with rendered SQL, in build order."""
+
+    project: Project
+    segments: list[Segment]
+    models: dict[str, Model]
+    order: list[str]
+    selected: set[str]
+    variables: dict
+    docs: dict = field(default_factory=dict)
+
+    def relation_of(self, name: str) -> str:
+        if name in self.models:
+            return self.models[name].relation
+        if name in self.project.seeds:
+            return f"seeds.{quote_ident(name)}"
+        raise ConfigError(f"no model or seed named '{name}'")
+
+
+def resolve_vars(project: Project, as_of: dt.date | None) -> dict:
+    """Check the vars every demo model relies on; add `as_of` (an ISO date)."""
+    variables = dict(project.vars)
+    days = variables.get("days")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise ConfigError(f"vars.days must be a whole number of days from 1 to 365, got {days!r}")
+    if variables.get("attribution") not in ATTRIBUTIONS:
+        raise ConfigError(f"vars.attribution must be 'matching' or 'campaign', got {variables.get('attribution')!r}")
+    if as_of is None:
+        as_of = _as_date(variables.get("as_of")) if variables.get("as_of") else dt.datetime.now(dt.timezone.utc).date()
+    variables["as_of"] = as_of.isoformat()
+    return variables
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"vars.as_of must be a date like 2025-01-31, got {value!r}") from None
+
+
+def load_segments(project: Project) -> list[Segment]:
+    if isinstance(project.segments, Path):
+        if not project.segments.exists():
+            return []
+        return load_segments_file(project.segments)
+    return read_segments_table(project, project.segments)
+
+
+def compile_project(project: Project, *, as_of: dt.date | None = None, selection: str | None = None,
+                    incremental_ready=frozenset()) -> Plan:
+    """Validate and render everything; no database is opened."""
+    variables = resolve_vars(project, as_of)
+    segments = load_segments(project)
+    _check_campaign_sources(project)
+    seed_relations = {name: f"seeds.{quote_ident(name)}" for name in project.seeds}
+    renderer = Renderer(project.root, project.macro_files(), variables=variables,
+                        source_names=[*project.sources, "segments"], seed_relations=seed_relations,
+                        segments=segments)
+    models = discover_models(project.root, project.model_files())
+    compile_models(renderer, models, incremental_ready)
+    order = build_order(models)
+    docs = load_docs(project.root, project.doc_files())
+    for name, doc in docs.items():
+        if name not in models:
+            raise ConfigError(f"{doc.file}: documents model '{name}', which does not exist")
+    return Plan(project, segments, models, order, select(models, selection, project.models_dir), variables, docs)
+
+
+def _check_campaign_sources(project: Project) -> None:
+    present = [name for name in ("campaigns", "campaign_leads") if name in project.sources]
+    if len(present) == 1:
+        missing = {"campaigns", "campaign_leads"} - set(present)
+        raise ConfigError(f"source '{present[0]}' needs source '{missing.pop()}' too — give both, or neither to count sends from leads.metadata")
+
+
+def write_compiled(plan: Plan) -> None:
+    """target/compiled/<model path>: the SQL exactly as it was run."""
+    for model in plan.models.values():
+        target = plan.project.target_dir / "compiled" / plan.project.relpath(model.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(model.sql, encoding="utf-8")
+
+
+def configure(con: duckdb.DuckDBPyConnection, project: Project) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    if project.threads:
+        con.execute(f"SET threads = {int(project.threads)}")
+    if project.memory_limit:
+        con.execute(f"SET memory_limit = '{str(project.memory_limit).replace(chr(39), '')}'")
+
+
+class Progress:
+    """One line per node as it finishes, and the records behind run_results.json."""
+
+    def __init__(self, echo):
+        self.echo = echo
+        self.results: list[dict] = []
+
+    def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = ""):
+        rows_text = f"{rows:>10,} rows" if rows is not None else " " * 15
+        self.echo(f"{status:<5} {kind:<6} {name:<34} {rows_text}  {seconds:6.2f}s{('  ' + message) if message else ''}")
+        self.results.append({"unique_id": f"{kind}.{name}", "status": status.lower(), "rows": rows,
+                             "execution_time": round(seconds, 4), "message": message or None})
+
+
+def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None, full_refresh: bool = False,
+        echo=print) -> dict:
+    """Build, test and publish. Returns the run results; raises a SegpipeError on failure."""
+    started = time.perf_counter()
+    plan = compile_project(project, as_of=as_of, selection=selection)
+    write_compiled(plan)
+    progress = Progress(echo)
+    try:
+        with BuildFile(project.database) as build:
+            partial = plan.selected != set(plan.models) and build.start_from_published()
+            if not partial:
+                plan.selected = set(plan.models)
+            _build(plan, build.path, progress)
+            build.publish()
+    except Exception as exc:
+        _write_results(project, progress, started, "error", str(exc))
+        raise
+    seconds = time.perf_counter() - started
+    passed = sum(1 for r in progress.results if r["unique_id"].startswith("test.") and r["status"] != "fail")
+    _write_results(project, progress, started, "success", None)
+    built = sum(1 for r in progress.results if r["unique_id"].startswith("model."))
+    echo(f"Done: {built} models built, {passed} data tests passed in {seconds:.2f}s — published {project.relpath(project.database)}")
+    return {"results": progress.results, "seconds": seconds}
+
+
+def _build(plan: Plan, path: Path, progress: Progress) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        configure(con, plan.project)
+        loader = Loader(con, plan.project)
+        for node, count, seconds in loader.load_all_timed():
+            kind, name = node.split(":", 1)
+            progress.node(kind, name, "OK", seconds, count)
+        t0 = time.perf_counter()
+        write_segments_table(con, plan.segments)
+        progress.node("source", "segments", "OK", time.perf_counter() - t0, len(plan.segments))
+        for name in plan.order:
+            if name in plan.selected:
+                _build_model(con, plan.models[name], progress)
+        for name, doc in plan.docs.items():
+            if name in plan.selected:
+                apply_comments(con, doc, plan.models[name].relation)
+        _test(con, plan, progress)
+        _write_run_info(con, plan)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _build_model(con, model: Model, progress: Progress) -> None:
+    t0 = time.perf_counter()
+    kind = "VIEW" if model.materialized == "view" else "TABLE"
+    try:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+        con.execute(f"DROP VIEW IF EXISTS {model.relation}; DROP TABLE IF EXISTS {model.relation}")
+        con.execute(f"CREATE {kind} {model.relation} AS\n{model.sql}")
+        rows = None if kind == "VIEW" else con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
+    except duckdb.Error as exc:
+        progress.node("model", model.name, "ERROR", time.perf_counter() - t0)
+        first = str(exc).strip().splitlines()[0]
+        raise RunError(f"model {model.name} ({model.path.name}) failed: {first} — see target/compiled for the SQL that ran") from None
+    progress.node("model", model.name, "OK", time.perf_counter() - t0, rows)
+
+
+def _test(con, plan: Plan, progress: Progress) -> None:
+    tests = [t for name, doc in plan.docs.items() if name in plan.selected for t in doc.tests]
+    failures = []
+
+    def resolve(target: str, test) -> str:
+        kind, name = target.split("(", 1)
+        name = name.strip("()'\" ")
+        if kind.strip() == "source":
+            return f"src.{quote_ident(name)}"
+        try:
+            return plan.relation_of(name)
+        except ConfigError:
+            raise ConfigError(f"{test.file}: test {test.name}: {target} not found") from None
+
+    for test, count, sample, seconds in run_tests(con, tests, plan.relation_of, resolve):
+        status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
+        message = f"{count} failing rows, e.g. {sample[0]}" if count else ""
+        progress.node("test", test.name, status, seconds, None, message)
+        if status == "FAIL":
+            failures.append(f"{test.name} ({count} rows, e.g. {sample[0]})")
+    if failures:
+        raise DataTestError(f"{len(failures)} data test(s) failed, nothing published: {'; '.join(failures)}")
+
+
+def _write_run_info(con, plan: Plan) -> None:
+    """What the published file was built with, for `segpipe top` and curious BI users."""
+    variables = plan.variables
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+    con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info (built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON)")
+    con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?)",
+                [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
+                 json.dumps(variables, default=str, sort_keys=True)])
+
+
+def _write_results(project: Project, progress: Progress, started: float, status: str, message) -> None:
+    project.target_dir.mkdir(parents=True, exist_ok=True)
+    payload = {"status": status, "message": message, "elapsed_time": round(time.perf_counter() - started, 4),
+               "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "results": progress.results}
+    (project.target_dir / "run_results.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

@@ -1,0 +1,209 @@
+"""Segment definitions: load and validate them, and turn filters into SQL predicates.
+
+Filter values are user data. They never pass through Jinja as template text and
+reach SQL only through `sql_literal`, which quotes them, so a value such as
+`O'Brien; drop table x -- {{ 7*7 }}` is matched literally.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+from .suggest import did_you_mean
+
+SEGMENT_KEYS = ("id", "name", "workspace_id", "description", "filters")
+#: list filters → the staging column holding the lead's trimmed, lower-cased value
+LIST_FILTERS = {
+    "sources": "source_key",
+    "countries": "country_key",
+    "roles": "role_key",
+    "company_sizes": "company_size_key",
+    "industries": "industry_key",
+}
+FILTER_KEYS = (*LIST_FILTERS, "tags", "min_score", "has_email")
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    name: str
+    workspace_id: int | None
+    description: str | None
+    filters: dict  # normalised: list filters hold lower-cased, trimmed strings
+
+    @property
+    def filters_json(self) -> str:
+        return json.dumps(self.filters, sort_keys=True)
+
+
+def sql_literal(value) -> str:
+    """Render a Python value as a DuckDB SQL literal; strings are quoted, never spliced."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def segment_predicate(segment: Segment) -> str:
+    """SQL boolean over `stg_leads` columns: true when the lead belongs to the segment."""
+    terms = []
+    if segment.workspace_id is not None:
+        terms.append(f"workspace_id = {sql_literal(segment.workspace_id)}")
+    for key, column in LIST_FILTERS.items():
+        values = segment.filters.get(key)
+        if values:
+            terms.append(f"{column} IN ({', '.join(sql_literal(v) for v in values)})")
+    if segment.filters.get("tags"):
+        terms.append(f"list_has_any(tag_keys, {sql_literal(segment.filters['tags'])}::VARCHAR[])")
+    if segment.filters.get("min_score") is not None:
+        terms.append(f"score >= {sql_literal(segment.filters['min_score'])}")
+    if segment.filters.get("has_email") is not None:
+        terms.append("has_email" if segment.filters["has_email"] else "NOT has_email")
+    return " AND ".join(terms) or "true"
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of each mapping, for error messages."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+def load_segments_file(path: Path) -> list[Segment]:
+    """Read and validate a segments YAML file (SPEC §3); any problem is one ConfigError."""
+    path = Path(path)
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the segments file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if document is None:
+        return []
+    if not isinstance(document, dict) or not isinstance(document.get("segments", []), (list, type(None))):
+        raise ConfigError(f"{path}: expected a top-level 'segments:' list")
+    document.pop("__line__", None)
+    extra = [k for k in document if k != "segments"]
+    if extra:
+        raise ConfigError(f"{path}: unknown top-level key '{extra[0]}'{did_you_mean(extra[0], ['segments'])}")
+    entries = document.get("segments") or []
+    return validate_segments(entries, lambda i, entry: _where_in_file(path, i, entry))
+
+
+def _where_in_file(path: Path, index: int, entry) -> str:
+    line = entry.get("__line__") if isinstance(entry, dict) else None
+    label = f"segment {entry['id']}" if isinstance(entry, dict) and "id" in entry else f"segment #{index + 1}"
+    return f"{path}:{line}: {label}" if line else f"{path}: {label}"
+
+
+def segments_from_rows(rows, table: str) -> list[Segment]:
+    """Segments stored as an app keeps them: (id, workspace_id, name, description, filters JSON)."""
+    entries = []
+    for row_id, workspace_id, name, description, filters in rows:
+        if isinstance(filters, str):
+            try:
+                filters = json.loads(filters) if filters.strip() else None
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{table}: segment {row_id}: 'filters' is not valid JSON ({exc.msg} at char {exc.pos}) — store a JSON object such as {{\"countries\": [\"US\"]}}") from None
+        entries.append({"id": row_id, "workspace_id": workspace_id, "name": name,
+                        "description": description, "filters": filters})
+    return validate_segments(entries, lambda i, entry: f"{table}: segment {entry.get('id', f'#{i + 1}')}")
+
+
+def validate_segments(entries, where_of) -> list[Segment]:
+    """Validate raw segment mappings; `where_of(index, entry)` names one in messages."""
+    if not isinstance(entries, list):
+        raise ConfigError(f"{where_of(0, {})}: expected a list of segments")
+    segments, seen = [], {}
+    for index, entry in enumerate(entries):
+        where = where_of(index, entry)
+        segment = _segment(entry, where)
+        if segment.id in seen:
+            raise ConfigError(f"{where}: duplicate id {segment.id} (also used by '{seen[segment.id]}') — give each segment its own id")
+        seen[segment.id] = segment.name
+        segments.append(segment)
+    return segments
+
+
+def _segment(entry, where: str) -> Segment:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping with id, name and filters")
+    entry = {k: v for k, v in entry.items() if k != "__line__"}
+    _reject_unknown(entry, SEGMENT_KEYS, where)
+    seg_id = entry.get("id")
+    if seg_id is None:
+        raise ConfigError(f"{where}: missing 'id' — give a unique positive integer")
+    if isinstance(seg_id, bool) or not isinstance(seg_id, int) or seg_id <= 0:
+        raise ConfigError(f"{where}: 'id' must be a positive integer, got {seg_id!r}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: missing 'name' — every segment needs a non-empty name")
+    workspace_id = entry.get("workspace_id")
+    if workspace_id is not None and (isinstance(workspace_id, bool) or not isinstance(workspace_id, int)):
+        raise ConfigError(f"{where}: 'workspace_id' must be an integer or omitted, got {workspace_id!r}")
+    description = entry.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ConfigError(f"{where}: 'description' must be text")
+    return Segment(seg_id, name, workspace_id, description, _filters(entry.get("filters"), where))
+
+
+def _reject_unknown(mapping: dict, allowed, where: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            hint = did_you_mean(key, allowed) or f" (valid keys: {', '.join(allowed)})"
+            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+
+
+def _filters(raw, where: str) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: 'filters' must be a mapping of filter keys")
+    raw = {k: v for k, v in raw.items() if k != "__line__"}
+    _reject_unknown(raw, FILTER_KEYS, f"{where}: filters")
+    filters = {}
+    for key, value in raw.items():
+        if value is None or value == []:
+            continue  # no restriction
+        if key in LIST_FILTERS or key == "tags":
+            filters[key] = _text_list(value, f"{where}: filters.{key}")
+        elif key == "min_score":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{where}: filters.min_score must be a number, got {value!r}")
+            filters[key] = value
+        elif key == "has_email":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: filters.has_email must be true or false, got {value!r}")
+            filters[key] = value
+    return filters
+
+
+def _text_list(value, where: str) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    result = []
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise ConfigError(f"{where}: expected a string or a list of strings, got {item!r}")
+        normalised = str(item).strip().lower()
+        if normalised and normalised not in result:
+            result.append(normalised)
+    return result

@@ -1,0 +1,17 @@
+"""Close-match hints ("did you mean …?") shared by every validator."""
+
+import difflib
+
+
+def did_you_mean(word: str, choices) -> str:
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def check_keys(mapping: dict, allowed, where: str, error_class) -> None:
+    """Raise error_class naming the first unknown key of mapping and its closest valid key."""
+    for key in mapping:
+        if key not in allowed:
+            hint = did_you_mean(key, allowed) or f" (valid keys: {', '.join(sorted(allowed))})"
+            raise error_class(f"{where}: unknown key '{key}'{hint}")
