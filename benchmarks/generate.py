@@ -87,7 +87,7 @@ def value_probs(n, k):
 
 def setup(con, n_leads):
     con.execute("SET enable_progress_bar = false; SET memory_limit = '3GB'; "
-                "SET preserve_insertion_order = false")
+                "SET preserve_insertion_order = true")
     # hash(x, salt) alone is strongly correlated across salts; hashing it again decorrelates.
     con.execute("CREATE MACRO u(x, salt) AS hash(hash(x, salt)) / 18446744073709551616.0")
     con.execute("CREATE MACRO ix(x, salt, n, k) AS least(n - 1, floor(n * pow(u(x, salt), k)))::INTEGER")
@@ -147,13 +147,13 @@ def write_campaigns(con, n_campaigns, n_sends, segments, path):
     span = 362 * 86400  # last sends can slip up to 3 days after the campaign
     con.execute(f"""CREATE TABLE camp AS
         WITH c AS (
-          SELECT i, ({ws_case})::BIGINT AS workspace_id, 0.3 + 1.4 * u(i, 'c_size') AS weight,
+          SELECT i, ({ws_case})::BIGINT AS workspace_id, 300 + (1400 * u(i, 'c_size'))::BIGINT AS weight,
                  TIMESTAMP '{START}' + to_seconds((u(i, 'c_time') * {span})::BIGINT) AS sent_at
           FROM range({n_campaigns}) r(i)),
         numbered AS (
           SELECT row_number() OVER (ORDER BY sent_at, i) AS id, * FROM c),
         sized AS (
-          SELECT *, floor(sum(weight) OVER (ORDER BY id) / sum(weight) OVER () * {n_sends})::BIGINT AS row_end
+          SELECT *, (sum(weight) OVER (ORDER BY id) * {n_sends} // sum(weight) OVER ())::BIGINT AS row_end
           FROM numbered)
         SELECT s.id, s.workspace_id, s.sent_at, s.row_end,
                coalesce(lag(s.row_end) OVER (ORDER BY s.id), 0) AS row_start,

@@ -156,10 +156,11 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
         _write_results(project, progress, started, "error", str(exc))
         raise
     seconds = time.perf_counter() - started
-    passed = sum(1 for r in progress.results if r["unique_id"].startswith("test.") and r["status"] != "fail")
+    passed = sum(1 for r in progress.results if r["unique_id"].startswith("test.") and r["status"] == "pass")
+    warned = sum(1 for r in progress.results if r["status"] == "warn")
     _write_results(project, progress, started, "success", None)
     built = sum(1 for r in progress.results if r["unique_id"].startswith("model."))
-    echo(f"Done: {built} models built, {passed} data tests passed in {seconds:.2f}s — published {project.relpath(project.database)}")
+    echo(f"Done: {built} models built, {passed} data tests passed, {warned} warnings in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
 
 
@@ -241,3 +242,22 @@ def _write_results(project: Project, progress: Progress, started: float, status:
     payload = {"status": status, "message": message, "elapsed_time": round(time.perf_counter() - started, 4),
                "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "results": progress.results}
     (project.target_dir / "run_results.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+
+
+def test_published(project: Project, *, selection: str | None = None, echo=print) -> int:
+    """`segpipe test`: run the data tests against the published file, read-only.
+
+    Returns the number of failing (error-severity) tests; warnings are printed only.
+    """
+    from .top import connect_published
+
+    plan = compile_project(project, selection=selection)
+    con = connect_published(project.database)
+    progress = Progress(echo)
+    try:
+        _test(con, plan, progress)
+    finally:
+        con.close()
+    passed = sum(1 for r in progress.results if r["status"] == "pass")
+    echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+    return 0

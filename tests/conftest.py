@@ -1,0 +1,83 @@
+"""Shared fixtures: tiny segpipe projects in tmp_path, and the CLI as users run it."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from segpipe.cli import app
+
+pytest_plugins = ["tests.conftest_pg"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+LEAD_COLUMNS = ["id", "workspace_id", "email", "source", "score", "country", "role",
+                "company_size", "industry", "tags", "created_at", "metadata"]
+CAMPAIGN_COLUMNS = ["id", "workspace_id", "name", "segment_id", "sent_at"]
+SEND_COLUMNS = ["id", "campaign_id", "lead_id", "sent", "opened", "replied", "bounced",
+                "clicked", "converted", "sent_at", "replied_at", "variant"]
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write dict rows as CSV; missing keys become empty fields."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: _csv_value(row.get(c)) for c in columns})
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ";".join(value)
+    return value
+
+
+def make_project(root: Path, *, leads=(), campaigns=(), campaign_leads=(), workspaces=None,
+                 segments=(), project: dict | None = None, with_campaigns: bool = True) -> Path:
+    """A project using the repository's models and macros on the given rows."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "models", root / "models")
+    shutil.copytree(REPO / "macros", root / "macros")
+    config = {"name": "test_project", "database": "out.duckdb", "vars": {"days": 30}}
+    config.update(project or {})
+    (root / "project.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    seeds = root / "seeds"
+    write_csv(seeds / "leads.csv", LEAD_COLUMNS, list(leads))
+    if with_campaigns:
+        write_csv(seeds / "campaigns.csv", CAMPAIGN_COLUMNS, list(campaigns))
+        write_csv(seeds / "campaign_leads.csv", SEND_COLUMNS, list(campaign_leads))
+    if workspaces is not None:
+        write_csv(seeds / "workspaces.csv", ["id", "name"], list(workspaces))
+    segments_doc = {"segments": list(segments)}
+    (seeds / "segments.yml").write_text(yaml.safe_dump(segments_doc, sort_keys=False, allow_unicode=True))
+    return root
+
+
+@pytest.fixture
+def cli():
+    """Invoke the Typer app in-process; returns the Result (stdout, stderr, exit_code)."""
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def run_segpipe(*args: str, cwd: Path | None = None, env=None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run the installed CLI in a subprocess, exactly as a user would."""
+    return subprocess.run([sys.executable, "-m", "segpipe", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
