@@ -1,0 +1,148 @@
+"""SPEC §8: the published file is byte-identical after any failure, readers are never disturbed."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import make_project, run_segpipe
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(tmp_path, cli):
+    """A project with a successfully published database; returns (root, db path, its sha256)."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.stderr
+    db = root / "out.duckdb"
+    return root, db, sha256(db)
+
+
+def leftovers(db: Path) -> list[str]:
+    return sorted(p.name for p in db.parent.glob(db.name + ".*") if not p.name.endswith(".lock"))
+
+
+def test_broken_model_sql_leaves_published_file_identical(published, cli):
+    root, db, before = published
+    (root / "models" / "broken.sql").write_text("select no_such_column from {{ ref('segments') }}\n")
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: model broken (broken.sql) failed: Binder Error: Referenced column \"no_such_column\" not found")
+    assert result.stderr.count("\n") == 1
+    assert sha256(db) == before and leftovers(db) == []
+
+
+def test_failing_data_test_blocks_publish(published, cli):
+    root, db, before = published
+    (root / "models" / "lead_ids.sql").write_text("select lead_id from {{ ref('segment_leads') }}\n")
+    (root / "models" / "lead_ids.yml").write_text(textwrap.dedent("""\
+        models:
+          - name: lead_ids
+            columns:
+              - name: lead_id
+                tests: [unique]
+        """))
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 1
+    assert "FAIL  test   unique_lead_ids_lead_id" in result.stdout
+    assert result.stderr.startswith("Error: 1 data test(s) failed, nothing published: unique_lead_ids_lead_id (")
+    assert sha256(db) == before and leftovers(db) == []
+
+
+def test_bad_segments_file_builds_nothing(published, cli):
+    root, db, before = published
+    segments = root / "seeds" / "segments.yml"
+    segments.write_text(segments.read_text().replace("filters:", "filtres:", 1))
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {segments}:2: segment 1: unknown key 'filtres' (did you mean 'filters'?)\n"
+    assert result.stdout == ""  # nothing was built
+    assert sha256(db) == before
+
+
+def test_sigkill_mid_build_leaves_published_file_and_next_run_cleans_up(published):
+    root, db, before = published
+    (root / "models" / "slow.sql").write_text(
+        "select count(*) as n from range(20000000000) as t(i) where i % 7 = 3\n")
+    proc = subprocess.Popen([sys.executable, "-m", "segpipe", "run", "--project-dir", str(root),
+                             "--as-of", AS_OF.isoformat()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(".building-" in name for name in leftovers(db)):
+        time.sleep(0.05)
+    time.sleep(1.0)  # well inside the slow model
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert sha256(db) == before
+    assert any(".building-" in name for name in leftovers(db))  # the dead run's file is still there
+    (root / "models" / "slow.sql").unlink()
+    again = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert again.returncode == 0, again.stderr
+    assert leftovers(db) == []  # no build files, no WAL
+
+
+READER = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    query = "select count(*), coalesce(sum(leads_sent), 0) from segment_performance"
+    print(con.execute(query).fetchone(), flush=True)
+    sys.stdin.readline()
+    print(con.execute(query).fetchone(), flush=True)
+""")
+
+
+def test_run_succeeds_while_a_reader_holds_the_file_and_reader_keeps_old_snapshot(published):
+    root, db, _ = published
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    first = reader.stdout.readline().strip()
+    segments = root / "seeds" / "segments.yml"
+    segments.write_text(segments.read_text() + "- id: 99\n  name: Added later\n")
+    result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.returncode == 0, result.stderr
+    reader.stdin.write("\n")
+    reader.stdin.flush()
+    second = reader.stdout.readline().strip()
+    reader.wait(timeout=30)
+    assert first == second  # consistent old snapshot
+    fresh = duckdb.connect(str(db), read_only=True)
+    assert fresh.execute("select count(*) from segment_performance").fetchone()[0] == len(SEGMENTS) + 1
+
+
+def test_second_concurrent_run_stops_with_a_clear_message(published):
+    root, db, before = published
+    lock = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(lock, 0)
+        os.write(lock, b"4242")
+        result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    finally:
+        os.close(lock)
+    assert result.returncode == 1
+    assert result.stderr == f"Error: another segpipe run (pid 4242) is building {db} — wait for it to finish, then run again\n"
+    assert sha256(db) == before
+
+
+def test_debug_shows_the_traceback(published):
+    root, _, _ = published
+    (root / "models" / "broken.sql").write_text("select from from\n")
+    plain = run_segpipe("run", "--project-dir", root)
+    debug = run_segpipe("--debug", "run", "--project-dir", root)
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert "Traceback" in debug.stderr
