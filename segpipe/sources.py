@@ -107,15 +107,16 @@ class Loader:
         for column, (_, required) in contract.items():
             if column.lower() not in lower and required:
                 raise ConfigError(f"{where}: missing required column '{column}' — the {source.name} table needs columns {', '.join(contract)}")
+        declared_by_lower = {c.lower(): (c, t) for c, t in declared.items()}
+        for actual, raw_type in columns.items():  # the file's column order
+            if actual.lower() in declared_by_lower:
+                column, type_ = declared_by_lower[actual.lower()]
+                select.append(f"{convert(actual, raw_type, type_)} AS {quote_ident(column)}")
+            else:
+                select.append(quote_ident(actual))
         for column, type_ in declared.items():
-            actual = lower.get(column.lower())
-            if actual is None:
-                if column in contract:
-                    select.append(f"CAST(NULL AS {type_}) AS {quote_ident(column)}")
-                continue
-            select.append(f"{convert(actual, columns[actual], type_)} AS {quote_ident(column)}")
-        declared_lower = {c.lower() for c in declared}
-        select += [quote_ident(c) for c in columns if c.lower() not in declared_lower]
+            if column.lower() not in lower and column in contract:
+                select.append(f"CAST(NULL AS {type_}) AS {quote_ident(column)}")
         try:
             self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
         except duckdb.Error as exc:
