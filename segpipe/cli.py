@@ -2,8 +2,10 @@
 
 A `SegpipeError` becomes one line `Error: …` on stderr and its exit code (2 for
 usage/configuration, 1 for run and data-test failures); `--debug` shows the
-traceback instead. Heavy modules (duckdb, jinja2) are imported inside the
-commands so `segpipe --help` stays quick.
+traceback instead. Click's own usage errors (an unknown option, a non-number
+for `--days`) get the same one-line form. Heavy modules (duckdb, jinja2, yaml)
+are imported inside the commands so `segpipe --help` and `segpipe top` start
+quickly.
 """
 
 from __future__ import annotations
@@ -11,17 +13,44 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
 from .errors import ConfigError, SegpipeError
 
+try:  # typer >= 0.20 vendors click; older versions depend on it
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
+
+class OneLineErrors(TyperGroup):
+    """Report click's usage errors as `Error: … (see 'segpipe X --help')`, like ours."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            typer.echo(f"Error: {exc.format_message()}{where}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
-    help="Which lead segments actually work: build the segment pipeline into DuckDB and rank segments.",
+    cls=OneLineErrors,
+    name="segpipe",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,8 +60,12 @@ app = typer.Typer(
 ProjectDir = Annotated[Optional[Path], typer.Option("--project-dir", help="Project folder (default: the current folder or the nearest parent holding project.yml).")]
 Db = Annotated[Optional[str], typer.Option("--db", help="Database file to use instead of project.yml's (also $SEGPIPE_DB).")]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Last day of the window, YYYY-MM-DD (default: today in UTC).")]
+Days = Annotated[int, typer.Option("--days", help="Window length in whole UTC days, 1-365.")]
 Select = Annotated[Optional[str], typer.Option("--select", "-s", help="Models to use: name, +name, name+, path/ (space-separated).")]
+Vars = Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")]
 Format = Annotated[str, typer.Option("--format", help="Output: table, json or csv.")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
 def _debug() -> bool:
@@ -78,9 +111,12 @@ def main_options(
 
 
 def parse_date(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
+    """A YYYY-MM-DD date, strictly (no week dates, no times)."""
     if value is None:
         return None
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{option} must be a date like 2025-01-31, got '{value}'") from None
@@ -107,6 +143,25 @@ def _project(project_dir, db=None, cli_vars=None):
     return load_project(project_dir, db=db, cli_vars=cli_vars)
 
 
+def _window(days: int, as_of: Optional[str]):
+    from .top import Window
+
+    return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
+
+
+def _published(project_dir, db):
+    """A read-only connection to the project's published file."""
+    from .published import connect_published
+
+    return connect_published(_project(project_dir, db).database)
+
+
+def _emit(text: str, output: Optional[Path]) -> None:
+    from .output import emit
+
+    emit(text, output, typer.echo)
+
+
 @app.command()
 @reports_errors
 def run(
@@ -114,7 +169,7 @@ def run(
     db: Db = None,
     select: Select = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every model from scratch, ignoring incremental state.")] = False,
-    vars_: Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")] = None,
+    vars_: Vars = None,
     as_of: AsOf = None,
 ) -> None:
     """Load sources, build every model in order, run the data tests, publish atomically.
@@ -132,14 +187,14 @@ def run(
 def top(
     project_dir: ProjectDir = None,
     db: Db = None,
-    days: Annotated[int, typer.Option("--days", help="Window length in whole UTC days, 1-365.")] = 30,
+    days: Days = 30,
     metric: Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")] = "reply_rate",
     limit: Annotated[int, typer.Option("--limit", help="How many segments to show.")] = 5,
-    workspace_id: Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace.")] = None,
+    workspace_id: Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")] = None,
     as_of: AsOf = None,
     min_sent: Annotated[int, typer.Option("--min-sent", help="Leave out segments with fewer sends in the window.")] = 1,
     output_format: Format = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Output = None,
 ) -> None:
     """Rank segments by a rate over the last N days, from the published database.
 
@@ -147,11 +202,9 @@ def top(
     """
     from . import top as ranking
 
-    ranking.check_options(days, metric, limit, min_sent, output_format)
-    end = parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date()
-    project = _project(project_dir, db)
-    window = ranking.Window.ending(end, days)
-    con = ranking.connect_published(project.database)
+    ranking.check_options(metric, limit, min_sent, output_format)
+    window = _window(days, as_of)
+    con = _published(project_dir, db)
     try:
         rows = ranking.rank_segments(con, window, metric, limit, min_sent, workspace_id)
     finally:
@@ -159,14 +212,79 @@ def top(
     _emit(ranking.render(window, metric, rows, output_format), output)
 
 
-def _emit(text: str, output: Optional[Path]) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
+@app.command()
+@reports_errors
+def leads(
+    segment: SegmentArg,
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many leads to show (best score first).")] = 20,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """List the leads a segment matches now, best score first.
+
+    Example: segpipe leads "US SaaS Founders" --limit 50 --format csv
+    """
+    from .drilldown import LEAD_COLUMNS, find_segment, segment_leads
+    from .output import check_format, csv_text, json_text, records, table
+    from .top import check_limit
+
+    check_limit(limit)
+    check_format(output_format)
+    con = _published(project_dir, db)
     try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--output: cannot write {output}: {exc.strerror}") from None
+        found = find_segment(con, segment)
+        total, rows = segment_leads(con, found, limit)
+    finally:
+        con.close()
+    if output_format == "json":
+        text = json_text({"segment_id": found.id, "segment_name": found.name, "lead_count": total,
+                          "leads": records(LEAD_COLUMNS, rows)})
+    elif output_format == "csv":
+        text = csv_text(LEAD_COLUMNS, rows)
+    else:
+        text = (f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}\n"
+                + table(LEAD_COLUMNS, rows, text_columns={"email", "source", "country", "role", "company_size", "industry", "tags"}))
+    _emit(text, output)
+
+
+@app.command()
+@reports_errors
+def campaigns(
+    segment: SegmentArg,
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    days: Days = 30,
+    as_of: AsOf = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """List the campaigns that sent to a segment in the window, with its outcomes per campaign.
+
+    Example: segpipe campaigns 1 --days 90 --as-of 2025-01-31
+    """
+    from .drilldown import CAMPAIGN_COLUMNS, find_segment, segment_campaigns
+    from .output import check_format, csv_text, json_text, records, table
+
+    check_format(output_format)
+    window = _window(days, as_of)
+    con = _published(project_dir, db)
+    try:
+        found = find_segment(con, segment)
+        attribution, rows = segment_campaigns(con, found, window)
+    finally:
+        con.close()
+    if output_format == "json":
+        text = json_text({"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
+                          "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
+                          "campaigns": records(CAMPAIGN_COLUMNS, rows)})
+    elif output_format == "csv":
+        text = csv_text(CAMPAIGN_COLUMNS, rows)
+    else:
+        text = (f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution\n"
+                + (table(CAMPAIGN_COLUMNS, rows, text_columns={"campaign_name"}) if rows else "(no sends in this window)\n"))
+    _emit(text, output)
 
 
 @app.command()
@@ -174,7 +292,7 @@ def _emit(text: str, output: Optional[Path]) -> None:
 def compile(
     project_dir: ProjectDir = None,
     select: Select = None,
-    vars_: Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping.")] = None,
+    vars_: Vars = None,
     as_of: AsOf = None,
 ) -> None:
     """Print the rendered SQL of the selected models (and write it to target/compiled/).
@@ -189,6 +307,65 @@ def compile(
         if name in plan.selected:
             model = plan.models[name]
             typer.echo(f"-- {model.relation} ({plan.project.relpath(model.path)})\n{model.sql.strip()}\n")
+
+
+@app.command()
+@reports_errors
+def test(
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    select: Select = None,
+) -> None:
+    """Run the data tests of the selected models against the published database.
+
+    Example: segpipe test --select +segment_performance
+    """
+    from .runner import test_published
+
+    test_published(_project(project_dir, db), selection=select, echo=typer.echo)
+
+
+@app.command(name="ls")
+@reports_errors
+def ls(
+    project_dir: ProjectDir = None,
+    select: Select = None,
+    output_format: Format = "table",
+) -> None:
+    """List sources, seeds and models with their relation and dependencies.
+
+    Example: segpipe ls --select +segment_performance
+    """
+    from .listing import COLUMNS, list_nodes
+    from .output import check_format, csv_text, json_text, records, table
+    from .runner import compile_project
+
+    check_format(output_format)
+    rows = list_nodes(compile_project(_project(project_dir), selection=select), selected_only=bool(select))
+    if output_format == "json":
+        typer.echo(json_text(records(COLUMNS, rows)), nl=False)
+    elif output_format == "csv":
+        typer.echo(csv_text(COLUMNS, rows), nl=False)
+    else:
+        typer.echo(table(COLUMNS, rows, text_columns=set(COLUMNS)), nl=False)
+
+
+@app.command()
+@reports_errors
+def init(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to create (must be new or empty).")],
+) -> None:
+    """Create a new project: project.yml, models, macros, example seeds and segments.yml.
+
+    Example: segpipe init my_segments && segpipe run --project-dir my_segments
+    """
+    from .scaffold import init_project
+
+    files = init_project(directory)
+    typer.echo(f"Created {directory} ({len(files)} files). Next:\n"
+               f"  segpipe run --project-dir {directory}\n"
+               f"  segpipe top --project-dir {directory}\n"
+               f"Then replace seeds/*.csv with your exports and edit seeds/segments.yml.")
 
 
 def main() -> None:

@@ -1,0 +1,37 @@
+"""`segpipe ls`: the project's nodes — sources, seeds, models — and what each depends on.
+
+Read from a compiled plan, so dependencies are the `ref()`/`source()` calls the
+models really make. `--select` uses dbt's grammar over models (`name`, `+name`,
+`name+`, `path/`); without it every source and seed is listed too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .runner import Plan
+
+COLUMNS = ("type", "name", "relation", "depends_on", "path")
+
+
+def list_nodes(plan: Plan, selected_only: bool) -> list[list]:
+    """One row per node, in build order: sources, seeds, then models."""
+    project = plan.project
+    rows = []
+    if not selected_only:
+        for name, source in sorted(project.sources.items()):
+            origin = project.relpath(source.seed) if source.seed else source.location
+            rows.append(["source", name, f"src.{name}", [], origin])
+        segments = project.segments
+        rows.append(["source", "segments", "src.segments", [],
+                     project.relpath(segments) if isinstance(segments, Path) else segments.location])
+        for name, path in sorted(project.seeds.items()):
+            rows.append(["seed", name, plan.relation_of(name), [], project.relpath(path)])
+    for name in plan.order:
+        if name not in plan.selected:
+            continue
+        model = plan.models[name]
+        depends = [f"source:{s}" for s in model.sources] + [
+            f"{'model' if r in plan.models else 'seed'}:{r}" for r in model.refs]
+        rows.append([f"model ({model.materialized})", name, model.relation, depends, project.relpath(model.path)])
+    return rows

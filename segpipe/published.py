@@ -1,0 +1,47 @@
+"""Reading the published file: read-only, with errors that say what to do.
+
+`segpipe top`, `leads`, `campaigns` and `test` read the file `segpipe run`
+published. They open it read-only (so they never block a run or a BI tool) and
+turn a missing file or table into one line pointing at `segpipe run`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def connect_published(path: Path):
+    """Open the published file read-only (readers never block a run)."""
+    import duckdb
+
+    if not Path(path).exists():
+        raise ConfigError(f"no published database at {path} — run `segpipe run` first")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ConfigError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+
+
+def query(con, sql: str, params=None) -> list[tuple]:
+    """Run a read query; a missing table means the file predates this segpipe."""
+    import duckdb
+
+    try:
+        return con.execute(sql, params or {}).fetchall()
+    except duckdb.CatalogException as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"the published database lacks what this command reads ({first}) — rebuild it with `segpipe run`") from None
+
+
+def has_table(con, schema: str, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                            [schema, name]).fetchone()[0])
+
+
+def run_vars(con) -> dict:
+    """The vars the published file was built with (attribution, days, as_of)."""
+    rows = query(con, "select vars from segpipe_meta.run_info")
+    return json.loads(rows[0][0]) if rows else {}

@@ -1,0 +1,39 @@
+{{ config(schema='staging') }}
+
+-- One row per send (a campaign_leads row with sent = true).
+-- Send time: the row's own sent_at, else its campaign's.
+{% if source_exists('campaign_leads') %}
+select
+    cl.id                                   as send_id,
+    cl.campaign_id,
+    c.segment_id                            as campaign_segment_id,
+    cl.lead_id,
+    coalesce(cl.sent_at, c.sent_at)         as sent_at,
+    coalesce(cl.opened, false)              as opened,
+    coalesce(cl.replied, false)             as replied,
+    coalesce(cl.bounced, false)             as bounced,
+    coalesce(cl.clicked, false)             as clicked,
+    coalesce(cl.converted, false)           as converted,
+    cl.replied_at,
+    cl.variant
+from {{ source('campaign_leads') }} as cl
+left join {{ source('campaigns') }} as c on c.id = cl.campaign_id
+where cl.sent
+{% else %}
+-- No campaign sources: each lead whose metadata has a sent_at is one send (SPEC §5).
+select
+    id                                      as send_id,
+    cast(null as bigint)                    as campaign_id,
+    cast(null as bigint)                    as campaign_segment_id,
+    id                                      as lead_id,
+    {{ metadata_timestamp('sent_at') }}     as sent_at,
+    {{ metadata_flag('opened') }}           as opened,
+    {{ metadata_flag('replied') }}          as replied,
+    {{ metadata_flag('bounced') }}          as bounced,
+    {{ metadata_flag('clicked') }}          as clicked,
+    {{ metadata_flag('converted') }}        as converted,
+    {{ metadata_timestamp('replied_at') }}  as replied_at,
+    cast(null as varchar)                   as variant
+from {{ source('leads') }}
+where json_extract_string(metadata, '$.sent_at') is not null
+{% endif %}
