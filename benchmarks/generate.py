@@ -9,8 +9,9 @@ benchmark works on the same data:
 
 Rows are produced inside DuckDB from `range()` with hash-based
 pseudo-randomness (`hash(hash(row, salt))` mapped to [0, 1)), so generation is
-fast, streams to disk with little memory, and the same inputs always give
-the same rows.  Only the few hundred segments are built in Python.
+fast, streams to disk with little memory, and the same inputs give the same
+files (byte-identical with the same DuckDB version, whose hash() may change
+between versions).  Only the few hundred segments are built in Python.
 
 A lead's attributes are pure functions of its id, so the send outcomes
 (which depend on role, score, country, industry and source) recompute them
@@ -42,7 +43,7 @@ SOURCES = ["linkedin", "website", "referral", "event", "cold_list", "webinar", "
 COUNTRIES = ("US GB DE FR CA AU NL IN BR ES IT SE CH IE SG JP IL PL DK NO "
              "FI BE AT NZ MX AR ZA PT CZ RO AE KR CL CO TR GR HU UA EE LT").split()
 ROLES = ["Founder", "Co-Founder", "CEO", "CTO", "COO", "CMO", "CFO", "CRO"] + [
-    f"{level} {fn}".replace("Manager ", "") + (" Manager" if level == "Manager" else "")
+    f"{fn} Manager" if level == "Manager" else f"{level} {fn}"
     for level in ("VP", "Head of", "Director of", "Manager")
     for fn in ("Sales", "Marketing", "Growth", "Engineering", "Product", "Operations", "Finance",
                "HR", "Partnerships", "Customer Success", "RevOps", "Data", "IT")]
@@ -59,6 +60,7 @@ TAGS = ["vip", "hot", "warm", "cold", "newsletter", "webinar", "trial", "churned
         "api-user", "mobile", "free-plan", "pro-plan", "annual", "monthly", "emea", "amer", "apac",
         "latam", "re-engaged", "unsubscribed-once", "podcast", "case-study", "g2", "capterra",
         "product-hunt", "hackathon", "student", "agency"]
+CAMPAIGN_KINDS = ["Intro", "Follow-up", "Webinar invite", "Case study", "Re-engage", "Launch"]
 TAG_COUNT_CDF = [0.25, 0.55, 0.80, 0.92, 1.0]  # P(tags per lead <= 0, 1, 2, 3, 4)
 # attribute: (filter key, values, zipf exponent, null rate); higher exponent = heavier head
 ATTRS = {
@@ -155,16 +157,16 @@ def write_campaigns(con, n_campaigns, n_sends, segments, path):
         sized AS (
           SELECT *, (sum(weight) OVER (ORDER BY id) * {n_sends} // sum(weight) OVER ())::BIGINT AS row_end
           FROM numbered)
-        SELECT s.id, s.workspace_id, s.sent_at, s.row_end,
+        SELECT s.id, s.workspace_id, s.sent_at, strftime(s.sent_at, '%Y-%m') AS month, s.row_end,
                coalesce(lag(s.row_end) OVER (ORDER BY s.id), 0) AS row_start,
                ws.lo, ws.size, (u(s.id, 'c_off') * ws.size)::BIGINT AS offset0,
                ({PRIMES})[1 + s.id % {len(PRIMES)}]::BIGINT AS stride,
-               'Campaign ' || s.id || ' - ' || ({lit(['Intro', 'Follow-up', 'Webinar invite', 'Case study', 'Re-engage', 'Launch'])})[1 + ix(s.id, 'c_name', 6, 1.5)] AS name,
+               'Campaign ' || s.id || ' - ' || ({lit(CAMPAIGN_KINDS)})[1 + ix(s.id, 'c_name', {len(CAMPAIGN_KINDS)}, 1.5)] AS name,
                CASE WHEN u(s.id, 'c_seg') < 0.3 THEN NULL ELSE
                  (SELECT list(g.id ORDER BY g.id) FROM seg g WHERE g.workspace_id IS NULL OR g.workspace_id = s.workspace_id)
                  [1 + (u(s.id, 'c_segpick') * (SELECT count(*) FROM seg g WHERE g.workspace_id IS NULL OR g.workspace_id = s.workspace_id))::BIGINT]
                END::BIGINT AS segment_id
-        FROM sized s JOIN ws ON ws.id = s.workspace_id""")
+        FROM sized s JOIN ws ON ws.id = s.workspace_id ORDER BY s.id""")
     too_big = con.execute("SELECT count(*) FROM camp WHERE row_end - row_start > size").fetchone()[0]
     assert too_big == 0, "a campaign has more sends than its workspace has leads"
     con.execute(f"COPY (SELECT id, workspace_id, name, segment_id, sent_at FROM camp ORDER BY id) "
@@ -176,10 +178,11 @@ def write_campaign_leads(con, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     f = {a: f"{factors(len(v), mult)}[1 + {attr_index(a, 'lead_id')}]"
          for a, (_, v, _, _), mult in zip(ATTRS, ATTRS.values(), (3, 7, 11, 5, 13))}
-    months = con.execute("SELECT strftime(date_trunc('month', sent_at), '%Y-%m') m, min(row_start), "
-                         "max(row_end) FROM camp GROUP BY m ORDER BY m").fetchall()
-    for month, lo, hi in months:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ids AS SELECT * FROM range({lo}, {hi}) r(i)")
+    for (month,) in con.execute("SELECT DISTINCT month FROM camp ORDER BY month").fetchall():
+        # One month's rows with their campaign: scanning a table is parallel and, without a join,
+        # lets COPY keep row order (byte-identical output).
+        con.execute("CREATE OR REPLACE TEMP TABLE ids AS SELECT id, workspace_id, sent_at, row_start, lo, size, "
+                    f"offset0, stride, unnest(range(row_start, row_end)) AS i FROM camp WHERE month = '{month}'")
         con.execute(f"""COPY (
           WITH base AS (
             SELECT i + 1 AS id, c.id AS campaign_id, c.workspace_id,
@@ -187,9 +190,10 @@ def write_campaign_leads(con, out_dir):
                    CASE WHEN u(i, 'sent_at_null') < 0.05 THEN NULL
                         ELSE c.sent_at + to_seconds((u(i, 'jitter') * 259200)::BIGINT) END AS sent_at,
                    c.sent_at AS campaign_sent_at
-            FROM ids ASOF JOIN camp c ON ids.i >= c.row_start),
+            FROM ids c),
           p AS (
-            SELECT *, coalesce(sent_at, campaign_sent_at) AS send_ts, least(0.5, 0.02 * (2.1 - {f['source']}) * CASE WHEN email_ok(lead_id) THEN 1 ELSE 6 END) AS p_bounce,
+            SELECT *, coalesce(sent_at, campaign_sent_at) AS send_ts,
+                   least(0.5, 0.02 * (2.1 - {f['source']}) * CASE WHEN email_ok(lead_id) THEN 1 ELSE 6 END) AS p_bounce,
                    least(0.9, 0.42 * {f['country']} * {f['industry']}) AS p_open,
                    least(0.6, 0.11 * {f['role']} * {f['source']} * (0.4 + coalesce(lead_score(lead_id), 40) / 80)) AS p_reply,
                    0.15 * {f['industry']} * {f['company_size']} AS p_click
