@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import CompileError
-from .segments import segment_predicate, sql_literal
+from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
@@ -156,6 +156,7 @@ class Renderer:
             "is_incremental": lambda: incremental,
             "segments": self.segments,
             "segment_predicate": segment_predicate,
+            "filter_vocabulary": filter_vocabulary,
             "literal": sql_literal,
         }
         for template in self.macro_templates:

@@ -59,17 +59,37 @@ def sql_literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def segment_predicate(segment: Segment) -> str:
-    """SQL boolean over `stg_leads` columns: true when the lead belongs to the segment."""
+def filter_vocabulary(segments) -> dict[str, list[str]]:
+    """Per list filter (and tags), the sorted values any segment mentions.
+
+    Leads' values can then be encoded as their 1-based position in this list
+    (0 = mentioned by no filter), so predicates compare small integers.
+    """
+    keys = (*LIST_FILTERS, "tags")
+    return {key: sorted({v for s in segments for v in s.filters.get(key, [])}) for key in keys}
+
+
+def segment_predicate(segment: Segment, vocabulary: dict | None = None) -> str:
+    """SQL boolean over `stg_leads` columns: true when the lead belongs to the segment.
+
+    With a `vocabulary`, list filters compare the encoded integer columns instead
+    of the text match keys.
+    """
+    def values_sql(key: str) -> str:
+        values = segment.filters[key]
+        if vocabulary is None:
+            return ", ".join(sql_literal(v) for v in values)
+        return ", ".join(str(vocabulary[key].index(v) + 1) for v in values)
+
     terms = []
     if segment.workspace_id is not None:
         terms.append(f"workspace_id = {sql_literal(segment.workspace_id)}")
     for key, column in LIST_FILTERS.items():
-        values = segment.filters.get(key)
-        if values:
-            terms.append(f"{column} IN ({', '.join(sql_literal(v) for v in values)})")
+        if segment.filters.get(key):
+            terms.append(f"{column} IN ({values_sql(key)})")
     if segment.filters.get("tags"):
-        terms.append(f"list_has_any(tag_keys, {sql_literal(segment.filters['tags'])}::VARCHAR[])")
+        list_type = "VARCHAR[]" if vocabulary is None else "INTEGER[]"
+        terms.append(f"list_has_any(tag_keys, [{values_sql('tags')}]::{list_type})")
     if segment.filters.get("min_score") is not None:
         terms.append(f"score >= {sql_literal(segment.filters['min_score'])}")
     if segment.filters.get("has_email") is not None:
@@ -77,8 +97,9 @@ def segment_predicate(segment: Segment) -> str:
     return " AND ".join(terms) or "true"
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of each mapping, for error messages."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe loader (libyaml's when available: 10x faster on 500 segments) that
+    remembers the line of each mapping, for error messages."""
 
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)

@@ -93,7 +93,7 @@ def test_published_schema_layout_and_comments(tmp_path, cli):
     column_comment = con.execute("select comment from duckdb_columns() where table_name = 'segment_performance' "
                                  "and column_name = 'reply_rate'").fetchone()[0]
     assert column_comment.startswith("replied / leads_sent")
-    staged = {r[0] for r in con.execute("select schema_name from duckdb_tables()").fetchall()}
+    staged = {r[0] for r in con.execute("select table_schema from information_schema.tables").fetchall()}
     assert {"staging", "internal", "src"} <= staged
 
 
