@@ -1,0 +1,92 @@
+"""Start-up cost of `segpipe top` next to a bare DuckDB query doing the same work.
+
+    python benchmarks/startup.py [--project-dir .] [--as-of 2026-11-15] [--repeat 15] [--check]
+
+Both commands are fresh processes: `segpipe top` on the published demo file,
+and `python -c "import duckdb; duckdb.connect(PATH, read_only=True).execute(<the
+same ranking query>).fetchall()"`. Runs are interleaved (the order alternates
+each round) so machine drift hits both alike; the medians and their ratio are
+printed. The target is a ratio of at most 1.5. `--check` exits 1 above it.
+Build the demo first: `segpipe run --as-of 2026-11-15`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from segpipe.project import load_project
+from segpipe.top import WINDOW_SQL, Window
+
+TARGET = 1.5
+
+
+def segpipe_command(project_dir: Path, as_of: str, days: int) -> list[str]:
+    """The console script beside this Python when installed, else `python -m segpipe`."""
+    script = Path(sys.executable).with_name("segpipe")
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "segpipe"]
+    return [*base, "top", "--project-dir", str(project_dir), "--as-of", as_of, "--days", str(days)]
+
+
+def bare_command(database: Path, as_of: str, days: int) -> list[str]:
+    """The same ranking query (top's WINDOW_SQL) with nothing but duckdb."""
+    import datetime as dt
+
+    window = Window.ending(dt.date.fromisoformat(as_of), days)
+    params = {"start": window.start, "end": window.end, "min_sent": 1, "workspace_id": None}
+    code = (
+        "import datetime, duckdb\n"
+        f"con = duckdb.connect({str(database)!r}, read_only=True)\n"
+        f"rows = con.execute({WINDOW_SQL!r}, {params!r}).fetchall()\n"
+        "print(rows)\n"
+    )
+    return [sys.executable, "-c", code]
+
+
+def typer_version() -> str:
+    from importlib.metadata import version
+
+    return version("typer")
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project-dir", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--as-of", default="2026-11-15")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 when the ratio is above {TARGET}")
+    args = parser.parse_args()
+
+    database = load_project(args.project_dir).database
+    if not database.exists():
+        sys.exit(f"no published database at {database} — run `segpipe run --as-of {args.as_of}` first")
+    commands = {"segpipe top": segpipe_command(args.project_dir, args.as_of, args.days),
+                "bare duckdb": bare_command(database, args.as_of, args.days)}
+    for command in commands.values():  # warm the OS caches once
+        timed(command)
+    times = {name: [] for name in commands}
+    for round_ in range(args.repeat):
+        for name in (list(commands) if round_ % 2 == 0 else reversed(list(commands))):
+            times[name].append(timed(commands[name]))
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, values in times.items():
+        print(f"{name:<12} median {medians[name] * 1000:6.1f} ms   min {min(values) * 1000:6.1f} ms   ({len(values)} runs)")
+    ratio = medians["segpipe top"] / medians["bare duckdb"]
+    print(f"ratio        {ratio:.2f}x   (target <= {TARGET}x; Python {sys.version.split()[0]}, typer {typer_version()})")
+    return 1 if args.check and ratio > TARGET else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

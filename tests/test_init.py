@@ -1,0 +1,81 @@
+"""`segpipe init`: a new project that runs, and a scaffold that cannot drift from the demo."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from segpipe.scaffold import TEMPLATE_LAST_DAY, TEMPLATES, init_project, shift_timestamps
+from tests.conftest import REPO, run_segpipe
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize("folder", ["models", "macros"])
+def test_scaffold_models_and_macros_are_the_repositorys(folder):
+    scaffold, repo = tree(TEMPLATES / folder), tree(REPO / folder)
+    assert scaffold.keys() == repo.keys(), f"refresh with: rm -r segpipe/scaffold/{folder} && cp -r {folder} segpipe/scaffold/"
+    changed = [name for name in repo if scaffold[name] != repo[name]]
+    assert not changed, f"segpipe/scaffold/{folder} differs in {changed}: cp -r {folder} segpipe/scaffold/"
+
+
+def test_init_run_top_round_trip(tmp_path):
+    target = tmp_path / "new_project"
+    done = run_segpipe("init", target)
+    assert done.returncode == 0, done.stderr
+    assert {"project.yml", ".gitignore", "seeds/segments.yml", "seeds/leads.csv", "models/segments.sql",
+            "macros/window.sql"} <= set(tree(target))
+
+    built = run_segpipe("run", "--project-dir", target)
+    assert built.returncode == 0, built.stderr
+    ranked = run_segpipe("top", "--project-dir", target, "--format", "json", "--limit", 10)
+    assert ranked.returncode == 0, ranked.stderr
+    payload = json.loads(ranked.stdout)
+    assert payload["time_range_to"] == f"{dt.datetime.now(dt.timezone.utc).date()}T23:59:59Z"
+    assert payload["segments"], "the example data ends today, so the default window has sends"
+    assert run_segpipe("test", "--project-dir", target).returncode == 0
+
+
+def test_init_refuses_a_non_empty_folder(tmp_path, cli):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = cli("init", tmp_path)
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {tmp_path} is not empty — `segpipe init` only writes into a new or empty folder\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_init_accepts_an_empty_folder(tmp_path, cli):
+    result = cli("init", tmp_path)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1] == f"  segpipe run --project-dir {tmp_path}"
+    assert (tmp_path / "project.yml").is_file()
+
+
+def test_example_data_is_moved_to_end_today(tmp_path):
+    today = dt.date(2030, 6, 15)
+    init_project(tmp_path, today=today)
+    template = list(csv.DictReader(open(TEMPLATES / "seeds" / "campaign_leads.csv")))
+    moved = list(csv.DictReader(open(tmp_path / "seeds" / "campaign_leads.csv")))
+    shift = today - TEMPLATE_LAST_DAY
+    for before, after in zip(template, moved, strict=True):
+        for column in ("sent_at", "replied_at"):
+            if before[column]:
+                assert dt.datetime.fromisoformat(after[column]) - dt.datetime.fromisoformat(before[column]) == shift
+            else:
+                assert after[column] == ""
+        assert {k: v for k, v in after.items() if not k.endswith("_at")} == {k: v for k, v in before.items() if not k.endswith("_at")}
+    last = max(dt.date.fromisoformat(row["sent_at"][:10]) for row in moved)
+    assert today - dt.timedelta(days=29) <= last <= today
+
+
+def test_shift_leaves_other_columns_and_blanks_alone():
+    text = "id,name,sent_at\n1,\"a, b\",2025-01-31 23:00:00\n2,x,\n"
+    assert shift_timestamps(text, dt.timedelta(days=1)) == "id,name,sent_at\n1,\"a, b\",2025-02-01 23:00:00\n2,x,\n"
