@@ -4,4 +4,3 @@ select
     lead_id,
     workspace_id
 from {{ ref('lead_segments') }}
-order by segment_id, lead_id

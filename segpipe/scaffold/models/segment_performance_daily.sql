@@ -28,4 +28,3 @@ select
 from attributed
 where sent_at is not null
 group by all
-order by segment_id, day

@@ -1,4 +1,4 @@
-{{ config(schema='staging') }}
+{{ config(schema='staging', materialized='view') }}
 
 -- One row per lead, with the match keys segment filters compare against.
 select

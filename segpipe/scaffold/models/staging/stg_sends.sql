@@ -1,4 +1,4 @@
-{{ config(schema='staging') }}
+{{ config(schema='staging', materialized='view') }}
 
 -- One row per send (a campaign_leads row with sent = true).
 -- Send time: the row's own sent_at, else its campaign's.
