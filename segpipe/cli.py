@@ -227,7 +227,7 @@ def leads(
     Example: segpipe leads "US SaaS Founders" --limit 50 --format csv
     """
     from .drilldown import LEAD_COLUMNS, find_segment, segment_leads
-    from .output import check_format, csv_text, json_text, records, table
+    from .output import check_format, formatted
     from .top import check_limit
 
     check_limit(limit)
@@ -238,15 +238,10 @@ def leads(
         total, rows = segment_leads(con, found, limit)
     finally:
         con.close()
-    if output_format == "json":
-        text = json_text({"segment_id": found.id, "segment_name": found.name, "lead_count": total,
-                          "leads": records(LEAD_COLUMNS, rows)})
-    elif output_format == "csv":
-        text = csv_text(LEAD_COLUMNS, rows)
-    else:
-        text = (f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}\n"
-                + table(LEAD_COLUMNS, rows, text_columns={"email", "source", "country", "role", "company_size", "industry", "tags"}))
-    _emit(text, output)
+    _emit(formatted(output_format, LEAD_COLUMNS, rows, key="leads",
+                    envelope={"segment_id": found.id, "segment_name": found.name, "lead_count": total},
+                    title=f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}",
+                    text_columns=set(LEAD_COLUMNS) - {"lead_id", "workspace_id", "score"}), output)
 
 
 @app.command()
@@ -265,7 +260,7 @@ def campaigns(
     Example: segpipe campaigns 1 --days 90 --as-of 2025-01-31
     """
     from .drilldown import CAMPAIGN_COLUMNS, find_segment, segment_campaigns
-    from .output import check_format, csv_text, json_text, records, table
+    from .output import check_format, formatted
 
     check_format(output_format)
     window = _window(days, as_of)
@@ -275,16 +270,11 @@ def campaigns(
         attribution, rows = segment_campaigns(con, found, window)
     finally:
         con.close()
-    if output_format == "json":
-        text = json_text({"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
-                          "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
-                          "campaigns": records(CAMPAIGN_COLUMNS, rows)})
-    elif output_format == "csv":
-        text = csv_text(CAMPAIGN_COLUMNS, rows)
-    else:
-        text = (f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution\n"
-                + (table(CAMPAIGN_COLUMNS, rows, text_columns={"campaign_name"}) if rows else "(no sends in this window)\n"))
-    _emit(text, output)
+    _emit(formatted(output_format, CAMPAIGN_COLUMNS, rows, key="campaigns",
+                    envelope={"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
+                              "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
+                    title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
+                    text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
 
 
 @app.command()
@@ -337,17 +327,12 @@ def ls(
     Example: segpipe ls --select +segment_performance
     """
     from .listing import COLUMNS, list_nodes
-    from .output import check_format, csv_text, json_text, records, table
+    from .output import check_format, formatted
     from .runner import compile_project
 
     check_format(output_format)
     rows = list_nodes(compile_project(_project(project_dir), selection=select), selected_only=bool(select))
-    if output_format == "json":
-        typer.echo(json_text(records(COLUMNS, rows)), nl=False)
-    elif output_format == "csv":
-        typer.echo(csv_text(COLUMNS, rows), nl=False)
-    else:
-        typer.echo(table(COLUMNS, rows, text_columns=set(COLUMNS)), nl=False)
+    _emit(formatted(output_format, COLUMNS, rows, text_columns=set(COLUMNS)), None)
 
 
 @app.command()

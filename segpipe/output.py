@@ -86,6 +86,19 @@ def json_text(payload) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+def formatted(output_format: str, columns, rows, *, envelope: dict | None = None, key: str = "",
+              title: str = "", text_columns=(), empty: str = "(none)") -> str:
+    """Rows in the chosen format: JSON records (inside `envelope` under `key` when
+    given), CSV, or a table under a title line."""
+    if output_format == "json":
+        items = records(columns, rows)
+        return json_text({**envelope, key: items} if envelope is not None else items)
+    if output_format == "csv":
+        return csv_text(columns, rows)
+    body = table(columns, rows, text_columns) if rows else empty + "\n"
+    return (title + "\n" if title else "") + body
+
+
 def emit(text: str, output: Path | None, echo) -> None:
     """Print the text, or write it to the --output file instead."""
     if output is None:

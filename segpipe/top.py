@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .output import check_format, csv_text, json_text, records, table
+from .output import check_format, formatted
 from .published import connect_published, query
 from .suggest import did_you_mean
 
@@ -124,14 +124,13 @@ def output_keys(metric: str) -> tuple[str, ...]:
 
 
 def render(window: Window, metric: str, rows: list[dict], output_format: str) -> str:
-    keys = output_keys(metric)
-    values = [[row[k] for k in keys] for row in rows]
-    if output_format == "json":
-        return json_text({"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
-                          "metric": metric, "segments": records(keys, values)})
-    if output_format == "csv":
-        return csv_text(keys, values)
-    header = f"Top {len(rows)} segments by {metric}, {window.describe()}\n"
-    if not rows:
-        return header + "(no segment has enough sends in this window)\n"
-    return header + table(["#", *keys], [[i, *v] for i, v in enumerate(values, 1)], text_columns={"segment_name"})
+    """The dashboard's JSON shape, CSV with the same keys, or a ranked table."""
+    columns = list(output_keys(metric))
+    values = [[row[k] for k in columns] for row in rows]
+    if output_format == "table":
+        columns, values = ["#", *columns], [[rank, *v] for rank, v in enumerate(values, 1)]
+    return formatted(output_format, columns, values, key="segments",
+                     envelope={"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
+                               "metric": metric},
+                     title=f"Top {len(rows)} segments by {metric}, {window.describe()}", text_columns={"segment_name"},
+                     empty="(no segment has enough sends in this window)")
