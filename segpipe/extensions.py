@@ -4,9 +4,10 @@ DuckDB normally downloads extensions on first use (``INSTALL postgres``),
 which fails on air-gapped machines and in locked-down CI. segpipe instead
 takes the extension binary from a PyPI package installed beside duckdb
 (``duckdb-extension-postgres-scanner`` / ``duckdb-extension-sqlite-scanner``,
-pulled in by ``pip install 'segpipe[postgres]'`` / ``'segpipe[sqlite]'``)
-and runs ``LOAD '<path to file>'``. Loading by path skips INSTALL entirely:
-nothing is downloaded and nothing is written to ``~/.duckdb/extensions``.
+pulled in by ``pip install 'segpipe[postgres]'`` / ``'segpipe[sqlite]'``):
+``INSTALL '<file inside the package>'`` copies it into DuckDB's extension
+folder, then ``LOAD`` loads it. When that folder is not writable (a read-only
+home), segpipe loads the file by path instead. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 
 from segpipe.errors import ConfigError
 
-# segpipe name -> (DuckDB extension name, PyPI distribution, import name, pip extra)
+# segpipe name -> (DuckDB extension name, PyPI distribution, import name, label)
 _EXTENSIONS = {
     "postgres": ("postgres_scanner", "duckdb-extension-postgres-scanner",
                  "duckdb_extension_postgres_scanner", "PostgreSQL"),
@@ -54,20 +55,29 @@ def extension_path(name: str) -> Path:
 
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Load the "postgres" or "sqlite" scanner into ``con`` from its PyPI
-    package (no download). A no-op when it is already loaded."""
+    """Install the "postgres" or "sqlite" scanner from its PyPI package and load
+    it into ``con`` (no download). A no-op when it is already loaded."""
     ext = _spec(name)[0]
-    loaded = con.execute(
-        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [ext]
+    loaded, installed = con.execute(
+        "SELECT any_value(loaded), any_value(installed) FROM duckdb_extensions() "
+        "WHERE extension_name = ?", [ext]
     ).fetchone()
-    if loaded and loaded[0]:
+    if loaded:
         return
     path = extension_path(name)
+    literal = "'" + str(path).replace("'", "''") + "'"
     try:
-        con.execute("LOAD '" + str(path).replace("'", "''") + "'")
+        if not installed:
+            con.execute(f"INSTALL {literal}")
+        con.execute(f"LOAD {ext}")
+        return
+    except duckdb.Error:
+        pass  # e.g. the extension folder is read-only: load the package's file directly
+    try:
+        con.execute(f"LOAD {literal}")
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot load the DuckDB {ext} extension from {path}: {first}") from exc
+        raise ConfigError(f"cannot load the DuckDB {ext} extension from {path}: {first}") from None
 
 
 def _spec(name: str) -> tuple[str, str, str, str]:

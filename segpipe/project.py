@@ -8,6 +8,7 @@ so that later stages never re-read configuration.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,12 +244,15 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
 
 
 def _segments_origin(config, path, root, connections) -> Source | Path:
-    """segments.yml by default; `segments: other.yml` or a database table otherwise."""
+    """seeds/segments.yml by default; another YAML file (`segments: other.yml`), or
+    a table (`{connection: app, table: public.segments}`) or CSV/Parquet file
+    (`{path: data/segments.csv}`) holding id, workspace_id, name, description, filters."""
     spec = config.get("segments")
     if spec is None:
         return root / "seeds" / "segments.yml"
     if isinstance(spec, str):
         return root / spec
-    if isinstance(spec, dict) and spec.get("path") and not spec.get("connection"):
+    if isinstance(spec, dict) and re.search(r"\.ya?ml$", str(spec.get("path") or ""), re.IGNORECASE):
+        check_keys(spec, {"path"}, f"{path}: segments", ConfigError)
         return root / str(spec["path"])
     return _source("segments", spec, f"{path}: segments", root, {}, connections, {})

@@ -1,11 +1,16 @@
 """Load every source and seed into the build database with its declared types.
 
 Sources land in schema `src` (the SPEC §2 tables get the contract's column
-types), other seed CSVs in schema `seeds`. CSV values are read as text and cast
-to the declared type, never inferred, so "00123" stays text and "SAT" never
-becomes a date. A value that fails its cast is reported with file, line and
-column. Booleans accept true/false/t/f/1/0/yes/no; timestamps with a zone are
-converted to UTC and naive ones are read as UTC.
+types), other seed CSVs in schema `seeds`. A source is a seed CSV, a file or
+glob (CSV or Parquet), or a table of a database attached read-only (PostgreSQL,
+SQLite, DuckDB); the published file keeps only the loaded copies, so BI tools
+never need the sources.
+
+Text values (CSV, SQLite, PostgreSQL text columns) are cast to the declared
+type, never inferred, so "00123" stays text and "SAT" never becomes a date. A
+value that fails its cast is reported with file, line and column. Booleans
+accept true/false/t/f/1/0/yes/no (and native booleans, and integers 0/1);
+timestamps with a zone are converted to UTC and naive ones are read as UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import glob
 import os
 import re
 import time
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
 
@@ -40,9 +46,18 @@ CONTRACT = {
         "sent_at": ("TIMESTAMP", False), "replied_at": ("TIMESTAMP", False), "variant": ("VARCHAR", False),
     },
 }
+#: Segments kept in a table, as an app stores them; `filters` is JSON text (or jsonb).
+SEGMENT_COLUMNS = {
+    "id": ("BIGINT", True), "workspace_id": ("BIGINT", False), "name": ("VARCHAR", True),
+    "description": ("VARCHAR", False), "filters": ("VARCHAR", False),
+}
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 TEXT_TYPES = ("VARCHAR", "JSON")
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                 "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+#: Column added to file reads when looking for a bad value, to name the file.
+FILE_COLUMN = "__segpipe_file"
 
 
 def quote_ident(name: str) -> str:
@@ -53,25 +68,42 @@ def quote_str(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def convert(column: str, raw_type: str, target: str) -> str:
-    """SQL turning `column` of raw_type into target; strict, so a bad value fails the load."""
+def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
+    """SQL turning `column` of raw_type into target; a bad value fails the load.
+    With strict=False a bad boolean is NULL instead, so TRY() can find it."""
     col = quote_ident(column)
     raw_type, target = raw_type.upper(), target.upper()
+    if target == "VARCHAR[]":
+        return _text_list(col, raw_type)
     if raw_type == target:
         return col
     text = raw_type in TEXT_TYPES
     cleaned = f"nullif(trim({col}), '')" if text else col
-    if target == "BOOLEAN" and text:
-        return (f"CASE WHEN {cleaned} IS NULL THEN NULL "
-                f"WHEN lower(trim({col})) IN {tuple(TRUE_WORDS)} THEN true "
-                f"WHEN lower(trim({col})) IN {tuple(FALSE_WORDS)} THEN false "
-                f"ELSE error('not a boolean: ' || {col}) END")
+    if target == "BOOLEAN" and (text or raw_type in INTEGER_TYPES):
+        word = f"lower(trim({col}))" if text else col
+        trues, falses = (TRUE_WORDS, FALSE_WORDS) if text else ((1,), (0,))
+        bad = f"error('not a boolean: ' || {col})" if strict else "NULL"
+        return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN {_sql_tuple(trues)} THEN true "
+                f"WHEN {word} IN {_sql_tuple(falses)} THEN false ELSE {bad} END")
     if target == "TIMESTAMP" and (text or raw_type.startswith("TIMESTAMP WITH")):
         return f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
-    if target == "VARCHAR[]" and text:
-        return (f"CASE WHEN {cleaned} IS NULL THEN NULL ELSE "
-                f"list_filter(list_transform(string_split({col}, ';'), t -> trim(t)), t -> t <> '') END")
     return f"CAST({cleaned} AS {target})"
+
+
+def _text_list(col: str, raw_type: str) -> str:
+    """A list of trimmed, non-blank strings, empty (never NULL) when there are none.
+    Text holds ';'-separated values or a JSON array (as apps store lists in text)."""
+    if raw_type in TEXT_TYPES:
+        cleaned = f"nullif(trim({col}), '')"
+        values = (f"CASE WHEN starts_with({cleaned}, '[') THEN CAST(CAST({cleaned} AS JSON) AS VARCHAR[]) "
+                  f"ELSE string_split({col}, ';') END")
+    else:
+        values = f"CAST({col} AS VARCHAR[])"
+    return f"list_filter(list_transform(coalesce({values}, []), t -> trim(t)), t -> coalesce(t, '') <> '')"
+
+
+def _sql_tuple(values) -> str:
+    return "(" + ", ".join(quote_str(v) if isinstance(v, str) else str(v) for v in values) + ")"
 
 
 class Loader:
@@ -81,34 +113,49 @@ class Loader:
         self.con = con
         self.project = project
         self.attached: set[str] = set()
+        con.execute("SET TimeZone = 'UTC'")  # naive text timestamps are UTC
 
     def load_all_timed(self):
-        """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each."""
+        """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each.
+
+        Everything loads in one transaction, so all tables of an attached
+        PostgreSQL database are read from one snapshot (REPEATABLE READ).
+        """
         self.con.execute("CREATE SCHEMA IF NOT EXISTS src; CREATE SCHEMA IF NOT EXISTS seeds")
         jobs = [(f"source:{name}", source, f"src.{quote_ident(name)}", CONTRACT.get(name, {}))
                 for name, source in self.project.sources.items()]
         jobs += [(f"seed:{name}", Source(name=name, seed=path, column_types=self.project.seed_column_types.get(name, {})),
                   f"seeds.{quote_ident(name)}", {}) for name, path in self.project.seeds.items()]
+        for source in self.project.sources.values():
+            if source.kind == "database":
+                self._attach(source.connection)  # before BEGIN: a rolled-back ATTACH is undone
+        self.con.execute("BEGIN TRANSACTION")
         try:
             for node, source, target, contract in jobs:
                 started = time.perf_counter()
                 rows = self.load(source, target, contract)
                 yield node, rows, time.perf_counter() - started
+            self.con.execute("COMMIT")
         finally:
+            self._rollback()
             self.detach_all()
 
     def load(self, source: Source, target: str, contract: dict) -> int:
-        where = f"source '{source.name}' ({self.describe(source)})" if source.kind != "seed" else self.describe(source)
+        """Create `target` from the source: contract columns cast to their types
+        (missing optional ones as NULL), extra columns as they come."""
+        where = self.where(source)
         raw = self.raw_relation(source)
-        columns = self.raw_columns(raw, where)
+        columns = self.raw_columns(source, raw, where)
         declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
         lower = {c.lower(): c for c in columns}
-        select = []
-        for column, (_, required) in contract.items():
-            if column.lower() not in lower and required:
-                raise ConfigError(f"{where}: missing required column '{column}' — the {source.name} table needs columns {', '.join(contract)}")
+        missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
+        if missing:
+            needed = ", ".join(c for c, (_, required) in contract.items() if required)
+            raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
         declared_by_lower = {c.lower(): (c, t) for c, t in declared.items()}
-        for actual, raw_type in columns.items():  # the file's column order
+        select = []
+        for actual, raw_type in columns.items():  # the source's own column order
             if actual.lower() in declared_by_lower:
                 column, type_ = declared_by_lower[actual.lower()]
                 select.append(f"{convert(actual, raw_type, type_)} AS {quote_ident(column)}")
@@ -120,62 +167,96 @@ class Loader:
         try:
             self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
         except duckdb.Error as exc:
-            self._explain_failure(source, raw, columns, declared, lower, where, exc)
+            self._rollback()  # an aborted transaction cannot run the diagnosis
+            self._explain_failure(source, columns, declared, lower, where, exc)
         return self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+
+    def where(self, source: Source) -> str:
+        """How messages name a source: a seed by its file, others by name and origin."""
+        return self.describe(source) if source.kind == "seed" else f"source '{source.name}' ({self.describe(source)})"
 
     def describe(self, source: Source) -> str:
         if source.kind == "file":
             return os.path.relpath(source.path, self.project.root) if str(source.path).startswith(str(self.project.root)) else str(source.path)
         return self.project.relpath(source.seed) if source.kind == "seed" else source.location
 
-    def raw_relation(self, source: Source) -> str:
-        """SQL for the source's rows exactly as stored: CSV as text, others as typed."""
+    def raw_relation(self, source: Source, file_column: str | None = None) -> str:
+        """SQL for the source's rows exactly as stored: CSV as text, others as typed.
+        `file_column` adds a column naming each row's file (file sources only)."""
         if source.kind == "database":
             return self._attached_table(source)
         path = str(source.seed if source.kind == "seed" else source.path)
         if not glob.glob(path):
             raise ConfigError(f"source '{source.name}': no file matches {self.describe(source)} — check 'path' in project.yml")
-        file_format = source.format or ("parquet" if re.search(r"\.parquet$", path) else "csv")
-        if file_format == "parquet":
-            return f"read_parquet({quote_str(path)}, union_by_name = true)"
+        extra = f", filename = {quote_str(file_column)}" if file_column else ""
+        if _file_format(source) == "parquet":
+            return f"read_parquet({quote_str(path)}, union_by_name = true{extra})"
         return (f"read_csv({quote_str(path)}, all_varchar = true, header = true, "
-                f"union_by_name = true, strict_mode = true)")
+                f"union_by_name = true, strict_mode = true{extra})")
 
-    def raw_columns(self, raw: str, where: str) -> dict[str, str]:
+    def raw_columns(self, source: Source, raw: str, where: str) -> dict[str, str]:
         try:
             rows = self.con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
+        except duckdb.CatalogException:
+            if source.kind != "database":
+                raise
+            raise ConfigError(f"{where}: no table {source.table} in connection '{source.connection.name}' "
+                              f"— check 'table' under sources.{source.name} in project.yml") from None
         except duckdb.Error as exc:
             raise SeedError(f"{where}: cannot read: {_first_line(exc)}") from None
         return {name: type_ for name, type_, *_ in rows}
 
-    def _explain_failure(self, source, raw, columns, declared, lower, where, exc) -> None:
-        """Turn a failed load into one line naming the line (or row), column and value."""
-        is_csv = raw.startswith("read_csv")
+    def _explain_failure(self, source, columns, declared, lower, where, exc) -> None:
+        """Turn a failed load into one line naming the bad value and its place:
+        file and line (CSV) or row (Parquet), or the row's id (database table)."""
+        by_file = source.kind != "database"
+        raw = self.raw_relation(source, FILE_COLUMN if by_file else None)
+        file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
+        key_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
         for column, type_ in declared.items():
             actual = lower.get(column.lower())
             if actual is None or columns[actual].upper() == type_.upper():
                 continue
-            expr = convert(actual, columns[actual], type_).replace(f"error('not a boolean: ' || {quote_ident(actual)})", "NULL")
             col = quote_ident(actual)
+            expr = f"TRY({convert(actual, columns[actual], type_, strict=False)})"
             try:
                 bad = self.con.execute(
-                    f"SELECT n, v FROM (SELECT row_number() OVER () AS n, {col} AS v, TRY({expr}) AS converted FROM {raw}) "
-                    f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL ORDER BY n LIMIT 1"
+                    f"SELECT file, n, key, v FROM (SELECT {file_expr} AS file, {key_expr} AS key, {col} AS v, "
+                    f"{expr} AS converted, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
+                    f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL "
+                    f"ORDER BY file, key, n LIMIT 1"
                 ).fetchone()
             except duckdb.Error:
                 continue
             if bad:
-                place = f"line {bad[0] + 1}" if is_csv else f"row {bad[0]}"
-                raise SeedError(f"{where}: {place}, column '{column}': cannot read {str(bad[1])!r} as {type_} — fix the value or declare the column's type under column_types") from None
+                raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
+                                f"{str(bad[3])!r} as {type_} — fix the value or declare the column's type "
+                                f"under column_types") from None
         raise SeedError(f"{where}: cannot load: {_first_line(exc)}") from None
 
-    def _attached_table(self, source: Source) -> str:
-        conn = source.connection
+    def _place(self, source: Source, file, number: int, key) -> str:
+        if source.kind == "database":
+            return f"row with id {key}" if key is not None else f"row {number}"
+        place = f"line {number + 1}" if _file_format(source) == "csv" else f"row {number}"
+        if file and re.search(r"[*?[]", str(source.path or "")):
+            place = f"{os.path.relpath(file, self.project.root)} {place}"
+        return place
+
+    def _attach(self, conn) -> None:
         if conn.name not in self.attached:
             attach(self.con, conn)
             self.attached.add(conn.name)
+
+    def _attached_table(self, source: Source) -> str:
+        self._attach(source.connection)
         parts = [p for p in str(source.table).split(".") if p]
-        return ".".join(quote_ident(p) for p in (conn.name, *parts))
+        return ".".join(quote_ident(p) for p in (source.connection.name, *parts))
+
+    def _rollback(self) -> None:
+        try:
+            self.con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # no transaction open (committed, or never begun)
 
     def detach_all(self) -> None:
         for name in sorted(self.attached):
@@ -183,36 +264,92 @@ class Loader:
         self.attached.clear()
 
 
+def _file_format(source: Source) -> str:
+    if source.kind == "database":
+        return "database"
+    path = str(source.seed if source.kind == "seed" else source.path)
+    return source.format or ("parquet" if re.search(r"\.parquet$", path, re.IGNORECASE) else "csv")
+
+
 def attach(con: duckdb.DuckDBPyConnection, conn) -> None:
     """ATTACH an external database read-only, loading its extension from the PyPI package."""
     from .extensions import load_extension
 
     if conn.type == "postgres":
-        dsn = os.environ.get(conn.env or "")
-        if not dsn:
-            raise ConfigError(f"connection '{conn.name}': environment variable {conn.env} is not set — export it with the PostgreSQL connection string")
-        load_extension(con, "postgres")
-        target, options = dsn, "TYPE postgres, READ_ONLY"
-    elif conn.type == "sqlite":
+        _attach_postgres(con, conn, load_extension)
+        return
+    target = str(conn.path)
+    if not os.path.exists(target):
+        raise ConfigError(f"connection '{conn.name}': no {conn.type} database file at {target} — check 'path' under connections.{conn.name}")
+    options = "READ_ONLY"
+    if conn.type == "sqlite":
         load_extension(con, "sqlite")
-        target, options = str(conn.path), "TYPE sqlite, READ_ONLY"
-    else:
-        target, options = str(conn.path), "READ_ONLY"
-    if conn.type != "postgres" and not os.path.exists(target):
-        raise ConfigError(f"connection '{conn.name}': no database file at {target}")
+        # SQLite is dynamically typed (an INTEGER column may hold 'yes', a TIMESTAMP
+        # column '…+02:00'): read text and cast by the contract, exactly like a CSV.
+        con.execute("SET sqlite_all_varchar = true")
+        options = "TYPE sqlite, READ_ONLY"
     try:
         con.execute(f"ATTACH {quote_str(target)} AS {quote_ident(conn.name)} ({options})")
     except duckdb.Error as exc:
-        raise ConfigError(f"connection '{conn.name}' ({_describe_target(conn, target)}): cannot connect: {_first_line(exc)}") from None
+        raise ConfigError(f"connection '{conn.name}': cannot open {target}: {_first_line(exc)}") from None
 
 
-def _describe_target(conn, target: str) -> str:
-    """Host and database of a connection string, never its password."""
-    if conn.type != "postgres":
-        return target
-    host = re.search(r"(?:host=|@)([^\s:/?]+)", target)
-    port = re.search(r"(?:port=|:)(\d{2,5})\b", target)
-    return f"host {host.group(1) if host else 'localhost'}" + (f" port {port.group(1)}" if port else "")
+def _attach_postgres(con, conn, load_extension) -> None:
+    dsn = os.environ.get(conn.env or "")
+    if not dsn:
+        raise ConfigError(f"connection '{conn.name}': environment variable {conn.env} is not set — export it with "
+                          f"the PostgreSQL connection string, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME")
+    load_extension(con, "postgres")
+    # libpq waits ~2 minutes for an unreachable host by default; give up sooner.
+    os.environ.setdefault("PGCONNECT_TIMEOUT", "10")
+    try:
+        con.execute(f"ATTACH {quote_str(dsn)} AS {quote_ident(conn.name)} (TYPE postgres, READ_ONLY)")
+    except duckdb.Error as exc:
+        target, secrets = postgres_target(dsn)
+        reason = _scrub(_postgres_reason(str(exc), dsn), secrets)
+        raise ConfigError(f"connection '{conn.name}': cannot connect to PostgreSQL at {target}: {reason} "
+                          f"(connection string from ${conn.env})") from None
+
+
+def postgres_target(dsn: str) -> tuple[str, list[str]]:
+    """'host H port P database D' of a libpq connection string (URL or key=value),
+    and the secrets in it, which never appear in a message."""
+    if re.match(r"postgres(ql)?://", dsn):
+        url = urlsplit(dsn)
+        hostinfo = url.netloc.rpartition("@")[2].split(",")[0]
+        match = re.fullmatch(r"\[(.*)\](?::(\d*))?|([^:]*)(?::(\d*))?", hostinfo)
+        host = unquote(match.group(1) or match.group(3) or "")
+        port = match.group(2) or match.group(4) or ""
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        params = {"host": host or query.get("host", ""), "port": port or query.get("port", ""),
+                  "dbname": unquote(url.path.lstrip("/")) or query.get("dbname", ""),
+                  "password": query.get("password", "")}
+        userinfo = url.netloc.rpartition("@")[0]
+        secrets = [userinfo.partition(":")[2], unquote(userinfo.partition(":")[2]), params["password"]]
+    else:
+        params = {key: value.strip("'").replace("\\'", "'")
+                  for key, value in re.findall(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)}
+        secrets = [params.get("password", "")]
+    host = params.get("host") or "localhost"
+    described = f"host {host.split(',')[0]} port {(params.get('port') or '5432').split(',')[0]}"
+    if params.get("dbname"):
+        described += f" database {params['dbname']}"
+    return described, [dsn, *(s for s in secrets if s)]
+
+
+def _postgres_reason(message: str, dsn: str) -> str:
+    """The libpq reason out of DuckDB's 'Unable to connect to Postgres at "<dsn>": …'."""
+    text = message.replace(dsn, "")
+    text = re.sub(r'^.*?Unable to connect to Postgres at "":\s*', "", text, flags=re.DOTALL)
+    text = re.sub(r'^connection to server at "[^"]*"(?:\s*\([^)]*\))?, port \d+ failed:\s*', "", text)
+    lines = [" ".join(line.split()).rstrip(".") for line in text.splitlines() if line.strip()]
+    return ". ".join(lines) or "unknown reason"
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
 
 
 def _first_line(exc: Exception) -> str:
@@ -231,22 +368,17 @@ def write_segments_table(con: duckdb.DuckDBPyConnection, segments) -> None:
 
 
 def read_segments_table(project: Project, source: Source):
-    """Segments kept in a database table (id, workspace_id, name, description, filters)."""
+    """Segments kept in a table or file (id, workspace_id, name, description, filters
+    as JSON), validated exactly like segments.yml."""
     from .segments import segments_from_rows
 
     con = duckdb.connect()
+    loader = Loader(con, project)
     try:
-        loader = Loader(con, project)
-        raw = loader.raw_relation(source)
-        where = f"source 'segments' ({loader.describe(source)})"
-        columns = {c.lower(): c for c in loader.raw_columns(raw, where)}
-        wanted = ("id", "workspace_id", "name", "description", "filters")
-        missing = [c for c in wanted if c not in columns and c not in ("workspace_id", "description", "filters")]
-        if missing:
-            raise ConfigError(f"{where}: missing required column '{missing[0]}' — segments need columns {', '.join(wanted)}")
-        select = ", ".join(f"CAST({quote_ident(columns[c])} AS VARCHAR)" if c == "filters" and c in columns
-                           else quote_ident(columns[c]) if c in columns else "NULL" for c in wanted)
-        rows = con.execute(f"SELECT {select} FROM {raw} ORDER BY 1").fetchall()
+        where = loader.where(source)
+        loader.load(source, "raw_segments", SEGMENT_COLUMNS)
+        rows = con.execute("SELECT id, workspace_id, name, description, filters FROM raw_segments ORDER BY id").fetchall()
     finally:
+        loader.detach_all()
         con.close()
     return segments_from_rows(rows, where)

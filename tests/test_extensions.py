@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from segpipe.errors import ConfigError
-from segpipe.extensions import load_extension
+from segpipe.extensions import extension_path, load_extension
 from tests.pg_server import pg_query
 
 
@@ -27,14 +27,26 @@ def offline_connection(tmp_path) -> duckdb.DuckDBPyConnection:
 
 @pytest.mark.parametrize("name,ext", [("postgres", "postgres_scanner"),
                                       ("sqlite", "sqlite_scanner")])
-def test_extension_loads_offline(tmp_path, name, ext):
+def test_extension_installs_from_its_package_offline(tmp_path, name, ext):
     con = offline_connection(tmp_path)
     load_extension(con, name)
     load_extension(con, name)  # loading twice is harmless
-    loaded, = con.execute(
-        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [ext]).fetchone()
+    loaded, installed_from = con.execute(
+        "SELECT loaded, installed_from FROM duckdb_extensions() WHERE extension_name = ?", [ext]).fetchone()
     assert loaded
-    assert not (tmp_path / "ext").exists()  # nothing installed, nothing downloaded
+    assert installed_from == str(extension_path(name))  # from the PyPI package, not the network
+    installed, = (tmp_path / "ext").rglob(f"{ext}.duckdb_extension")
+    assert installed.parent.parent.name == "v" + duckdb.__version__
+
+
+def test_extension_loads_by_path_when_it_cannot_be_installed(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                 "extension_directory": str(tmp_path / "file" / "ext")})
+    load_extension(con, "sqlite")
+    loaded, installed = con.execute("SELECT loaded, installed FROM duckdb_extensions() "
+                                    "WHERE extension_name = 'sqlite_scanner'").fetchone()
+    assert (loaded, installed) == (True, False)
 
 
 def test_postgres_roundtrip(tmp_path, postgres_dsn):

@@ -1,0 +1,209 @@
+"""Sources and segments from a real PostgreSQL 15 server (tests/pg_server.py).
+
+The app's tables hold a generated dataset the way an app stores it
+(timestamptz written in non-UTC offsets, native booleans, yes/no words in
+text columns, text[] tags, jsonb); `segpipe run` over them must publish the
+same tables as the seed CSVs holding the same rows.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import duckdb
+import pytest
+
+from segpipe.project import load_project
+from segpipe.sources import CONTRACT, Loader
+from tests.pg_server import pg_execute
+from tests.sources_dataset import (AS_OF, PUBLISHED, dataset, pg_sql, published_tables, reference,  # noqa: F401
+                                   sha256, source_tables, up_to_float_summation, write_project_yml)
+
+TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
+
+
+@pytest.fixture(scope="module")
+def app_db(postgres_dsn, dataset):
+    """Schema `app` of the test server, holding the dataset."""
+    pg_execute(postgres_dsn, pg_sql(dataset, "app"))
+    return postgres_dsn
+
+
+def point_at_postgres(root, schema="app", segments_table="segments", **tables):
+    """Every contract table and the segments (unless segments_table=None: segments.yml)
+    from tables of `schema`; `tables` names other tables for some sources."""
+    sources = {name: {"connection": "app", "table": tables.get(name, f"{schema}.{name}")} for name in TABLES}
+    segments = {"connection": "app", "table": f"{schema}.{segments_table}"} if segments_table else None
+    write_project_yml(root, sources, segments=segments,
+                      connections={"app": {"type": "postgres", "env": "APP_DATABASE_URL"}})
+
+
+def run(cli, root):
+    return cli("run", "--project-dir", root, "--as-of", AS_OF)
+
+
+def test_postgres_publishes_the_same_tables_as_the_seed_csvs(cli, tmp_path, monkeypatch, postgres_dsn,
+                                                             dataset, reference):
+    pg_execute(postgres_dsn, pg_sql(dataset, "app_same"))
+    root = reference.copy_to(tmp_path / "pg", seeds=False)
+    point_at_postgres(root, schema="app_same")
+    monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
+
+    result = run(cli, root)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    pg_execute(postgres_dsn, "DROP SCHEMA app_same CASCADE")  # the published file must not need it
+    assert published_tables(root / "out.duckdb") == up_to_float_summation(reference.published)
+    assert source_tables(root / "out.duckdb") == reference.sources
+
+
+def test_postgres_types_become_the_contract_types(tmp_path, monkeypatch, postgres_dsn):
+    """Booleans as native values and as words; timestamps with and without zone, as text too."""
+    pg_execute(postgres_dsn, """
+        DROP TABLE IF EXISTS public.typed_sends;
+        CREATE TABLE public.typed_sends (id int, campaign_id int, lead_id int, sent boolean, opened text,
+            replied smallint, bounced text, sent_at timestamptz, replied_at text, clicked varchar(5));
+        INSERT INTO public.typed_sends VALUES
+            (1, 1, 1, true,  'yes', 1, ' T ', '2026-01-01 01:30:00+02:00', '2026-01-01T10:00:00-05:00', 'No'),
+            (2, 1, 2, false, 'no',  0, 'f',   '2026-01-01 01:30:00',       '2026-01-01 10:00:00',       '1'),
+            (3, 1, 3, NULL,  '',    NULL, NULL, NULL,                       '2025-12-31T23:00:00Z',      NULL);""")
+    monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
+    monkeypatch.setenv("PGTZ", "America/New_York")  # a client session zone must not shift anything
+    (tmp_path / "project.yml").write_text(
+        "connections: {app: {type: postgres, env: APP_DATABASE_URL}}\n"
+        "sources: {campaign_leads: {connection: app, table: typed_sends}}\n")
+    project = load_project(tmp_path)
+    con = duckdb.connect()
+    loader = Loader(con, project)
+    loader.load(project.sources["campaign_leads"], "sends", CONTRACT["campaign_leads"])
+    loader.detach_all()
+    rows = con.execute("SELECT id, sent, opened, replied, bounced, clicked, converted, CAST(sent_at AS VARCHAR), "
+                       "CAST(replied_at AS VARCHAR), typeof(sent_at) FROM sends ORDER BY id").fetchall()
+    assert rows == [
+        (1, True, True, True, True, False, None, "2025-12-31 23:30:00", "2026-01-01 15:00:00", "TIMESTAMP"),
+        (2, False, False, False, False, True, None, "2026-01-01 01:30:00", "2026-01-01 10:00:00", "TIMESTAMP"),
+        (3, None, None, None, None, None, None, None, "2025-12-31 23:00:00", "TIMESTAMP"),
+    ]
+
+
+# -- failures: exit code, one exact line, the published file untouched ------------------------
+@pytest.fixture
+def published_pg_project(cli, tmp_path, monkeypatch, app_db, reference):
+    """A project reading everything from PostgreSQL, published once successfully."""
+    root = reference.copy_to(tmp_path / "app", seeds=False)
+    point_at_postgres(root)
+    monkeypatch.setenv("APP_DATABASE_URL", app_db)
+    assert run(cli, root).exit_code == 0
+    return root
+
+
+def assert_fails(cli, root, code: int, message: str):
+    before = sha256(root / "out.duckdb")
+    result = run(cli, root)
+    assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n")
+    assert sha256(root / "out.duckdb") == before
+    return result
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@pytest.mark.parametrize("style", ["url", "key=value"])
+def test_unreachable_database_is_one_line_without_the_password(cli, published_pg_project, monkeypatch, style):
+    port = closed_port()
+    dsn = (f"postgresql://segpipe:s3cret-pw@127.0.0.1:{port}/appdb" if style == "url" else
+           f"host=127.0.0.1 port={port} user=segpipe password='s3cret-pw' dbname=appdb")
+    monkeypatch.setenv("APP_DATABASE_URL", dsn)
+    result = assert_fails(cli, published_pg_project, 2,
+                          f"connection 'app': cannot connect to PostgreSQL at host 127.0.0.1 port {port} "
+                          f"database appdb: Connection refused. Is the server running on that host and accepting "
+                          f"TCP/IP connections? (connection string from $APP_DATABASE_URL)")
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_unreachable_database_while_loading_sources(cli, published_pg_project, monkeypatch, app_db):
+    """Segments from segments.yml, so the connection is first used while building."""
+    point_at_postgres(published_pg_project, segments_table=None)
+    monkeypatch.setenv("APP_DATABASE_URL", app_db.rsplit("/", 1)[0] + "/no_such_db")
+    port = app_db.rsplit(":", 1)[1].split("/")[0]
+    assert_fails(cli, published_pg_project, 2,
+                 f"connection 'app': cannot connect to PostgreSQL at host 127.0.0.1 port {port} database "
+                 f"no_such_db: FATAL: database \"no_such_db\" does not exist (connection string from $APP_DATABASE_URL)")
+
+
+def test_unset_environment_variable(cli, published_pg_project, monkeypatch):
+    monkeypatch.delenv("APP_DATABASE_URL")
+    assert_fails(cli, published_pg_project, 2,
+                 "connection 'app': environment variable APP_DATABASE_URL is not set — export it with the "
+                 "PostgreSQL connection string, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME")
+
+
+def test_missing_extension_package_names_the_extra(cli, published_pg_project, monkeypatch):
+    monkeypatch.setitem(sys.modules, "duckdb_extension_postgres_scanner", None)  # as if not installed
+    assert_fails(cli, published_pg_project, 2,
+                 "the postgres source needs the DuckDB PostgreSQL scanner: pip install 'segpipe[postgres]'")
+
+
+def test_missing_table(cli, published_pg_project):
+    point_at_postgres(published_pg_project, leads="app.customers")
+    assert_fails(cli, published_pg_project, 2,
+                 "source 'leads' (app:app.customers): no table app.customers in connection 'app' "
+                 "— check 'table' under sources.leads in project.yml")
+
+
+def test_missing_required_column(cli, published_pg_project, app_db):
+    pg_execute(app_db, "DROP TABLE IF EXISTS app.leads_v2; "
+                       "CREATE TABLE app.leads_v2 AS SELECT * FROM app.leads; ALTER TABLE app.leads_v2 DROP COLUMN email")
+    point_at_postgres(published_pg_project, leads="app.leads_v2")
+    assert_fails(cli, published_pg_project, 2,
+                 "source 'leads' (app:app.leads_v2): missing required column 'email' — a leads source needs "
+                 "columns id, workspace_id, email, source, score, country, role, company_size, industry, tags, created_at")
+
+
+def test_value_that_is_not_a_boolean_names_the_row(cli, published_pg_project, app_db):
+    pg_execute(app_db, "DROP TABLE IF EXISTS app.sends_v2; CREATE TABLE app.sends_v2 AS SELECT * FROM app.campaign_leads; "
+                       "UPDATE app.sends_v2 SET clicked = 'maybe' WHERE id IN (1500, 2500)")
+    point_at_postgres(published_pg_project, campaign_leads="app.sends_v2")
+    assert_fails(cli, published_pg_project, 2,
+                 "source 'campaign_leads' (app:app.sends_v2): row with id 1500, column 'clicked': cannot read "
+                 "'maybe' as BOOLEAN — fix the value or declare the column's type under column_types")
+
+
+# -- segments kept in a PostgreSQL table ---------------------------------------------------------
+def test_malformed_filters_json_names_the_table_and_segment(cli, published_pg_project, app_db):
+    pg_execute(app_db, """DROP TABLE IF EXISTS app.segments_text;
+        CREATE TABLE app.segments_text (id bigint, workspace_id int, name text, description text, filters text);
+        INSERT INTO app.segments_text VALUES (1, NULL, 'US', NULL, '{"countries": ["US"]}'),
+                                             (7, 2, 'Broken', NULL, '{"countries": ["US"'),
+                                             (8, NULL, 'Everyone', NULL, NULL);""")
+    point_at_postgres(published_pg_project, segments_table="segments_text")
+    assert_fails(cli, published_pg_project, 2,
+                 "source 'segments' (app:app.segments_text): segment 7: 'filters' is not valid JSON "
+                 "(Expecting ',' delimiter at char 19) — store a JSON object such as {\"countries\": [\"US\"]}")
+
+
+@pytest.mark.parametrize("filters,message", [
+    ("""'{"countrys": ["US"]}'""", "segment 3: filters: unknown key 'countrys' (did you mean 'countries'?)"),
+    ("""'{"min_score": "high"}'""", "segment 3: filters.min_score must be a number, got 'high'"),
+    ("""'["US"]'""", "segment 3: 'filters' must be a mapping of filter keys"),
+])
+def test_segments_table_is_validated_like_segments_yml(cli, published_pg_project, app_db, filters, message):
+    pg_execute(app_db, f"""DROP TABLE IF EXISTS app.segments_bad;
+        CREATE TABLE app.segments_bad (id int, workspace_id int, name text, description text, filters jsonb);
+        INSERT INTO app.segments_bad VALUES (3, NULL, 'Typo', NULL, {filters});""")
+    point_at_postgres(published_pg_project, segments_table="segments_bad")
+    assert_fails(cli, published_pg_project, 2, f"source 'segments' (app:app.segments_bad): {message}")
+
+
+def test_segments_table_needs_id_and_name(cli, published_pg_project, app_db):
+    pg_execute(app_db, """DROP TABLE IF EXISTS app.segments_noname;
+        CREATE TABLE app.segments_noname (id int, title text, filters jsonb);""")
+    point_at_postgres(published_pg_project, segments_table="segments_noname")
+    assert_fails(cli, published_pg_project, 2,
+                 "source 'segments' (app:app.segments_noname): missing required column 'name' "
+                 "— a segments source needs columns id, name")
