@@ -103,6 +103,34 @@ def test_an_error_in_a_real_process_is_one_line_without_traceback(project):
     assert done.stderr == "Error: --days must be from 1 to 365, got 366\n"
 
 
+def test_debug_shows_the_traceback(project):
+    done = run_segpipe("--debug", "top", "--project-dir", project, "--days", "0")
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "ConfigError: --days must be from 1 to 365, got 0" in done.stderr
+
+
+def test_a_file_without_the_published_tables(project, tmp_path):
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    result = invoke("top", "--project-dir", project, "--db", empty)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: the published database lacks what this command reads (Catalog Error: ")
+    assert result.stderr.endswith(" — rebuild it with `segpipe run`\n")
+
+
+def test_output_into_a_missing_folder(project, tmp_path):
+    target = tmp_path / "nowhere" / "top.csv"
+    assert_error(invoke("top", "--project-dir", project, "--output", target),
+                 f"--output: cannot write {target}: No such file or directory")
+
+
+@pytest.mark.parametrize("command", [["leads", "1"], ["campaigns", "1"], ["test"]])
+def test_readers_without_a_published_database(tmp_path, command):
+    root = make_project(tmp_path / "p", segments=SEGMENTS)
+    assert_error(invoke(*command, "--project-dir", root),
+                 f"no published database at {root.resolve() / 'out.duckdb'} — run `segpipe run` first")
+
+
 def test_an_unknown_command_is_one_line(project):
     result = invoke("tpo")
     assert result.exit_code == 2
@@ -202,6 +230,15 @@ def test_campaigns_table_and_bad_days(project):
                                              "(31 UTC days), matching attribution")
     assert "To CMOs" in result.stdout
     assert_error(invoke("campaigns", "CMOs", "--project-dir", project, "--days", 0), "--days must be from 1 to 365, got 0")
+
+
+def test_campaigns_of_a_project_without_campaigns(tmp_path):
+    leads = [{**LEADS[0], "metadata": '{"sent_at": "2025-01-10 10:00:00", "opened": true}'}]
+    root = make_project(tmp_path / "meta", leads=leads, segments=SEGMENTS, with_campaigns=False)
+    assert invoke("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    assert_error(invoke("campaigns", "1", "--project-dir", root, *WINDOW_ARGS),
+                 "this project has no campaigns source: its sends are read from leads.metadata, so there are no campaigns to list")
+    assert json.loads(invoke("top", "--project-dir", root, *WINDOW_ARGS, "--format", "json").stdout)["segments"][0]["opened"] == 1
 
 
 # --- test, ls, compile ----------------------------------------------------------------------
