@@ -23,7 +23,7 @@ from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
-CONFIG_KEYS = ("materialized", "schema", "unique_key", "lookback_days", "tags")
+CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_SCHEMA = "main"
 
@@ -191,11 +191,11 @@ def discover_models(root: Path, model_files) -> dict[str, Model]:
     return models
 
 
-def compile_models(renderer: Renderer, models: dict[str, Model], incremental_ready=frozenset()) -> None:
+def compile_models(renderer: Renderer, models: dict[str, Model]) -> None:
     """Both passes over every model: record dependencies and config, then resolve refs."""
     renderer.known_models = models
     for model in models.values():
         renderer.render(model, relations=None)
     relations = {name: m.relation for name, m in models.items()}
     for model in models.values():
-        renderer.render(model, relations, incremental=model.name in incremental_ready)
+        renderer.render(model, relations)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -24,7 +24,9 @@ from .project import Project
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
 from .segments import Segment, load_segments_file
-from .sources import Loader, quote_ident, read_segments_table, write_segments_table
+from .project import Source
+from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
+from .state import digest, read_fingerprints, source_fingerprint, write_fingerprints
 
 ATTRIBUTIONS = ("matching", "campaign")
 META_SCHEMA = "segpipe_meta"
@@ -41,6 +43,11 @@ class Plan:
     selected: set[str]
     variables: dict
     docs: dict = field(default_factory=dict)
+    renderer: Renderer | None = None
+
+    @property
+    def relations(self) -> dict[str, str]:
+        return {name: model.relation for name, model in self.models.items()}
 
     def relation_of(self, name: str) -> str:
         if name in self.models:
@@ -81,8 +88,7 @@ def load_segments(project: Project) -> list[Segment]:
     return read_segments_table(project, project.segments)
 
 
-def compile_project(project: Project, *, as_of: dt.date | None = None, selection: str | None = None,
-                    incremental_ready=frozenset()) -> Plan:
+def compile_project(project: Project, *, as_of: dt.date | None = None, selection: str | None = None) -> Plan:
     """Validate and render everything; no database is opened."""
     variables = resolve_vars(project, as_of)
     segments = load_segments(project)
@@ -92,13 +98,13 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
                         source_names=[*project.sources, "segments"], seed_relations=seed_relations,
                         segments=segments)
     models = discover_models(project.root, project.model_files())
-    compile_models(renderer, models, incremental_ready)
+    compile_models(renderer, models)
     order = build_order(models)
     docs = load_docs(project.root, project.doc_files())
     for name, doc in docs.items():
         if name not in models:
             raise ConfigError(f"{doc.file}: documents model '{name}', which does not exist")
-    return Plan(project, segments, models, order, select(models, selection, project.models_dir), variables, docs)
+    return Plan(project, segments, models, order, select(models, selection, project.models_dir), variables, docs, renderer)
 
 
 def _check_campaign_sources(project: Project) -> None:
@@ -140,17 +146,31 @@ class Progress:
 
 def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None, full_refresh: bool = False,
         echo=print) -> dict:
-    """Build, test and publish. Returns the run results; raises a SegpipeError on failure."""
+    """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
+
+    With a published file from an earlier run (and no --full-refresh), the build
+    starts from a copy of it: unchanged sources are not reloaded, unchanged
+    models not rebuilt, and incremental models only recompute their recent rows.
+    When nothing changed at all, nothing is built or published.
+    """
     started = time.perf_counter()
     plan = compile_project(project, as_of=as_of, selection=selection)
     write_compiled(plan)
+    previous = {} if full_refresh else read_fingerprints(project.database)
+    changes = Changes.detect(plan, previous)
     progress = Progress(echo)
+    if previous and not changes.any(plan):
+        with BuildFile(project.database):
+            pass  # takes the lock and removes what a killed run left behind
+        echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
+        _write_results(project, progress, started, "success", "nothing to do")
+        return {"results": [], "seconds": time.perf_counter() - started}
     try:
         with BuildFile(project.database) as build:
-            partial = plan.selected != set(plan.models) and build.start_from_published()
-            if not partial:
-                plan.selected = set(plan.models)
-            _build(plan, build.path, progress)
+            if not (previous and build.start_from_published()):
+                changes = Changes.everything(plan, changes)
+                plan.selected = set(plan.models)  # a fresh file needs every model
+            _build(plan, changes, build.path, progress)
             build.publish()
     except Exception as exc:
         _write_results(project, progress, started, "error", str(exc))
@@ -159,33 +179,102 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     passed = sum(1 for r in progress.results if r["unique_id"].startswith("test.") and r["status"] == "pass")
     warned = sum(1 for r in progress.results if r["status"] == "warn")
     _write_results(project, progress, started, "success", None)
-    built = sum(1 for r in progress.results if r["unique_id"].startswith("model."))
+    built = sum(1 for r in progress.results if r["unique_id"].startswith("model.") and r["status"] == "ok")
     echo(f"Done: {built} models built, {passed} data tests passed, {warned} warnings in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
 
 
-def _build(plan: Plan, path: Path, progress: Progress) -> None:
+@dataclass
+class Changes:
+    """Which nodes must be (re)built this run, from fingerprints old and new."""
+
+    fingerprints: dict[str, str | None]
+    changed: set[str]
+    incremental: set[str]  # incremental models that may update in place
+
+    @classmethod
+    def detect(cls, plan: Plan, previous: dict[str, str]) -> "Changes":
+        project, fps = plan.project, {}
+        for name, source in project.sources.items():
+            fps[f"source:{name}"] = source_fingerprint(source, CONTRACT.get(name, {}))
+        for name, path in project.seeds.items():
+            seed = Source(name=name, seed=path, column_types=project.seed_column_types.get(name, {}))
+            fps[f"seed:{name}"] = source_fingerprint(seed, {})
+        fps["source:segments"] = digest([vars(s) for s in plan.segments])
+        for name in plan.order:
+            model = plan.models[name]
+            doc = plan.docs.get(name)
+            definition = digest(model.sql, model.config, vars(doc) if doc else None)
+            inputs = [fps.get(f"model:{r}", fps.get(f"seed:{r}")) for r in model.refs]
+            inputs += [fps[f"source:{s}"] for s in model.sources]
+            fps[f"definition:{name}"] = definition
+            fps[f"model:{name}"] = None if None in inputs else digest(definition, inputs)
+        changed = {node for node, fp in fps.items() if fp is None or previous.get(node) != fp}
+        incremental = set()
+        for name in plan.order:
+            model = plan.models[name]
+            rebuild_on = model.config.get("full_refresh_on", [])
+            if (model.materialized == "incremental" and f"model:{name}" in previous
+                    and f"definition:{name}" not in changed
+                    and not any(f"model:{r}" in changed or f"source:{r}" in changed for r in rebuild_on)):
+                incremental.add(name)
+        return cls(fps, changed, incremental)
+
+    @classmethod
+    def everything(cls, plan: Plan, detected: "Changes") -> "Changes":
+        """A fresh file: every node is built in full."""
+        return cls(detected.fingerprints, set(detected.fingerprints), set())
+
+    def any(self, plan: Plan) -> bool:
+        return any(f"model:{name}" in self.changed for name in plan.selected)
+
+    def model(self, name: str) -> bool:
+        return f"model:{name}" in self.changed
+
+
+def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None:
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
-        loader = Loader(con, plan.project)
-        for node, count, seconds in loader.load_all_timed():
-            kind, name = node.split(":", 1)
-            progress.node(kind, name, "OK", seconds, count)
-        t0 = time.perf_counter()
-        write_segments_table(con, plan.segments)
-        progress.node("source", "segments", "OK", time.perf_counter() - t0, len(plan.segments))
+        _load_changed_sources(con, plan, changes, progress)
+        built = []
         for name in plan.order:
-            if name in plan.selected:
-                _build_model(con, plan.models[name], progress)
-        for name, doc in plan.docs.items():
-            if name in plan.selected:
-                apply_comments(con, doc, plan.models[name].relation)
-        _test(con, plan, progress)
+            model = plan.models[name]
+            if name not in plan.selected or not changes.model(name):
+                progress.node("model", name, "SKIP", 0.0, message="up to date")
+                continue
+            if name in changes.incremental:
+                plan.renderer.render(model, plan.relations, incremental=True)
+                _update_incremental(con, model, progress)
+            else:
+                _build_model(con, model, progress)
+            built.append(name)
+        for name in built:
+            if name in plan.docs:
+                apply_comments(con, plan.docs[name], plan.models[name].relation)
+        _test(con, plan, progress, built)
         _write_run_info(con, plan)
+        write_fingerprints(con, changes.fingerprints)
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress) -> None:
+    """Load the sources and seeds whose files changed; the others stay as copied."""
+    project = plan.project
+    stale = replace(
+        project,
+        sources={n: s for n, s in project.sources.items() if f"source:{n}" in changes.changed},
+        seeds={n: p for n, p in project.seeds.items() if f"seed:{n}" in changes.changed},
+    )
+    for node, count, seconds in Loader(con, stale).load_all_timed():
+        kind, name = node.split(":", 1)
+        progress.node(kind, name, "OK", seconds, count)
+    if "source:segments" in changes.changed:
+        t0 = time.perf_counter()
+        write_segments_table(con, plan.segments)
+        progress.node("source", "segments", "OK", time.perf_counter() - t0, len(plan.segments))
 
 
 def _build_model(con, model: Model, progress: Progress) -> None:
@@ -193,18 +282,51 @@ def _build_model(con, model: Model, progress: Progress) -> None:
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
-        con.execute(f"DROP VIEW IF EXISTS {model.relation}; DROP TABLE IF EXISTS {model.relation}")
+        existing = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                               [model.schema, model.name]).fetchone()
+        if existing:
+            con.execute(f"DROP {'VIEW' if existing[0] == 'VIEW' else 'TABLE'} {model.relation}")
         con.execute(f"CREATE {kind} {model.relation} AS\n{model.sql}")
         rows = None if kind == "VIEW" else con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
     except duckdb.Error as exc:
-        progress.node("model", model.name, "ERROR", time.perf_counter() - t0)
-        first = str(exc).strip().splitlines()[0]
-        raise RunError(f"model {model.name} ({model.path.name}) failed: {first} — see target/compiled for the SQL that ran") from None
+        _model_failed(model, exc, progress, t0)
     progress.node("model", model.name, "OK", time.perf_counter() - t0, rows)
 
 
-def _test(con, plan: Plan, progress: Progress) -> None:
-    tests = [t for name, doc in plan.docs.items() if name in plan.selected for t in doc.tests]
+def _update_incremental(con, model: Model, progress: Progress) -> None:
+    """Replace only the recent rows: delete what `incremental_predicates` (or the new
+    rows' unique_key) select, then insert the model's incremental result."""
+    t0 = time.perf_counter()
+    predicates = model.config.get("incremental_predicates") or []
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __incoming AS\n{model.sql}")
+        if predicates:
+            where = " AND ".join(f"({p})" for p in predicates)
+        else:
+            keys = model.config.get("unique_key")
+            keys = [keys] if isinstance(keys, str) else list(keys or [])
+            if not keys:
+                raise RunError(f"model {model.name} ({model.path.name}): an incremental model needs unique_key or incremental_predicates")
+            cols = ", ".join(keys)
+            where = f"({cols}) IN (SELECT {cols} FROM __incoming)"
+        con.execute(f"DELETE FROM {model.relation} WHERE {where}")
+        con.execute(f"INSERT INTO {model.relation} BY NAME SELECT * FROM __incoming")
+        rows = con.execute("SELECT count(*) FROM __incoming").fetchone()[0]
+        con.execute("DROP TABLE __incoming")
+    except duckdb.Error as exc:
+        _model_failed(model, exc, progress, t0)
+    progress.node("model", model.name, "OK", time.perf_counter() - t0, rows, message="incremental")
+
+
+def _model_failed(model: Model, exc: Exception, progress: Progress, t0: float):
+    progress.node("model", model.name, "ERROR", time.perf_counter() - t0)
+    first = str(exc).strip().splitlines()[0]
+    raise RunError(f"model {model.name} ({model.path.name}) failed: {first} — see target/compiled for the SQL that ran") from None
+
+
+def _test(con, plan: Plan, progress: Progress, models=None) -> None:
+    models = plan.selected if models is None else set(models)
+    tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests]
     failures = []
 
     def resolve(target: str, test) -> str:

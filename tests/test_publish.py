@@ -131,7 +131,7 @@ def test_second_concurrent_run_stops_with_a_clear_message(published):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.ftruncate(lock, 0)
         os.write(lock, b"4242")
-        result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+        result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--full-refresh")
     finally:
         os.close(lock)
     assert result.returncode == 1

@@ -1,16 +1,37 @@
 -- Outcomes per segment and UTC day of send, over all history.
 -- Attribution (vars.attribution): 'matching' counts a send for every segment
 -- its lead matches now; 'campaign' only for its campaign's segment.
-with attributed as (
-{% if var('attribution') == 'campaign' %}
+--
+-- Incremental: a rerun recomputes only the days from the last built day minus
+-- vars.lookback_days (late replies and late-arriving sends land there); when
+-- segments or lead attributes change, membership changes and the whole table
+-- is rebuilt. `segpipe run --full-refresh` always rebuilds it.
+{%- set recompute_from = "(select max(day) - " ~ (var('lookback_days', 3) | int) ~ " from " ~ this ~ ")" %}
+{{ config(
+    materialized='incremental',
+    unique_key=['segment_id', 'day'],
+    incremental_predicates=["day >= " ~ recompute_from],
+    full_refresh_on=['lead_segments', 'segments'],
+) }}
+
+with sends as (
+    select * from {{ ref('stg_sends') }}
+    where sent_at is not null
+    {%- if is_incremental() %}
+      and cast(sent_at as date) >= {{ recompute_from }}
+    {%- endif %}
+),
+
+attributed as (
+{%- if var('attribution') == 'campaign' %}
     select sends.campaign_segment_id as segment_id, sends.*
-    from {{ ref('stg_sends') }} as sends
+    from sends
     where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
-{% else %}
+{%- else %}
     select unnest(leads.segment_ids) as segment_id, sends.*
-    from {{ ref('stg_sends') }} as sends
+    from sends
     join {{ ref('lead_segments') }} as leads using (lead_id)
-{% endif %}
+{%- endif %}
 )
 
 select
@@ -26,5 +47,4 @@ select
     coalesce(sum(epoch(replied_at - sent_at) / 3600.0)
         filter (where replied and replied_at is not null), 0)   as response_hours_sum
 from attributed
-where sent_at is not null
 group by all

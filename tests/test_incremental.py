@@ -1,0 +1,88 @@
+"""Incremental runs: unchanged models are skipped, and the result always equals a full rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from tests.conftest import SEND_COLUMNS, make_project, write_csv
+from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance")
+
+
+def snapshot(db) -> dict[str, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in PUBLISHED}
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def project(tmp_path, cli):
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    result = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
+    assert result.exit_code == 0, result.stderr
+    return root
+
+
+def run_and_compare_with_full(cli, root, as_of="2025-02-02"):
+    incremental = cli("run", "--project-dir", root, "--as-of", as_of)
+    assert incremental.exit_code == 0, incremental.stderr
+    full = cli("run", "--project-dir", root, "--as-of", as_of, "--full-refresh", "--db", "full.duckdb")
+    assert full.exit_code == 0, full.stderr
+    assert snapshot(root / "out.duckdb") == snapshot(root / "full.duckdb")
+    return incremental.stdout
+
+
+def test_rerun_with_nothing_changed_publishes_nothing(project, cli):
+    db = project / "out.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    result = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    assert result.exit_code == 0
+    assert result.stdout == "Nothing to do: all 7 models are up to date in out.duckdb\n"
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_new_and_changed_sends_update_only_recent_days(project, cli):
+    sends = [dict(s) for s in SENDS]
+    sends[3]["replied_at"] = "2025-02-01 10:00:00"                      # a late reply inside the lookback
+    sends.append({"id": 100, "campaign_id": 10, "lead_id": 2, "sent": True, "opened": True, "replied": True,
+                  "bounced": False, "sent_at": "2025-02-02 09:00:00", "replied_at": "2025-02-02 11:00:00"})
+    sends.append({"id": 101, "campaign_id": 20, "lead_id": 6, "sent": True, "opened": False, "replied": False,
+                  "bounced": True, "sent_at": "2025-02-02 09:30:00"})
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, sends)
+    output = run_and_compare_with_full(cli, project)
+    assert "OK    model  segment_performance_daily" in output and "incremental" in output
+    assert "SKIP  model  lead_segments" in output and "SKIP  model  segment_leads" in output
+
+
+def test_segment_change_rebuilds_membership_and_the_whole_daily_table(project, cli):
+    segments = project / "seeds" / "segments.yml"
+    segments.write_text(segments.read_text().replace("- DE\n", "- DE\n      - US\n", 1))
+    output = run_and_compare_with_full(cli, project)
+    assert "OK    model  lead_segments" in output
+    daily_line = next(line for line in output.splitlines() if "segment_performance_daily" in line)
+    assert "incremental" not in daily_line
+
+
+def test_lead_attribute_change_recomputes_membership(project, cli):
+    from tests.conftest import LEAD_COLUMNS
+
+    leads = [dict(l) for l in LEADS]
+    leads[4]["role"] = "Founder"   # an EU CMO becomes a founder
+    write_csv(project / "seeds" / "leads.csv", LEAD_COLUMNS, leads)
+    output = run_and_compare_with_full(cli, project)
+    assert "OK    model  segment_leads" in output
+    daily_line = next(line for line in output.splitlines() if "segment_performance_daily" in line)
+    assert "incremental" not in daily_line
+
+
+def test_attribution_change_rebuilds_in_full(project, cli):
+    result = cli("run", "--project-dir", project, "--as-of", "2025-01-31", "--vars", "{attribution: campaign}")
+    assert result.exit_code == 0
+    daily_line = next(line for line in result.stdout.splitlines() if "segment_performance_daily" in line)
+    assert daily_line.startswith("OK") and "incremental" not in daily_line
