@@ -1,0 +1,266 @@
+"""Sources from files and globs (CSV, Parquet), SQLite and DuckDB databases, and
+the contract checks every source passes before anything is built.
+
+Each store holds the generated dataset of tests/sources_dataset.py the way an
+app or a warehouse export keeps it; `segpipe run` over it must publish the
+same tables as the seed CSVs, and the published file must not need the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+import sys
+
+import duckdb
+import pytest
+
+from segpipe.sources import convert
+from tests.conftest import LEAD_COLUMNS, SEND_COLUMNS, write_csv
+from tests.sources_dataset import (AS_OF, dataset, published_tables, reference, segment_rows,  # noqa: F401
+                                   sha256, source_tables, up_to_float_summation, write_project_yml,
+                                   write_sqlite, write_typed_files)
+
+TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
+
+
+def run(cli, root):
+    return cli("run", "--project-dir", root, "--as-of", AS_OF)
+
+
+def assert_same_as_reference(cli, root, reference, remove=()):
+    """Run, compare with the seed project, then delete the store and read the published file again."""
+    result = run(cli, root)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert source_tables(root / "out.duckdb") == reference.sources
+    for path in remove:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    assert_self_contained(root / "out.duckdb")
+    assert published_tables(root / "out.duckdb") == up_to_float_summation(reference.published)
+
+
+def assert_self_contained(db):
+    """Every table and view of the published file reads with nothing attached or loadable."""
+    con = duckdb.connect(str(db), read_only=True, config={"autoload_known_extensions": False,
+                                                          "autoinstall_known_extensions": False})
+    try:
+        relations = con.execute("SELECT schema_name, table_name FROM duckdb_tables() UNION ALL "
+                                "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        assert len(relations) > 8
+        for schema, name in relations:
+            con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()
+    finally:
+        con.close()
+
+
+# -- the same answers from every kind of store ---------------------------------------------
+def test_parquet_globs_publish_the_same_tables(cli, tmp_path, reference):
+    root = reference.copy_to(tmp_path / "parquet")
+    write_typed_files(reference.root, root / "data", parts=4)
+    sources = {name: {"path": f"data/{name}.parquet"} for name in TABLES}
+    sources["campaign_leads"] = {"path": "data/campaign_leads/*.parquet"}
+    write_project_yml(root, sources)
+    assert_same_as_reference(cli, root, reference, remove=[root / "data"])
+
+
+def test_duckdb_file_publishes_the_same_tables(cli, tmp_path, reference):
+    root = reference.copy_to(tmp_path / "duckdb")
+    write_typed_files(reference.root, root / "data")
+    write_project_yml(root, {name: {"connection": "warehouse"} for name in TABLES},
+                      connections={"warehouse": {"type": "duckdb", "path": "data/app.duckdb"}})
+    assert_same_as_reference(cli, root, reference, remove=[root / "data"])
+
+
+def test_sqlite_publishes_the_same_tables(cli, tmp_path, reference, dataset):
+    root = reference.copy_to(tmp_path / "sqlite")
+    write_sqlite(root / "app.sqlite", dataset)
+    write_project_yml(root, {name: {"connection": "app", "table": name} for name in TABLES},
+                      segments={"connection": "app", "table": "segments"},
+                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+    assert_same_as_reference(cli, root, reference, remove=[root / "app.sqlite"])
+
+
+def _zoned(rows, columns):
+    """Rows as another app exports CSV: timestamps with their offsets, booleans as assorted words."""
+    words = [("t", "f"), ("yes", "no"), ("1", "0"), ("TRUE", "False"), (" Y ", "n")]
+    out = []
+    for row in rows:
+        pair = words[row["id"] % len(words)]
+        out.append({c: row[c].isoformat() if isinstance(row[c], dt.datetime)
+                    else (pair[0] if row[c] else pair[1]) if isinstance(row[c], bool)
+                    else row[c] for c in columns})
+    return out
+
+
+def test_csv_globs_with_zoned_timestamps_and_column_types(cli, tmp_path, reference, dataset):
+    root = reference.copy_to(tmp_path / "csv", seeds=True)
+    for part in range(3):
+        sends = [s for s in dataset.campaign_leads if s["id"] % 3 == part]
+        write_csv(root / "exports" / f"sends-{part}.csv", [*SEND_COLUMNS, "priority"],
+                  [{**row, "priority": row["id"] % 5} for row in _zoned(sends, SEND_COLUMNS)])
+    leads = [{**row, "metadata": row["metadata"] and json.dumps(row["metadata"])}
+             for row in _zoned(dataset.leads, LEAD_COLUMNS)]
+    write_csv(root / "exports" / "leads.csv", LEAD_COLUMNS, leads)
+    for name in ("leads", "campaign_leads"):
+        (root / "seeds" / f"{name}.csv").unlink()
+    write_project_yml(root, {"leads": {"path": "exports/leads.csv"},
+                             "campaign_leads": {"path": "exports/sends-*.csv", "column_types": {"priority": "INTEGER"}}})
+    assert_same_as_reference(cli, root, reference)
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT any_value(typeof(priority)), sum(priority) FROM src.campaign_leads").fetchone() == (
+            "INTEGER", sum(s["id"] % 5 for s in dataset.campaign_leads))
+
+
+def test_segments_from_a_csv_file(cli, tmp_path, reference, dataset):
+    root = reference.copy_to(tmp_path / "segments_csv", seeds=True)
+    write_csv(root / "data" / "segments.csv", ["id", "workspace_id", "name", "description", "filters"],
+              [dict(zip(["id", "workspace_id", "name", "description", "filters"], row)) for row in segment_rows(dataset)])
+    (root / "seeds" / "segments.yml").unlink()
+    write_project_yml(root, {}, segments={"path": "data/segments.csv"})
+    assert_same_as_reference(cli, root, reference)
+
+
+# -- contract checks and failures: exit code, one exact line, the published file untouched -----
+@pytest.fixture
+def published(cli, tmp_path, reference, dataset):
+    """A copy of the seed project that also has app.sqlite, published once."""
+    root = reference.copy_to(tmp_path / "app", seeds=True)
+    write_sqlite(root / "app.sqlite", dataset)
+    assert run(cli, root).exit_code == 0
+    return root
+
+
+def assert_fails(cli, root, message, code=2):
+    before = sha256(root / "out.duckdb")
+    result = run(cli, root)
+    assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n")
+    assert sha256(root / "out.duckdb") == before
+
+
+def sqlite_sources(root, table="campaign_leads", segments=None):
+    write_project_yml(root, {"campaign_leads": {"connection": "app", "table": table}}, segments=segments,
+                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+
+
+def test_missing_required_column_names_source_and_column(cli, published):
+    write_csv(published / "exports" / "campaigns.csv", ["id", "workspace_id", "segment_id", "sent_at"], [])
+    write_project_yml(published, {"campaigns": {"path": "exports/campaigns.csv"}})
+    assert_fails(cli, published, "source 'campaigns' (exports/campaigns.csv): missing required column 'name' "
+                                 "— a campaigns source needs columns id, workspace_id, name, sent_at")
+
+
+def test_missing_optional_columns_load_as_null(cli, tmp_path, reference, dataset):
+    root = reference.copy_to(tmp_path / "basic", seeds=True)
+    write_sqlite(root / "app.sqlite", dataset)
+    with sqlite3.connect(root / "app.sqlite") as db:
+        db.execute("CREATE TABLE basic_sends AS SELECT id, campaign_id, lead_id, sent, opened, replied, bounced "
+                   "FROM campaign_leads")
+    db.close()
+    sqlite_sources(root, table="basic_sends")
+    assert run(cli, root).exit_code == 0
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(clicked), count(sent_at), count(variant) "
+                           "FROM src.campaign_leads").fetchone() == (len(dataset.campaign_leads), 0, 0, 0)
+        assert con.execute("SELECT sum(leads_sent) > 0, sum(clicked), sum(converted) "
+                           "FROM segment_performance").fetchone() == (True, 0, 0)
+
+
+def test_no_file_matches_the_glob(cli, published):
+    write_project_yml(published, {"campaign_leads": {"path": "exports/*.parquet"}})
+    assert_fails(cli, published, "source 'campaign_leads': no file matches exports/*.parquet — check 'path' in project.yml")
+
+
+def test_bad_boolean_in_a_csv_glob_names_file_and_line(cli, published, dataset):
+    for part in range(2):
+        rows = [dict(s) for s in dataset.campaign_leads if s["id"] % 2 == part]
+        if part == 1:
+            rows[3]["opened"] = "maybe"
+        write_csv(published / "exports" / f"sends-{part}.csv", SEND_COLUMNS, _zoned(rows, SEND_COLUMNS))
+    write_project_yml(published, {"campaign_leads": {"path": "exports/sends-*.csv"}})
+    assert_fails(cli, published, "source 'campaign_leads' (exports/sends-*.csv): exports/sends-1.csv line 5, "
+                                 "column 'opened': cannot read 'maybe' as BOOLEAN — fix the value or declare the "
+                                 "column's type under column_types")
+
+
+def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
+    with sqlite3.connect(published / "app.sqlite") as db:
+        db.execute("UPDATE campaign_leads SET sent = 2 WHERE id = 7")
+    db.close()
+    sqlite_sources(published)
+    assert_fails(cli, published, "source 'campaign_leads' (app:campaign_leads): row with id 7, column 'sent': "
+                                 "cannot read '2' as BOOLEAN — fix the value or declare the column's type under "
+                                 "column_types")
+
+
+def test_missing_sqlite_file(cli, published):
+    (published / "app.sqlite").unlink()
+    sqlite_sources(published)
+    assert_fails(cli, published, f"connection 'app': no sqlite database file at {published / 'app.sqlite'} "
+                                 f"— check 'path' under connections.app")
+
+
+def test_missing_sqlite_extension_names_the_extra(cli, published, monkeypatch):
+    monkeypatch.setitem(sys.modules, "duckdb_extension_sqlite_scanner", None)  # as if not installed
+    sqlite_sources(published)
+    assert_fails(cli, published, "the sqlite source needs the DuckDB SQLite scanner: pip install 'segpipe[sqlite]'")
+
+
+def test_unknown_connection(cli, published):
+    write_project_yml(published, {"leads": {"connection": "ap", "table": "leads"}},
+                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+    assert_fails(cli, published, f"{published / 'project.yml'}: sources.leads: unknown connection 'ap' "
+                                 f"— declare it under 'connections'")
+
+
+def test_malformed_filters_in_a_sqlite_segments_table(cli, published):
+    with sqlite3.connect(published / "app.sqlite") as db:
+        db.execute("""UPDATE segments SET filters = '{countries: [US]}' WHERE id = 2""")
+    db.close()
+    sqlite_sources(published, segments={"connection": "app", "table": "segments"})
+    assert_fails(cli, published, "source 'segments' (app:segments): segment 2: 'filters' is not valid JSON "
+                                 "(Expecting property name enclosed in double quotes at char 1) — store a JSON "
+                                 "object such as {\"countries\": [\"US\"]}")
+
+
+def test_segment_id_that_is_not_a_number(cli, published):
+    write_csv(published / "data" / "segments.csv", ["id", "name", "filters"],
+              [{"id": "1", "name": "All", "filters": "{}"}, {"id": "two", "name": "Two", "filters": ""}])
+    write_project_yml(published, {}, segments={"path": "data/segments.csv"})
+    assert_fails(cli, published, "source 'segments' (data/segments.csv): line 3, column 'id': cannot read 'two' as "
+                                 "BIGINT — fix the value or declare the column's type under column_types")
+
+
+# -- conversions, one by one ----------------------------------------------------------------
+def converted(values: list, raw_type: str, target: str) -> list:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TABLE t (n INTEGER, v {raw_type})")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    return [row[0] for row in con.execute(f"SELECT {convert('v', raw_type, target)} FROM t ORDER BY n").fetchall()]
+
+
+def test_boolean_words():
+    words = ["true", "t", "1", "yes", "y", " YES ", "True", "false", "f", "0", "no", "n", " No", "", None]
+    assert converted(words, "VARCHAR", "BOOLEAN") == [True] * 7 + [False] * 6 + [None, None]
+    assert converted([1, 0, None], "BIGINT", "BOOLEAN") == [True, False, None]
+    assert converted([True, None], "BOOLEAN", "BOOLEAN") == [True, None]
+    for bad, raw_type in (("maybe", "VARCHAR"), (2, "INTEGER"), (-1, "BIGINT")):
+        with pytest.raises(duckdb.Error, match="not a boolean"):
+            converted([bad], raw_type, "BOOLEAN")
+
+
+def test_timestamps_with_or_without_zone_become_utc():
+    texts = ["2026-01-01T01:30:00+02:00", "2026-01-01 01:30:00+0200", "2025-12-31T23:30:00Z",
+             "2025-12-31 23:30:00", "2025-12-31 18:30:00-05", " 2025-12-31 23:30:00.000 ", "", None]
+    expected = dt.datetime(2025, 12, 31, 23, 30)
+    assert converted(texts, "VARCHAR", "TIMESTAMP") == [expected] * 6 + [None, None]
+    assert converted(["2026-01-01 05:00:00+05:30"], "TIMESTAMPTZ", "TIMESTAMP") == [expected]
+    assert converted([expected], "TIMESTAMP", "TIMESTAMP") == [expected]
+
+
+def test_tags_become_a_list_of_trimmed_tags():
+    texts = ["a; B ;;c", '["x", " y ", ""]', "solo", " ", "", None]
+    assert converted(texts, "VARCHAR", "VARCHAR[]") == [["a", "B", "c"], ["x", "y"], ["solo"], [], [], []]
+    assert converted([[" a", "", None], None], "VARCHAR[]", "VARCHAR[]") == [["a"], []]
