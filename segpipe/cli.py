@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .errors import ConfigError, SegpipeError
 
-try:  # typer >= 0.20 vendors click; older versions depend on it
+try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError

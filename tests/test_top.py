@@ -264,3 +264,27 @@ def test_window_outside_the_data_is_empty_not_an_error(ranked_project):
     result = invoke("top", "--project-dir", ranked_project, "--as-of", "2024-01-31")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1] == "(no segment has enough sends in this window)"
+
+
+def test_one_day_window_edges(ranked_project):
+    assert ranked_ids(ranked_project, "--days", 1, "--as-of", "2025-01-10", "--limit", 10) == [5, 4, 2, 3, 1]
+    assert ranked_ids(ranked_project, "--days", 1, "--as-of", "2025-01-11") == []
+    assert ranked_ids(ranked_project, "--days", 365, "--as-of", "2026-01-10") == []  # starts 2025-01-11
+    assert ranked_ids(ranked_project, "--days", 365, "--as-of", "2026-01-09", "--limit", 1) == [5]
+
+
+@pytest.mark.parametrize("fraction,rounded", [
+    ((3, 800), 0.0038),       # 0.00375: half rounds away from zero (round(3 / 800, 4) gives 0.0037)
+    ((111, 800), 0.1388),     # 0.13875
+    ((43, 310), 0.1387),      # 0.138709…
+    ((2, 3), 0.6667),
+    ((1, 3), 0.3333),
+    ((1, 20000), 0.0001),     # 0.00005
+    ((0, 7), 0.0),
+])
+def test_rates_round_half_away_from_zero(fraction, rounded):
+    from fractions import Fraction
+
+    from segpipe.output import round_rate
+
+    assert round_rate(Fraction(*fraction)) == rounded
