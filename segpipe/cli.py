@@ -150,7 +150,7 @@ def _window(days: int, as_of: Optional[str]):
 
 
 def _published(project_dir, db):
-    """A read-only connection to the project's published file."""
+    """A read-only connection to the project's published file (a context manager that closes it)."""
     from .published import connect_published
 
     return connect_published(_project(project_dir, db).database)
@@ -204,11 +204,8 @@ def top(
 
     ranking.check_options(metric, limit, min_sent, output_format)
     window = _window(days, as_of)
-    con = _published(project_dir, db)
-    try:
+    with _published(project_dir, db) as con:
         rows = ranking.rank_segments(con, window, metric, limit, min_sent, workspace_id)
-    finally:
-        con.close()
     _emit(ranking.render(window, metric, rows, output_format), output)
 
 
@@ -232,12 +229,9 @@ def leads(
 
     check_limit(limit)
     check_format(output_format)
-    con = _published(project_dir, db)
-    try:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         total, rows = segment_leads(con, found, limit)
-    finally:
-        con.close()
     _emit(formatted(output_format, LEAD_COLUMNS, rows, key="leads",
                     envelope={"segment_id": found.id, "segment_name": found.name, "lead_count": total},
                     title=f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}",
@@ -264,12 +258,9 @@ def campaigns(
 
     check_format(output_format)
     window = _window(days, as_of)
-    con = _published(project_dir, db)
-    try:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
-    finally:
-        con.close()
     _emit(formatted(output_format, CAMPAIGN_COLUMNS, rows, key="campaigns",
                     envelope={"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
                               "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
