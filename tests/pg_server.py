@@ -153,6 +153,9 @@ class PostgresServer:
             base = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}"
             pg_execute(f"{base}/postgres", f"CREATE DATABASE {DATABASE}", transaction=False)
             self.dsn = f"{base}/{DATABASE}"
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.stop()
+            raise ServerUnavailable(f"cannot run the server binaries in {self.bin_dir}: {exc}") from None
         except BaseException:
             self.stop()
             raise

@@ -8,16 +8,21 @@ same tables as the seed CSVs holding the same rows.
 
 from __future__ import annotations
 
+import re
+import shutil
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from segpipe.project import load_project
 from segpipe.sources import CONTRACT, Loader
-from tests.pg_server import pg_execute
-from tests.sources_dataset import (AS_OF, PUBLISHED, dataset, pg_sql, published_tables, reference,  # noqa: F401
+from tests.conftest import REPO
+from tests.pg_server import PostgresServer, ServerUnavailable, pg_execute
+from tests.sources_dataset import (AS_OF, dataset, pg_sql, published_tables, reference,  # noqa: F401
                                    sha256, source_tables, up_to_float_summation, write_project_yml)
 
 TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
@@ -86,6 +91,22 @@ def test_postgres_types_become_the_contract_types(tmp_path, monkeypatch, postgre
         (2, False, False, False, False, True, None, "2026-01-01 01:30:00", "2026-01-01 10:00:00", "TIMESTAMP"),
         (3, None, None, None, None, None, None, None, "2025-12-31 23:00:00", "TIMESTAMP"),
     ]
+
+
+def test_the_readme_example_project_runs(cli, tmp_path, monkeypatch, postgres_dsn, dataset, reference):
+    """README's project.yml for an app's PostgreSQL, verbatim but for the schema name."""
+    section = (REPO / "README.md").read_text().split("## Connecting segpipe to your app's PostgreSQL", 1)[1]
+    example = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+    pg_execute(postgres_dsn, pg_sql(dataset, "readme_app"))
+    root = reference.copy_to(tmp_path / "readme", seeds=False)
+    (root / "seeds" / "segments.yml").unlink()  # segments come from the table
+    (root / "project.yml").write_text(example.replace("public.", "readme_app."))
+    monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
+
+    result = run(cli, root)
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert published_tables(root / "segpipe.duckdb") == up_to_float_summation(reference.published)
 
 
 # -- failures: exit code, one exact line, the published file untouched ------------------------
@@ -207,3 +228,25 @@ def test_segments_table_needs_id_and_name(cli, published_pg_project, app_db):
     assert_fails(cli, published_pg_project, 2,
                  "source 'segments' (app:app.segments_noname): missing required column 'name' "
                  "— a segments source needs columns id, name")
+
+
+# -- the test server itself ----------------------------------------------------------------------
+@pytest.mark.parametrize("initdb,reason", [
+    (None, r"(initdb failed: .*initdb|cannot run the server binaries in .*): No such file or directory"),
+    ("#!/bin/sh\necho 'initdb: error: disk full' >&2\nexit 1\n", r"initdb failed: initdb: error: disk full"),
+])
+def test_a_server_that_cannot_start_says_why(initdb, reason):
+    """What the fixture turns into a skip (or, with SEGPIPE_REQUIRE_POSTGRES=1, a failure)."""
+    bin_dir = Path(tempfile.mkdtemp(prefix="segpipe-fake-pg-", dir="/tmp"))  # reachable by the server user
+    try:
+        bin_dir.chmod(0o755)
+        if initdb:
+            (bin_dir / "initdb").write_text(initdb)
+            (bin_dir / "initdb").chmod(0o755)
+        server = PostgresServer(bin_dir=bin_dir)
+        with pytest.raises(ServerUnavailable, match=reason) as error:
+            server.start()
+        assert "\n" not in str(error.value)
+        assert server.tmp is None  # its temporary folder is gone
+    finally:
+        shutil.rmtree(bin_dir)

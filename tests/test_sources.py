@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -17,8 +18,9 @@ import sys
 import duckdb
 import pytest
 
+from segpipe.project import load_project
 from segpipe.sources import convert
-from tests.conftest import LEAD_COLUMNS, SEND_COLUMNS, write_csv
+from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv
 from tests.sources_dataset import (AS_OF, dataset, published_tables, reference, segment_rows,  # noqa: F401
                                    sha256, source_tables, up_to_float_summation, write_project_yml,
                                    write_sqlite, write_typed_files)
@@ -120,6 +122,18 @@ def test_segments_from_a_csv_file(cli, tmp_path, reference, dataset):
     (root / "seeds" / "segments.yml").unlink()
     write_project_yml(root, {}, segments={"path": "data/segments.csv"})
     assert_same_as_reference(cli, root, reference)
+
+
+def test_the_readme_files_example_is_a_valid_project(tmp_path):
+    section = (REPO / "README.md").read_text().split("### Files, globs, SQLite and DuckDB", 1)[1]
+    (tmp_path / "project.yml").write_text(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))
+    project = load_project(tmp_path)
+    assert {name: (s.kind, s.location) for name, s in project.sources.items()} == {
+        "leads": ("database", "crm:leads"), "campaigns": ("database", "warehouse:main.campaigns"),
+        "campaign_leads": ("file", str(tmp_path / "exports/campaign_leads/*.parquet")),
+        "workspaces": ("file", str(tmp_path / "exports/workspaces-*.csv"))}
+    assert project.sources["workspaces"].column_types == {"seats": "INTEGER"}
+    assert project.segments.kind == "file"
 
 
 # -- contract checks and failures: exit code, one exact line, the published file untouched -----
