@@ -118,24 +118,28 @@ class Loader:
     def load_all_timed(self):
         """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each.
 
-        Everything loads in one transaction, so all tables of an attached
-        PostgreSQL database are read from one snapshot (REPEATABLE READ).
+        With a PostgreSQL source everything loads in one transaction, so all its
+        tables are read from one snapshot (REPEATABLE READ). Without one, each
+        table commits on its own, which loads large files twice as fast.
         """
         self.con.execute("CREATE SCHEMA IF NOT EXISTS src; CREATE SCHEMA IF NOT EXISTS seeds")
         jobs = [(f"source:{name}", source, f"src.{quote_ident(name)}", CONTRACT.get(name, {}))
                 for name, source in self.project.sources.items()]
         jobs += [(f"seed:{name}", Source(name=name, seed=path, column_types=self.project.seed_column_types.get(name, {})),
                   f"seeds.{quote_ident(name)}", {}) for name, path in self.project.seeds.items()]
-        for source in self.project.sources.values():
-            if source.kind == "database":
-                self._attach(source.connection)  # before BEGIN: a rolled-back ATTACH is undone
-        self.con.execute("BEGIN TRANSACTION")
+        connections = {s.connection.name: s.connection for s in self.project.sources.values() if s.kind == "database"}
+        snapshot = any(c.type == "postgres" for c in connections.values())
         try:
+            for connection in connections.values():
+                self._attach(connection)  # before BEGIN: a rolled-back ATTACH is undone
+            if snapshot:
+                self.con.execute("BEGIN TRANSACTION")
             for node, source, target, contract in jobs:
                 started = time.perf_counter()
                 rows = self.load(source, target, contract)
                 yield node, rows, time.perf_counter() - started
-            self.con.execute("COMMIT")
+            if snapshot:
+                self.con.execute("COMMIT")
         finally:
             self._rollback()
             self.detach_all()

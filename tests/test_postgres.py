@@ -93,6 +93,26 @@ def test_postgres_types_become_the_contract_types(tmp_path, monkeypatch, postgre
     ]
 
 
+def test_postgres_tables_are_read_from_one_snapshot(tmp_path, monkeypatch, app_db):
+    """A send the app writes while segpipe loads is in none of the tables, or in all."""
+    pg_execute(app_db, "DROP SCHEMA IF EXISTS snap CASCADE; CREATE SCHEMA snap; "
+                       "CREATE TABLE snap.leads AS SELECT * FROM app.leads; "
+                       "CREATE TABLE snap.campaign_leads AS SELECT * FROM app.campaign_leads")
+    monkeypatch.setenv("APP_DATABASE_URL", app_db)
+    (tmp_path / "project.yml").write_text(
+        "connections: {app: {type: postgres, env: APP_DATABASE_URL}}\n"
+        "sources: {leads: {connection: app, table: snap.leads}, "
+        "campaign_leads: {connection: app, table: snap.campaign_leads}}\n")
+    con = duckdb.connect()
+    loads = Loader(con, load_project(tmp_path)).load_all_timed()
+    assert next(loads)[0] == "source:leads"
+    pg_execute(app_db, "INSERT INTO snap.campaign_leads (id, campaign_id, lead_id, sent, opened, replied, bounced) "
+                       "VALUES (999999, 1, 1, true, false, false, false)")
+    assert [node for node, *_ in loads] == ["source:campaign_leads"]
+    assert con.execute("SELECT count(*), max(id) FROM src.campaign_leads").fetchone() == (3000, 3000)
+    assert con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'app'").fetchone() == (0,)
+
+
 def test_the_readme_example_project_runs(cli, tmp_path, monkeypatch, postgres_dsn, dataset, reference):
     """README's project.yml for an app's PostgreSQL, verbatim but for the schema name."""
     section = (REPO / "README.md").read_text().split("## Connecting segpipe to your app's PostgreSQL", 1)[1]
