@@ -31,6 +31,7 @@ END = datetime(2026, 11, 15)                 # last day of the twelve months of 
 START = END + timedelta(days=1) - timedelta(days=365)
 SEED = 20261115
 SCALES = {  # leads, sends, segments, campaigns
+    "xs": (5_000, 50_000, 20, 300),  # for tests (tests/test_benchmark_equality.py)
     "s": (100_000, 1_000_000, 50, 500),
     "m": (1_000_000, 10_000_000, 200, 2_000),
     "l": (5_000_000, 50_000_000, 500, 5_000),

@@ -1,0 +1,155 @@
+"""segpipe's fast membership and performance equal the straightforward SQL's, on generated data.
+
+benchmarks/baseline.py is the SQL a dbt user would write (one membership SELECT per
+segment, UNION ALL, joined to every send); segpipe computes the same tables another
+way (encoded filters, one pass over the leads, incremental days). Here both run on the
+benchmark generator's `xs` data and must agree row for row: counts exactly, floats to
+a relative 1e-9 (summation order differs).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from segpipe.segments import load_segments_file
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF, NEW_DAY = "2026-11-15", "2026-11-16"
+DAILY_COLUMNS = ["segment_id", "day", "leads_sent", "opened", "replied", "bounced", "clicked", "converted",
+                 "timed_replies", "response_hours_sum"]
+PERFORMANCE_COUNTS = ["leads_sent", "opened", "replied", "bounced", "clicked", "converted"]
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+baseline = _module("baseline")
+bench = _module("run")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("xs_data")
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--scale", "xs", "--out", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, data) -> Path:
+    """A project on a private copy of the data (the incremental test appends to it), built once."""
+    root = tmp_path_factory.mktemp("xs_project")
+    shutil.copytree(data, root / "data")
+    for folder in ("models", "macros"):
+        shutil.copytree(REPO / folder, root / folder)
+    (root / "seeds").mkdir()
+    shutil.copy(data / "segments.yml", root / "seeds" / "segments.yml")
+    config = {"name": "bench_xs", "database": "out.duckdb", "vars": {"days": 30},
+              "sources": {name: {"path": f"data/{path}"} for name, path in (
+                  ("workspaces", "workspaces.parquet"), ("leads", "leads.parquet"),
+                  ("campaigns", "campaigns.parquet"), ("campaign_leads", "campaign_leads/*.parquet"))}}
+    (root / "project.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    _run(root, "--as-of", AS_OF)
+    return root
+
+
+def _run(root: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "segpipe", "run", "--project-dir", str(root), *args],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _published(root: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _straightforward(sql: str) -> list[tuple]:
+    con = duckdb.connect()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _assert_rows_equal(actual: list[tuple], expected: list[tuple], columns: list[str]) -> None:
+    assert len(actual) == len(expected), f"{len(actual)} rows published, {len(expected)} by the straightforward SQL"
+    for got, want in zip(actual, expected):
+        for column, a, b in zip(columns, got, want):
+            if a is None or b is None:
+                assert a is None and b is None, f"{column} differs in {got} vs {want}"
+            elif isinstance(a, float) or isinstance(b, float):
+                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{column} differs in {got} vs {want}"
+            else:
+                assert a == b and type(a) is type(b), f"{column} differs in {got} vs {want}"
+
+
+def _daily_against_baseline(root: Path, data_dir: Path) -> None:
+    segments = load_segments_file(root / "seeds" / "segments.yml")
+    order = "order by segment_id, day"
+    expected = _straightforward(f"select * from ({baseline.baseline_sql(data_dir, segments)}) {order}")
+    actual = _published(root, f"select {', '.join(DAILY_COLUMNS)} from segment_performance_daily {order}")
+    assert len(expected) > 1000  # the xs data is not trivially small
+    _assert_rows_equal(actual, expected, DAILY_COLUMNS)
+
+
+def test_segment_performance_daily_equals_the_straightforward_sql(project):
+    _daily_against_baseline(project, project / "data")
+
+
+def test_segment_leads_equals_the_union_all_membership(project):
+    segments = load_segments_file(project / "seeds" / "segments.yml")
+    order = "order by segment_id, lead_id"
+    expected = _straightforward(f"select * from ({baseline.membership_query(project / 'data', segments)}) {order}")
+    actual = _published(project, f"select segment_id, lead_id, workspace_id from segment_leads {order}")
+    assert len(expected) > 500
+    assert len({row[0] for row in expected}) > len(segments) // 2  # most segments match someone
+    assert actual == expected
+
+
+def test_segment_performance_equals_the_window_of_the_straightforward_daily_table(project):
+    segments = load_segments_file(project / "seeds" / "segments.yml")
+    sums = ", ".join(f"sum({c}) as {c}" for c in (*PERFORMANCE_COUNTS, "timed_replies", "response_hours_sum"))
+    expected = _straightforward(f"""
+        with daily as ({baseline.baseline_sql(project / 'data', segments)}),
+        w as (select segment_id, {sums} from daily
+              where day between DATE '{AS_OF}' - 29 and DATE '{AS_OF}' group by segment_id)
+        select s.segment_id, {', '.join(f"coalesce(w.{c}, 0)::bigint" for c in PERFORMANCE_COUNTS)},
+               w.opened / nullif(w.leads_sent, 0), w.replied / nullif(w.leads_sent, 0),
+               w.bounced / nullif(w.leads_sent, 0), w.clicked / nullif(w.leads_sent, 0),
+               w.converted / nullif(w.leads_sent, 0), w.response_hours_sum / nullif(w.timed_replies, 0)
+        from (select unnest({[s.id for s in segments]}::bigint[]) as segment_id) as s
+        left join w using (segment_id) order by s.segment_id""")
+    rates = ["open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"]
+    columns = ["segment_id", *PERFORMANCE_COUNTS, *rates]
+    actual = _published(project, f"select {', '.join(columns)} from segment_performance order by segment_id")
+    assert len(actual) == len(segments)
+    assert sum(row[1] for row in expected) > 100  # sends in the window
+    _assert_rows_equal(actual, expected, columns)
+
+
+def test_incremental_run_after_a_new_day_equals_the_straightforward_sql(project):
+    """Last: appends a day of sends (as benchmarks/run.py does) and reruns incrementally."""
+    added = bench.append_day(project / "data" / "campaign_leads", NEW_DAY)
+    assert added > 0
+    _run(project, "--as-of", NEW_DAY)
+    _daily_against_baseline(project, project / "data")
+    assert _published(project, f"select count(*) from segment_performance_daily where day = DATE '{NEW_DAY}'")[0][0] > 0
