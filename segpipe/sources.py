@@ -19,7 +19,6 @@ import glob
 import os
 import re
 import time
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
 
@@ -207,7 +206,7 @@ class Loader:
             raise ConfigError(f"{where}: no table {source.table} in connection '{source.connection.name}' "
                               f"— check 'table' under sources.{source.name} in project.yml") from None
         except duckdb.Error as exc:
-            raise SeedError(f"{where}: cannot read: {_first_line(exc)}") from None
+            raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
         return {name: type_ for name, type_, *_ in rows}
 
     def _explain_failure(self, source, columns, declared, lower, where, exc) -> None:
@@ -236,7 +235,7 @@ class Loader:
                 raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
                                 f"{str(bad[3])!r} as {type_} — fix the value or declare the column's type "
                                 f"under column_types") from None
-        raise SeedError(f"{where}: cannot load: {_first_line(exc)}") from None
+        raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
 
     def _place(self, source: Source, file, number: int, key) -> str:
         if source.kind == "database":
@@ -247,6 +246,8 @@ class Loader:
         return place
 
     def _attach(self, conn) -> None:
+        from .connections import attach  # here: connections imports this module
+
         if conn.name not in self.attached:
             attach(self.con, conn)
             self.attached.add(conn.name)
@@ -275,88 +276,8 @@ def _file_format(source: Source) -> str:
     return source.format or ("parquet" if re.search(r"\.parquet$", path, re.IGNORECASE) else "csv")
 
 
-def attach(con: duckdb.DuckDBPyConnection, conn) -> None:
-    """ATTACH an external database read-only, loading its extension from the PyPI package."""
-    from .extensions import load_extension
-
-    if conn.type == "postgres":
-        _attach_postgres(con, conn, load_extension)
-        return
-    target = str(conn.path)
-    if not os.path.exists(target):
-        raise ConfigError(f"connection '{conn.name}': no {conn.type} database file at {target} — check 'path' under connections.{conn.name}")
-    options = "READ_ONLY"
-    if conn.type == "sqlite":
-        load_extension(con, "sqlite")
-        # SQLite is dynamically typed (an INTEGER column may hold 'yes', a TIMESTAMP
-        # column '…+02:00'): read text and cast by the contract, exactly like a CSV.
-        con.execute("SET sqlite_all_varchar = true")
-        options = "TYPE sqlite, READ_ONLY"
-    try:
-        con.execute(f"ATTACH {quote_str(target)} AS {quote_ident(conn.name)} ({options})")
-    except duckdb.Error as exc:
-        raise ConfigError(f"connection '{conn.name}': cannot open {target}: {_first_line(exc)}") from None
-
-
-def _attach_postgres(con, conn, load_extension) -> None:
-    dsn = os.environ.get(conn.env or "")
-    if not dsn:
-        raise ConfigError(f"connection '{conn.name}': environment variable {conn.env} is not set — export it with "
-                          f"the PostgreSQL connection string, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME")
-    load_extension(con, "postgres")
-    # libpq waits ~2 minutes for an unreachable host by default; give up sooner.
-    os.environ.setdefault("PGCONNECT_TIMEOUT", "10")
-    try:
-        con.execute(f"ATTACH {quote_str(dsn)} AS {quote_ident(conn.name)} (TYPE postgres, READ_ONLY)")
-    except duckdb.Error as exc:
-        target, secrets = postgres_target(dsn)
-        reason = _scrub(_postgres_reason(str(exc), dsn), secrets)
-        raise ConfigError(f"connection '{conn.name}': cannot connect to PostgreSQL at {target}: {reason} "
-                          f"(connection string from ${conn.env})") from None
-
-
-def postgres_target(dsn: str) -> tuple[str, list[str]]:
-    """'host H port P database D' of a libpq connection string (URL or key=value),
-    and the secrets in it, which never appear in a message."""
-    if re.match(r"postgres(ql)?://", dsn):
-        url = urlsplit(dsn)
-        hostinfo = url.netloc.rpartition("@")[2].split(",")[0]
-        match = re.fullmatch(r"\[(.*)\](?::(\d*))?|([^:]*)(?::(\d*))?", hostinfo)
-        host = unquote(match.group(1) or match.group(3) or "")
-        port = match.group(2) or match.group(4) or ""
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        params = {"host": host or query.get("host", ""), "port": port or query.get("port", ""),
-                  "dbname": unquote(url.path.lstrip("/")) or query.get("dbname", ""),
-                  "password": query.get("password", "")}
-        userinfo = url.netloc.rpartition("@")[0]
-        secrets = [userinfo.partition(":")[2], unquote(userinfo.partition(":")[2]), params["password"]]
-    else:
-        params = {key: value.strip("'").replace("\\'", "'")
-                  for key, value in re.findall(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn)}
-        secrets = [params.get("password", "")]
-    host = params.get("host") or "localhost"
-    described = f"host {host.split(',')[0]} port {(params.get('port') or '5432').split(',')[0]}"
-    if params.get("dbname"):
-        described += f" database {params['dbname']}"
-    return described, [dsn, *(s for s in secrets if s)]
-
-
-def _postgres_reason(message: str, dsn: str) -> str:
-    """The libpq reason out of DuckDB's 'Unable to connect to Postgres at "<dsn>": …'."""
-    text = message.replace(dsn, "")
-    text = re.sub(r'^.*?Unable to connect to Postgres at "":\s*', "", text, flags=re.DOTALL)
-    text = re.sub(r'^connection to server at "[^"]*"(?:\s*\([^)]*\))?, port \d+ failed:\s*', "", text)
-    lines = [" ".join(line.split()).rstrip(".") for line in text.splitlines() if line.strip()]
-    return ". ".join(lines) or "unknown reason"
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
-
-
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """A DuckDB error as one line (its first two, joined)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return " ".join(lines[:2]) if lines else type(exc).__name__
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from segpipe.connections import postgres_target
 from segpipe.project import load_project
 from segpipe.sources import CONTRACT, Loader
 from tests.conftest import REPO
@@ -248,6 +249,22 @@ def test_segments_table_needs_id_and_name(cli, published_pg_project, app_db):
     assert_fails(cli, published_pg_project, 2,
                  "source 'segments' (app:app.segments_noname): missing required column 'name' "
                  "— a segments source needs columns id, name")
+
+
+@pytest.mark.parametrize("dsn,described", [
+    ("postgresql://app:5432@db.internal/app", "host db.internal port 5432 database app"),
+    ("postgres://app:p%40ss:word@[::1]:6543/app?sslmode=require", "host ::1 port 6543 database app"),
+    ("postgresql://app:pw@h1:5433,h2:5434/app", "host h1 port 5433 database app"),
+    ("postgresql:///app?host=/var/run/postgresql&password=pw", "host /var/run/postgresql port 5432 database app"),
+    ("host=db.internal port=6000 dbname='my app' user=app password='it\\'s secret'",
+     "host db.internal port 6000 database my app"),
+    ("dbname=app", "host localhost port 5432 database app"),
+])
+def test_connection_string_described_without_secrets(dsn, described):
+    target, secrets = postgres_target(dsn)
+    assert target == described
+    assert dsn in secrets
+    assert not any(word in target for word in ("pw", "p@ss", "secret", "5432@"))
 
 
 # -- the test server itself ----------------------------------------------------------------------
