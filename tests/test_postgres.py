@@ -207,13 +207,19 @@ def test_missing_required_column(cli, published_pg_project, app_db):
                  "columns id, workspace_id, email, source, score, country, role, company_size, industry, tags, created_at")
 
 
-def test_value_that_is_not_a_boolean_names_the_row(cli, published_pg_project, app_db):
-    pg_execute(app_db, "DROP TABLE IF EXISTS app.sends_v2; CREATE TABLE app.sends_v2 AS SELECT * FROM app.campaign_leads; "
-                       "UPDATE app.sends_v2 SET clicked = 'maybe' WHERE id IN (1500, 2500)")
+@pytest.mark.parametrize("change,message", [
+    ("UPDATE app.sends_v2 SET clicked = 'maybe' WHERE id IN (1500, 2500)",
+     "row with id 1500, column 'clicked': cannot read 'maybe' as BOOLEAN"),
+    ("ALTER TABLE app.sends_v2 ALTER COLUMN replied_at TYPE text; "
+     "UPDATE app.sends_v2 SET replied_at = 'soon' WHERE id = 42",
+     "row with id 42, column 'replied_at': cannot read 'soon' as TIMESTAMP"),
+])
+def test_value_that_does_not_fit_names_the_row(cli, published_pg_project, app_db, change, message):
+    pg_execute(app_db, f"DROP TABLE IF EXISTS app.sends_v2; "
+                       f"CREATE TABLE app.sends_v2 AS SELECT * FROM app.campaign_leads; {change}")
     point_at_postgres(published_pg_project, campaign_leads="app.sends_v2")
-    assert_fails(cli, published_pg_project, 2,
-                 "source 'campaign_leads' (app:app.sends_v2): row with id 1500, column 'clicked': cannot read "
-                 "'maybe' as BOOLEAN — fix the value or declare the column's type under column_types")
+    assert_fails(cli, published_pg_project, 2, f"source 'campaign_leads' (app:app.sends_v2): {message} "
+                                               f"— fix the value or declare the column's type under column_types")
 
 
 # -- segments kept in a PostgreSQL table ---------------------------------------------------------
