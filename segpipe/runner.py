@@ -324,7 +324,7 @@ def _model_failed(model: Model, exc: Exception, progress: Progress, t0: float):
     raise RunError(f"model {model.name} ({model.path.name}) failed: {first} — see target/compiled for the SQL that ran") from None
 
 
-def _test(con, plan: Plan, progress: Progress, models=None) -> None:
+def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published") -> None:
     models = plan.selected if models is None else set(models)
     tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests]
     failures = []
@@ -346,7 +346,7 @@ def _test(con, plan: Plan, progress: Progress, models=None) -> None:
         if status == "FAIL":
             failures.append(f"{test.name} ({count} rows, e.g. {sample[0]})")
     if failures:
-        raise DataTestError(f"{len(failures)} data test(s) failed, nothing published: {'; '.join(failures)}")
+        raise DataTestError(f"{len(failures)} data test(s) failed, {consequence}: {'; '.join(failures)}")
 
 
 def _write_run_info(con, plan: Plan) -> None:
@@ -366,20 +366,19 @@ def _write_results(project: Project, progress: Progress, started: float, status:
     (project.target_dir / "run_results.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
 
 
-def test_published(project: Project, *, selection: str | None = None, echo=print) -> int:
+def test_published(project: Project, *, selection: str | None = None, echo=print) -> None:
     """`segpipe test`: run the data tests against the published file, read-only.
 
-    Returns the number of failing (error-severity) tests; warnings are printed only.
+    Raises DataTestError (exit 1) when a test of error severity fails; warnings only print.
     """
-    from .top import connect_published
+    from .published import connect_published
 
     plan = compile_project(project, selection=selection)
     con = connect_published(project.database)
     progress = Progress(echo)
     try:
-        _test(con, plan, progress)
+        _test(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
     finally:
         con.close()
     passed = sum(1 for r in progress.results if r["status"] == "pass")
     echo(f"Done: {passed} of {len(progress.results)} data tests passed")
-    return 0

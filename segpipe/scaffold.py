@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def init_project(target: Path, today: dt.date | None = None) -> list[Path]:
         raise ConfigError(f"{target} is not empty — `segpipe init` only writes into a new or empty folder")
     shift = (today or dt.datetime.now(dt.timezone.utc).date()) - TEMPLATE_LAST_DAY
     written = []
-    for source in sorted(p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for source in template_files():
         relative = source.relative_to(TEMPLATES)
         destination = target / relative.parent / RENAMES.get(relative.name, relative.name)
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +44,16 @@ def init_project(target: Path, today: dt.date | None = None) -> list[Path]:
             shutil.copyfile(source, destination)
         written.append(destination)
     return written
+
+
+def template_files() -> list[Path]:
+    """Every file of the scaffold. In the repository `models/` and `macros/` there are
+    symlinks to the demo's own (one copy, no drift); os.walk follows them, rglob would not."""
+    files = []
+    for folder, dirs, names in os.walk(TEMPLATES, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        files += [Path(folder) / name for name in names]
+    return sorted(files)
 
 
 def shift_timestamps(text: str, shift: dt.timedelta) -> str:

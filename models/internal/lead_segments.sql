@@ -1,7 +1,13 @@
 {{ config(schema='internal') }}
 {%- set vocabulary = filter_vocabulary(segments) %}
+{%- set masks = mask_columns(segments) | join(', ') %}
 
 -- Each lead with the list of segments it matches now, in one pass over the leads.
+-- 1. encoded: each match key becomes its position among the values the filters
+--    mention (0 = no filter mentions it).
+-- 2. lead_masks: per lead, one bit per segment, as the AND of per-filter lookups
+--    (see segpipe/membership.py) — no per-segment predicate per lead.
+-- 3. mask_segments: each distinct mask turned into its list of segment ids once.
 with encoded as (
     select
         lead_id,
@@ -15,10 +21,21 @@ with encoded as (
         {{ encode('industry_key', vocabulary.industries) }}        as industry_key,
         {{ encode_tags('tag_keys', vocabulary.tags) }}             as tag_keys
     from {{ ref('stg_leads') }}
+),
+
+lead_masks as (
+    select
+        lead_id,
+        workspace_id,
+        {{ segment_masks(segments, vocabulary) }}
+    from encoded
+),
+
+mask_segments as (
+    select {{ masks }}, {{ segment_ids_from_masks(segments) }} as segment_ids
+    from (select distinct {{ masks }} from lead_masks)
 )
 
-select
-    lead_id,
-    workspace_id,
-    {{ segment_ids_matching(segments, vocabulary) }} as segment_ids
-from encoded
+select lead_id, workspace_id, segment_ids
+from lead_masks
+join mask_segments using ({{ masks }})

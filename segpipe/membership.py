@@ -1,0 +1,97 @@
+"""Segment membership as bitmasks: one pass over the leads, no per-segment predicate.
+
+Testing 200 segments' predicates on every lead costs 200 predicate evaluations
+per lead. Instead, segments are numbered into 64-bit words, and for each filter
+key we precompute, per attribute value, the mask of segments that accept it
+(a segment without that filter accepts every value). A lead's mask is then the
+AND of a handful of lookups — its source's mask, its country's mask, its tags'
+masks OR-ed together, its score bucket's mask, … — about ten operations per
+word whatever the number of segments.
+
+Masks are turned into segment id lists once per *distinct* mask (on the
+benchmark's 1M leads: 330k distinct masks), not once per lead.
+
+Every value here is a number generated from validated segments; filter values
+themselves only appear, quoted, in the `encode` macro's vocabulary lists.
+"""
+
+from __future__ import annotations
+
+from .segments import LIST_FILTERS, Segment
+
+WORD_BITS = 64
+
+
+def words(segments: list[Segment]) -> list[list[Segment]]:
+    """Segments in chunks of 64: segment i of a chunk is bit i of that word."""
+    ordered = sorted(segments, key=lambda s: s.id)
+    return [ordered[i:i + WORD_BITS] for i in range(0, len(ordered), WORD_BITS)] or [[]]
+
+
+def mask_columns(segments: list[Segment]) -> list[str]:
+    return [f"mask_{k}" for k in range(len(words(segments)))]
+
+
+def _mask(word: list[Segment], accepts) -> str:
+    return f"{sum(1 << bit for bit, s in enumerate(word) if accepts(s))}::UBIGINT"
+
+
+def _lookup(word, key: str, column: str, vocabulary: list[str]) -> str:
+    """Mask by the lead's encoded value: code 0 (mentioned by no filter) first."""
+    masks = [_mask(word, lambda s: not s.filters.get(key))]
+    masks += [_mask(word, lambda s, v=v: not s.filters.get(key) or v in s.filters[key]) for v in vocabulary]
+    return f"[{', '.join(masks)}][{column} + 1]"
+
+
+def _tags(word, vocabulary: list[str]) -> str:
+    untagged = _mask(word, lambda s: not s.filters.get("tags"))
+    per_tag = ", ".join(_mask(word, lambda s, v=v: v in s.filters.get("tags", [])) for v in vocabulary)
+    if not per_tag:
+        return untagged
+    return f"({untagged} | list_reduce(list_transform(tag_keys, t -> [{per_tag}][t]), (a, b) -> a | b, 0::UBIGINT))"
+
+
+def _score(word, segments) -> str:
+    """CASE over the distinct min_score thresholds, highest first."""
+    unscored = _mask(word, lambda s: s.filters.get("min_score") is None)
+    thresholds = sorted({s.filters["min_score"] for s in segments if s.filters.get("min_score") is not None}, reverse=True)
+    if not thresholds:
+        return unscored
+    branches = " ".join(
+        f"WHEN score >= {t!r} THEN {_mask(word, lambda s, t=t: s.filters.get('min_score') is None or s.filters['min_score'] <= t)}"
+        for t in thresholds)
+    return f"CASE {branches} ELSE {unscored} END"
+
+
+def _email(word) -> str:
+    with_email = _mask(word, lambda s: s.filters.get("has_email") in (None, True))
+    without = _mask(word, lambda s: s.filters.get("has_email") in (None, False))
+    return f"CASE WHEN has_email THEN {with_email} ELSE {without} END"
+
+
+def _workspace(word, segments) -> str:
+    global_only = _mask(word, lambda s: s.workspace_id is None)
+    workspace_ids = sorted({s.workspace_id for s in segments if s.workspace_id is not None})
+    if not workspace_ids:
+        return global_only
+    branches = " ".join(f"WHEN {w} THEN {_mask(word, lambda s, w=w: s.workspace_id in (None, w))}" for w in workspace_ids)
+    return f"CASE workspace_id {branches} ELSE {global_only} END"
+
+
+def segment_masks(segments: list[Segment], vocabulary: dict) -> str:
+    """SELECT-list of `mask_k` columns over an encoded leads relation."""
+    columns = []
+    for k, word in enumerate(words(segments)):
+        parts = [_lookup(word, key, column, vocabulary[key]) for key, column in LIST_FILTERS.items()]
+        parts += [_tags(word, vocabulary["tags"]), _score(word, segments), _email(word), _workspace(word, segments)]
+        columns.append("(" + "\n        & ".join(parts) + f") AS mask_{k}")
+    return ",\n    ".join(columns)
+
+
+def segment_ids_from_masks(segments: list[Segment]) -> str:
+    """Expression: the list of segment ids whose bit is set in the mask columns."""
+    tests = [f"CASE WHEN mask_{k} & {1 << bit}::UBIGINT <> 0 THEN {s.id} END"
+             for k, word in enumerate(words(segments)) for bit, s in enumerate(word)]
+    if not tests:
+        return "CAST([] AS BIGINT[])"
+    return "list_filter([" + ", ".join(tests) + "], id -> id IS NOT NULL)"

@@ -1,8 +1,0 @@
-{#- Reading the metadata-fallback fields (SPEC §5) out of leads.metadata JSON. -#}
-{% macro metadata_flag(key) -%}
-coalesce(lower(trim(json_extract_string(metadata, '$.{{ key }}'))) in ('true', 't', '1', 'yes', 'y'), false)
-{%- endmacro %}
-
-{% macro metadata_timestamp(key) -%}
-cast(cast(nullif(trim(json_extract_string(metadata, '$.{{ key }}')), '') as timestamptz) at time zone 'UTC' as timestamp)
-{%- endmacro %}
