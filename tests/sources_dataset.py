@@ -34,6 +34,8 @@ UTC = dt.timezone.utc
 #: Offsets the app's clients wrote timestamps in (so UTC days and windows shift).
 OFFSETS = [dt.timezone(dt.timedelta(hours=h, minutes=m))
            for h, m in ((0, 0), (2, 0), (-5, 0), (5, 30), (-9, -30), (14, 0))]
+#: How apps spell booleans in text: every pair segpipe must read as true / false.
+BOOLEAN_WORDS = [("t", "f"), ("yes", "no"), ("1", "0"), ("TRUE", "False"), (" Y ", "n")]
 SEGMENTS = [
     {"id": 1, "name": "US SaaS Founders", "description": "Founders of US SaaS companies",
      "filters": {"countries": ["US"], "industries": ["SaaS"], "roles": ["Founder", "CEO"],
@@ -188,7 +190,6 @@ def pg_sql(data: Dataset, schema: str) -> str:
     """DDL and INSERTs for PostgreSQL: timestamptz with offsets, native booleans,
     booleans as words in a text column, text[] tags, jsonb, extra columns."""
     rng = random.Random(7)
-    words = [("t", "f"), ("yes", "no"), ("1", "0"), ("TRUE", "False"), (" Y ", "n")]
 
     def lit(value) -> str:
         if value is None:
@@ -208,7 +209,7 @@ def pg_sql(data: Dataset, schema: str) -> str:
     def word(value) -> str | None:
         if value is None:
             return None
-        true, false = rng.choice(words)
+        true, false = rng.choice(BOOLEAN_WORDS)
         return true if value else false
 
     def insert(table: str, columns: list[str], rows: list[tuple]) -> str:
@@ -354,3 +355,17 @@ def source_tables(db: Path) -> dict[str, list[tuple]]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_project(cli, root: Path):
+    return cli("run", "--project-dir", root, "--as-of", AS_OF)
+
+
+def assert_fails(cli, root: Path, message: str, code: int = 2):
+    """`segpipe run` exits with `code` and the one line `Error: message`, and
+    leaves the published file byte for byte as it was."""
+    before = sha256(root / "out.duckdb")
+    result = run_project(cli, root)
+    assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n")
+    assert sha256(root / "out.duckdb") == before
+    return result

@@ -23,8 +23,8 @@ from segpipe.project import load_project
 from segpipe.sources import CONTRACT, Loader
 from tests.conftest import REPO
 from tests.pg_server import PostgresServer, ServerUnavailable, pg_execute
-from tests.sources_dataset import (AS_OF, dataset, pg_sql, published_tables, reference,  # noqa: F401
-                                   sha256, source_tables, up_to_float_summation, write_project_yml)
+from tests.sources_dataset import (assert_fails, dataset, pg_sql, published_tables, reference,  # noqa: F401
+                                   run_project, source_tables, up_to_float_summation, write_project_yml)
 
 TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
 
@@ -45,10 +45,6 @@ def point_at_postgres(root, schema="app", segments_table="segments", **tables):
                       connections={"app": {"type": "postgres", "env": "APP_DATABASE_URL"}})
 
 
-def run(cli, root):
-    return cli("run", "--project-dir", root, "--as-of", AS_OF)
-
-
 def test_postgres_publishes_the_same_tables_as_the_seed_csvs(cli, tmp_path, monkeypatch, postgres_dsn,
                                                              dataset, reference):
     pg_execute(postgres_dsn, pg_sql(dataset, "app_same"))
@@ -56,7 +52,7 @@ def test_postgres_publishes_the_same_tables_as_the_seed_csvs(cli, tmp_path, monk
     point_at_postgres(root, schema="app_same")
     monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
 
-    result = run(cli, root)
+    result = run_project(cli, root)
 
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
@@ -124,7 +120,7 @@ def test_the_readme_example_project_runs(cli, tmp_path, monkeypatch, postgres_ds
     (root / "project.yml").write_text(example.replace("public.", "readme_app."))
     monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
 
-    result = run(cli, root)
+    result = run_project(cli, root)
 
     assert (result.exit_code, result.stderr) == (0, "")
     assert published_tables(root / "segpipe.duckdb") == up_to_float_summation(reference.published)
@@ -137,16 +133,8 @@ def published_pg_project(cli, tmp_path, monkeypatch, app_db, reference):
     root = reference.copy_to(tmp_path / "app", seeds=False)
     point_at_postgres(root)
     monkeypatch.setenv("APP_DATABASE_URL", app_db)
-    assert run(cli, root).exit_code == 0
+    assert run_project(cli, root).exit_code == 0
     return root
-
-
-def assert_fails(cli, root, code: int, message: str):
-    before = sha256(root / "out.duckdb")
-    result = run(cli, root)
-    assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n")
-    assert sha256(root / "out.duckdb") == before
-    return result
 
 
 def closed_port() -> int:
@@ -161,7 +149,7 @@ def test_unreachable_database_is_one_line_without_the_password(cli, published_pg
     dsn = (f"postgresql://segpipe:s3cret-pw@127.0.0.1:{port}/appdb" if style == "url" else
            f"host=127.0.0.1 port={port} user=segpipe password='s3cret-pw' dbname=appdb")
     monkeypatch.setenv("APP_DATABASE_URL", dsn)
-    result = assert_fails(cli, published_pg_project, 2,
+    result = assert_fails(cli, published_pg_project,
                           f"connection 'app': cannot connect to PostgreSQL at host 127.0.0.1 port {port} "
                           f"database appdb: Connection refused. Is the server running on that host and accepting "
                           f"TCP/IP connections? (connection string from $APP_DATABASE_URL)")
@@ -173,27 +161,27 @@ def test_unreachable_database_while_loading_sources(cli, published_pg_project, m
     point_at_postgres(published_pg_project, segments_table=None)
     monkeypatch.setenv("APP_DATABASE_URL", app_db.rsplit("/", 1)[0] + "/no_such_db")
     port = app_db.rsplit(":", 1)[1].split("/")[0]
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  f"connection 'app': cannot connect to PostgreSQL at host 127.0.0.1 port {port} database "
                  f"no_such_db: FATAL: database \"no_such_db\" does not exist (connection string from $APP_DATABASE_URL)")
 
 
 def test_unset_environment_variable(cli, published_pg_project, monkeypatch):
     monkeypatch.delenv("APP_DATABASE_URL")
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "connection 'app': environment variable APP_DATABASE_URL is not set — export it with the "
                  "PostgreSQL connection string, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME")
 
 
 def test_missing_extension_package_names_the_extra(cli, published_pg_project, monkeypatch):
     monkeypatch.setitem(sys.modules, "duckdb_extension_postgres_scanner", None)  # as if not installed
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "the postgres source needs the DuckDB PostgreSQL scanner: pip install 'segpipe[postgres]'")
 
 
 def test_missing_table(cli, published_pg_project):
     point_at_postgres(published_pg_project, leads="app.customers")
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "source 'leads' (app:app.customers): no table app.customers in connection 'app' "
                  "— check 'table' under sources.leads in project.yml")
 
@@ -202,7 +190,7 @@ def test_missing_required_column(cli, published_pg_project, app_db):
     pg_execute(app_db, "DROP TABLE IF EXISTS app.leads_v2; "
                        "CREATE TABLE app.leads_v2 AS SELECT * FROM app.leads; ALTER TABLE app.leads_v2 DROP COLUMN email")
     point_at_postgres(published_pg_project, leads="app.leads_v2")
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "source 'leads' (app:app.leads_v2): missing required column 'email' — a leads source needs "
                  "columns id, workspace_id, email, source, score, country, role, company_size, industry, tags, created_at")
 
@@ -218,7 +206,7 @@ def test_value_that_does_not_fit_names_the_row(cli, published_pg_project, app_db
     pg_execute(app_db, f"DROP TABLE IF EXISTS app.sends_v2; "
                        f"CREATE TABLE app.sends_v2 AS SELECT * FROM app.campaign_leads; {change}")
     point_at_postgres(published_pg_project, campaign_leads="app.sends_v2")
-    assert_fails(cli, published_pg_project, 2, f"source 'campaign_leads' (app:app.sends_v2): {message} "
+    assert_fails(cli, published_pg_project, f"source 'campaign_leads' (app:app.sends_v2): {message} "
                                                f"— fix the value or declare the column's type under column_types")
 
 
@@ -230,7 +218,7 @@ def test_malformed_filters_json_names_the_table_and_segment(cli, published_pg_pr
                                              (7, 2, 'Broken', NULL, '{"countries": ["US"'),
                                              (8, NULL, 'Everyone', NULL, NULL);""")
     point_at_postgres(published_pg_project, segments_table="segments_text")
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "source 'segments' (app:app.segments_text): segment 7: 'filters' is not valid JSON "
                  "(Expecting ',' delimiter at char 19) — store a JSON object such as {\"countries\": [\"US\"]}")
 
@@ -245,14 +233,14 @@ def test_segments_table_is_validated_like_segments_yml(cli, published_pg_project
         CREATE TABLE app.segments_bad (id int, workspace_id int, name text, description text, filters jsonb);
         INSERT INTO app.segments_bad VALUES (3, NULL, 'Typo', NULL, {filters});""")
     point_at_postgres(published_pg_project, segments_table="segments_bad")
-    assert_fails(cli, published_pg_project, 2, f"source 'segments' (app:app.segments_bad): {message}")
+    assert_fails(cli, published_pg_project, f"source 'segments' (app:app.segments_bad): {message}")
 
 
 def test_segments_table_needs_id_and_name(cli, published_pg_project, app_db):
     pg_execute(app_db, """DROP TABLE IF EXISTS app.segments_noname;
         CREATE TABLE app.segments_noname (id int, title text, filters jsonb);""")
     point_at_postgres(published_pg_project, segments_table="segments_noname")
-    assert_fails(cli, published_pg_project, 2,
+    assert_fails(cli, published_pg_project,
                  "source 'segments' (app:app.segments_noname): missing required column 'name' "
                  "— a segments source needs columns id, name")
 

@@ -21,20 +21,16 @@ import pytest
 from segpipe.project import load_project
 from segpipe.sources import convert
 from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv
-from tests.sources_dataset import (AS_OF, dataset, published_tables, reference, segment_rows,  # noqa: F401
-                                   sha256, source_tables, up_to_float_summation, write_project_yml,
-                                   write_sqlite, write_typed_files)
+from tests.sources_dataset import (BOOLEAN_WORDS, assert_fails, dataset, published_tables,  # noqa: F401
+                                   reference, run_project, segment_rows, source_tables,
+                                   up_to_float_summation, write_project_yml, write_sqlite, write_typed_files)
 
 TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
 
 
-def run(cli, root):
-    return cli("run", "--project-dir", root, "--as-of", AS_OF)
-
-
 def assert_same_as_reference(cli, root, reference, remove=()):
     """Run, compare with the seed project, then delete the store and read the published file again."""
-    result = run(cli, root)
+    result = run_project(cli, root)
     assert (result.exit_code, result.stderr) == (0, "")
     assert source_tables(root / "out.duckdb") == reference.sources
     for path in remove:
@@ -86,10 +82,9 @@ def test_sqlite_publishes_the_same_tables(cli, tmp_path, reference, dataset):
 
 def _zoned(rows, columns):
     """Rows as another app exports CSV: timestamps with their offsets, booleans as assorted words."""
-    words = [("t", "f"), ("yes", "no"), ("1", "0"), ("TRUE", "False"), (" Y ", "n")]
     out = []
     for row in rows:
-        pair = words[row["id"] % len(words)]
+        pair = BOOLEAN_WORDS[row["id"] % len(BOOLEAN_WORDS)]
         out.append({c: row[c].isoformat() if isinstance(row[c], dt.datetime)
                     else (pair[0] if row[c] else pair[1]) if isinstance(row[c], bool)
                     else row[c] for c in columns})
@@ -142,15 +137,8 @@ def published(cli, tmp_path, reference, dataset):
     """A copy of the seed project that also has app.sqlite, published once."""
     root = reference.copy_to(tmp_path / "app", seeds=True)
     write_sqlite(root / "app.sqlite", dataset)
-    assert run(cli, root).exit_code == 0
+    assert run_project(cli, root).exit_code == 0
     return root
-
-
-def assert_fails(cli, root, message, code=2):
-    before = sha256(root / "out.duckdb")
-    result = run(cli, root)
-    assert (result.exit_code, result.stderr) == (code, f"Error: {message}\n")
-    assert sha256(root / "out.duckdb") == before
 
 
 def sqlite_sources(root, table="campaign_leads", segments=None):
@@ -173,7 +161,7 @@ def test_missing_optional_columns_load_as_null(cli, tmp_path, reference, dataset
                    "FROM campaign_leads")
     db.close()
     sqlite_sources(root, table="basic_sends")
-    assert run(cli, root).exit_code == 0
+    assert run_project(cli, root).exit_code == 0
     with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(clicked), count(sent_at), count(variant) "
                            "FROM src.campaign_leads").fetchone() == (len(dataset.campaign_leads), 0, 0, 0)
