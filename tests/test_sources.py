@@ -131,6 +131,25 @@ def test_the_readme_files_example_is_a_valid_project(tmp_path):
     assert project.segments.kind == "file"
 
 
+def test_any_other_table_a_model_uses(cli, tmp_path, reference):
+    root = reference.copy_to(tmp_path / "extra", seeds=True)
+    with sqlite3.connect(root / "app.sqlite") as db:
+        db.execute("CREATE TABLE regions (country TEXT, region TEXT, population INTEGER)")
+        db.executemany("INSERT INTO regions VALUES (?, ?, ?)", [("US", "Americas", 335), ("DE", "EMEA", 84)])
+    db.close()
+    (root / "models" / "lead_regions.sql").write_text(
+        "select l.id as lead_id, r.region from {{ source('leads') }} as l\n"
+        "join {{ source('regions') }} as r on upper(trim(l.country)) = r.country\n")
+    write_project_yml(root, {"regions": {"connection": "app", "table": "regions",
+                                         "column_types": {"population": "INTEGER"}}},
+                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+    assert run_project(cli, root).exit_code == 0
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT typeof(population), population FROM src.regions ORDER BY 2").fetchall() == [
+            ("INTEGER", 84), ("INTEGER", 335)]
+        assert con.execute("SELECT count(DISTINCT region) FROM lead_regions").fetchone() == (2,)
+
+
 # -- contract checks and failures: exit code, one exact line, the published file untouched -----
 @pytest.fixture
 def published(cli, tmp_path, reference, dataset):
