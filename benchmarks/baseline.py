@@ -100,8 +100,8 @@ select
     count(*) filter (where s.clicked)                                as clicked,
     count(*) filter (where s.converted)                              as converted,
     count(*) filter (where s.replied and s.replied_at is not null)   as timed_replies,
-    coalesce(sum(epoch(s.replied_at - s.sent_at) / 3600.0)
-        filter (where s.replied and s.replied_at is not null), 0)    as response_hours_sum
+    cast(coalesce(sum(datediff('microsecond', s.sent_at, s.replied_at))
+        filter (where s.replied and s.replied_at is not null), 0) as bigint) as response_micros_sum
 from sends as s
 join segment_leads as m on m.lead_id = s.lead_id
 where s.sent_at is not null

@@ -9,7 +9,7 @@ with window_totals as (
         sum(clicked)            as clicked,
         sum(converted)          as converted,
         sum(timed_replies)      as timed_replies,
-        sum(response_hours_sum) as response_hours_sum
+        sum(response_micros_sum) as response_micros_sum
     from {{ ref('segment_performance_daily') }}
     where day between {{ window_start() }} and {{ window_end() }}
     group by segment_id
@@ -32,7 +32,7 @@ select
     {{ rate('w.bounced', 'w.leads_sent') }}             as bounce_rate,
     {{ rate('w.clicked', 'w.leads_sent') }}             as click_rate,
     {{ rate('w.converted', 'w.leads_sent') }}           as conversion_rate,
-    {{ rate('w.response_hours_sum', 'w.timed_replies') }} as avg_response_hours
+    {{ rate('w.response_micros_sum / 3600e6', 'w.timed_replies') }} as avg_response_hours
 from {{ ref('segments') }} as s
 left join window_totals as w using (segment_id)
 order by s.segment_id

@@ -44,7 +44,8 @@ select
     count(*) filter (where clicked)                             as clicked,
     count(*) filter (where converted)                           as converted,
     count(*) filter (where replied and replied_at is not null)  as timed_replies,
-    coalesce(sum(epoch(replied_at - sent_at) / 3600.0)
-        filter (where replied and replied_at is not null), 0)   as response_hours_sum
+    -- summed in whole microseconds: exact, so any window's average is reproducible
+    cast(coalesce(sum(datediff('microsecond', sent_at, replied_at))
+        filter (where replied and replied_at is not null), 0) as bigint) as response_micros_sum
 from attributed
 group by all

@@ -26,7 +26,8 @@ from .render import Model, Renderer, compile_models, discover_models
 from .segments import Segment, load_segments_file
 from .project import Source
 from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
-from .state import digest, read_fingerprints, source_fingerprint, write_fingerprints
+from .state import (appended_files, digest, digest_without_files, read_fingerprints, source_files,
+                    source_fingerprint, write_fingerprints)
 
 ATTRIBUTIONS = ("matching", "campaign")
 META_SCHEMA = "segpipe_meta"
@@ -191,12 +192,19 @@ class Changes:
     fingerprints: dict[str, str | None]
     changed: set[str]
     incremental: set[str]  # incremental models that may update in place
+    appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
 
     @classmethod
     def detect(cls, plan: Plan, previous: dict[str, str]) -> "Changes":
         project, fps = plan.project, {}
+        appends = {}
         for name, source in project.sources.items():
             fps[f"source:{name}"] = source_fingerprint(source, CONTRACT.get(name, {}))
+            files = source_files(source)
+            fps[f"files:{name}"] = json.dumps(files) if files is not None else None
+            new_files = appended_files(json.loads(previous.get(f"files:{name}") or "null"), files)
+            if new_files and previous.get(f"source:{name}") == digest_without_files(source, CONTRACT.get(name, {}), files, new_files):
+                appends[name] = new_files
         for name, path in project.seeds.items():
             seed = Source(name=name, seed=path, column_types=project.seed_column_types.get(name, {}))
             fps[f"seed:{name}"] = source_fingerprint(seed, {})
@@ -218,12 +226,12 @@ class Changes:
                     and f"definition:{name}" not in changed
                     and not any(f"model:{r}" in changed or f"source:{r}" in changed for r in rebuild_on)):
                 incremental.add(name)
-        return cls(fps, changed, incremental)
+        return cls(fps, changed, incremental, appends)
 
     @classmethod
     def everything(cls, plan: Plan, detected: "Changes") -> "Changes":
         """A fresh file: every node is built in full."""
-        return cls(detected.fingerprints, set(detected.fingerprints), set())
+        return cls(detected.fingerprints, set(detected.fingerprints), set(), {})
 
     def any(self, plan: Plan) -> bool:
         return any(f"model:{name}" in self.changed for name in plan.selected)
@@ -268,9 +276,10 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
         sources={n: s for n, s in project.sources.items() if f"source:{n}" in changes.changed},
         seeds={n: p for n, p in project.seeds.items() if f"seed:{n}" in changes.changed},
     )
-    for node, count, seconds in Loader(con, stale).load_all_timed():
+    for node, count, seconds in Loader(con, stale).load_all_timed(changes.appends):
         kind, name = node.split(":", 1)
-        progress.node(kind, name, "OK", seconds, count)
+        appended = changes.appends.get(name) if kind == "source" else None
+        progress.node(kind, name, "OK", seconds, count, message=f"appended {len(appended)} new file(s)" if appended else "")
     if "source:segments" in changes.changed:
         t0 = time.perf_counter()
         write_segments_table(con, plan.segments)

@@ -114,8 +114,11 @@ class Loader:
         self.attached: set[str] = set()
         con.execute("SET TimeZone = 'UTC'")  # naive text timestamps are UTC
 
-    def load_all_timed(self):
+    def load_all_timed(self, appends: dict[str, list[str]] | None = None):
         """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each.
+
+        `appends` maps a source name to new files whose rows are only added to
+        the table copied from the last run (its other files did not change).
 
         With a PostgreSQL source everything loads in one transaction, so all its
         tables are read from one snapshot (REPEATABLE READ). Without one, each
@@ -135,7 +138,8 @@ class Loader:
                 self.con.execute("BEGIN TRANSACTION")
             for node, source, target, contract in jobs:
                 started = time.perf_counter()
-                rows = self.load(source, target, contract)
+                files = (appends or {}).get(source.name) if node.startswith("source:") else None
+                rows = self.load(source, target, contract, files=files)
                 yield node, rows, time.perf_counter() - started
             if snapshot:
                 self.con.execute("COMMIT")
@@ -143,11 +147,12 @@ class Loader:
             self._rollback()
             self.detach_all()
 
-    def load(self, source: Source, target: str, contract: dict) -> int:
+    def load(self, source: Source, target: str, contract: dict, files: list[str] | None = None) -> int:
         """Create `target` from the source: contract columns cast to their types
-        (missing optional ones as NULL), extra columns as they come."""
+        (missing optional ones as NULL), extra columns as they come. With `files`,
+        insert only those files' rows into the existing `target`; returns rows added."""
         where = self.where(source)
-        raw = self.raw_relation(source)
+        raw = self.raw_relation(source, files=files)
         columns = self.raw_columns(source, raw, where)
         declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
         lower = {c.lower(): c for c in columns}
@@ -167,12 +172,15 @@ class Loader:
         for column, type_ in declared.items():
             if column.lower() not in lower and column in contract:
                 select.append(f"CAST(NULL AS {type_}) AS {quote_ident(column)}")
+        statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if files
+                     else f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
         try:
-            self.con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
+            result = self.con.execute(statement)
+            added = result.fetchone()[0] if files else None
         except duckdb.Error as exc:
             self._rollback()  # an aborted transaction cannot run the diagnosis
             self._explain_failure(source, columns, declared, lower, where, exc)
-        return self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        return added if files else self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
     def where(self, source: Source) -> str:
         """How messages name a source: a seed by its file, others by name and origin."""
@@ -183,18 +191,20 @@ class Loader:
             return os.path.relpath(source.path, self.project.root) if str(source.path).startswith(str(self.project.root)) else str(source.path)
         return self.project.relpath(source.seed) if source.kind == "seed" else source.location
 
-    def raw_relation(self, source: Source, file_column: str | None = None) -> str:
+    def raw_relation(self, source: Source, file_column: str | None = None, files: list[str] | None = None) -> str:
         """SQL for the source's rows exactly as stored: CSV as text, others as typed.
-        `file_column` adds a column naming each row's file (file sources only)."""
+        `file_column` adds a column naming each row's file (file sources only);
+        `files` reads just those files of the source."""
         if source.kind == "database":
             return self._attached_table(source)
         path = str(source.seed if source.kind == "seed" else source.path)
         if not glob.glob(path):
             raise ConfigError(f"source '{source.name}': no file matches {self.describe(source)} — check 'path' in project.yml")
+        target = "[" + ", ".join(quote_str(f) for f in files) + "]" if files else quote_str(path)
         extra = f", filename = {quote_str(file_column)}" if file_column else ""
         if _file_format(source) == "parquet":
-            return f"read_parquet({quote_str(path)}, union_by_name = true{extra})"
-        return (f"read_csv({quote_str(path)}, all_varchar = true, header = true, "
+            return f"read_parquet({target}, union_by_name = true{extra})"
+        return (f"read_csv({target}, all_varchar = true, header = true, "
                 f"union_by_name = true, strict_mode = true{extra})")
 
     def raw_columns(self, source: Source, raw: str, where: str) -> dict[str, str]:
@@ -288,8 +298,9 @@ def write_segments_table(con: duckdb.DuckDBPyConnection, segments) -> None:
     con.execute("CREATE OR REPLACE TABLE src.segments (segment_id BIGINT, segment_name VARCHAR, "
                 "workspace_id BIGINT, description VARCHAR, filters JSON)")
     rows = [(s.id, s.name, s.workspace_id, s.description, s.filters_json) for s in segments]
-    if rows:
-        con.executemany("INSERT INTO src.segments VALUES (?, ?, ?, ?, ?)", rows)
+    if rows:  # one statement: executemany costs a round trip per row (0.4 s for 200)
+        placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+        con.execute(f"INSERT INTO src.segments VALUES {placeholders}", [v for row in rows for v in row])
 
 
 def read_segments_table(project: Project, source: Source):

@@ -44,6 +44,23 @@ def source_fingerprint(source, contract: dict) -> str | None:
     return digest(__version__, files, source.column_types, contract, source.format)
 
 
+def appended_files(previous, current) -> list[str]:
+    """Files added since the last run when every earlier file is unchanged, else []."""
+    if not previous or not current:
+        return []
+    now = {path: (size, mtime) for path, size, mtime in current}
+    before = {path: (size, mtime) for path, size, mtime in previous}
+    if any(now.get(path) != stat for path, stat in before.items()):
+        return []
+    return sorted(set(now) - set(before))
+
+
+def digest_without_files(source, contract: dict, files, new_files) -> str:
+    """The fingerprint the source had before `new_files` appeared (same config, old files)."""
+    old = [f for f in files if f[0] not in set(new_files)]
+    return digest(__version__, old, source.column_types, contract, source.format)
+
+
 def read_fingerprints(db_path: Path) -> dict[str, str]:
     """The fingerprints stored by the last successful run; {} when there are none."""
     import duckdb

@@ -25,7 +25,7 @@ from segpipe.segments import load_segments_file
 REPO = Path(__file__).resolve().parents[1]
 AS_OF, NEW_DAY = "2026-11-15", "2026-11-16"
 DAILY_COLUMNS = ["segment_id", "day", "leads_sent", "opened", "replied", "bounced", "clicked", "converted",
-                 "timed_replies", "response_hours_sum"]
+                 "timed_replies", "response_micros_sum"]
 PERFORMANCE_COUNTS = ["leads_sent", "opened", "replied", "bounced", "clicked", "converted"]
 
 
@@ -127,7 +127,7 @@ def test_segment_leads_equals_the_union_all_membership(project):
 
 def test_segment_performance_equals_the_window_of_the_straightforward_daily_table(project):
     segments = load_segments_file(project / "seeds" / "segments.yml")
-    sums = ", ".join(f"sum({c}) as {c}" for c in (*PERFORMANCE_COUNTS, "timed_replies", "response_hours_sum"))
+    sums = ", ".join(f"sum({c}) as {c}" for c in (*PERFORMANCE_COUNTS, "timed_replies", "response_micros_sum"))
     expected = _straightforward(f"""
         with daily as ({baseline.baseline_sql(project / 'data', segments)}),
         w as (select segment_id, {sums} from daily
@@ -135,7 +135,7 @@ def test_segment_performance_equals_the_window_of_the_straightforward_daily_tabl
         select s.segment_id, {', '.join(f"coalesce(w.{c}, 0)::bigint" for c in PERFORMANCE_COUNTS)},
                w.opened / nullif(w.leads_sent, 0), w.replied / nullif(w.leads_sent, 0),
                w.bounced / nullif(w.leads_sent, 0), w.clicked / nullif(w.leads_sent, 0),
-               w.converted / nullif(w.leads_sent, 0), w.response_hours_sum / nullif(w.timed_replies, 0)
+               w.converted / nullif(w.leads_sent, 0), w.response_micros_sum / 3600e6 / nullif(w.timed_replies, 0)
         from (select unnest({[s.id for s in segments]}::bigint[]) as segment_id) as s
         left join w using (segment_id) order by s.segment_id""")
     rates = ["open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"]
@@ -150,6 +150,7 @@ def test_incremental_run_after_a_new_day_equals_the_straightforward_sql(project)
     """Last: appends a day of sends (as benchmarks/run.py does) and reruns incrementally."""
     added = bench.append_day(project / "data" / "campaign_leads", NEW_DAY)
     assert added > 0
-    _run(project, "--as-of", NEW_DAY)
+    output = _run(project, "--as-of", NEW_DAY)
+    assert "appended 1 new file(s)" in output and "incremental" in output  # the fast path ran
     _daily_against_baseline(project, project / "data")
     assert _published(project, f"select count(*) from segment_performance_daily where day = DATE '{NEW_DAY}'")[0][0] > 0
