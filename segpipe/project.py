@@ -24,7 +24,6 @@ PROJECT_KEYS = {
     "connections", "threads", "memory_limit", "incremental",
 }
 SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format"}
-CONNECTION_KEYS = {"type", "env", "path"}
 CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
@@ -189,12 +188,14 @@ def _connections(config: dict, path: Path, root: Path) -> dict[str, Connection]:
         where = f"{path}: connections.{name}"
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: expected a mapping with 'type' and 'env' or 'path'")
-        check_keys(spec, CONNECTION_KEYS, where, ConfigError)
         kind = spec.get("type")
         if kind not in CONNECTION_TYPES:
             raise ConfigError(f"{where}: 'type' must be one of {', '.join(sorted(CONNECTION_TYPES))}")
-        if kind == "postgres" and not spec.get("env"):
-            raise ConfigError(f"{where}: a postgres connection needs 'env', the environment variable holding its connection string (never the password itself)")
+        check_keys(spec, {"type", "env"} if kind == "postgres" else {"type", "path"}, where, ConfigError)
+        if kind == "postgres" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(spec.get("env") or "")):
+            # never echo the value: it may be a connection string with its password
+            raise ConfigError(f"{where}: 'env' must be the name of the environment variable holding the connection "
+                              f"string, such as APP_DATABASE_URL — never the connection string or password itself")
         if kind != "postgres" and not spec.get("path"):
             raise ConfigError(f"{where}: a {kind} connection needs 'path', the database file")
         file = (root / spec["path"]).resolve() if spec.get("path") else None

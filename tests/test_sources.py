@@ -17,7 +17,9 @@ import sys
 
 import duckdb
 import pytest
+import yaml
 
+from segpipe.errors import ConfigError
 from segpipe.project import load_project
 from segpipe.sources import convert
 from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv
@@ -251,6 +253,24 @@ def test_segment_id_that_is_not_a_number(cli, published):
     write_project_yml(published, {}, segments={"path": "data/segments.csv"})
     assert_fails(cli, published, "source 'segments' (data/segments.csv): line 3, column 'id': cannot read 'two' as "
                                  "BIGINT — fix the value or declare the column's type under column_types")
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"type": "postgres", "env": "postgresql://app:s3cret@db/app"},
+     "'env' must be the name of the environment variable holding the connection string, such as "
+     "APP_DATABASE_URL — never the connection string or password itself"),
+    ({"type": "postgres"}, "'env' must be the name of the environment variable holding the connection string, "
+                           "such as APP_DATABASE_URL — never the connection string or password itself"),
+    ({"type": "postgres", "env": "APP_DB", "path": "x"}, "unknown key 'path' (valid keys: env, type)"),
+    ({"type": "mysql", "env": "APP_DB"}, "'type' must be one of duckdb, postgres, sqlite"),
+    ({"type": "sqlite"}, "a sqlite connection needs 'path', the database file"),
+    ({"type": "duckdb", "path": "x.duckdb", "env": "X"}, "unknown key 'env' (valid keys: path, type)"),
+])
+def test_connection_config_errors(tmp_path, spec, message):
+    (tmp_path / "project.yml").write_text(yaml.safe_dump({"connections": {"app": spec}}))
+    with pytest.raises(ConfigError) as error:
+        load_project(tmp_path)
+    assert str(error.value) == f"{tmp_path / 'project.yml'}: connections.app: {message}"
 
 
 # -- conversions, one by one ----------------------------------------------------------------
