@@ -15,7 +15,19 @@
 ) }}
 
 with sends as (
-    select * from {{ ref('stg_sends') }}
+    -- one row per send, its outcomes already as the numbers to sum
+    select
+        lead_id,
+        campaign_segment_id,
+        cast(sent_at as date)                                     as day,
+        opened::int                                               as opened,
+        replied::int                                              as replied,
+        bounced::int                                              as bounced,
+        clicked::int                                              as clicked,
+        converted::int                                            as converted,
+        -- response time in whole microseconds: exact, so any window's average is reproducible
+        case when replied then datediff('microsecond', sent_at, replied_at) end as response_micros
+    from {{ ref('stg_sends') }}
     where sent_at is not null
     {%- if is_incremental() %}
       and cast(sent_at as date) >= {{ recompute_from }}
@@ -28,6 +40,7 @@ attributed as (
     from sends
     where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
 {%- else %}
+    -- the sends joined to one list per lead (not to every membership row), then unnested
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
     join {{ ref('lead_segments') }} as leads using (lead_id)
@@ -36,16 +49,14 @@ attributed as (
 
 select
     segment_id,
-    cast(sent_at as date)                                       as day,
-    count(*)                                                    as leads_sent,
-    count(*) filter (where opened)                              as opened,
-    count(*) filter (where replied)                             as replied,
-    count(*) filter (where bounced)                             as bounced,
-    count(*) filter (where clicked)                             as clicked,
-    count(*) filter (where converted)                           as converted,
-    count(*) filter (where replied and replied_at is not null)  as timed_replies,
-    -- summed in whole microseconds: exact, so any window's average is reproducible
-    cast(coalesce(sum(datediff('microsecond', sent_at, replied_at))
-        filter (where replied and replied_at is not null), 0) as bigint) as response_micros_sum
+    day,
+    count(*)                                        as leads_sent,
+    sum(opened)                                     as opened,
+    sum(replied)                                    as replied,
+    sum(bounced)                                    as bounced,
+    sum(clicked)                                    as clicked,
+    sum(converted)                                  as converted,
+    count(response_micros)                          as timed_replies,
+    coalesce(sum(response_micros), 0)::bigint       as response_micros_sum
 from attributed
-group by all
+group by segment_id, day
