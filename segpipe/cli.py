@@ -87,6 +87,12 @@ def reports_errors(command):
         except KeyboardInterrupt:
             typer.echo("Error: interrupted — the published database was not changed", err=True)
             raise typer.Exit(code=130) from None
+        except Exception as exc:  # a bug or an unforeseen DuckDB error: still one line
+            if _debug():
+                raise
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            typer.echo(f"Error: unexpected {type(exc).__name__}: {first} — rerun with --debug for the traceback", err=True)
+            raise typer.Exit(code=1) from None
 
     return wrapper
 

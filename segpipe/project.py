@@ -25,6 +25,8 @@ PROJECT_KEYS = {
 }
 SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format"}
 CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
+#: DuckDB's memory_limit: a number and a unit.
+MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
 
@@ -158,8 +160,11 @@ def load_project(project_dir: Path | None = None, db: str | None = None,
     connections = _connections(config, config_path, root)
     sources = _sources(config, config_path, root, seeds, connections, seed_types)
     threads = config.get("threads")
-    if threads is not None and (not isinstance(threads, int) or threads < 1):
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"{config_path}: 'threads' must be a positive integer")
+    memory_limit = config.get("memory_limit")
+    if memory_limit is not None and not MEMORY_LIMIT.match(str(memory_limit)):
+        raise ConfigError(f"{config_path}: 'memory_limit' must be a size such as 4GB or 512MiB, got {memory_limit!r}")
     return Project(
         root=root,
         name=str(config.get("name") or root.name),
@@ -170,7 +175,7 @@ def load_project(project_dir: Path | None = None, db: str | None = None,
         seed_column_types=seed_types,
         segments=_segments_origin(config, config_path, root, connections),
         threads=threads,
-        memory_limit=config.get("memory_limit"),
+        memory_limit=str(memory_limit) if memory_limit is not None else None,
         incremental=_mapping(config, "incremental", config_path),
     )
 
