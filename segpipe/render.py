@@ -83,8 +83,8 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise CompileError(f"{relative}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
 
-    def render(self, model: Model, relations: dict[str, str] | None, incremental: bool = False) -> None:
-        """Render `model` in place. relations=None is the recording pass (refs unresolved)."""
+    def render(self, model: Model, relations: dict[str, str], incremental: bool = False) -> None:
+        """Render `model` in place, `ref(name)` becoming `relations[name]`."""
         model.refs, model.sources, model.config = [], [], {}
         template = self._template(model.path)
         context = self._context(model, relations, incremental)
@@ -113,14 +113,13 @@ class Renderer:
                 if name not in model.refs:
                     model.refs.append(name)
                 return self.seed_relations[name]
-            known = relations if relations is not None else self.known_models
-            if name not in known:
-                raise _Problem(f"ref('{name}') not found{did_you_mean(name, [*known, *self.seed_relations])}")
+            if name not in relations:
+                raise _Problem(f"ref('{name}') not found{did_you_mean(name, [*relations, *self.seed_relations])}")
             if name == model.name:
                 raise _Problem(f"model '{name}' refers to itself — use `this`")
             if name not in model.refs:
                 model.refs.append(name)
-            return relations[name] if relations is not None else f"__ref__{name}"
+            return relations[name]
 
         def source(name: str) -> str:
             if name not in self.source_names:
@@ -168,8 +167,6 @@ class Renderer:
             context.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
         return context
 
-    known_models: dict = {}
-
 
 _MISSING = object()
 
@@ -197,9 +194,9 @@ def discover_models(root: Path, model_files) -> dict[str, Model]:
 
 def compile_models(renderer: Renderer, models: dict[str, Model]) -> None:
     """Both passes over every model: record dependencies and config, then resolve refs."""
-    renderer.known_models = models
+    placeholders = {name: f"__ref__{name}" for name in models}  # schemas are known only after pass 1
     for model in models.values():
-        renderer.render(model, relations=None)
+        renderer.render(model, placeholders)
     relations = {name: m.relation for name, m in models.items()}
     for model in models.values():
         renderer.render(model, relations)
