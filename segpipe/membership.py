@@ -94,4 +94,4 @@ def segment_ids_from_masks(segments: list[Segment]) -> str:
              for k, word in enumerate(words(segments)) for bit, s in enumerate(word)]
     if not tests:
         return "CAST([] AS BIGINT[])"
-    return "list_filter([" + ", ".join(tests) + "], id -> id IS NOT NULL)"
+    return "CAST(list_filter([" + ", ".join(tests) + "], id -> id IS NOT NULL) AS BIGINT[])"

@@ -140,7 +140,9 @@ class Progress:
 
     def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = ""):
         rows_text = f"{rows:>10,} rows" if rows is not None else " " * 15
-        self.echo(f"{status:<5} {kind:<6} {name:<34} {rows_text}  {seconds:6.2f}s{('  ' + message) if message else ''}")
+        if len(message) > 100:
+            message = message[:99] + "…"
+        self.echo(f"{status:<5} {kind:<6} {name:<56} {rows_text}  {seconds:6.2f}s{('  ' + message) if message else ''}")
         self.results.append({"unique_id": f"{kind}.{name}", "status": status.lower(), "rows": rows,
                              "execution_time": round(seconds, 4), "message": message or None})
 

@@ -74,11 +74,12 @@ def test_daily_table_sums_to_all_history(tmp_path, cli):
 
 def test_counts_are_integers_and_never_null(tmp_path, cli):
     _, con = build(tmp_path, cli)
-    types = dict(con.execute("select column_name, data_type from duckdb_columns() "
-                             "where table_name = 'segment_performance'").fetchall())
-    for column in ("leads_sent", "opened", "replied", "bounced", "clicked", "converted"):
-        assert types[column] == "BIGINT"
-        assert con.execute(f"select count(*) from segment_performance where {column} is null").fetchone()[0] == 0
+    for table in ("segment_performance", "segment_performance_daily"):
+        types = dict(con.execute("select column_name, data_type from duckdb_columns() "
+                                 "where table_name = ?", [table]).fetchall())
+        for column in ("segment_id", "leads_sent", "opened", "replied", "bounced", "clicked", "converted"):
+            assert types[column] == "BIGINT", (table, column)  # not HUGEINT: slow to sum again
+            assert con.execute(f"select count(*) from {table} where {column} is null").fetchone()[0] == 0
     nobody = performance_rows(con)[7]
     assert nobody["leads_sent"] == 0 and nobody["reply_rate"] is None
 
