@@ -114,6 +114,7 @@ def main() -> None:
     ap.add_argument("--segments", type=Path, help="segments file (default DATA_DIR/segments.yml)")
     ap.add_argument("--db", help="DuckDB file to create the table in (default: a temporary file)")
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's, all cores)")
+    ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 3GB (default: DuckDB's, 80%% of RAM)")
     ap.add_argument("--print-sql", action="store_true", help="print the SQL and exit")
     args = ap.parse_args()
     segments = load_segments_file(args.segments or args.data_dir / "segments.yml")
@@ -131,6 +132,8 @@ def main() -> None:
         if args.threads:
             con.execute(f"SET threads = {int(args.threads)}")
         con.execute("SET enable_progress_bar = false")
+        if args.memory_limit:
+            con.execute(f"SET memory_limit = '{args.memory_limit}'")
         con.execute(f"CREATE OR REPLACE TABLE segment_performance_daily AS {sql}")
         rows = con.execute("select count(*) from segment_performance_daily").fetchone()[0]
         con.close()

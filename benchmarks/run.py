@@ -44,6 +44,7 @@ import yaml
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "RESULTS.md"
+MEMORY_LIMIT = "3GB"         # project.yml memory_limit, and the baseline's
 AS_OF = "2026-11-15"          # the generated data's last day
 NEW_DAY = "2026-11-16"        # the appended day
 TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None  # GNU time: -f "%e %M"
@@ -148,6 +149,9 @@ def make_project(root: Path, data: Path) -> Path:
         "name": "bench",
         "database": "bench.duckdb",
         "vars": {"days": 30},
+        # DuckDB's default is 80% of RAM; capped like this, scale l peaks under 4 GiB
+        # (and the baseline gets the same cap).
+        "memory_limit": MEMORY_LIMIT,
         "sources": {
             "workspaces": {"path": "data/workspaces.parquet"},
             "leads": {"path": "data/leads.parquet"},
@@ -217,7 +221,8 @@ def demo_project(root: Path) -> Path:
 def one_round(index: int, work: Path, data: Path, steps: dict[str, Step]) -> int:
     project = make_project(work / f"round{index}", data)
     database = project / "bench.duckdb"
-    baseline = [sys.executable, str(BENCH / "baseline.py"), str(data), "--db", str(work / f"baseline{index}.duckdb")]
+    baseline = [sys.executable, str(BENCH / "baseline.py"), str(data), "--db", str(work / f"baseline{index}.duckdb"),
+                "--memory-limit", MEMORY_LIMIT]
 
     def run(key, cmd):
         print(f"  round {index + 1}: {STEPS[key]} ...", end="", flush=True)
