@@ -8,7 +8,6 @@ are imported inside the commands so `segpipe --help` and `segpipe top` start
 quickly.
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import functools
