@@ -195,6 +195,7 @@ class Changes:
     changed: set[str]
     incremental: set[str]  # incremental models that may update in place
     appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
+    removed: set[str] = field(default_factory=set)  # models of the last run that no longer exist
 
     @classmethod
     def detect(cls, plan: Plan, previous: dict[str, str]) -> "Changes":
@@ -228,7 +229,8 @@ class Changes:
                     and f"definition:{name}" not in changed
                     and not any(f"model:{r}" in changed or f"source:{r}" in changed for r in rebuild_on)):
                 incremental.add(name)
-        return cls(fps, changed, incremental, appends)
+        removed = {node.split(":", 1)[1] for node in previous if node.startswith("model:")} - set(plan.models)
+        return cls(fps, changed, incremental, appends, removed)
 
     @classmethod
     def everything(cls, plan: Plan, detected: "Changes") -> "Changes":
@@ -236,7 +238,7 @@ class Changes:
         return cls(detected.fingerprints, set(detected.fingerprints), set(), {})
 
     def any(self, plan: Plan) -> bool:
-        return any(f"model:{name}" in self.changed for name in plan.selected)
+        return bool(self.removed) or any(f"model:{name}" in self.changed for name in plan.selected)
 
     def model(self, name: str) -> bool:
         return f"model:{name}" in self.changed
@@ -246,6 +248,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
+        _drop_removed_models(con, changes.removed, progress)
         _load_changed_sources(con, plan, changes, progress)
         built = []
         for name in plan.order:
@@ -268,6 +271,17 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _drop_removed_models(con, names: set[str], progress: Progress) -> None:
+    """A model file deleted since the last run: its table or view leaves the copied file too,
+    so an incremental build holds exactly what a fresh one would."""
+    for name in sorted(names):
+        rows = con.execute("SELECT table_schema, table_type FROM information_schema.tables WHERE table_name = ? "
+                           "AND table_schema NOT IN ('src', 'seeds', ?)", [name, META_SCHEMA]).fetchall()
+        for schema, kind in rows:
+            con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {quote_ident(schema)}.{quote_ident(name)}")
+        progress.node("model", name, "DROP", 0.0, message="model file removed")
 
 
 def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress) -> None:

@@ -86,3 +86,14 @@ def test_attribution_change_rebuilds_in_full(project, cli):
     assert result.exit_code == 0
     daily_line = next(line for line in result.stdout.splitlines() if "segment_performance_daily" in line)
     assert daily_line.startswith("OK") and "incremental" not in daily_line
+
+
+def test_removed_model_leaves_the_published_file(project, cli):
+    (project / "models" / "extra_model.sql").write_text("select 1 as x\n")
+    assert cli("run", "--project-dir", project, "--as-of", "2025-01-31").exit_code == 0
+    (project / "models" / "extra_model.sql").unlink()
+    result = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    assert result.exit_code == 0, result.stderr
+    assert "DROP  model  extra_model" in result.stdout
+    con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
+    assert con.execute("select count(*) from information_schema.tables where table_name = 'extra_model'").fetchone() == (0,)
