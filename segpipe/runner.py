@@ -195,7 +195,7 @@ class Changes:
     changed: set[str]
     incremental: set[str]  # incremental models that may update in place
     appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
-    removed: set[str] = field(default_factory=set)  # models of the last run that no longer exist
+    removed: set[str] = field(default_factory=set)  # nodes of the last run that no longer exist
 
     @classmethod
     def detect(cls, plan: Plan, previous: dict[str, str]) -> "Changes":
@@ -221,15 +221,22 @@ class Changes:
             fps[f"definition:{name}"] = definition
             fps[f"model:{name}"] = None if None in inputs else digest(definition, inputs)
         changed = {node for node, fp in fps.items() if fp is None or previous.get(node) != fp}
+        # An incremental model updates in place only when just the *data* upstream changed:
+        # its own SQL, and the SQL of every model upstream, must be as last time.
+        redefined = set()
+        for name in plan.order:
+            model = plan.models[name]
+            if f"definition:{name}" in changed or any(r in redefined for r in model.refs):
+                redefined.add(name)
         incremental = set()
         for name in plan.order:
             model = plan.models[name]
             rebuild_on = model.config.get("full_refresh_on", [])
             if (model.materialized == "incremental" and f"model:{name}" in previous
-                    and f"definition:{name}" not in changed
+                    and name not in redefined
                     and not any(f"model:{r}" in changed or f"source:{r}" in changed for r in rebuild_on)):
                 incremental.add(name)
-        removed = {node.split(":", 1)[1] for node in previous if node.startswith("model:")} - set(plan.models)
+        removed = {node for node in previous if node.split(":")[0] in ("model", "source", "seed") and node not in fps}
         return cls(fps, changed, incremental, appends, removed)
 
     @classmethod
@@ -248,7 +255,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
-        _drop_removed_models(con, changes.removed, progress)
+        _drop_removed(con, changes.removed, progress)
         _load_changed_sources(con, plan, changes, progress)
         built = []
         for name in plan.order:
@@ -273,15 +280,18 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         con.close()
 
 
-def _drop_removed_models(con, names: set[str], progress: Progress) -> None:
-    """A model file deleted since the last run: its table or view leaves the copied file too,
+def _drop_removed(con, nodes: set[str], progress: Progress) -> None:
+    """A model, source or seed gone since the last run leaves the copied file too,
     so an incremental build holds exactly what a fresh one would."""
-    for name in sorted(names):
-        rows = con.execute("SELECT table_schema, table_type FROM information_schema.tables WHERE table_name = ? "
-                           "AND table_schema NOT IN ('src', 'seeds', ?)", [name, META_SCHEMA]).fetchall()
-        for schema, kind in rows:
-            con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {quote_ident(schema)}.{quote_ident(name)}")
-        progress.node("model", name, "DROP", 0.0, message="model file removed")
+    for node in sorted(nodes):
+        kind, name = node.split(":", 1)
+        schemas = {"source": ["src"], "seed": ["seeds"]}.get(kind)
+        rows = con.execute("SELECT table_schema, table_type FROM information_schema.tables WHERE table_name = ?",
+                           [name]).fetchall()
+        for schema, table_type in rows:
+            if (schemas and schema in schemas) or (not schemas and schema not in ("src", "seeds", META_SCHEMA)):
+                con.execute(f"DROP {'VIEW' if table_type == 'VIEW' else 'TABLE'} {quote_ident(schema)}.{quote_ident(name)}")
+        progress.node(kind, name, "DROP", 0.0, message="removed from the project")
 
 
 def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress) -> None:

@@ -97,3 +97,13 @@ def test_removed_model_leaves_the_published_file(project, cli):
     assert "DROP  model  extra_model" in result.stdout
     con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
     assert con.execute("select count(*) from information_schema.tables where table_name = 'extra_model'").fetchone() == (0,)
+
+
+def test_removed_campaign_sources_fall_back_to_metadata_like_a_fresh_build(project, cli):
+    for name in ("campaigns.csv", "campaign_leads.csv"):
+        (project / "seeds" / name).unlink()
+    output = run_and_compare_with_full(cli, project)
+    assert "DROP  source campaign_leads" in output
+    con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
+    assert con.execute("select count(*) from information_schema.tables where table_schema = 'src' "
+                       "and table_name like 'campaign%'").fetchone() == (0,)
