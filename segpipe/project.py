@@ -95,6 +95,10 @@ class Project:
     def target_dir(self) -> Path:
         return self.root / "target"
 
+    def seed_source(self, name: str) -> Source:
+        """A seed CSV that is not a source, as the Source that loads it into `seeds.*`."""
+        return Source(name=name, seed=self.seeds[name], column_types=self.seed_column_types.get(name, {}))
+
     def model_files(self) -> list[Path]:
         return sorted(self.models_dir.rglob("*.sql")) if self.models_dir.is_dir() else []
 

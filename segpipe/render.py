@@ -61,7 +61,7 @@ class Renderer:
     """Holds the Jinja environment; renders one model at a time."""
 
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
-                 seed_relations: dict, segments=(), source_relation=None):
+                 seed_relations: dict, segments=()):
         self.root = root
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(root)),
@@ -73,7 +73,6 @@ class Renderer:
         self.source_names = set(source_names)
         self.seed_relations = seed_relations
         self.segments = list(segments)
-        self.source_relation = source_relation or (lambda name: f"src.{name}")
         self.macro_templates = [self._template(path) for path in macro_files]
 
     def _template(self, path: Path) -> jinja2.Template:
@@ -126,7 +125,7 @@ class Renderer:
                 raise _Problem(f"source('{name}') not found{did_you_mean(name, self.source_names)} — declare it under 'sources' in project.yml or add seeds/{name}.csv")
             if name not in model.sources:
                 model.sources.append(name)
-            return self.source_relation(name)
+            return f"src.{name}"
 
         def var(name: str, default=_MISSING):
             if name in self.variables:
@@ -152,7 +151,7 @@ class Renderer:
             "source_exists": lambda name: name in self.source_names,
             "var": var,
             "config": config,
-            "this": model.relation,
+            "this": relations[model.name],
             "is_incremental": lambda: incremental,
             "segments": self.segments,
             "segment_predicate": segment_predicate,

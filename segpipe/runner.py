@@ -19,15 +19,14 @@ import duckdb
 from . import __version__
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
-from .errors import CompileError, ConfigError, DataTestError, RunError
+from .errors import ConfigError, DataTestError, RunError
 from .project import Project
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
 from .segments import Segment, load_segments_file
-from .project import Source
 from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
-from .state import (appended_files, digest, digest_without_files, read_fingerprints, source_files,
-                    source_fingerprint, write_fingerprints)
+from .state import (appended_files, digest, read_fingerprints, source_files, source_fingerprint,
+                    write_fingerprints)
 
 ATTRIBUTIONS = ("matching", "campaign")
 META_SCHEMA = "segpipe_meta"
@@ -202,15 +201,17 @@ class Changes:
         project, fps = plan.project, {}
         appends = {}
         for name, source in project.sources.items():
-            fps[f"source:{name}"] = source_fingerprint(source, CONTRACT.get(name, {}))
-            files = source_files(source)
+            contract, files = CONTRACT.get(name, {}), source_files(source)
+            fps[f"source:{name}"] = source_fingerprint(source, contract, files)
             fps[f"files:{name}"] = json.dumps(files) if files is not None else None
-            new_files = appended_files(json.loads(previous.get(f"files:{name}") or "null"), files)
-            if new_files and previous.get(f"source:{name}") == digest_without_files(source, CONTRACT.get(name, {}), files, new_files):
+            old_files = json.loads(previous.get(f"files:{name}") or "null")
+            new_files = appended_files(old_files, files)
+            # append only if nothing but new files changed: same config, same old files
+            if new_files and previous.get(f"source:{name}") == source_fingerprint(source, contract, old_files):
                 appends[name] = new_files
-        for name, path in project.seeds.items():
-            seed = Source(name=name, seed=path, column_types=project.seed_column_types.get(name, {}))
-            fps[f"seed:{name}"] = source_fingerprint(seed, {})
+        for name in project.seeds:
+            seed = project.seed_source(name)
+            fps[f"seed:{name}"] = source_fingerprint(seed, {}, source_files(seed))
         fps["source:segments"] = digest([vars(s) for s in plan.segments])
         for name in plan.order:
             model = plan.models[name]
@@ -236,6 +237,16 @@ class Changes:
                     and name not in redefined
                     and not any(f"model:{r}" in changed or f"source:{r}" in changed for r in rebuild_on)):
                 incremental.add(name)
+        # --select leaves changed models unbuilt: they keep their old fingerprints, and a selected
+        # model built on top of one stores none, so the next run rebuilds both.
+        stale = set()
+        for name in plan.order:
+            if name not in plan.selected and f"model:{name}" in changed:
+                stale.add(name)
+                fps[f"model:{name}"], fps[f"definition:{name}"] = previous.get(f"model:{name}"), previous.get(f"definition:{name}")
+            elif any(r in stale for r in plan.models[name].refs):
+                stale.add(name)
+                fps[f"model:{name}"] = None
         removed = {node for node in previous if node.split(":")[0] in ("model", "source", "seed") and node not in fps}
         return cls(fps, changed, incremental, appends, removed)
 
@@ -245,7 +256,9 @@ class Changes:
         return cls(detected.fingerprints, set(detected.fingerprints), set(), {})
 
     def any(self, plan: Plan) -> bool:
-        return bool(self.removed) or any(f"model:{name}" in self.changed for name in plan.selected)
+        """Anything to build: a removed node, a changed source or seed, or a changed selected model."""
+        return (bool(self.removed) or any(node.startswith(("source:", "seed:")) for node in self.changed)
+                or any(f"model:{name}" in self.changed for name in plan.selected))
 
     def model(self, name: str) -> bool:
         return f"model:{name}" in self.changed
@@ -386,12 +399,11 @@ def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "
 
 def _write_run_info(con, plan: Plan) -> None:
     """What the published file was built with, for `segpipe top` and curious BI users."""
-    variables = plan.variables
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
     con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info (built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON)")
     con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
-                 json.dumps(variables, default=str, sort_keys=True)])
+                 json.dumps(plan.variables, default=str, sort_keys=True)])
 
 
 def _write_results(project: Project, progress: Progress, started: float, status: str, message) -> None:

@@ -127,8 +127,8 @@ class Loader:
         self.con.execute("CREATE SCHEMA IF NOT EXISTS src; CREATE SCHEMA IF NOT EXISTS seeds")
         jobs = [(f"source:{name}", source, f"src.{quote_ident(name)}", CONTRACT.get(name, {}))
                 for name, source in self.project.sources.items()]
-        jobs += [(f"seed:{name}", Source(name=name, seed=path, column_types=self.project.seed_column_types.get(name, {})),
-                  f"seeds.{quote_ident(name)}", {}) for name, path in self.project.seeds.items()]
+        jobs += [(f"seed:{name}", self.project.seed_source(name), f"seeds.{quote_ident(name)}", {})
+                 for name in self.project.seeds]
         connections = {s.connection.name: s.connection for s in self.project.sources.values() if s.kind == "database"}
         snapshot = any(c.type == "postgres" for c in connections.values())
         try:

@@ -37,11 +37,11 @@ def source_files(source) -> list[tuple[str, int, int]] | None:
     return files
 
 
-def source_fingerprint(source, contract: dict) -> str | None:
-    files = source_files(source)
+def source_fingerprint(source, contract: dict, files) -> str | None:
+    """Digest of a source's files (from `source_files`) and its configuration."""
     if files is None:
         return None
-    return digest(__version__, files, source.column_types, contract, source.format)
+    return digest(__version__, [list(f) for f in files], source.column_types, contract, source.format)
 
 
 def appended_files(previous, current) -> list[str]:
@@ -53,12 +53,6 @@ def appended_files(previous, current) -> list[str]:
     if any(now.get(path) != stat for path, stat in before.items()):
         return []
     return sorted(set(now) - set(before))
-
-
-def digest_without_files(source, contract: dict, files, new_files) -> str:
-    """The fingerprint the source had before `new_files` appeared (same config, old files)."""
-    old = [f for f in files if f[0] not in set(new_files)]
-    return digest(__version__, old, source.column_types, contract, source.format)
 
 
 def read_fingerprints(db_path: Path) -> dict[str, str]:

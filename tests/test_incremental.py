@@ -107,3 +107,23 @@ def test_removed_campaign_sources_fall_back_to_metadata_like_a_fresh_build(proje
     con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
     assert con.execute("select count(*) from information_schema.tables where table_schema = 'src' "
                        "and table_name like 'campaign%'").fetchone() == (0,)
+
+
+def test_select_leaves_unselected_changes_for_the_next_run(project, cli):
+    segments = project / "seeds" / "segments.yml"
+    segments.write_text(segments.read_text().replace("- DE\n", "- DE\n      - US\n", 1))
+    partial = cli("run", "--project-dir", project, "--as-of", "2025-01-31", "--select", "segment_performance")
+    assert partial.exit_code == 0, partial.stderr
+    assert "SKIP  model  lead_segments" in partial.stdout  # changed, but not selected
+    output = run_and_compare_with_full(cli, project, as_of="2025-01-31")
+    assert "OK    model  lead_segments" in output and "OK    model  segment_performance " in output
+
+
+def test_changed_seed_no_model_uses_is_reloaded(project, cli):
+    (project / "seeds" / "regions.csv").write_text("code,region\nUS,Americas\n")
+    assert cli("run", "--project-dir", project, "--as-of", "2025-01-31").exit_code == 0
+    (project / "seeds" / "regions.csv").write_text("code,region\nUS,Americas\nDE,Europe\n")
+    result = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    assert result.exit_code == 0 and "OK    seed   regions" in result.stdout
+    con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
+    assert con.execute("select count(*) from seeds.regions").fetchone() == (2,)

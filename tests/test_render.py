@@ -84,3 +84,9 @@ def test_build_order_and_selection(project_root):
 def test_unknown_selector(project_root, cli):
     result = cli("compile", "--project-dir", project_root, "--select", "segment_perf")
     assert (result.exit_code, result.stderr) == (2, "Error: --select: no model named 'segment_perf' (did you mean 'segment_performance'?)\n")
+
+
+def test_this_is_the_configured_relation(project_root):
+    (project_root / "models" / "x.sql").write_text("{{ config(schema='internal') }}select '{{ this }}' as me\n")
+    plan = compile_project(load_project(project_root), selection="x")
+    assert plan.models["x"].sql == "select 'internal.x' as me\n"
