@@ -161,6 +161,13 @@ def _published(project_dir, db):
     return connect_published(_project(project_dir, db).database)
 
 
+def _published_with_sources(project_dir, db):
+    """Like `_published`, plus the views over source files the drill-downs read."""
+    from .file_views import connect_with_sources
+
+    return connect_with_sources(_project(project_dir, db), warn=lambda line: typer.echo(line, err=True))
+
+
 def _emit(text: str, output: Optional[Path]) -> None:
     from .output import emit
 
@@ -234,7 +241,7 @@ def leads(
 
     check_limit(limit)
     check_format(output_format)
-    with _published(project_dir, db) as con:
+    with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
         total, rows = segment_leads(con, found, limit)
     _emit(formatted(output_format, LEAD_COLUMNS, rows, key="leads",
@@ -263,7 +270,7 @@ def campaigns(
 
     check_format(output_format)
     window = _window(days, as_of)
-    with _published(project_dir, db) as con:
+    with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
     _emit(formatted(output_format, CAMPAIGN_COLUMNS, rows, key="campaigns",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .published import has_table, query, run_vars
+from .published import query, run_vars
 from .suggest import did_you_mean
 from .top import Window
 
@@ -54,6 +54,12 @@ def segment_leads(con, segment: SegmentRef, limit: int) -> tuple[int, list[tuple
     return total, rows
 
 
+def _has_relation(con, schema: str, name: str) -> bool:
+    """A table or view (a Parquet source is a view over its files, see file_views)."""
+    return bool(query(con, "select count(*) from information_schema.tables where table_catalog = current_database() "
+                           "and table_schema = $schema and table_name = $name", {"schema": schema, "name": name})[0][0])
+
+
 def _attributed_sends(attribution: str) -> str:
     """The sends counted for segment $id, as segment_performance_daily counts them."""
     if attribution == "campaign":
@@ -64,7 +70,7 @@ def _attributed_sends(attribution: str) -> str:
 
 def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, list[list]]:
     """(the attribution used, one row per campaign that sent to the segment in the window)."""
-    if not has_table(con, "src", "campaigns"):
+    if not _has_relation(con, "src", "campaigns"):
         raise ConfigError("this project has no campaigns source: its sends are read from leads.metadata, so there are no campaigns to list")
     attribution = run_vars(con).get("attribution", "matching")
     rows = query(con, f"""

@@ -23,7 +23,7 @@ PROJECT_KEYS = {
     "name", "database", "vars", "sources", "seeds", "segments",
     "connections", "threads", "memory_limit", "incremental",
 }
-SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format"}
+SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format", "copy"}
 CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
 #: DuckDB's memory_limit: a number and a unit.
 MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -52,6 +52,8 @@ class Source:
     table: str | None = None
     format: str | None = None
     column_types: dict = field(default_factory=dict)
+    #: Parquet already in the contract's types is read in place unless `copy: true`.
+    copy: bool = False
 
     @property
     def kind(self) -> str:
@@ -248,9 +250,12 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
     file_format = spec.get("format")
     if file_format not in (None, "csv", "parquet"):
         raise ConfigError(f"{where}: 'format' must be csv or parquet")
+    copy = spec.get("copy", False)
+    if not isinstance(copy, bool):
+        raise ConfigError(f"{where}: 'copy' must be true or false, got {copy!r}")
     pattern = spec["path"]
     full = pattern if os.path.isabs(pattern) else str(root / pattern)
-    return Source(name=name, path=full, format=file_format, column_types=column_types)
+    return Source(name=name, path=full, format=file_format, column_types=column_types, copy=copy)
 
 
 def _segments_origin(config, path, root, connections) -> Source | Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import __version__
+from . import __version__, file_views
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
 from .errors import ConfigError, DataTestError, RunError
@@ -268,6 +268,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
+        file_views.replay(con)
         _drop_removed(con, changes.removed, progress)
         _load_changed_sources(con, plan, changes, progress)
         built = []
@@ -287,6 +288,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
                 apply_comments(con, plan.docs[name], plan.models[name].relation)
         _test(con, plan, progress, built)
         _write_run_info(con, plan)
+        file_views.detach(con, plan)
         write_fingerprints(con, changes.fingerprints)
         con.execute("CHECKPOINT")
     finally:
@@ -418,10 +420,8 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
 
     Raises DataTestError (exit 1) when a test of error severity fails; warnings only print.
     """
-    from .published import connect_published
-
     plan = compile_project(project, selection=selection)
-    con = connect_published(project.database)
+    con = file_views.connect_with_sources(project, warn=echo)
     progress = Progress(echo)
     try:
         _test(con, plan, progress, consequence=f"in {project.relpath(project.database)}")

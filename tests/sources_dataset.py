@@ -341,8 +341,13 @@ def up_to_float_summation(tables: dict[str, list[tuple]]) -> dict[str, list[tupl
 
 
 def source_tables(db: Path) -> dict[str, list[tuple]]:
-    """The loaded contract columns of src.*, sorted (JSON minified)."""
-    con = duckdb.connect(str(db), read_only=True)
+    """The loaded contract columns of src.*, sorted (JSON minified): the copies in the
+    published file, or for Parquet read in place, the files through the views the
+    drill-downs recreate (segpipe.file_views)."""
+    from segpipe.file_views import connect_with_sources
+    from segpipe.project import load_project
+
+    con = connect_with_sources(load_project(Path(db).parent))
     try:
         tables = {}
         for table, columns in CONTRACT.items():

@@ -33,7 +33,7 @@ TABLES = ("workspaces", "leads", "campaigns", "campaign_leads")
 def assert_same_as_reference(cli, root, reference, remove=()):
     """Run, compare with the seed project, then delete the store and read the published file again."""
     result = run_project(cli, root)
-    assert (result.exit_code, result.stderr) == (0, "")
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
     assert source_tables(root / "out.duckdb") == reference.sources
     for path in remove:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
@@ -56,13 +56,19 @@ def assert_self_contained(db):
 
 
 # -- the same answers from every kind of store ---------------------------------------------
-def test_parquet_globs_publish_the_same_tables(cli, tmp_path, reference):
+@pytest.mark.parametrize("copy", [False, True], ids=["read-in-place", "copied"])
+def test_parquet_globs_publish_the_same_tables(cli, tmp_path, reference, copy):
     root = reference.copy_to(tmp_path / "parquet")
     write_typed_files(reference.root, root / "data", parts=4)
-    sources = {name: {"path": f"data/{name}.parquet"} for name in TABLES}
-    sources["campaign_leads"] = {"path": "data/campaign_leads/*.parquet"}
+    sources = {name: {"path": f"data/{name}.parquet", "copy": copy} for name in TABLES}
+    sources["campaign_leads"] = {"path": "data/campaign_leads/*.parquet", "copy": copy}
     write_project_yml(root, sources)
     assert_same_as_reference(cli, root, reference, remove=[root / "data"])
+    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'src'").fetchall())
+    con.close()
+    # read in place: the published file keeps no copy of the sources (only the segments it was built with)
+    assert kinds == ({**{name: "BASE TABLE" for name in TABLES}, "segments": "BASE TABLE"} if copy else {"segments": "BASE TABLE"})
 
 
 def test_duckdb_file_publishes_the_same_tables(cli, tmp_path, reference):
