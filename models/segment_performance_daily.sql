@@ -40,10 +40,13 @@ attributed as (
     from sends
     where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
 {%- else %}
-    -- the sends joined to one list per lead (not to every membership row), then unnested
+    -- the sends joined to one list per lead (not to every membership row), then unnested;
+    -- leads in no segment are left out first, which also makes DuckDB build its hash
+    -- table on the leads, not on the ten times larger sends
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
-    join {{ ref('lead_segments') }} as leads using (lead_id)
+    join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
+      using (lead_id)
 {%- endif %}
 )
 

@@ -51,6 +51,13 @@ def _tags(word, vocabulary: list[str]) -> str:
     return f"({untagged} | list_reduce(list_transform(tag_keys, t -> [{per_tag}][t]), (a, b) -> a | b, 0::UBIGINT))"
 
 
+def tag_masks(segments: list[Segment], vocabulary: dict) -> str:
+    """SELECT-list of `tags_k` columns over distinct `tag_keys`: the segments each tag
+    set satisfies. Leads share a few thousand tag sets, so the per-tag lambda runs once
+    per set instead of once per lead and word (0.5 s of 2.2 s at 1M leads)."""
+    return ",\n    ".join(f"{_tags(word, vocabulary['tags'])} AS tags_{k}" for k, word in enumerate(words(segments)))
+
+
 def _score(word, segments) -> str:
     """CASE over the distinct min_score thresholds, highest first."""
     unscored = _mask(word, lambda s: s.filters.get("min_score") is None)
@@ -79,11 +86,11 @@ def _workspace(word, segments) -> str:
 
 
 def segment_masks(segments: list[Segment], vocabulary: dict) -> str:
-    """SELECT-list of `mask_k` columns over an encoded leads relation."""
+    """SELECT-list of `mask_k` columns over encoded leads joined to their `tag_masks`."""
     columns = []
     for k, word in enumerate(words(segments)):
         parts = [_lookup(word, key, column, vocabulary[key]) for key, column in LIST_FILTERS.items()]
-        parts += [_tags(word, vocabulary["tags"]), _score(word, segments), _email(word), _workspace(word, segments)]
+        parts += [f"tags_{k}", _score(word, segments), _email(word), _workspace(word, segments)]
         columns.append("(" + "\n        & ".join(parts) + f") AS mask_{k}")
     return ",\n    ".join(columns)
 

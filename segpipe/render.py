@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import CompileError
-from .membership import mask_columns, segment_ids_from_masks, segment_masks
+from .membership import mask_columns, segment_ids_from_masks, segment_masks, tag_masks
 from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
 
@@ -157,6 +157,7 @@ class Renderer:
             "segment_predicate": segment_predicate,
             "filter_vocabulary": filter_vocabulary,
             "segment_masks": segment_masks,
+            "tag_masks": tag_masks,
             "mask_columns": mask_columns,
             "segment_ids_from_masks": segment_ids_from_masks,
             "literal": sql_literal,

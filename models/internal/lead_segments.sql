@@ -5,8 +5,8 @@
 -- Each lead with the list of segments it matches now, in one pass over the leads.
 -- 1. encoded: each match key becomes its position among the values the filters
 --    mention (0 = no filter mentions it).
--- 2. lead_masks: per lead, one bit per segment, as the AND of per-filter lookups
---    (see segpipe/membership.py) — no per-segment predicate per lead.
+-- 2. tag_sets, lead_masks: per lead, one bit per segment, as the AND of per-filter
+--    lookups (see segpipe/membership.py) — no per-segment predicate per lead.
 -- 3. mask_segments: each distinct mask turned into its list of segment ids once.
 with encoded as (
     select
@@ -23,12 +23,21 @@ with encoded as (
     from {{ ref('stg_leads') }}
 ),
 
+tag_sets as (
+    -- the segments each distinct set of tags satisfies: a few thousand sets, not 1M leads
+    select
+        tag_keys,
+        {{ tag_masks(segments, vocabulary) }}
+    from (select distinct tag_keys from encoded)
+),
+
 lead_masks as (
     select
         lead_id,
         workspace_id,
         {{ segment_masks(segments, vocabulary) }}
     from encoded
+    join tag_sets using (tag_keys)
 ),
 
 mask_segments as (
