@@ -51,7 +51,7 @@ attributed as (
 )
 
 select
-    segment_id,
+    segment_id::bigint                              as segment_id,
     day,
     count(*)                                        as leads_sent,
     -- bigint, not sum()'s hugeint: readers sum these again, and hugeint sums are slow

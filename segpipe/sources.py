@@ -16,6 +16,7 @@ timestamps with a zone are converted to UTC and naive ones are read as UTC.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import time
@@ -337,10 +338,11 @@ def write_segments_table(con: duckdb.DuckDBPyConnection, segments) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS src")
     con.execute("CREATE OR REPLACE TABLE src.segments (segment_id BIGINT, segment_name VARCHAR, "
                 "workspace_id BIGINT, description VARCHAR, filters JSON)")
-    rows = [(s.id, s.name, s.workspace_id, s.description, s.filters_json) for s in segments]
-    if rows:  # one statement: executemany costs a round trip per row (0.4 s for 200)
-        placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
-        con.execute(f"INSERT INTO src.segments VALUES {placeholders}", [v for row in rows for v in row])
+    rows = [[s.id, s.name, s.workspace_id, s.description, s.filters_json] for s in segments]
+    # One JSON parameter: executemany costs a round trip per row (0.4 s for 200 segments),
+    # and binding 1,000 Python values one by one still 0.1 s; this takes 3 ms.
+    con.execute("INSERT INTO src.segments SELECT (r->>0)::BIGINT, r->>1, (r->>2)::BIGINT, r->>3, (r->>4)::JSON "
+                "FROM (SELECT unnest(CAST($rows AS JSON[])) AS r)", {"rows": json.dumps(rows)})
 
 
 def read_segments_table(project: Project, source: Source):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import duckdb
+import pytest
 
 from tests import reference
 from tests.conftest import make_project
@@ -34,7 +35,7 @@ def random_leads(rng: random.Random, n: int) -> list[dict]:
     return leads
 
 
-def random_segments(rng: random.Random, n: int) -> list[dict]:
+def random_segments(rng: random.Random, n: int, first_id: int = 0) -> list[dict]:
     segments = []
     for i in range(1, n + 1):
         filters = {}
@@ -46,20 +47,25 @@ def random_segments(rng: random.Random, n: int) -> list[dict]:
             filters["min_score"] = rng.choice([0, 50, 60, 60.25, 99])
         if rng.random() < 0.3:
             filters["has_email"] = rng.choice([True, False])
-        segment = {"id": i * 3, "name": f"segment {i}", "filters": filters}
+        segment = {"id": first_id + i * 3, "name": f"segment {i}", "filters": filters}
         if rng.random() < 0.5:
             segment["workspace_id"] = rng.choice([1, 2, 3, 4])
         segments.append(segment)
     return segments
 
 
-def test_many_segments_across_words_match_reference(tmp_path, cli):
+@pytest.mark.parametrize(("first_id", "id_type"), [(0, "USMALLINT[]"), (65_300, "UINTEGER[]"), (2**33, "BIGINT[]")])
+def test_many_segments_across_words_match_reference(tmp_path, cli, first_id, id_type):
+    """Also with ids past 65535 and 2^32: lead_segments keeps them in the narrowest type."""
     rng = random.Random(20261123)
-    leads, segments = random_leads(rng, 400), random_segments(rng, 150)
+    leads, segments = random_leads(rng, 400), random_segments(rng, 150, first_id)
     root = make_project(tmp_path / "proj", leads=leads, segments=segments)
     result = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
     assert result.exit_code == 0, result.stderr
     con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    assert con.execute("select typeof(segment_ids) from internal.lead_segments limit 1").fetchone() == (id_type,)
+    assert con.execute("select data_type from information_schema.columns where column_name = 'segment_id' "
+                       "and table_name in ('segment_leads', 'segment_performance_daily')").fetchall() == [("BIGINT",)] * 2
     actual = set(con.execute("select segment_id, lead_id from segment_leads").fetchall())
     expected = reference.membership(segments, leads)
     assert len(expected) > 1000  # the random filters do select a lot
