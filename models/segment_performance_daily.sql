@@ -6,15 +6,33 @@
 -- vars.lookback_days (late replies and late-arriving sends land there); when
 -- segments or lead attributes change, membership changes and the whole table
 -- is rebuilt. `segpipe run --full-refresh` always rebuilds it.
-{%- set recompute_from = "(select max(day) - " ~ (var('lookback_days', 3) | int) ~ " from " ~ this ~ ")" %}
+{%- if is_incremental() %}
+{#- a literal date, not a subquery: DuckDB skips Parquet row groups only for constants #}
+{%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
+                                  ~ " as varchar), '-infinity') from " ~ this)[0][0]) %}
+{%- else %}
+{%- set since = "'-infinity'" %}
+{%- endif %}
 {{ config(
     materialized='incremental',
     unique_key=['segment_id', 'day'],
-    incremental_predicates=["day >= " ~ recompute_from],
+    incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
 ) }}
 
-with sends as (
+with timed_sends as (
+{%- if is_incremental() %}
+    -- the days from `since` only: sends timed by their own sent_at, then those timed by
+    -- their campaign's (two selects, each a filter DuckDB pushes into the Parquet scan)
+    select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}
+    union all
+    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at >= TIMESTAMP {{ since }}
+{%- else %}
+    select * from {{ ref('stg_sends') }} where sent_at is not null
+{%- endif %}
+),
+
+sends as (
     -- one row per send, its outcomes already as the numbers to sum
     select
         lead_id,
@@ -27,11 +45,7 @@ with sends as (
         converted::int                                            as converted,
         -- response time in whole microseconds: exact, so any window's average is reproducible
         case when replied then datediff('microsecond', sent_at, replied_at) end as response_micros
-    from {{ ref('stg_sends') }}
-    where sent_at is not null
-    {%- if is_incremental() %}
-      and cast(sent_at as date) >= {{ recompute_from }}
-    {%- endif %}
+    from timed_sends
 ),
 
 attributed as (

@@ -82,11 +82,12 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise CompileError(f"{relative}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
 
-    def render(self, model: Model, relations: dict[str, str], incremental: bool = False) -> None:
-        """Render `model` in place, `ref(name)` becoming `relations[name]`."""
+    def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None) -> None:
+        """Render `model` in place, `ref(name)` becoming `relations[name]`. `run_query`
+        (sql -> list of row tuples) is given when rendering against the build database."""
         model.refs, model.sources, model.config = [], [], {}
         template = self._template(model.path)
-        context = self._context(model, relations, incremental)
+        context = self._context(model, relations, incremental, run_query)
         try:
             model.sql = template.render(context)
         except CompileError:
@@ -104,8 +105,18 @@ class Renderer:
             return f"{_rel(self.root, frames[-1].filename)}:{frames[-1].lineno}"
         return _rel(self.root, model.path)
 
-    def _context(self, model: Model, relations, incremental: bool) -> dict:
+    def _context(self, model: Model, relations, incremental: bool, run_query=None) -> dict:
         """The whole template namespace, in one place: what a model can call."""
+
+        def query(sql: str) -> list[tuple]:
+            """dbt's run_query, returning row tuples: for values an incremental model needs
+            as constants (a literal lets DuckDB skip Parquet row groups; a subquery does not)."""
+            if run_query is None:
+                raise _Problem("run_query() needs the build database — call it only inside {% if is_incremental() %}")
+            try:
+                return run_query(sql)
+            except Exception as exc:  # a DuckDB error: say which model asked
+                raise _Problem(f"run_query() failed: {str(exc).splitlines()[0]}") from None
 
         def ref(name: str) -> str:
             if name in self.seed_relations:
@@ -153,6 +164,7 @@ class Renderer:
             "config": config,
             "this": relations[model.name],
             "is_incremental": lambda: incremental,
+            "run_query": query,
             "segments": self.segments,
             "segment_predicate": segment_predicate,
             "filter_vocabulary": filter_vocabulary,

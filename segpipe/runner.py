@@ -278,7 +278,8 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
                 progress.node("model", name, "SKIP", 0.0, message="up to date")
                 continue
             if name in changes.incremental:
-                plan.renderer.render(model, plan.relations, incremental=True)
+                plan.renderer.render(model, plan.relations, incremental=True,
+                                     run_query=lambda sql: con.execute(sql).fetchall())
                 _update_incremental(con, model, progress)
             else:
                 _build_model(con, model, progress)

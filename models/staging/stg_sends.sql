@@ -1,7 +1,8 @@
 {{ config(schema='staging', materialized='view') }}
 
 -- One row per send (a campaign_leads row with sent = true).
--- Send time: the row's own sent_at, else its campaign's.
+-- Send time: the row's own sent_at, else its campaign's. Both are kept too, so that an
+-- incremental run can select recent sends by them and DuckDB skip older row groups.
 {% if source_exists('campaign_leads') %}
 select
     cl.id                                   as send_id,
@@ -9,6 +10,8 @@ select
     c.segment_id                            as campaign_segment_id,
     cl.lead_id,
     coalesce(cl.sent_at, c.sent_at)         as sent_at,
+    cl.sent_at                              as own_sent_at,
+    c.sent_at                               as campaign_sent_at,
     coalesce(cl.opened, false)              as opened,
     coalesce(cl.replied, false)             as replied,
     coalesce(cl.bounced, false)             as bounced,
@@ -27,6 +30,8 @@ select
     cast(null as bigint)                    as campaign_segment_id,
     id                                      as lead_id,
     {{ metadata_timestamp('sent_at') }}     as sent_at,
+    {{ metadata_timestamp('sent_at') }}     as own_sent_at,
+    cast(null as timestamp)                 as campaign_sent_at,
     {{ metadata_flag('opened') }}           as opened,
     {{ metadata_flag('replied') }}          as replied,
     {{ metadata_flag('bounced') }}          as bounced,
