@@ -41,7 +41,8 @@ def source_fingerprint(source, contract: dict, files) -> str | None:
     """Digest of a source's files (from `source_files`) and its configuration."""
     if files is None:
         return None
-    return digest(__version__, [list(f) for f in files], source.column_types, contract, source.format)
+    return digest(__version__, [list(f) for f in files], source.column_types, contract, source.format,
+                  source.copy)
 
 
 def appended_files(previous, current) -> list[str]:
