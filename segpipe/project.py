@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError
+from .parse_cache import cached_parse
 from .suggest import check_keys
 
 PROJECT_FILE = "project.yml"
@@ -134,12 +133,24 @@ def find_project_dir(start: Path | None = None) -> Path:
     raise ConfigError(f"no {PROJECT_FILE} in {here} or its parents — pass --project-dir or run `segpipe init DIR`")
 
 
-def read_yaml(path: Path, what: str):
-    """Parse a YAML file, turning syntax errors into one line with the file and line."""
+def read_yaml(path: Path, what: str, cache: Path | None = None):
+    """Parse a YAML file, turning syntax errors into one line with the file and line.
+
+    With `cache`, the parse stored there is reused while the file's text is
+    unchanged (see parse_cache.py).
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    if cache is not None:
+        return cached_parse(text, cache, lambda source: parse_yaml(source, path, what))
+    return parse_yaml(text, path, what)
+
+
+def parse_yaml(text: str, path: Path, what: str):
+    import yaml  # about 17 ms, so only when there is something to parse
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -154,7 +165,7 @@ def load_project(project_dir: Path | None = None, db: str | None = None,
     """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path."""
     root = find_project_dir(project_dir)
     config_path = root / PROJECT_FILE
-    config = read_yaml(config_path, "project config") or {}
+    config = read_yaml(config_path, "project config", cache=root / "target" / "project.yml.json") or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
     check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)
