@@ -36,11 +36,6 @@ def query(con, sql: str, params=None) -> list[tuple]:
         raise ConfigError(f"the published database lacks what this command reads ({first}) — rebuild it with `segpipe run`") from None
 
 
-def has_table(con, schema: str, name: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                            [schema, name]).fetchone()[0])
-
-
 def run_vars(con) -> dict:
     """The vars the published file was built with (attribution, days, as_of)."""
     rows = query(con, "select vars from segpipe_meta.run_info")
