@@ -15,13 +15,11 @@ are left out of the published file. Their definitions are kept in
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 
 from .errors import ConfigError
 from .sources import CONTRACT, first_line, quote_ident, quote_str
-from .state import read_fingerprints, source_files, source_fingerprint
+from .state import source_files, source_fingerprint
 
 TABLE = "segpipe_meta.file_views"
 PUBLISHED = "segpipe_published"  # the catalog name of the attached published file
@@ -56,13 +54,16 @@ def detach(con, plan) -> None:
         con.execute(f"DROP VIEW {quote_ident(schema)}.{quote_ident(name)}")
 
 
-def stored(con) -> list[tuple[str, str, str]]:
-    """(schema, name, CREATE VIEW statement) recorded by the run that published the file."""
+def stored(con, catalog: str | None = None) -> list[tuple[str, str, str]]:
+    """(schema, name, CREATE VIEW statement) recorded by the run that published the file
+    (in `catalog`, default the current database)."""
+    catalog = catalog or con.execute("SELECT current_database()").fetchone()[0]
     exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'segpipe_meta' "
-                         "AND table_name = 'file_views' AND database_name = current_database()").fetchone()[0]
+                         "AND table_name = 'file_views' AND database_name = ?", [catalog]).fetchone()[0]
     if not exists:
         return []  # a fresh build, or a file published before views over files existed
-    return con.execute(f"SELECT schema_name, view_name, sql FROM {TABLE} ORDER BY position").fetchall()
+    return con.execute(f"SELECT schema_name, view_name, sql FROM {quote_ident(catalog)}.{TABLE} "
+                       "ORDER BY position").fetchall()
 
 
 def replay(con) -> None:
@@ -79,20 +80,21 @@ def replay(con) -> None:
 
 def connect_with_sources(project, warn=None):
     """A connection reading the published file plus the views over source files
-    (for `leads`, `campaigns` and `test`). Without such views, the published file
-    itself, read-only; with them, an in-memory database where every published
-    table and view is an alias of the read-only original and the file views are
-    recreated. `warn` gets one line when a source changed since the run."""
+    (for `leads`, `campaigns` and `test`): an in-memory database with the published
+    file attached read-only. Without such views it is simply the current database;
+    with them, every published table and view gets an alias in memory and the file
+    views are recreated beside them. `warn` gets one line per source changed since
+    the run."""
     from .published import connect_published
 
-    con = connect_published(project.database)
-    views = stored(con)
-    if not views:
-        return con
-    con.close()
+    connect_published(project.database).close()  # a missing or unreadable file: one clear line
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"ATTACH {quote_str(str(project.database))} AS {PUBLISHED} (READ_ONLY)")
+    views = stored(con, PUBLISHED)
+    if not views:
+        con.execute(f"USE {PUBLISHED}")
+        return con
     relations = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? UNION ALL "
         "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
@@ -110,14 +112,14 @@ def connect_with_sources(project, warn=None):
             raise ConfigError(f"{schema}.{name} reads source files that are gone or changed ({first_line(exc)}) — run "
                               "`segpipe run`, or set `copy: true` on the source to keep a copy in the published file") from None
     if warn:
-        for line in changed_since_run(project, [name for schema, name, _ in views if schema == "src"]):
+        previous = dict(con.execute(f"SELECT node, fingerprint FROM {PUBLISHED}.segpipe_meta.fingerprints").fetchall())
+        for line in changed_since_run(project, previous, [name for schema, name, _ in views if schema == "src"]):
             warn(line)
     return con
 
 
-def changed_since_run(project, sources: list[str]) -> list[str]:
+def changed_since_run(project, previous: dict[str, str], sources: list[str]) -> list[str]:
     """A note for each in-place source whose files differ from the published run's."""
-    previous = read_fingerprints(Path(project.database))
     notes = []
     for name in sources:
         source = project.sources.get(name)
@@ -128,4 +130,3 @@ def changed_since_run(project, sources: list[str]) -> list[str]:
             notes.append(f"note: source '{name}' ({source.location}) changed since the published run; "
                          "this reads it as it is now — run `segpipe run` to match `segpipe top`")
     return notes
-

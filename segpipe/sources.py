@@ -157,7 +157,10 @@ class Loader:
     def load(self, source: Source, target: str, contract: dict, files: list[str] | None = None) -> int:
         """Create `target` from the source: contract columns cast to their types
         (missing optional ones as NULL), extra columns as they come. With `files`,
-        insert only those files' rows into the existing `target`; returns rows added."""
+        insert only those files' rows into the existing `target`; returns rows added.
+        A source read in place is always a view over all its files, so `files` is moot."""
+        if self.reads_in_place(source):
+            files = None
         where = self.where(source)
         raw = self.raw_relation(source, files=files)
         columns = self.raw_columns(source, raw, where)

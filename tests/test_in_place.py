@@ -111,3 +111,27 @@ def test_run_query_outside_an_incremental_build_is_an_error(cli, tmp_path, refer
     assert result.exit_code == 2
     assert result.stderr == ("Error: models/probe.sql:1: run_query() needs the build database — "
                              "call it only inside {% if is_incremental() %}\n")
+
+
+def test_a_new_file_without_an_optional_column_keeps_the_others_values(cli, tmp_path, reference):
+    """A glob that only gained a file is an append; the view must still read every
+    file's columns, not just the new file's (which lacks `clicked` here)."""
+    from segpipe.file_views import connect_with_sources
+    from segpipe.project import load_project
+
+    root = parquet_project(reference, tmp_path)
+    assert run_project(cli, root).exit_code == 0
+    sends = root / "data" / "campaign_leads"
+    with duckdb.connect() as con:
+        clicked = con.execute(f"SELECT count(clicked) FROM read_parquet('{sends}/*.parquet')").fetchone()[0]
+        con.execute(f"COPY (SELECT * EXCLUDE (clicked) FROM read_parquet('{sorted(sends.glob('*.parquet'))[0]}') LIMIT 5) "
+                    f"TO '{sends}/zz-new.parquet' (FORMAT parquet)")
+    result = run_project(cli, root)
+    assert result.exit_code == 0, result.stderr
+    assert "appended 1 new file(s)" in result.stdout
+    con = connect_with_sources(load_project(root))
+    try:
+        assert clicked > 0
+        assert con.execute("SELECT count(clicked) FROM src.campaign_leads").fetchone()[0] == clicked
+    finally:
+        con.close()
