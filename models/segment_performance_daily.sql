@@ -53,8 +53,15 @@ attributed as (
     select sends.campaign_segment_id as segment_id, sends.*
     from sends
     where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
+{%- elif is_incremental() %}
+    -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
+    -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
+    select members.segment_id, sends.*
+    from sends
+    join {{ ref('segment_leads') }} as members using (lead_id)
 {%- else %}
-    -- the sends joined to one list per lead (not to every membership row), then unnested;
+    -- depends_on: {{ ref('segment_leads') }} (read by the incremental branch above)
+    -- all sends joined to one list per lead (not to every membership row), then unnested;
     -- leads in no segment are left out first, which also makes DuckDB build its hash
     -- table on the leads, not on the ten times larger sends
     select unnest(leads.segment_ids) as segment_id, sends.*

@@ -17,6 +17,11 @@ models:
           - relationships: {to: ref('segments'), field: segment_id, config: {severity: warn}}
 ```
 
+A test's `config` takes `severity` (error or warn) and, as in dbt, `where`: a
+SQL condition on the model's rows; only the rows it keeps are tested. It also
+lets DuckDB skip data: a condition on a column read straight from Parquet is
+checked in the scan, before any join.
+
 A test is a query returning the failing rows; none returned means it passed.
 """
 
@@ -55,10 +60,13 @@ class DataTest:
     args: dict
     severity: str = "error"
     file: str = ""
+    where: str | None = None
 
     def sql(self, relation: str, resolve) -> str:
         """The query selecting this test's failing rows from `relation`."""
         col = f'"{self.column}"' if self.column else None
+        if self.where:
+            relation = f"(SELECT * FROM {relation} WHERE {self.where})"
         if self.kind == "not_null":
             return f"SELECT * FROM {relation} WHERE {col} IS NULL"
         if self.kind == "unique":
@@ -120,9 +128,15 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
         raise ConfigError(f"{where}: a test is a name or a one-key mapping such as {{accepted_values: {{values: [a, b]}}}}")
     args = dict(args or {})
     check_keys({kind: 1}, kinds, where, ConfigError)
-    severity = (args.pop("config", None) or {}).get("severity", "error")
+    config = args.pop("config", None) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: {kind}: config must be a mapping such as {{severity: warn}}")
+    check_keys(config, {"severity", "where"}, f"{where}: {kind}: config", ConfigError)
+    severity = config.get("severity", "error")
     if severity not in ("error", "warn"):
         raise ConfigError(f"{where}: {kind}: severity must be error or warn")
+    if "where" in config and not (isinstance(config["where"], str) and config["where"].strip()):
+        raise ConfigError(f"{where}: {kind}: config.where must be a SQL condition such as \"day >= '2025-01-01'\"")
     required = {"accepted_values": "values", "relationships": "field", "expression_is_true": "expression",
                 "unique_combination_of_columns": "combination_of_columns"}.get(kind)
     if required and required not in args:
@@ -130,7 +144,8 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
     if kind == "relationships" and not REF.match(str(args.get("to", ""))):
         raise ConfigError(f"{where}: relationships needs to: ref('model') or source('name')")
     suffix = f"{model}_{column}" if column else f"{model}"
-    return DataTest(name=f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity)
+    return DataTest(name=f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity,
+                    where=config.get("where"))
 
 
 def run_tests(con, tests, relation_of, resolve, sample_size: int = 3):

@@ -66,11 +66,15 @@ def stored(con, catalog: str | None = None) -> list[tuple[str, str, str]]:
                        "ORDER BY position").fetchall()
 
 
-def replay(con) -> None:
+def replay(con, reloaded=()) -> None:
     """Recreate the recorded views in a build started from the published file. One
     whose files changed or went away is skipped: its source is reloaded, or its
-    model rebuilt, later in the same run, because its input changed."""
-    for schema, _name, sql in stored(con):
+    model rebuilt, later in the same run, because its input changed. So are the
+    views of the sources in `reloaded`, which the run recreates anyway: binding
+    one reads every file's footer (40 ms for 13 files)."""
+    for schema, name, sql in stored(con):
+        if schema == "src" and name in reloaded:
+            continue
         try:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
             con.execute(sql)

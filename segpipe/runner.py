@@ -268,7 +268,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
-        file_views.replay(con)
+        file_views.replay(con, reloaded={n for n in plan.project.sources if f"source:{n}" in changes.changed})
         _drop_removed(con, changes.removed, progress)
         _load_changed_sources(con, plan, changes, progress)
         built = []
