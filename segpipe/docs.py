@@ -85,11 +85,13 @@ class DataTest:
         return f"SELECT * FROM {relation} WHERE NOT coalesce(({self.args['expression']}), false)"
 
 
-def load_docs(root: Path, files) -> dict[str, ModelDoc]:
+def load_docs(root: Path, files, cache_of=lambda path: None) -> dict[str, ModelDoc]:
+    """The docs and tests of every schema file; `cache_of(path)` names where its parse
+    may be cached (see parse_cache.py)."""
     docs: dict[str, ModelDoc] = {}
     for path in files:
         where = str(Path(path).relative_to(root))
-        content = read_yaml(path, "model docs") or {}
+        content = read_yaml(path, "model docs", cache=cache_of(path)) or {}
         if not isinstance(content, dict):
             raise ConfigError(f"{where}: expected a mapping with a 'models:' list")
         check_keys(content, {"version", "models"}, where, ConfigError)

@@ -46,7 +46,7 @@ def _store(cache: Path, entry: dict) -> None:
         return
     partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
-        cache.parent.mkdir(exist_ok=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(encoded, encoding="utf-8")
         os.replace(partial, cache)
     except OSError:  # a read-only project, or target/ is a file: parse again next time

@@ -20,7 +20,7 @@ from . import __version__, file_views
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
 from .errors import ConfigError, DataTestError, RunError
-from .project import Project
+from .project import Project, parse_cache_file
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
 from .segments import Segment, load_segments_file
@@ -84,7 +84,7 @@ def load_segments(project: Project) -> list[Segment]:
     if isinstance(project.segments, Path):
         if not project.segments.exists():
             return []
-        return load_segments_file(project.segments)
+        return load_segments_file(project.segments, cache=parse_cache_file(project, project.segments))
     return read_segments_table(project, project.segments)
 
 
@@ -100,7 +100,7 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     models = discover_models(project.root, project.model_files())
     compile_models(renderer, models)
     order = build_order(models)
-    docs = load_docs(project.root, project.doc_files())
+    docs = load_docs(project.root, project.doc_files(), cache_of=lambda path: parse_cache_file(project, path))
     for name, doc in docs.items():
         if name not in models:
             raise ConfigError(f"{doc.file}: documents model '{name}', which does not exist")

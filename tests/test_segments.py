@@ -39,7 +39,7 @@ def load(tmp_path, text: str):
     ("segments:\n  - id: 1\n    name: A\n    workspace_id: two\n",
      "{path}:2: segment 1: 'workspace_id' must be an integer or omitted, got 'two'"),
     ("segmnts: []\n", "{path}: unknown top-level key 'segmnts' (did you mean 'segments'?)"),
-    ("segments:\n  - id: 1\n   name: A\n", "{path}:3: invalid YAML: did not find expected '-' indicator"),
+    ("segments:\n  - id: 1\n   name: A\n", "{path}:3: invalid YAML in the segments file: did not find expected '-' indicator"),
 ])
 def test_invalid_segments_give_one_line_naming_file_segment_and_key(tmp_path, text, message):
     path = tmp_path / "segments.yml"
