@@ -1,5 +1,5 @@
-"""`python -m segpipe` runs the CLI (used by tests that start a real process)."""
+"""`python -m segpipe` runs the CLI as the console script does (used by tests that start a real process)."""
 
-from .cli import main
+from .entry import main
 
 main()

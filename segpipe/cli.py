@@ -5,14 +5,13 @@ usage/configuration, 1 for run and data-test failures); `--debug` shows the
 traceback instead. Click's own usage errors (an unknown option, a non-number
 for `--days`) get the same one-line form. Heavy modules (duckdb, jinja2, yaml)
 are imported inside the commands so `segpipe --help` and `segpipe top` start
-quickly.
+quickly. The console script is segpipe/entry.py: a plain `segpipe top …` runs
+there without typer, and every other command line comes here.
 """
 
 
-import datetime as dt
 import functools
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import ConfigError, SegpipeError
+from .errors import ConfigError, debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -67,31 +66,22 @@ Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
-def _debug() -> bool:
-    return os.environ.get("SEGPIPE_DEBUG", "") not in ("", "0")
-
-
 def reports_errors(command):
-    """Turn library errors into `Error: …` and an exit code, unless --debug."""
+    """Turn errors into `Error: …` and an exit code (errors.one_line), unless --debug.
+
+    Ctrl-C is always one line; with --debug anything else shows its traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except SegpipeError as exc:
-            if _debug():
+        except (Exception, KeyboardInterrupt) as exc:
+            if debugging() and not isinstance(exc, KeyboardInterrupt):
                 raise
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(code=exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("Error: interrupted — the published database was not changed", err=True)
-            raise typer.Exit(code=130) from None
-        except Exception as exc:  # a bug or an unforeseen DuckDB error: still one line
-            if _debug():
-                raise
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            typer.echo(f"Error: unexpected {type(exc).__name__}: {first} — rerun with --debug for the traceback", err=True)
-            raise typer.Exit(code=1) from None
+            line, code = one_line(exc)
+            typer.echo(line, err=True)
+            raise typer.Exit(code=code) from None
 
     return wrapper
 
@@ -115,18 +105,6 @@ def main_options(
         os.environ["SEGPIPE_DEBUG"] = "1"
 
 
-def parse_date(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
-    """A YYYY-MM-DD date, strictly (no week dates, no times)."""
-    if value is None:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{option} must be a date like 2025-01-31, got '{value}'") from None
-
-
 def parse_vars(text: Optional[str]) -> dict:
     """--vars takes a YAML or JSON mapping, as dbt's does."""
     if not text:
@@ -148,21 +126,9 @@ def _project(project_dir, db=None, cli_vars=None):
     return load_project(project_dir, db=db, cli_vars=cli_vars)
 
 
-def _window(days: int, as_of: Optional[str]):
-    from .top import Window
-
-    return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
-
-
-def _published(project_dir, db):
-    """A read-only connection to the project's published file (a context manager that closes it)."""
-    from .published import connect_published
-
-    return connect_published(_project(project_dir, db).database)
-
-
 def _published_with_sources(project_dir, db):
-    """Like `_published`, plus the views over source files the drill-downs read."""
+    """A read-only connection to the project's published file (a context manager that closes it),
+    plus the views over source files the drill-downs read."""
     from .file_views import connect_with_sources
 
     return connect_with_sources(_project(project_dir, db), warn=lambda line: typer.echo(line, err=True))
@@ -189,6 +155,7 @@ def run(
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
     """
     from .runner import run as run_pipeline
+    from .top import parse_date
 
     project = _project(project_dir, db, parse_vars(vars_))
     run_pipeline(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=typer.echo)
@@ -212,13 +179,11 @@ def top(
 
     Example: segpipe top --days 90 --metric open_rate --format json
     """
-    from . import top as ranking
+    # The console script runs a plain `segpipe top …` without typer (segpipe/entry.py); both call top.show.
+    from .top import show
 
-    ranking.check_options(metric, limit, min_sent, output_format)
-    window = _window(days, as_of)
-    with _published(project_dir, db) as con:
-        rows = ranking.rank_segments(con, window, metric, limit, min_sent, workspace_id)
-    _emit(ranking.render(window, metric, rows, output_format), output)
+    show(typer.echo, project_dir=project_dir, db=db, days=days, metric=metric, limit=limit,
+         workspace_id=workspace_id, as_of=as_of, min_sent=min_sent, output_format=output_format, output=output)
 
 
 @app.command()
@@ -267,9 +232,10 @@ def campaigns(
     """
     from .drilldown import CAMPAIGN_COLUMNS, find_segment, segment_campaigns
     from .output import check_format, formatted
+    from .top import window_ending
 
     check_format(output_format)
-    window = _window(days, as_of)
+    window = window_ending(as_of, days)
     with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
@@ -293,6 +259,7 @@ def compile(
     Example: segpipe compile --select segment_performance
     """
     from .runner import compile_project, write_compiled
+    from .top import parse_date
 
     plan = compile_project(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
     write_compiled(plan)

@@ -1,6 +1,8 @@
 """One exception hierarchy. Every message names the file, model or key at fault
 and, where it can, what would fix it; the CLI prints it as one line."""
 
+import os
+
 
 class SegpipeError(Exception):
     """Root of every error segpipe reports to a user (never a traceback)."""
@@ -36,3 +38,23 @@ class LockedError(SegpipeError):
     """Another `segpipe run` holds the project's lock (exit 1)."""
 
     exit_code = 1
+
+
+def debugging() -> bool:
+    """`--debug` or SEGPIPE_DEBUG: show tracebacks instead of one-line errors."""
+    return os.environ.get("SEGPIPE_DEBUG", "") not in ("", "0")
+
+
+def one_line(exc: BaseException) -> tuple[str, int]:
+    """The `Error: …` line and exit code a command reports for an exception it caught.
+
+    Shared by the typer commands and the fast `segpipe top` (segpipe/entry.py) so
+    both report alike: a SegpipeError's message and code, 130 for Ctrl-C, and
+    the first line of anything else (a bug or an unforeseen DuckDB error), exit 1.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return "Error: interrupted — the published database was not changed", 130
+    if isinstance(exc, SegpipeError):
+        return f"Error: {exc}", exc.exit_code
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"Error: unexpected {type(exc).__name__}: {first} — rerun with --debug for the traceback", 1

@@ -10,15 +10,16 @@ global segment (workspace_id NULL) spans every tenant, so it is left out too.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .output import check_format, formatted
+from .output import check_format, emit, formatted
 from .published import connect_published, query
 from .suggest import did_you_mean
 
-__all__ = ["Window", "check_options", "connect_published", "rank_segments", "render"]
+__all__ = ["Window", "check_options", "connect_published", "parse_date", "rank_segments", "render", "show"]
 
 #: metric → the count it divides by leads_sent
 METRICS = {
@@ -61,6 +62,23 @@ class Window:
 
     def describe(self) -> str:
         return f"{self.start} to {self.end} ({self.days} UTC days)"
+
+
+def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
+    """A YYYY-MM-DD date, strictly (no week dates, no times)."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} must be a date like 2025-01-31, got '{value}'") from None
+
+
+def window_ending(as_of: str | None, days: int) -> Window:
+    """The `--days` window ending on `--as-of`, by default today in UTC."""
+    return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
 
 
 def check_options(metric: str, limit: int, min_sent: int, output_format: str) -> None:
@@ -134,3 +152,16 @@ def render(window: Window, metric: str, rows: list[dict], output_format: str) ->
                                "metric": metric},
                      title=f"Top {len(rows)} segments by {metric}, {window.describe()}", text_columns={"segment_name"},
                      empty="(no segment has enough sends in this window)")
+
+
+def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
+         as_of=None, min_sent=1, output_format="table", output=None) -> None:
+    """`segpipe top` itself, called by the typer command (cli.top) and by the fast
+    entry point (entry.py) with the same option values; `echo` prints the result."""
+    from .project import load_project
+
+    check_options(metric, limit, min_sent, output_format)
+    window = window_ending(as_of, days)
+    with connect_published(load_project(project_dir, db=db).database) as con:
+        rows = rank_segments(con, window, metric, limit, min_sent, workspace_id)
+    emit(render(window, metric, rows, output_format), output, echo)

@@ -1,0 +1,186 @@
+"""The typer-free `segpipe top` (segpipe/entry.py) behaves exactly as the typer command.
+
+Both run as real processes on the demo project, built once: the fast path as
+users reach it (`python -m segpipe`, the console script's entry) and the typer
+path forced through `segpipe.cli` with the same program name. Stdout, stderr,
+exit code and any --output file must be identical. Command lines the fast path
+refuses must reach typer and end exactly as they do there.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import typer.main
+
+from segpipe import cli, entry, top
+from tests.conftest import REPO
+
+AS_OF = "2026-11-15"
+FAST = [sys.executable, "-m", "segpipe"]
+TYPER = [sys.executable, "-c", "from segpipe.cli import app; app(prog_name='python -m segpipe')"]
+ENV = {**{k: v for k, v in os.environ.items() if k != "SEGPIPE_DEBUG"},
+       "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}  # this checkout's segpipe
+
+#: an example value for every option of top ({out} is a folder of each process's own)
+EXAMPLES = {"--project-dir": "{project}", "--db": "segpipe.duckdb", "--days": "90", "--metric": "open_rate",
+            "--limit": "3", "--workspace-id": "1", "--as-of": AS_OF, "--min-sent": "50", "--format": "json",
+            "--output": "{out}/top.txt", "-o": "{out}/top.txt"}
+BOTH_FORMS = [[flag, value] for flag, value in EXAMPLES.items()] + [
+    [f"{flag}={value}"] for flag, value in EXAMPLES.items() if flag.startswith("--")]
+ACCEPTED = [
+    [],
+    ["--as-of", AS_OF],
+    *[[*given, "--as-of", AS_OF] if "--as-of" not in given[0] else given for given in BOTH_FORMS],
+    ["--as-of", AS_OF, "--format", "csv", "--metric", "click_rate", "--days", "365"],
+    ["--as-of", AS_OF, "--format=json", "--metric=conversion_rate", "--workspace-id=2", "--min-sent=0", "--limit=100"],
+    ["--project-dir={project}", "--db={project}/segpipe.duckdb", "--days=7", "--metric=bounce_rate", "--limit=2",
+     "--workspace-id=3", "--as-of=2026-11-01", "--min-sent=1", "--format=csv", "--output={out}/top.csv"],
+    ["--as-of", AS_OF, "--workspace-id", "999"],
+    ["--as-of", AS_OF, "--metric", "reply"],
+    ["--as-of", "2026-13-01"],
+    ["--as-of", "yesterday"],
+    ["--as-of", AS_OF, "--db", "missing.duckdb"],
+    ["--project-dir", "{empty}"],
+    ["--as-of", AS_OF, "--limit", "0"],
+    ["--as-of", AS_OF, "--days", "0"],
+    ["--as-of", AS_OF, "--days", "400"],
+    ["--as-of", AS_OF, "--format", "xml"],
+    ["--as-of", AS_OF, "-o", "{empty}/no/such/folder/top.txt"],
+]
+REFUSED = [
+    ["top", "--help"],
+    ["top", "--bogus"],
+    ["top", "--days", "abc"],
+    ["top", "--days", "1_0"],
+    ["top", "--days", "-5"],
+    ["top", "--days"],
+    ["top", "--metric="],
+    ["top", "--days", "7", "--days", "8"],
+    ["top", "-o", "{out}/a.txt", "--output", "{out}/b.txt"],
+    ["top", "extra"],
+    ["top", "--as-of", AS_OF, "--", "--days", "7"],
+    ["--debug", "top", "--metric", "reply"],
+    ["--version", "top"],
+    ["ls", "--project-dir", "{project}"],
+    [],
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The repository's demo project, built once with `segpipe run --as-of 2026-11-15`."""
+    root = tmp_path_factory.mktemp("demo")
+    for folder in ("models", "macros", "seeds"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "project.yml", root / "project.yml")
+    done = subprocess.run([*FAST, "run", "--as-of", AS_OF], cwd=root, env=ENV, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (root / "empty").mkdir()
+    return root
+
+
+def outcome(command, argv, demo, out: Path, env=ENV):
+    """Exit code, stdout, stderr and the files written to `out`, run in the demo folder."""
+    out.mkdir()
+    argv = [a.format(project=demo, empty=demo / "empty", out=out) for a in argv]
+    done = subprocess.run([*command, *argv], cwd=demo, env=env, capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+@pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
+def test_the_fast_path_prints_and_writes_what_typer_does(demo, tmp_path, args):
+    assert entry.top_options(["top", *args]) is not None  # really the fast path
+    fast = outcome(FAST, ["top", *args], demo, tmp_path / "fast")
+    assert fast == outcome(TYPER, ["top", *args], demo, tmp_path / "typer")
+
+
+def test_the_examples_succeed(demo, tmp_path):
+    """The comparison above is not only of error lines: the examples print rankings."""
+    code, stdout, stderr, files = outcome(FAST, ["top", "--as-of", AS_OF, "--format=csv", "-o", "{out}/t.csv"],
+                                          demo, tmp_path / "out")
+    assert (code, stdout, stderr) == (0, "", "")
+    assert files["t.csv"].startswith(b"segment_id,segment_name,leads_sent,") and files["t.csv"].count(b"\n") == 6
+
+
+@pytest.mark.parametrize("argv", REFUSED, ids=" ".join)
+def test_anything_else_goes_to_typer(demo, tmp_path, argv):
+    assert entry.top_options(argv) is None
+    fast = outcome(FAST, argv, demo, tmp_path / "fast")
+    typer_path = outcome(TYPER, argv, demo, tmp_path / "typer")
+    if argv[:1] == ["--debug"]:  # a traceback: its outer frames name the entry point
+        fast, typer_path = [(code, out, err.splitlines()[-1], files) for code, out, err, files in (fast, typer_path)]
+    assert fast == typer_path
+
+
+def test_segpipe_debug_goes_to_typer_for_its_traceback(demo, tmp_path):
+    env = {**ENV, "SEGPIPE_DEBUG": "1"}
+    fast = outcome(FAST, ["top", "--metric", "reply"], demo, tmp_path / "fast", env)
+    assert fast[0] == 1 and "typer" in fast[2] and fast[2].splitlines()[-1].startswith(
+        "segpipe.errors.ConfigError: --metric must be one of ")
+
+
+@pytest.mark.parametrize("name,value", [("SEGPIPE_DEBUG", "1"), ("_SEGPIPE_COMPLETE", "bash_complete")])
+def test_debugging_and_completion_requests_are_typer_s(monkeypatch, name, value):
+    monkeypatch.delenv("SEGPIPE_DEBUG", raising=False)
+    assert entry._plain_environment()
+    monkeypatch.setenv(name, value)
+    assert not entry._plain_environment()
+
+
+def test_an_ascii_stdout_is_typer_s(monkeypatch):
+    """click rewraps an ASCII-encoded stream as UTF-8; the fast path leaves that to it."""
+    class Ascii:
+        encoding = "ascii"
+
+    monkeypatch.setattr(sys, "stdout", Ascii())
+    assert not entry._plain_environment()
+
+
+def test_the_fast_path_does_not_import_typer(demo):
+    probe = ("import sys\n"
+             f"sys.argv = ['segpipe', 'top', '--as-of', '{AS_OF}']\n"
+             "from segpipe.entry import main\n"
+             "try:\n"
+             "    main()\n"
+             "finally:\n"
+             "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=demo, env=ENV, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Top 5 segments by reply_rate")
+    loaded = set(done.stderr.split())
+    assert "segpipe.top" in loaded
+    assert {m for m in loaded if m.split(".")[0] in ("typer", "click") or m == "segpipe.cli"} == set()
+
+
+@pytest.mark.parametrize("text,nl,err", [("plain", True, False), ("", False, False), ("", True, True),
+                                         ("\033[31mred\033[0m and \033[1;4mbold\033[m é", False, False),
+                                         ("Error: \033[2Jcleared", True, True)])
+def test_echo_prints_what_typer_echo_prints(capsys, text, nl, err):
+    """Off a terminal, click strips ANSI escape codes; the fast echo must too."""
+    typer.echo(text, nl=nl, err=err)
+    expected = capsys.readouterr()
+    entry.echo(text, nl=nl, err=err)
+    assert capsys.readouterr() == expected
+
+
+def test_the_option_table_matches_the_typer_command():
+    """entry.TOP_OPTIONS and top.show's defaults cannot drift from cli.top's options."""
+    params = typer.main.get_command(cli.app).commands["top"].params
+    declared = {opt: param.name for param in params for opt in [*param.opts, *param.secondary_opts]}
+    assert {flag: name for flag, (name, _) in entry.TOP_OPTIONS.items()} == declared
+    kinds = {name: kind for name, kind in entry.TOP_OPTIONS.values()}
+    type_names = {int: ("int", "integer"), str: ("str", "text"), Path: ("path",)}  # vendored click's, click's
+    assert all(p.type.name in type_names[kinds[p.name]] for p in params), [(p.name, p.type.name) for p in params]
+    assert all((p.nargs, p.multiple, p.is_flag, p.count, p.required, p.envvar) == (1, False, False, False, False, None)
+               for p in params)  # one plain value each, as the fast parser assumes
+    defaults = {name: p.default for name, p in inspect.signature(top.show).parameters.items() if name != "echo"}
+    assert defaults == {p.name: p.default for p in params}
