@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import CompileError
-from .membership import mask_columns, segment_ids_from_masks, segment_masks, tag_masks
+from .membership import mask_columns, segment_masks, tag_masks, word_segment_ids
 from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
 
@@ -192,7 +192,7 @@ class Renderer:
             "segment_masks": segment_masks,
             "tag_masks": tag_masks,
             "mask_columns": mask_columns,
-            "segment_ids_from_masks": segment_ids_from_masks,
+            "word_segment_ids": word_segment_ids,
             "literal": sql_literal,
         }
         for template in self.macro_templates:

@@ -66,6 +66,9 @@ def test_many_segments_across_words_match_reference(tmp_path, cli, first_id, id_
     assert con.execute("select typeof(segment_ids) from internal.lead_segments limit 1").fetchone() == (id_type,)
     assert con.execute("select data_type from information_schema.columns where column_name = 'segment_id' "
                        "and table_name in ('segment_leads', 'segment_performance_daily')").fetchall() == [("BIGINT",)] * 2
+    # each lead's list is its words' lists in order: ascending and distinct, as documented
+    assert con.execute("select count(*) from internal.lead_segments "
+                       "where segment_ids <> list_sort(list_distinct(segment_ids))").fetchone() == (0,)
     actual = set(con.execute("select segment_id, lead_id from segment_leads").fetchall())
     expected = reference.membership(segments, leads)
     assert len(expected) > 1000  # the random filters do select a lot
