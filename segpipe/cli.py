@@ -20,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import ConfigError, debugging, one_line
+from .errors import debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -105,21 +105,6 @@ def main_options(
         os.environ["SEGPIPE_DEBUG"] = "1"
 
 
-def parse_vars(text: Optional[str]) -> dict:
-    """--vars takes a YAML or JSON mapping, as dbt's does."""
-    if not text:
-        return {}
-    import yaml
-
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = None
-    if not isinstance(value, dict):
-        raise ConfigError(f"--vars must be a YAML or JSON mapping such as '{{days: 7, attribution: campaign}}', got {text!r}")
-    return value
-
-
 def _project(project_dir, db=None, cli_vars=None):
     from .project import load_project
 
@@ -154,11 +139,10 @@ def run(
 
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
     """
-    from .runner import run as run_pipeline
-    from .top import parse_date
+    from .runner import run_command
 
-    project = _project(project_dir, db, parse_vars(vars_))
-    run_pipeline(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=typer.echo)
+    run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,
+                vars_=vars_, as_of=as_of)
 
 
 @app.command()
@@ -258,6 +242,7 @@ def compile(
 
     Example: segpipe compile --select segment_performance
     """
+    from .project import parse_vars
     from .runner import compile_project, write_compiled
     from .top import parse_date
 

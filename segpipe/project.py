@@ -190,6 +190,21 @@ def parse_yaml(text: str, path: Path, what: str, lines: bool = False):
         raise ConfigError(f"{where}: invalid YAML in {what}: {problem}") from None
 
 
+def parse_vars(text: str | None) -> dict:
+    """--vars takes a YAML or JSON mapping, as dbt's does (for `segpipe run` and `compile`)."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(f"--vars must be a YAML or JSON mapping such as '{{days: 7, attribution: campaign}}', got {text!r}")
+    return value
+
+
 def load_project(project_dir: Path | None = None, db: str | None = None,
                  cli_vars: dict | None = None) -> Project:
     """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path."""

@@ -430,3 +430,14 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
         con.close()
     passed = sum(1 for r in progress.results if r["status"] == "pass")
     echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+
+
+def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
+                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None) -> dict:
+    """`segpipe run` from its command-line values: the body of the typer command (cli.run)
+    and of the console script's typer-free path (entry.py), so both behave alike."""
+    from .project import load_project, parse_vars
+    from .top import parse_date
+
+    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_))
+    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo)
