@@ -5,8 +5,8 @@ usage/configuration, 1 for run and data-test failures); `--debug` shows the
 traceback instead. Click's own usage errors (an unknown option, a non-number
 for `--days`) get the same one-line form. Heavy modules (duckdb, jinja2, yaml)
 are imported inside the commands so `segpipe --help` and `segpipe top` start
-quickly. The console script is segpipe/entry.py: a plain `segpipe top …` runs
-there without typer, and every other command line comes here.
+quickly. The console script is segpipe/entry.py: a plain `segpipe top …` or
+`segpipe run …` runs there without typer, and every other command line comes here.
 """
 
 
@@ -139,6 +139,7 @@ def run(
 
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
     """
+    # The console script runs a plain `segpipe run …` without typer (segpipe/entry.py); both call run_command.
     from .runner import run_command
 
     run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,

@@ -48,9 +48,10 @@ def debugging() -> bool:
 def one_line(exc: BaseException) -> tuple[str, int]:
     """The `Error: …` line and exit code a command reports for an exception it caught.
 
-    Shared by the typer commands and the fast `segpipe top` (segpipe/entry.py) so
-    both report alike: a SegpipeError's message and code, 130 for Ctrl-C, and
-    the first line of anything else (a bug or an unforeseen DuckDB error), exit 1.
+    Shared by the typer commands and the fast `segpipe top` and `segpipe run`
+    (segpipe/entry.py) so both report alike: a SegpipeError's message and code,
+    130 for Ctrl-C, and the first line of anything else (a bug or an unforeseen
+    DuckDB error), exit 1.
     """
     if isinstance(exc, KeyboardInterrupt):
         return "Error: interrupted — the published database was not changed", 130

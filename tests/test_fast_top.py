@@ -98,7 +98,7 @@ def outcome(command, argv, demo, out: Path, env=ENV):
 
 @pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
 def test_the_fast_path_prints_and_writes_what_typer_does(demo, tmp_path, args):
-    assert entry.top_options(["top", *args]) is not None  # really the fast path
+    assert entry.fast_command(["top", *args]) is not None  # really the fast path
     fast = outcome(FAST, ["top", *args], demo, tmp_path / "fast")
     assert fast == outcome(TYPER, ["top", *args], demo, tmp_path / "typer")
 
@@ -113,7 +113,7 @@ def test_the_examples_succeed(demo, tmp_path):
 
 @pytest.mark.parametrize("argv", REFUSED, ids=" ".join)
 def test_anything_else_goes_to_typer(demo, tmp_path, argv):
-    assert entry.top_options(argv) is None
+    assert entry.fast_command(argv) is None
     fast = outcome(FAST, argv, demo, tmp_path / "fast")
     typer_path = outcome(TYPER, argv, demo, tmp_path / "typer")
     if argv[:1] == ["--debug"]:  # a traceback: its outer frames name the entry point
