@@ -116,10 +116,15 @@ def _check_campaign_sources(project: Project) -> None:
 
 def write_compiled(plan: Plan) -> None:
     """target/compiled/<model path>: the SQL exactly as it was run."""
+    project = plan.project
     for model in plan.models.values():
-        target = plan.project.target_dir / "compiled" / plan.project.relpath(model.path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(model.sql, encoding="utf-8")
+        target = project.target_dir / "compiled" / project.relpath(model.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(model.sql, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{project.relpath(target)}: cannot write the compiled SQL ({exc.strerror}) — "
+                              f"make {project.relpath(project.target_dir)}/ a folder segpipe can write to") from None
 
 
 def configure(con: duckdb.DuckDBPyConnection, project: Project) -> None:

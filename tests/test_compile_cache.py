@@ -93,3 +93,14 @@ def test_caches_that_cannot_be_written_only_cost_time(tmp_path, cli):
         assert result.exit_code == 0, result.stderr
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] and "from src.leads" in outputs[0]
+
+
+def test_a_target_that_is_not_a_folder_is_one_line_and_nothing_is_built(tmp_path, cli):
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    (root / "target").write_text("a file, not a folder")
+    for command in ("run", "compile"):
+        result = cli(command, "--project-dir", root, *AS_OF)
+        assert (result.exit_code, result.stderr) == (
+            2, "Error: target/compiled/models/internal/lead_segments.sql: cannot write the compiled SQL (Not a directory) — "
+               "make target/ a folder segpipe can write to\n")
+    assert not (root / "out.duckdb").exists()
