@@ -80,7 +80,8 @@ def reports_errors(command):
             if debugging() and not isinstance(exc, KeyboardInterrupt):
                 raise
             line, code = one_line(exc)
-            typer.echo(line, err=True)
+            if line:
+                typer.echo(line, err=True)
             raise typer.Exit(code=code) from None
 
     return wrapper

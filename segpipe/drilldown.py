@@ -34,7 +34,7 @@ def find_segment(con, ref: str) -> SegmentRef:
     segments = [SegmentRef(*row) for row in query(
         con, "select segment_id, segment_name, workspace_id from main.segments order by segment_id")]
     for segment in segments:
-        if ref == segment.name or (ref.strip().isdigit() and int(ref) == segment.id):
+        if ref == segment.name or (ref.strip().isascii() and ref.strip().isdigit() and int(ref) == segment.id):
             return segment
     hint = did_you_mean(ref, [s.name for s in segments])
     raise ConfigError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")

@@ -155,6 +155,7 @@ def run_fast(command: str, options: dict) -> int:
         getattr(importlib.import_module(module), function)(echo, **options)
     except (Exception, KeyboardInterrupt) as exc:  # SEGPIPE_DEBUG never gets here: typer shows tracebacks
         line, code = one_line(exc)
-        echo(line, err=True)
+        if line:
+            echo(line, err=True)
         return code
     return 0

@@ -51,8 +51,13 @@ def one_line(exc: BaseException) -> tuple[str, int]:
     Shared by the typer commands and the fast `segpipe top` and `segpipe run`
     (segpipe/entry.py) so both report alike: a SegpipeError's message and code,
     130 for Ctrl-C, and the first line of anything else (a bug or an unforeseen
-    DuckDB error), exit 1.
+    DuckDB error), exit 1. A reader that stopped reading (`segpipe leads X | head`)
+    is no error: no line, exit 141 as if killed by SIGPIPE, and stdout goes to
+    /dev/null so Python's final flush does not fail again.
     """
+    if isinstance(exc, BrokenPipeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        return "", 141
     if isinstance(exc, KeyboardInterrupt):
         return "Error: interrupted — the published database was not changed", 130
     if isinstance(exc, SegpipeError):

@@ -21,9 +21,9 @@ from .errors import ConfigError
 FORMATS = ("table", "json", "csv")
 
 
-def check_format(output_format: str, allowed=FORMATS) -> None:
-    if output_format not in allowed:
-        raise ConfigError(f"--format must be one of {', '.join(allowed)}; got '{output_format}'")
+def check_format(output_format: str) -> None:
+    if output_format not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got '{output_format}'")
 
 
 def round_rate(value: Fraction | None) -> float | None:

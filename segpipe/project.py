@@ -197,7 +197,7 @@ def parse_vars(text: str | None) -> dict:
     import yaml
 
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=yaml_loader())
     except yaml.YAMLError:
         value = None
     if not isinstance(value, dict):

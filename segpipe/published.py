@@ -26,12 +26,12 @@ def connect_published(path: Path):
 
 
 def query(con, sql: str, params=None) -> list[tuple]:
-    """Run a read query; a missing table means the file predates this segpipe."""
+    """Run a read query; a missing table or column means the file predates this segpipe."""
     import duckdb
 
     try:
         return con.execute(sql, params or {}).fetchall()
-    except duckdb.CatalogException as exc:
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"the published database lacks what this command reads ({first}) — rebuild it with `segpipe run`") from None
 

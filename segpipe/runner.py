@@ -72,12 +72,10 @@ def resolve_vars(project: Project, as_of: dt.date | None) -> dict:
 
 
 def _as_date(value) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"vars.as_of must be a date like 2025-01-31, got {value!r}") from None
+    """vars.as_of: a YAML date, or text as strict as --as-of."""
+    from .top import parse_date
+
+    return value if isinstance(value, dt.date) else parse_date(str(value), "vars.as_of")
 
 
 def load_segments(project: Project) -> list[Segment]:

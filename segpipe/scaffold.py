@@ -28,10 +28,14 @@ RENAMES = {"gitignore": ".gitignore"}  # dotfiles are not package data
 def init_project(target: Path, today: dt.date | None = None) -> list[Path]:
     """Write the scaffold into `target` (absent or empty); return the files written."""
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise ConfigError(f"{target} is a file — `segpipe init` creates a project folder")
-    if target.exists() and any(target.iterdir()):
-        raise ConfigError(f"{target} is not empty — `segpipe init` only writes into a new or empty folder")
+    try:
+        if target.exists() and not target.is_dir():
+            raise ConfigError(f"{target} is a file — `segpipe init` creates a project folder")
+        if target.exists() and any(target.iterdir()):
+            raise ConfigError(f"{target} is not empty — `segpipe init` only writes into a new or empty folder")
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {target}: {exc.strerror} — choose a folder you can write to") from None
     shift = (today or dt.datetime.now(dt.timezone.utc).date()) - TEMPLATE_LAST_DAY
     written = []
     for source in template_files():

@@ -19,7 +19,7 @@ from .output import check_format, emit, formatted
 from .published import connect_published, query
 from .suggest import did_you_mean
 
-__all__ = ["Window", "check_options", "connect_published", "parse_date", "rank_segments", "render", "show"]
+BIGINT_MAX = 2**63 - 1
 
 #: metric → the count it divides by leads_sent
 METRICS = {
@@ -46,7 +46,10 @@ class Window:
     def ending(cls, as_of: dt.date, days: int) -> "Window":
         if not 1 <= days <= MAX_DAYS:
             raise ConfigError(f"--days must be from 1 to {MAX_DAYS}, got {days}")
-        return cls(as_of - dt.timedelta(days=days - 1), as_of)
+        try:
+            return cls(as_of - dt.timedelta(days=days - 1), as_of)
+        except OverflowError:
+            raise ConfigError(f"--as-of {as_of} is too early for a {days}-day window") from None
 
     @property
     def days(self) -> int:
@@ -81,18 +84,25 @@ def window_ending(as_of: str | None, days: int) -> Window:
     return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
 
 
-def check_options(metric: str, limit: int, min_sent: int, output_format: str) -> None:
+def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None) -> None:
     if metric not in METRICS:
         raise ConfigError(f"--metric must be one of {', '.join(METRICS)}; got '{metric}'{did_you_mean(metric, METRICS)}")
     check_limit(limit)
-    if min_sent < 0:
-        raise ConfigError(f"--min-sent must be 0 or more, got {min_sent}")
+    check_range("--min-sent", min_sent, 0)
+    if workspace_id is not None:
+        check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
     check_format(output_format)
 
 
 def check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ConfigError(f"--limit must be 1 or more, got {limit}")
+    check_range("--limit", limit, 1)
+
+
+def check_range(option: str, value: int, least: int) -> None:
+    """An integer option's value, from `least` to the largest BIGINT DuckDB compares it with."""
+    if not least <= value <= BIGINT_MAX:
+        raise ConfigError(f"{option} must be from {least} to {BIGINT_MAX}, got {value}"
+                          if value > BIGINT_MAX else f"{option} must be {least} or more, got {value}")
 
 
 WINDOW_SQL = """
@@ -160,7 +170,7 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     entry point (entry.py) with the same option values; `echo` prints the result."""
     from .project import load_project
 
-    check_options(metric, limit, min_sent, output_format)
+    check_options(metric, limit, min_sent, output_format, workspace_id)
     window = window_ending(as_of, days)
     with connect_published(load_project(project_dir, db=db).database) as con:
         rows = rank_segments(con, window, metric, limit, min_sent, workspace_id)

@@ -79,6 +79,11 @@ def assert_error(result, line: str, code: int = 2) -> None:
     (["--as-of", "20250131"], "--as-of must be a date like 2025-01-31, got '20250131'"),
     (["--format", "xml"], "--format must be one of table, json, csv; got 'xml'"),
     (["--bogus"], "No such option: --bogus (see 'segpipe top --help')"),
+    # numbers and dates too large or early for DuckDB and Python
+    (["--limit", 2**63], f"--limit must be from 1 to {2**63 - 1}, got {2**63}"),
+    (["--min-sent", 10**42], f"--min-sent must be from 0 to {2**63 - 1}, got {10**42}"),
+    (["--workspace-id", 10**42], f"--workspace-id must be from {-2**63} to {2**63 - 1}, got {10**42}"),
+    (["--as-of", "0001-01-05"], "--as-of 0001-01-05 is too early for a 30-day window"),
 ])
 def test_top_bad_values_exit_2_with_one_line(project, args, line):
     assert_error(invoke("top", "--project-dir", project, *args), line)
@@ -122,6 +127,29 @@ def test_a_file_without_the_published_tables(project, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: the published database lacks what this command reads (Catalog Error: ")
     assert result.stderr.endswith(" — rebuild it with `segpipe run`\n")
+
+
+def test_a_file_missing_a_column_is_one_line_too(project, tmp_path):
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes((project / "out.duckdb").read_bytes())
+    con = duckdb.connect(str(broken))
+    con.execute("alter table segment_performance_daily drop column opened")
+    con.close()
+    result = invoke("top", "--project-dir", project, "--db", broken)
+    assert (result.exit_code, result.stdout, result.stderr.count("\n")) == (2, "", 1)
+    assert result.stderr.startswith("Error: the published database lacks what this command reads (Binder Error: ")
+
+
+def test_a_reader_that_stops_reading_is_no_error(project):
+    """`segpipe leads X | head`: no `Error:` line, the exit status of a SIGPIPE."""
+    import subprocess
+    import sys
+
+    reader = subprocess.Popen([sys.executable, "-m", "segpipe", "leads", "1", "--project-dir", str(project)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # before segpipe writes anything
+    stderr = reader.stderr.read()
+    assert (reader.wait(timeout=120), stderr) == (141, b"")
 
 
 def test_output_into_a_missing_folder(project, tmp_path):
@@ -182,6 +210,11 @@ def test_leads_of_an_unknown_segment_names_the_closest(project):
     assert_error(invoke("leads", "Founder", "--project-dir", project),
                  "no segment with id or name 'Founder' (did you mean 'Founders'?) — `segpipe top --min-sent 0 --limit 1000` lists them")
     assert invoke("leads", "99", "--project-dir", project).exit_code == 2
+
+
+def test_a_segment_id_in_other_digits_is_an_unknown_segment(project):
+    result = invoke("leads", "²", "--project-dir", project)
+    assert (result.exit_code, result.stderr.startswith("Error: no segment with id or name '²'")) == (2, True)
 
 
 def test_leads_limit_zero(project):

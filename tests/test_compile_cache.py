@@ -44,12 +44,15 @@ def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
     assert (root / "target" / "parsed" / "models" / "published.yml.json").exists()
     assert list((root / "target" / "jinja").iterdir())
 
-    probe = ("import sys\nfrom segpipe.project import load_project\nfrom segpipe.runner import compile_project\n"
+    probe = ("import sys, jinja2\nfrom segpipe.project import load_project\nfrom segpipe.runner import compile_project\n"
+             "compiled = []\n"
+             "jinja_compile = jinja2.Environment.compile\n"
+             "jinja2.Environment.compile = lambda env, *a, **k: compiled.append(a[1]) or jinja_compile(env, *a, **k)\n"
              "plan = compile_project(load_project(sys.argv[1]))\n"
-             "print('yaml' in sys.modules)\n")
+             "print('yaml' in sys.modules, compiled)\n")
     done = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "False\n"  # nothing was parsed again
+    assert done.stdout == "False []\n"  # nothing was parsed, no template compiled again
     assert {name: model.sql for name, model in compiled(root).models.items()} == first
 
 

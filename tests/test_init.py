@@ -80,3 +80,10 @@ def test_example_data_is_moved_to_end_today(tmp_path):
 def test_shift_leaves_other_columns_and_blanks_alone():
     text = "id,name,sent_at\n1,\"a, b\",2025-01-31 23:00:00\n2,x,\n"
     assert shift_timestamps(text, dt.timedelta(days=1)) == "id,name,sent_at\n1,\"a, b\",2025-02-01 23:00:00\n2,x,\n"
+
+
+def test_init_where_no_folder_can_be_made_is_one_line(tmp_path, cli):
+    (tmp_path / "a-file").write_text("mine")
+    result = cli("init", tmp_path / "a-file" / "project")
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: cannot create {tmp_path / 'a-file' / 'project'}: Not a directory — choose a folder you can write to\n")
