@@ -271,9 +271,10 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
     con = duckdb.connect(str(path))
     try:
         configure(con, plan.project)
-        file_views.replay(con, reloaded={n for n in plan.project.sources if f"source:{n}" in changes.changed})
         _drop_removed(con, changes.removed, progress)
         _load_changed_sources(con, plan, changes, progress)
+        file_views.replay(con, sources=_names("source", changes.changed | changes.removed),
+                          models=_names("model", changes.removed))
         built = []
         for name in plan.order:
             model = plan.models[name]
@@ -297,6 +298,11 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _names(kind: str, nodes) -> set[str]:
+    """The names of the nodes of one kind ("source:leads" -> "leads")."""
+    return {node.split(":", 1)[1] for node in nodes if node.startswith(f"{kind}:")}
 
 
 def _drop_removed(con, nodes: set[str], progress: Progress) -> None:

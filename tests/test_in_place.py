@@ -135,3 +135,20 @@ def test_a_new_file_without_an_optional_column_keeps_the_others_values(cli, tmp_
         assert con.execute("SELECT count(clicked) FROM src.campaign_leads").fetchone()[0] == clicked
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("selection", ["segments", "segment_performance_daily"])
+def test_a_selected_run_after_a_file_arrived_keeps_the_staging_views(cli, tmp_path, reference, selection):
+    """The new file reloads the sends' view; stg_sends, not selected, must still be
+    recreated over it, for the selected models, the data tests and the next run."""
+    root = parquet_project(reference, tmp_path)
+    assert run_project(cli, root).exit_code == 0
+    extra = root / "data" / "campaign_leads" / "zz-late.parquet"
+    shutil.copy(sorted((root / "data" / "campaign_leads").glob("*.parquet"))[0], extra)
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF, "--select", selection)
+    assert (result.exit_code, result.stderr) == (0, ""), result.stdout
+    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    stored = {name for (name,) in con.execute("select view_name from segpipe_meta.file_views").fetchall()}
+    con.close()
+    assert {"campaign_leads", "stg_sends", "stg_leads"} <= stored
+    assert cli("test", "--project-dir", root).exit_code == 0
