@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import LockedError, RunError
+from .errors import ConfigError, LockedError, RunError
 
 
 class BuildFile:
@@ -28,8 +28,12 @@ class BuildFile:
         self._lock_fd: int | None = None
 
     def __enter__(self) -> "BuildFile":
-        self.published.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.published.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the database {self.published}: {exc.strerror} — set `database` in "
+                              "project.yml (or --db) to a file in a folder segpipe can write to") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

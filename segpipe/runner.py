@@ -161,17 +161,17 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     started = time.perf_counter()
     plan = compile_project(project, as_of=as_of, selection=selection)
     write_compiled(plan)
-    previous = {} if full_refresh else read_fingerprints(project.database)
-    changes = Changes.detect(plan, previous)
     progress = Progress(echo)
-    if previous and not changes.any(plan):
-        with BuildFile(project.database):
-            pass  # takes the lock and removes what a killed run left behind
-        echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
-        _write_results(project, progress, started, "success", "nothing to do")
-        return {"results": [], "seconds": time.perf_counter() - started}
     try:
+        # the lock first: another run publishing now must not change the file whose
+        # fingerprints decide what this run rebuilds
         with BuildFile(project.database) as build:
+            previous = {} if full_refresh else read_fingerprints(project.database)
+            changes = Changes.detect(plan, previous)
+            if previous and not changes.any(plan):
+                echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
+                _write_results(project, progress, started, "success", "nothing to do")
+                return {"results": [], "seconds": time.perf_counter() - started}
             if not (previous and build.start_from_published()):
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model

@@ -146,3 +146,11 @@ def test_debug_shows_the_traceback(published):
     debug = run_segpipe("--debug", "run", "--project-dir", root)
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
     assert "Traceback" in debug.stderr
+
+
+def test_a_database_path_that_cannot_be_written_is_one_line(tmp_path, cli):
+    root = make_project(tmp_path / "p")
+    result = cli("run", "--project-dir", root, "--db", "project.yml/x.duckdb", "--as-of", "2025-01-31")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        2, "", f"Error: cannot write the database {root.resolve() / 'project.yml' / 'x.duckdb'}: File exists — "
+               "set `database` in project.yml (or --db) to a file in a folder segpipe can write to\n")
