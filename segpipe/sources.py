@@ -270,25 +270,32 @@ class Loader:
         raw = self.raw_relation(source, FILE_COLUMN if by_file else None)
         file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
         key_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
-        for column, type_ in declared.items():
-            actual = lower.get(column.lower())
-            if actual is None or columns[actual].upper() == type_.upper():
-                continue
-            col = quote_ident(actual)
-            expr = f"TRY({convert(actual, columns[actual], type_, strict=False)})"
-            try:
-                bad = self.con.execute(
-                    f"SELECT file, n, key, v FROM (SELECT {file_expr} AS file, {key_expr} AS key, {col} AS v, "
-                    f"{expr} AS converted, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
-                    f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL "
-                    f"ORDER BY file, key, n LIMIT 1"
-                ).fetchone()
-            except duckdb.Error:
-                continue
-            if bad:
-                raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
-                                f"{str(bad[3])!r} as {type_} — fix the value or declare the column's type "
-                                f"under column_types") from None
+        # row_number() counts in file order only when one thread reads the file; this
+        # runs once, after a load failed, so speed does not matter
+        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self.con.execute("SET threads = 1")
+        try:
+            for column, type_ in declared.items():
+                actual = lower.get(column.lower())
+                if actual is None or columns[actual].upper() == type_.upper():
+                    continue
+                col = quote_ident(actual)
+                expr = f"TRY({convert(actual, columns[actual], type_, strict=False)})"
+                try:
+                    bad = self.con.execute(
+                        f"SELECT file, n, key, v FROM (SELECT {file_expr} AS file, {key_expr} AS key, {col} AS v, "
+                        f"{expr} AS converted, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
+                        f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL "
+                        f"ORDER BY file, key, n LIMIT 1"
+                    ).fetchone()
+                except duckdb.Error:
+                    continue
+                if bad:
+                    raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
+                                    f"{str(bad[3])!r} as {type_} — fix the value or declare the column's type "
+                                    f"under column_types") from None
+        finally:
+            self.con.execute(f"SET threads = {int(threads)}")
         raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
 
     def _place(self, source: Source, file, number: int, key) -> str:

@@ -81,3 +81,19 @@ def test_missing_required_column(root, cli):
     result = run(cli, root)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: seeds/leads.csv: missing required column 'workspace_id'")
+
+
+def test_a_bad_value_deep_in_a_large_file_names_its_line(root, cli):
+    """DuckDB reads a large CSV with several threads; the line named must still be the file's."""
+    sends = root / "seeds" / "campaign_leads.csv"
+    bad_line = 400_001  # the header is line 1
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT i AS id, 10 AS campaign_id, 1 AS lead_id,
+                           CASE WHEN i = {bad_line - 1} THEN 'maybe' ELSE 'true' END AS sent,
+                           'false' AS opened, 'false' AS replied, 'false' AS bounced, '' AS clicked,
+                           '' AS converted, '2025-01-10 09:00:00' AS sent_at, '' AS replied_at, '' AS variant
+                    FROM range(1, 500_001) AS t(i)) TO '{sends}' (HEADER)""")
+    con.close()
+    result = run(cli, root)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: seeds/campaign_leads.csv: line {bad_line}, column 'sent': cannot read 'maybe'")
