@@ -26,6 +26,9 @@ PROJECT_KEYS = {
 SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format", "copy"}
 CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
 #: DuckDB's memory_limit: a number and a unit.
+#: a SQL type name as column_types take it (BIGINT, DECIMAL(18, 2), VARCHAR[]): it is
+#: written into CAST(… AS type), so nothing else may pass
+SQL_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])*$")
 MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
@@ -218,7 +221,8 @@ def load_project(project_dir: Path | None = None, db: str | None = None,
     database = db or os.environ.get("SEGPIPE_DB") or config.get("database") or "segpipe.duckdb"
     variables = {**DEFAULT_VARS, **_mapping(config, "vars", config_path), **(cli_vars or {})}
     seeds = {p.stem: p for p in sorted((root / "seeds").glob("*.csv"))}
-    seed_types = _mapping(_mapping(config, "seeds", config_path), "column_types", config_path)
+    seed_types = {seed: _column_types(types, f"{config_path}: seeds.column_types.{seed}")
+                  for seed, types in _mapping(_mapping(config, "seeds", config_path), "column_types", config_path).items()}
     connections = _connections(config, config_path, root)
     sources = _sources(config, config_path, root, seeds, connections, seed_types)
     threads = config.get("threads")
@@ -249,6 +253,25 @@ def _mapping(config: dict, key: str, path: Path) -> dict:
     return value
 
 
+def _column_types(value, where: str) -> dict[str, str]:
+    """column → SQL type name, checked: a type name goes into CAST(… AS type) as written."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of column to type, such as {{score: DOUBLE}}")
+    for column, type_ in value.items():
+        if not (isinstance(type_, str) and SQL_TYPE.match(type_.strip())):
+            raise ConfigError(f"{where}.{column}: {type_!r} is not a type name such as BIGINT, DOUBLE or VARCHAR")
+    return {str(column): type_.strip() for column, type_ in value.items()}
+
+
+def _text(spec: dict, key: str, where: str) -> str:
+    """A setting that must be text, such as a path."""
+    if not isinstance(spec[key], str):
+        raise ConfigError(f"{where}: '{key}' must be text, got {spec[key]!r}")
+    return spec[key]
+
+
 def _connections(config: dict, path: Path, root: Path) -> dict[str, Connection]:
     result = {}
     for name, spec in _mapping(config, "connections", path).items():
@@ -265,7 +288,7 @@ def _connections(config: dict, path: Path, root: Path) -> dict[str, Connection]:
                               f"string, such as APP_DATABASE_URL — never the connection string or password itself")
         if kind != "postgres" and not spec.get("path"):
             raise ConfigError(f"{where}: a {kind} connection needs 'path', the database file")
-        file = (root / spec["path"]).resolve() if spec.get("path") else None
+        file = (root / _text(spec, "path", where)).resolve() if spec.get("path") else None
         result[name] = Connection(name=name, type=kind, env=spec.get("env"), path=file)
     return result
 
@@ -292,7 +315,7 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
     origins = [key for key in ("seed", "path", "connection") if spec.get(key)]
     if len(origins) != 1:
         raise ConfigError(f"{where}: give exactly one of 'seed', 'path' or 'connection'")
-    column_types = spec.get("column_types") or {}
+    column_types = _column_types(spec.get("column_types"), f"{where}.column_types")
     if "seed" in origins:
         seed = str(spec["seed"])
         if seed not in seeds:
@@ -309,7 +332,7 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
     copy = spec.get("copy", False)
     if not isinstance(copy, bool):
         raise ConfigError(f"{where}: 'copy' must be true or false, got {copy!r}")
-    pattern = spec["path"]
+    pattern = _text(spec, "path", where)
     full = pattern if os.path.isabs(pattern) else str(root / pattern)
     return Source(name=name, path=full, format=file_format, column_types=column_types, copy=copy)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from tests.conftest import make_project
 from tests.datasets import LEADS, SEGMENTS
@@ -24,3 +25,32 @@ def test_bad_memory_limit_is_a_config_error(tmp_path, cli):
     result = cli("run", "--project-dir", root)
     assert (result.exit_code, result.stderr) == (
         2, f"Error: {root / 'project.yml'}: 'memory_limit' must be a size such as 4GB or 512MiB, got 'lots'\n")
+
+
+@pytest.mark.parametrize("setting,line", [
+    ({"sources": {"leads": {"path": "x.csv", "column_types": ["score"]}}},
+     "sources.leads.column_types: expected a mapping of column to type, such as {score: DOUBLE}"),
+    ({"sources": {"leads": {"path": "x.csv", "column_types": {"score": 5}}}},
+     "sources.leads.column_types.score: 5 is not a type name such as BIGINT, DOUBLE or VARCHAR"),
+    ({"sources": {"leads": {"path": "x.csv", "column_types": {"score": "INT); DROP TABLE x; --"}}}},
+     "sources.leads.column_types.score: 'INT); DROP TABLE x; --' is not a type name such as BIGINT, DOUBLE or VARCHAR"),
+    ({"seeds": {"column_types": {"leads": ["a"]}}},
+     "seeds.column_types.leads: expected a mapping of column to type, such as {score: DOUBLE}"),
+    ({"sources": {"leads": {"path": 5}}}, "sources.leads: 'path' must be text, got 5"),
+    ({"segments": {"path": 7}}, "segments: 'path' must be text, got 7"),
+    ({"connections": {"c": {"type": "sqlite", "path": ["a"]}}}, "connections.c: 'path' must be text, got ['a']"),
+])
+def test_settings_of_the_wrong_shape_are_one_line(tmp_path, cli, setting, line):
+    root = make_project(tmp_path / "proj", leads=LEADS, segments=SEGMENTS, project=setting)
+    for command in ("run", "top"):
+        result = cli(command, "--project-dir", root)
+        assert (result.exit_code, result.stderr) == (2, f"Error: {root / 'project.yml'}: {line}\n")
+
+
+def test_type_names_with_arguments_and_lists_are_accepted(tmp_path, cli):
+    root = make_project(tmp_path / "proj", leads=LEADS, segments=SEGMENTS,
+                        project={"seeds": {"column_types": {"leads": {"score": "DECIMAL(5, 1)"}}}})
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    assert con.execute("select data_type from information_schema.columns where table_schema = 'src' "
+                       "and table_name = 'leads' and column_name = 'score'").fetchone() == ("DECIMAL(5,1)",)
