@@ -8,6 +8,7 @@ so that later stages never re-read configuration.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import re
 from dataclasses import dataclass, field
@@ -57,6 +58,15 @@ class Source:
     column_types: dict = field(default_factory=dict)
     #: Parquet already in the contract's types is read in place unless `copy: true`.
     copy: bool = False
+    #: the glob a file source matches: `path` with the project folder's own name
+    #: escaped, so a folder such as `Sales [EU]` is not read as a character class
+    pattern: str | None = None
+
+    def paths(self) -> list[str]:
+        """The files behind a seed or file source now, sorted."""
+        if self.seed is not None:
+            return [str(self.seed)] if self.seed.exists() else []
+        return sorted(glob.glob(self.pattern or str(self.path)))
 
     @property
     def kind(self) -> str:
@@ -332,9 +342,12 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
     copy = spec.get("copy", False)
     if not isinstance(copy, bool):
         raise ConfigError(f"{where}: 'copy' must be true or false, got {copy!r}")
-    pattern = _text(spec, "path", where)
-    full = pattern if os.path.isabs(pattern) else str(root / pattern)
-    return Source(name=name, path=full, format=file_format, column_types=column_types, copy=copy)
+    path = _text(spec, "path", where)
+    if os.path.isabs(path):
+        full, pattern = path, path
+    else:
+        full, pattern = str(root / path), os.path.join(glob.escape(str(root)), path)
+    return Source(name=name, path=full, format=file_format, column_types=column_types, copy=copy, pattern=pattern)
 
 
 def _segments_origin(config, path, root, connections) -> Source | Path:

@@ -11,6 +11,7 @@ run dies, and the next run deletes what the dead one left behind.
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -56,7 +57,7 @@ class BuildFile:
 
     def remove_leftovers(self) -> None:
         """Delete build files of runs that died (we hold the lock, so none is alive)."""
-        for leftover in self.published.parent.glob(self.published.name + ".building-*"):
+        for leftover in self.published.parent.glob(glob.escape(self.published.name) + ".building-*"):
             leftover.unlink(missing_ok=True)
 
     def start_from_published(self) -> bool:

@@ -198,13 +198,16 @@ class Changes:
     incremental: set[str]  # incremental models that may update in place
     appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
     removed: set[str] = field(default_factory=set)  # nodes of the last run that no longer exist
+    paths: dict[str, list[str]] = field(default_factory=dict)  # source or seed node → the files fingerprinted
 
     @classmethod
     def detect(cls, plan: Plan, previous: dict[str, str]) -> "Changes":
         project, fps = plan.project, {}
-        appends = {}
+        appends, paths = {}, {}
         for name, source in project.sources.items():
             contract, files = CONTRACT.get(name, {}), source_files(source)
+            if files is not None:
+                paths[f"source:{name}"] = [path for path, *_ in files]
             fps[f"source:{name}"] = source_fingerprint(source, contract, files)
             fps[f"files:{name}"] = json.dumps(files) if files is not None else None
             old_files = json.loads(previous.get(f"files:{name}") or "null")
@@ -214,7 +217,9 @@ class Changes:
                 appends[name] = new_files
         for name in project.seeds:
             seed = project.seed_source(name)
-            fps[f"seed:{name}"] = source_fingerprint(seed, {}, source_files(seed))
+            files = source_files(seed)
+            paths[f"seed:{name}"] = [path for path, *_ in files]
+            fps[f"seed:{name}"] = source_fingerprint(seed, {}, files)
         fps["source:segments"] = digest([vars(s) for s in plan.segments])
         for name in plan.order:
             model = plan.models[name]
@@ -251,12 +256,12 @@ class Changes:
                 stale.add(name)
                 fps[f"model:{name}"] = None
         removed = {node for node in previous if node.split(":")[0] in ("model", "source", "seed") and node not in fps}
-        return cls(fps, changed, incremental, appends, removed)
+        return cls(fps, changed, incremental, appends, removed, paths)
 
     @classmethod
     def everything(cls, plan: Plan, detected: "Changes") -> "Changes":
         """A fresh file: every node is built in full."""
-        return cls(detected.fingerprints, set(detected.fingerprints), set(), {})
+        return cls(detected.fingerprints, set(detected.fingerprints), set(), paths=detected.paths)
 
     def any(self, plan: Plan) -> bool:
         """Anything to build: a removed node, a changed source or seed, or a changed selected model."""
@@ -327,7 +332,7 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
         sources={n: s for n, s in project.sources.items() if f"source:{n}" in changes.changed},
         seeds={n: p for n, p in project.seeds.items() if f"seed:{n}" in changes.changed},
     )
-    for node, count, seconds in Loader(con, stale).load_all_timed(changes.appends):
+    for node, count, seconds in Loader(con, stale).load_all_timed(changes.paths, changes.appends):
         kind, name = node.split(":", 1)
         appended = changes.appends.get(name) if kind == "source" else None
         progress.node(kind, name, "OK", seconds, count, message=f"appended {len(appended)} new file(s)" if appended else "")

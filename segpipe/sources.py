@@ -15,7 +15,6 @@ timestamps with a zone are converted to UTC and naive ones are read as UTC.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -121,10 +120,12 @@ class Loader:
         self.attached: set[str] = set()
         con.execute("SET TimeZone = 'UTC'")  # naive text timestamps are UTC
 
-    def load_all_timed(self, appends: dict[str, list[str]] | None = None):
+    def load_all_timed(self, paths: dict[str, list[str]] | None = None, appends: dict[str, list[str]] | None = None):
         """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each.
 
-        `appends` maps a source name to new files whose rows are only added to
+        `paths` maps a node ("source:name", "seed:name") to the files it read when
+        the run started (and fingerprinted): a file arriving since waits for the next
+        run. `appends` maps a source name to new files whose rows are only added to
         the table copied from the last run (its other files did not change).
 
         With a PostgreSQL source everything loads in one transaction, so all its
@@ -145,8 +146,8 @@ class Loader:
                 self.con.execute("BEGIN TRANSACTION")
             for node, source, target, contract in jobs:
                 started = time.perf_counter()
-                files = (appends or {}).get(source.name) if node.startswith("source:") else None
-                rows = self.load(source, target, contract, files=files)
+                added = (appends or {}).get(source.name) if node.startswith("source:") else None
+                rows = self.load(source, target, contract, files=(paths or {}).get(node), added=added)
                 yield node, rows, time.perf_counter() - started
             if snapshot:
                 self.con.execute("COMMIT")
@@ -154,15 +155,19 @@ class Loader:
             self._rollback()
             self.detach_all()
 
-    def load(self, source: Source, target: str, contract: dict, files: list[str] | None = None) -> int:
-        """Create `target` from the source: contract columns cast to their types
-        (missing optional ones as NULL), extra columns as they come. With `files`,
-        insert only those files' rows into the existing `target`; returns rows added.
-        A source read in place is always a view over all its files, so `files` is moot."""
+    def load(self, source: Source, target: str, contract: dict, files: list[str] | None = None,
+             added: list[str] | None = None) -> int:
+        """Create `target` from the source's `files` (default: those there are now):
+        contract columns cast to their types (missing optional ones as NULL), extra
+        columns as they come. With `added`, insert only those files' rows into the
+        existing `target`; returns rows added. A source read in place is always a
+        view over all its files, so `added` is moot there."""
+        if source.kind != "database" and files is None:
+            files = source.paths()
         if self.reads_in_place(source):
-            files = None
+            added = None
         where = self.where(source)
-        raw = self.raw_relation(source, files=files)
+        raw = self.raw_relation(source, files=added or files)
         columns = self.raw_columns(source, raw, where)
         declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
         lower = {c.lower(): c for c in columns}
@@ -183,17 +188,16 @@ class Loader:
             if column.lower() not in lower and column in contract:
                 select.append(f"CAST(NULL AS {type_}) AS {quote_ident(column)}")
         if self.reads_in_place(source):
-            return self._create_view(source, target, select, columns, declared, lower, where)
-        statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if files
+            return self._create_view(source, target, files, select, columns, declared, lower, where)
+        statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if added
                      else f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
         try:
             self._drop_if(target, "VIEW")
-            result = self.con.execute(statement)
-            added = result.fetchone()[0] if files else None
+            rows = self.con.execute(statement).fetchone()[0]  # those inserted, or the new table's
         except duckdb.Error as exc:
             self._rollback()  # an aborted transaction cannot run the diagnosis
-            self._explain_failure(source, columns, declared, lower, where, exc)
-        return added if files else self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            self._explain_failure(source, files, columns, declared, lower, where, exc)
+        return rows
 
     @staticmethod
     def reads_in_place(source: Source) -> bool:
@@ -201,10 +205,10 @@ class Loader:
         (10M sends: 2.1 s to copy, 0.3 s to scan). `copy: true` keeps a copy instead."""
         return source.kind == "file" and _file_format(source) == "parquet" and not source.copy
 
-    def _create_view(self, source, target, select, columns, declared, lower, where) -> int:
-        """`target` as a view over exactly the files there are now (a later file
-        needs a new run), after checking every value converts as a copy would."""
-        raw = self.raw_relation(source, files=sorted(glob.glob(str(source.path))))
+    def _create_view(self, source, target, files, select, columns, declared, lower, where) -> int:
+        """`target` as a view over exactly `files`, those the run started with (a later
+        file needs a new run), after checking every value converts as a copy would."""
+        raw = self.raw_relation(source, files=files)
         checks = [f"({quote_ident(actual)} IS NOT NULL AND TRY({convert(actual, columns[actual], type_, strict=False)}) IS NULL)"
                   for column, type_ in declared.items()
                   if (actual := lower.get(column.lower())) and not _cannot_fail(columns[actual], type_)]
@@ -215,7 +219,7 @@ class Loader:
             self.con.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT {', '.join(select)} FROM {raw}")
         except duckdb.Error as exc:
             self._rollback()
-            self._explain_failure(source, columns, declared, lower, where, exc)
+            self._explain_failure(source, files, columns, declared, lower, where, exc)
         return self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
     def _drop_if(self, target: str, table_type: str) -> None:
@@ -238,13 +242,13 @@ class Loader:
     def raw_relation(self, source: Source, file_column: str | None = None, files: list[str] | None = None) -> str:
         """SQL for the source's rows exactly as stored: CSV as text, others as typed.
         `file_column` adds a column naming each row's file (file sources only);
-        `files` reads just those files of the source."""
+        `files` reads just those files of the source (default: all there are now)."""
         if source.kind == "database":
             return self._attached_table(source)
-        path = str(source.seed if source.kind == "seed" else source.path)
-        if not glob.glob(path):
+        files = source.paths() if files is None else files
+        if not files:
             raise ConfigError(f"source '{source.name}': no file matches {self.describe(source)} — check 'path' in project.yml")
-        target = "[" + ", ".join(quote_str(f) for f in files) + "]" if files else quote_str(path)
+        target = "[" + ", ".join(quote_str(f) for f in files) + "]"
         extra = f", filename = {quote_str(file_column)}" if file_column else ""
         if _file_format(source) == "parquet":
             return f"read_parquet({target}, union_by_name = true{extra})"
@@ -263,11 +267,11 @@ class Loader:
             raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
         return {name: type_ for name, type_, *_ in rows}
 
-    def _explain_failure(self, source, columns, declared, lower, where, exc) -> None:
+    def _explain_failure(self, source, files, columns, declared, lower, where, exc) -> None:
         """Turn a failed load into one line naming the bad value and its place:
         file and line (CSV) or row (Parquet), or the row's id (database table)."""
         by_file = source.kind != "database"
-        raw = self.raw_relation(source, FILE_COLUMN if by_file else None)
+        raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
         file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
         key_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
         # row_number() counts in file order only when one thread reads the file; this

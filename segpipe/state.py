@@ -10,7 +10,6 @@ fingerprinted cheaply and are always reloaded.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -29,9 +28,8 @@ def source_files(source) -> list[tuple[str, int, int]] | None:
     """(path, size, mtime_ns) of each file behind a seed or file source; None for a database."""
     if source.kind == "database":
         return None
-    pattern = str(source.seed if source.kind == "seed" else source.path)
     files = []
-    for path in sorted(glob.glob(pattern)):
+    for path in source.paths():
         stat = os.stat(path)
         files.append((path, stat.st_size, stat.st_mtime_ns))
     return files

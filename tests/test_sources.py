@@ -118,6 +118,52 @@ def test_csv_globs_with_zoned_timestamps_and_column_types(cli, tmp_path, referen
             "INTEGER", sum(s["id"] % 5 for s in dataset.campaign_leads))
 
 
+def split_sends(root, dataset, parts: int = 3) -> list:
+    """campaign_leads as exports/sends-<part>.csv; returns each part's rows."""
+    split = [[s for s in dataset.campaign_leads if s["id"] % parts == part] for part in range(parts)]
+    for part, sends in enumerate(split):
+        write_csv(root / "exports" / f"sends-{part}.csv", SEND_COLUMNS, _zoned(sends, SEND_COLUMNS))
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    write_project_yml(root, {"campaign_leads": {"path": "exports/sends-*.csv"}})
+    return split
+
+
+def test_a_project_folder_with_glob_characters_in_its_name(cli, tmp_path, reference, dataset):
+    """`Sales [EU]` is a folder name, not a character class, for seeds and source globs alike."""
+    root = reference.copy_to(tmp_path / "Sales [EU]", seeds=True)
+    split_sends(root, dataset)
+    assert_same_as_reference(cli, root, reference)
+
+
+def test_a_file_arriving_during_a_run_waits_for_the_next(cli, tmp_path, reference, dataset, monkeypatch):
+    """The files fingerprinted are the files loaded: one landing mid-run is appended by
+    the next run, once, not loaded now and then again."""
+    import segpipe.runner
+
+    root = reference.copy_to(tmp_path / "arriving", seeds=True)
+    split = split_sends(root, dataset)
+    late = root / "exports" / "sends-2.csv"
+    held_back = late.read_bytes()
+    late.unlink()
+    detect = segpipe.runner.Changes.detect
+
+    def detect_then_a_file_lands(plan, previous):
+        changes = detect(plan, previous)
+        late.write_bytes(held_back)
+        return changes
+
+    monkeypatch.setattr(segpipe.runner.Changes, "detect", staticmethod(detect_then_a_file_lands))
+    assert run_project(cli, root).exit_code == 0
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM src.campaign_leads").fetchone() == (len(split[0]) + len(split[1]),)
+    monkeypatch.undo()
+    assert "appended 1 new file(s)" in run_project(cli, root).stdout
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT id) FROM src.campaign_leads").fetchone() == (
+            len(dataset.campaign_leads),) * 2
+    assert source_tables(root / "out.duckdb")["campaign_leads"] == reference.sources["campaign_leads"]
+
+
 def test_segments_from_a_csv_file(cli, tmp_path, reference, dataset):
     root = reference.copy_to(tmp_path / "segments_csv", seeds=True)
     write_csv(root / "data" / "segments.csv", ["id", "workspace_id", "name", "description", "filters"],
