@@ -21,7 +21,7 @@ from .sources import first_line, quote_ident, quote_str
 
 
 def attach(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
-    """ATTACH an external database read-only as `conn.name`, loading its extension."""
+    """ATTACH an external database read-only as `conn.catalog`, loading its extension."""
     if conn.type == "postgres":
         _attach_postgres(con, conn)
         return
@@ -36,7 +36,7 @@ def attach(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
         con.execute("SET sqlite_all_varchar = true")
         options = "TYPE sqlite, READ_ONLY"
     try:
-        con.execute(f"ATTACH {quote_str(target)} AS {quote_ident(conn.name)} ({options})")
+        con.execute(f"ATTACH {quote_str(target)} AS {quote_ident(conn.catalog)} ({options})")
     except duckdb.Error as exc:
         raise ConfigError(f"connection '{conn.name}': cannot open {target}: {first_line(exc)}") from None
 
@@ -50,7 +50,7 @@ def _attach_postgres(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
     # libpq waits ~2 minutes for an unreachable host by default; give up sooner.
     os.environ.setdefault("PGCONNECT_TIMEOUT", "10")
     try:
-        con.execute(f"ATTACH {quote_str(dsn)} AS {quote_ident(conn.name)} (TYPE postgres, READ_ONLY)")
+        con.execute(f"ATTACH {quote_str(dsn)} AS {quote_ident(conn.catalog)} (TYPE postgres, READ_ONLY)")
     except duckdb.Error as exc:
         target, secrets = postgres_target(dsn)
         reason = _scrub(_postgres_reason(str(exc), dsn), secrets)

@@ -44,6 +44,12 @@ class Connection:
     env: str | None = None
     path: Path | None = None
 
+    @property
+    def catalog(self) -> str:
+        """The name it is attached under. Models never name it (they read `src.*`), and
+        the user's name could be `src`, `main` or the build file's own name."""
+        return f"segpipe_connection_{self.name}"
+
 
 @dataclass(frozen=True)
 class Source:

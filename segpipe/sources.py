@@ -313,14 +313,14 @@ class Loader:
     def _attach(self, conn) -> None:
         from .connections import attach  # here: connections imports this module
 
-        if conn.name not in self.attached:
+        if conn.catalog not in self.attached:
             attach(self.con, conn)
-            self.attached.add(conn.name)
+            self.attached.add(conn.catalog)
 
     def _attached_table(self, source: Source) -> str:
         self._attach(source.connection)
         parts = [p for p in str(source.table).split(".") if p]
-        return ".".join(quote_ident(p) for p in (source.connection.name, *parts))
+        return ".".join(quote_ident(p) for p in (source.connection.catalog, *parts))
 
     def _rollback(self) -> None:
         try:

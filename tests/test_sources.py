@@ -79,12 +79,13 @@ def test_duckdb_file_publishes_the_same_tables(cli, tmp_path, reference):
     assert_same_as_reference(cli, root, reference, remove=[root / "data"])
 
 
-def test_sqlite_publishes_the_same_tables(cli, tmp_path, reference, dataset):
+@pytest.mark.parametrize("name", ["app", "src", "main", "out"])  # also the build's own schema and catalog names
+def test_sqlite_publishes_the_same_tables(cli, tmp_path, reference, dataset, name):
     root = reference.copy_to(tmp_path / "sqlite")
     write_sqlite(root / "app.sqlite", dataset)
-    write_project_yml(root, {name: {"connection": "app", "table": name} for name in TABLES},
-                      segments={"connection": "app", "table": "segments"},
-                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+    write_project_yml(root, {table: {"connection": name, "table": table} for table in TABLES},
+                      segments={"connection": name, "table": "segments"},
+                      connections={name: {"type": "sqlite", "path": "app.sqlite"}})
     assert_same_as_reference(cli, root, reference, remove=[root / "app.sqlite"])
 
 
