@@ -40,6 +40,12 @@ class LockedError(SegpipeError):
     exit_code = 1
 
 
+def first_line(exc: BaseException) -> str:
+    """An error's message as one line: DuckDB's first two lines (kind, then detail), joined."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else type(exc).__name__
+
+
 def debugging() -> bool:
     """`--debug` or SEGPIPE_DEBUG: show tracebacks instead of one-line errors."""
     return os.environ.get("SEGPIPE_DEBUG", "") not in ("", "0")

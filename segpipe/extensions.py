@@ -17,7 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from segpipe.errors import ConfigError
+from segpipe.errors import ConfigError, first_line
+from segpipe.sources import quote_str
 
 # segpipe name -> (DuckDB extension name, PyPI distribution, import name, label)
 _EXTENSIONS = {
@@ -65,7 +66,7 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     if loaded:
         return
     path = extension_path(name)
-    literal = "'" + str(path).replace("'", "''") + "'"
+    literal = quote_str(path)
     try:
         if not installed:
             con.execute(f"INSTALL {literal}")
@@ -76,8 +77,7 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     try:
         con.execute(f"LOAD {literal}")
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot load the DuckDB {ext} extension from {path}: {first}") from None
+        raise ConfigError(f"cannot load the DuckDB {ext} extension from {path}: {first_line(exc)}") from None
 
 
 def _spec(name: str) -> tuple[str, str, str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 
 def connect_published(path: Path):
@@ -22,7 +22,7 @@ def connect_published(path: Path):
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        raise ConfigError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+        raise ConfigError(f"cannot open {path}: {first_line(exc)}") from None
 
 
 def query(con, sql: str, params=None) -> list[tuple]:
@@ -32,8 +32,8 @@ def query(con, sql: str, params=None) -> list[tuple]:
     try:
         return con.execute(sql, params or {}).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"the published database lacks what this command reads ({first}) — rebuild it with `segpipe run`") from None
+        raise ConfigError(f"the published database lacks what this command reads ({first_line(exc)}) — "
+                          "rebuild it with `segpipe run`") from None
 
 
 def run_vars(con) -> dict:

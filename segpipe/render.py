@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from .errors import CompileError
+from .errors import CompileError, first_line
 from .membership import mask_columns, segment_masks, tag_masks, word_segment_ids
 from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
@@ -137,7 +137,7 @@ class Renderer:
             try:
                 return run_query(sql)
             except Exception as exc:  # a DuckDB error: say which model asked
-                raise _Problem(f"run_query() failed: {str(exc).splitlines()[0]}") from None
+                raise _Problem(f"run_query() failed: {first_line(exc)}") from None
 
         def ref(name: str) -> str:
             if name in self.seed_relations:

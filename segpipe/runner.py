@@ -19,7 +19,7 @@ import duckdb
 from . import __version__, file_views
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
-from .errors import ConfigError, DataTestError, RunError
+from .errors import ConfigError, DataTestError, RunError, first_line
 from .project import Project, parse_cache_file
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
@@ -385,8 +385,8 @@ def _update_incremental(con, model: Model, progress: Progress) -> None:
 
 def _model_failed(model: Model, exc: Exception, progress: Progress, t0: float):
     progress.node("model", model.name, "ERROR", time.perf_counter() - t0)
-    first = str(exc).strip().splitlines()[0]
-    raise RunError(f"model {model.name} ({model.path.name}) failed: {first} — see target/compiled for the SQL that ran") from None
+    raise RunError(f"model {model.name} ({model.path.name}) failed: {first_line(exc)} — "
+                   "see target/compiled for the SQL that ran") from None
 
 
 def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published") -> None:

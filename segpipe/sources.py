@@ -22,8 +22,9 @@ import time
 
 import duckdb
 
-from .errors import ConfigError, SeedError
+from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
+from .segments import sql_literal
 
 #: SPEC §2: column → (type, required). Extra columns are kept as they come.
 CONTRACT = {
@@ -63,8 +64,9 @@ def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def quote_str(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+def quote_str(value) -> str:
+    """Text as a SQL string literal (a path, a file name)."""
+    return sql_literal(str(value))
 
 
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
@@ -82,8 +84,8 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
         word = f"lower(trim({col}))" if text else col
         trues, falses = (TRUE_WORDS, FALSE_WORDS) if text else ((1,), (0,))
         bad = f"error('not a boolean: ' || {col})" if strict else "NULL"
-        return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN {_sql_tuple(trues)} THEN true "
-                f"WHEN {word} IN {_sql_tuple(falses)} THEN false ELSE {bad} END")
+        return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN ({', '.join(map(sql_literal, trues))}) THEN true "
+                f"WHEN {word} IN ({', '.join(map(sql_literal, falses))}) THEN false ELSE {bad} END")
     if target == "TIMESTAMP" and (text or raw_type.startswith("TIMESTAMP WITH")):
         return f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     return f"CAST({cleaned} AS {target})"
@@ -105,10 +107,6 @@ def _text_list(col: str, raw_type: str) -> str:
     else:
         values = f"CAST({col} AS VARCHAR[])"
     return f"list_filter(list_transform(coalesce({values}, []), t -> trim(t)), t -> coalesce(t, '') <> '')"
-
-
-def _sql_tuple(values) -> str:
-    return "(" + ", ".join(quote_str(v) if isinstance(v, str) else str(v) for v in values) + ")"
 
 
 class Loader:
@@ -339,12 +337,6 @@ def _file_format(source: Source) -> str:
         return "database"
     path = str(source.seed if source.kind == "seed" else source.path)
     return source.format or ("parquet" if re.search(r"\.parquet$", path, re.IGNORECASE) else "csv")
-
-
-def first_line(exc: Exception) -> str:
-    """A DuckDB error as one line (its first two, joined)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return " ".join(lines[:2]) if lines else type(exc).__name__
 
 
 def write_segments_table(con: duckdb.DuckDBPyConnection, segments) -> None:
