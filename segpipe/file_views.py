@@ -19,6 +19,7 @@ import duckdb
 
 from .errors import ConfigError
 from .sources import CONTRACT, first_line, quote_ident, quote_str
+from .state import TABLE as FINGERPRINTS
 from .state import source_files, source_fingerprint
 
 TABLE = "segpipe_meta.file_views"
@@ -116,7 +117,7 @@ def connect_with_sources(project, warn=None):
             raise ConfigError(f"{schema}.{name} reads source files that are gone or changed ({first_line(exc)}) — run "
                               "`segpipe run`, or set `copy: true` on the source to keep a copy in the published file") from None
     if warn:
-        previous = dict(con.execute(f"SELECT node, fingerprint FROM {PUBLISHED}.segpipe_meta.fingerprints").fetchall())
+        previous = dict(con.execute(f"SELECT node, fingerprint FROM {PUBLISHED}.{FINGERPRINTS}").fetchall())
         for line in changed_since_run(project, previous, [name for schema, name, _ in views if schema == "src"]):
             warn(line)
     return con

@@ -164,6 +164,8 @@ def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = Fa
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if cache is not None:
+        if lines:  # a parse with line numbers is another value than one without
+            cache = cache.with_suffix(".lines.json")
         return cached_parse(text, cache, lambda source: parse_yaml(source, path, what, lines))
     return parse_yaml(text, path, what, lines)
 

@@ -212,8 +212,10 @@ class Changes:
             fps[f"files:{name}"] = json.dumps(files) if files is not None else None
             old_files = json.loads(previous.get(f"files:{name}") or "null")
             new_files = appended_files(old_files, files)
-            # append only if nothing but new files changed: same config, same old files
-            if new_files and previous.get(f"source:{name}") == source_fingerprint(source, contract, old_files):
+            # append only if nothing but new files changed: same config, same old files (a
+            # source read in place is a view over all its files, so nothing to append)
+            if (new_files and not Loader.reads_in_place(source)
+                    and previous.get(f"source:{name}") == source_fingerprint(source, contract, old_files)):
                 appends[name] = new_files
         for name in project.seeds:
             seed = project.seed_source(name)

@@ -233,9 +233,9 @@ class Loader:
         return self.describe(source) if source.kind == "seed" else f"source '{source.name}' ({self.describe(source)})"
 
     def describe(self, source: Source) -> str:
-        if source.kind == "file":
-            return os.path.relpath(source.path, self.project.root) if str(source.path).startswith(str(self.project.root)) else str(source.path)
-        return self.project.relpath(source.seed) if source.kind == "seed" else source.location
+        if source.kind == "database":
+            return source.location
+        return self.project.relpath(source.seed if source.kind == "seed" else source.path)
 
     def raw_relation(self, source: Source, file_column: str | None = None, files: list[str] | None = None) -> str:
         """SQL for the source's rows exactly as stored: CSV as text, others as typed.
@@ -305,7 +305,7 @@ class Loader:
             return f"row with id {key}" if key is not None else f"row {number}"
         place = f"line {number + 1}" if _file_format(source) == "csv" else f"row {number}"
         if file and re.search(r"[*?[]", str(source.path or "")):
-            place = f"{os.path.relpath(file, self.project.root)} {place}"
+            place = f"{self.project.relpath(file)} {place}"
         return place
 
     def _attach(self, conn) -> None:

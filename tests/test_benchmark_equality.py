@@ -151,6 +151,6 @@ def test_incremental_run_after_a_new_day_equals_the_straightforward_sql(project)
     added = bench.append_day(project / "data" / "campaign_leads", NEW_DAY)
     assert added > 0
     output = _run(project, "--as-of", NEW_DAY)
-    assert "appended 1 new file(s)" in output and "incremental" in output  # the fast path ran
+    assert "incremental" in output  # the fast path ran
     _daily_against_baseline(project, project / "data")
     assert _published(project, f"select count(*) from segment_performance_daily where day = DATE '{NEW_DAY}'")[0][0] > 0

@@ -40,7 +40,7 @@ def compiled(root: Path):
 def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
     root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
     first = {name: model.sql for name, model in compiled(root).models.items()}
-    assert (root / "target" / "parsed" / "seeds" / "segments.yml.json").exists()
+    assert (root / "target" / "parsed" / "seeds" / "segments.yml.lines.json").exists()
     assert (root / "target" / "parsed" / "models" / "published.yml.json").exists()
     assert list((root / "target" / "jinja").iterdir())
 
@@ -82,7 +82,7 @@ def test_a_cached_parse_still_reports_segment_errors_with_their_line(tmp_path, c
         result = cli("compile", "--project-dir", root, *AS_OF)
         assert result.exit_code == 2
         assert result.stderr == (f"Error: {path}:5: segment 2: unknown key 'filterz' (did you mean 'filters'?)\n")
-    assert (root / "target" / "parsed" / "seeds" / "segments.yml.json").exists()
+    assert (root / "target" / "parsed" / "seeds" / "segments.yml.lines.json").exists()
 
 
 def test_caches_that_cannot_be_written_only_cost_time(tmp_path, cli):
@@ -107,3 +107,20 @@ def test_a_target_that_is_not_a_folder_is_one_line_and_nothing_is_built(tmp_path
             2, "Error: target/compiled/models/internal/lead_segments.sql: cannot write the compiled SQL (Not a directory) — "
                "make target/ a folder segpipe can write to\n")
     assert not (root / "out.duckdb").exists()
+
+
+def test_a_file_read_as_model_docs_then_as_segments_keeps_its_lines(tmp_path):
+    """Segments are parsed with each mapping's line, model docs without: one file
+    read both ways must not get the other's parse from the cache."""
+    from segpipe.docs import load_docs
+    from segpipe.project import parse_cache_file
+    from segpipe.segments import load_segments_file
+
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    shared = root / "models" / "shared.yml"
+    shared.write_text("segments:\n- id: 1\n  name: A\n  filterz: {}\n")
+    project = load_project(root)
+    with pytest.raises(ConfigError, match="unknown key 'segments'"):
+        load_docs(root, [shared], cache_of=lambda path: parse_cache_file(project, path))
+    with pytest.raises(ConfigError, match=f"^{shared}:2: segment 1: unknown key 'filterz'"):
+        load_segments_file(shared, cache=parse_cache_file(project, shared))

@@ -128,7 +128,7 @@ def test_a_new_file_without_an_optional_column_keeps_the_others_values(cli, tmp_
                     f"TO '{sends}/zz-new.parquet' (FORMAT parquet)")
     result = run_project(cli, root)
     assert result.exit_code == 0, result.stderr
-    assert "appended 1 new file(s)" in result.stdout
+    assert "OK    source campaign_leads" in result.stdout and "appended" not in result.stdout  # a new view, not an append
     con = connect_with_sources(load_project(root))
     try:
         assert clicked > 0
