@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -116,6 +118,23 @@ def test_segpipe_attaches_a_database_file_read_only(tmp_path, kind):
             con.execute(write)
     con.close()
     assert path.read_bytes() == before
+
+
+SQLITE_INSTALL_PATH = "SELECT install_path FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
+
+
+def test_the_tests_install_extensions_under_a_private_home(private_home):
+    """tests/conftest.py points HOME at a temporary folder: DuckDB's default extension folder
+    (~/.duckdb/extensions) is under it, here and in the processes the tests start."""
+    folder = private_home / ".duckdb" / "extensions"
+    con = duckdb.connect()  # DuckDB's defaults, unlike offline_connection
+    load_extension(con, "sqlite")
+    assert Path(con.execute(SQLITE_INSTALL_PATH).fetchone()[0]).is_relative_to(folder)
+    probe = ("import duckdb; from segpipe.extensions import load_extension; con = duckdb.connect(); "
+             f"load_extension(con, 'sqlite'); print(con.execute({SQLITE_INSTALL_PATH!r}).fetchone()[0])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(folder)
 
 
 @pytest.mark.parametrize("name,module,label", [

@@ -26,7 +26,7 @@ import typer.main
 from segpipe import cli, entry, runner
 from tests.conftest import make_project
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
-from tests.test_fast_top import ENV, FAST, TYPER
+from tests.test_fast_top import FAST, TYPER, environment
 
 AS_OF = "2025-01-31"
 TIMES = re.compile(r"\b\d+\.\d\ds\b")  # a node's seconds and the run's, e.g. `0.01s`, `in 0.52s`
@@ -95,11 +95,12 @@ def projects(tmp_path_factory) -> dict[str, Path]:
     return {"fresh": fresh, "failing": failing}
 
 
-def outcomes(projects: dict, start: str, argv: list[str], tmp_path: Path, env=ENV) -> dict[str, tuple]:
+def outcomes(projects: dict, start: str, argv: list[str], tmp_path: Path, env=None) -> dict[str, tuple]:
     """Each path's exit code, stdout, stderr, files and tables after `argv` on its own copy of
     `start`; the two run side by side. `built` is `fresh` run once with `--as-of 2025-01-31` in
     the copy itself: fingerprints name source files by path, so a built project's copy is not
     up to date."""
+    env = env or environment()
     roots = {name: tmp_path / name for name in ("fast", "typer")}
     for root in roots.values():
         shutil.copytree(projects["fresh" if start == "built" else start], root)
@@ -169,7 +170,7 @@ def test_anything_else_goes_to_typer(projects, tmp_path, start, argv):
 
 
 def test_segpipe_debug_goes_to_typer_for_its_traceback(projects, tmp_path):
-    fast = outcomes(projects, "fresh", ["run", "--vars", "oops"], tmp_path, {**ENV, "SEGPIPE_DEBUG": "1"})["fast"]
+    fast = outcomes(projects, "fresh", ["run", "--vars", "oops"], tmp_path, environment(SEGPIPE_DEBUG="1"))["fast"]
     assert fast[0] == 1 and "typer" in fast[2] and fast[2].splitlines()[-1].startswith(
         "segpipe.errors.ConfigError: --vars must be a YAML or JSON mapping")
 
@@ -184,7 +185,7 @@ def test_the_fast_path_does_not_import_typer(projects, tmp_path):
              "    main()\n"
              "finally:\n"
              "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=ENV, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, env=environment(), capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "— published out.duckdb" in done.stdout

@@ -26,8 +26,14 @@ from tests.conftest import REPO
 AS_OF = "2026-11-15"
 FAST = [sys.executable, "-m", "segpipe"]
 TYPER = [sys.executable, "-c", "from segpipe.cli import app; app(prog_name='python -m segpipe')"]
-ENV = {**{k: v for k, v in os.environ.items() if k != "SEGPIPE_DEBUG"},
-       "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}  # this checkout's segpipe
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The processes' environment: the session's as it is now (read when called, not at import,
+    so the private HOME of tests/conftest.py is in it), this checkout's segpipe first."""
+    return {**{k: v for k, v in os.environ.items() if k != "SEGPIPE_DEBUG"},
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), **extra}
+
 
 #: an example value for every option of top ({out} is a folder of each process's own)
 EXAMPLES = {"--project-dir": "{project}", "--db": "segpipe.duckdb", "--days": "90", "--metric": "open_rate",
@@ -81,18 +87,19 @@ def demo(tmp_path_factory) -> Path:
     for folder in ("models", "macros", "seeds"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy(REPO / "project.yml", root / "project.yml")
-    done = subprocess.run([*FAST, "run", "--as-of", AS_OF], cwd=root, env=ENV, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([*FAST, "run", "--as-of", AS_OF], cwd=root, env=environment(), capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (root / "empty").mkdir()
     return root
 
 
-def outcome(command, argv, demo, out: Path, env=ENV):
+def outcome(command, argv, demo, out: Path, env=None):
     """Exit code, stdout, stderr and the files written to `out`, run in the demo folder."""
     out.mkdir()
     argv = [a.format(project=demo, empty=demo / "empty", out=out) for a in argv]
-    done = subprocess.run([*command, *argv], cwd=demo, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*command, *argv], cwd=demo, env=env or environment(), capture_output=True, text=True,
+                          timeout=120)
     return done.returncode, done.stdout, done.stderr, {p.name: p.read_bytes() for p in out.iterdir()}
 
 
@@ -122,7 +129,7 @@ def test_anything_else_goes_to_typer(demo, tmp_path, argv):
 
 
 def test_segpipe_debug_goes_to_typer_for_its_traceback(demo, tmp_path):
-    env = {**ENV, "SEGPIPE_DEBUG": "1"}
+    env = environment(SEGPIPE_DEBUG="1")
     fast = outcome(FAST, ["top", "--metric", "reply"], demo, tmp_path / "fast", env)
     assert fast[0] == 1 and "typer" in fast[2] and fast[2].splitlines()[-1].startswith(
         "segpipe.errors.ConfigError: --metric must be one of ")
@@ -153,7 +160,8 @@ def test_the_fast_path_does_not_import_typer(demo):
              "    main()\n"
              "finally:\n"
              "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=demo, env=ENV, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=demo, env=environment(), capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Top 5 segments by reply_rate")
     loaded = set(done.stderr.split())
