@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -96,3 +97,21 @@ def run_segpipe(*args: str, cwd: Path | None = None, env=None, timeout: int = 12
     return subprocess.run([sys.executable, "-m", "segpipe", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def on_one_utc_day(action):
+    """(day, action()) where the UTC date was `day` both before and after the action.
+
+    For commands run without --as-of, whose default window ends today: an action
+    that straddles midnight UTC is done again (the second try starts just after
+    midnight, so it cannot straddle another), and the caller compares or checks
+    outputs that all saw the same `day`. No timing involved."""
+    for _ in range(2):
+        day = utc_today()
+        result = action()
+        if utc_today() == day:
+            return day, result
+    raise AssertionError("the UTC date changed during each of two tries")

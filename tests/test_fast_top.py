@@ -9,6 +9,7 @@ refuses must reach typer and end exactly as they do there.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import os
 import shutil
@@ -21,7 +22,7 @@ import typer
 import typer.main
 
 from segpipe import cli, entry, top
-from tests.conftest import REPO
+from tests.conftest import REPO, on_one_utc_day
 
 AS_OF = "2026-11-15"
 FAST = [sys.executable, "-m", "segpipe"]
@@ -96,6 +97,7 @@ def demo(tmp_path_factory) -> Path:
 
 def outcome(command, argv, demo, out: Path, env=None):
     """Exit code, stdout, stderr and the files written to `out`, run in the demo folder."""
+    shutil.rmtree(out, ignore_errors=True)  # a second try (see on_one_utc_day) starts empty too
     out.mkdir()
     argv = [a.format(project=demo, empty=demo / "empty", out=out) for a in argv]
     done = subprocess.run([*command, *argv], cwd=demo, env=env or environment(), capture_output=True, text=True,
@@ -106,8 +108,12 @@ def outcome(command, argv, demo, out: Path, env=None):
 @pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
 def test_the_fast_path_prints_and_writes_what_typer_does(demo, tmp_path, args):
     assert entry.fast_command(["top", *args]) is not None  # really the fast path
-    fast = outcome(FAST, ["top", *args], demo, tmp_path / "fast")
-    assert fast == outcome(TYPER, ["top", *args], demo, tmp_path / "typer")
+    day, (fast, typer_path) = on_one_utc_day(lambda: (outcome(FAST, ["top", *args], demo, tmp_path / "fast"),
+                                                      outcome(TYPER, ["top", *args], demo, tmp_path / "typer")))
+    assert fast == typer_path
+    if not args:  # the default window: 30 days ending today (UTC)
+        start = day - dt.timedelta(days=29)
+        assert fast[1].splitlines()[0].endswith(f"by reply_rate, {start} to {day} (30 UTC days)")
 
 
 def test_the_examples_succeed(demo, tmp_path):
@@ -118,11 +124,28 @@ def test_the_examples_succeed(demo, tmp_path):
     assert files["t.csv"].startswith(b"segment_id,segment_name,leads_sent,") and files["t.csv"].count(b"\n") == 6
 
 
+def test_a_comparison_that_straddles_midnight_is_done_again(monkeypatch):
+    """on_one_utc_day (tests/conftest.py), with a clock that passes midnight during the first try."""
+    import tests.conftest as conftest
+
+    # the date read before and after each try: Jan 1 -> Jan 2 (straddles), then Jan 2 -> Jan 2
+    clock = iter([dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 2), dt.date(2026, 1, 2)])
+    monkeypatch.setattr(conftest, "utc_today", lambda: next(clock))
+    tries = []
+
+    def action():
+        tries.append("try")
+        return len(tries)
+
+    assert conftest.on_one_utc_day(action) == (dt.date(2026, 1, 2), 2)  # the second try's day and result
+    assert next(clock, None) is None
+
+
 @pytest.mark.parametrize("argv", REFUSED, ids=" ".join)
 def test_anything_else_goes_to_typer(demo, tmp_path, argv):
     assert entry.fast_command(argv) is None
-    fast = outcome(FAST, argv, demo, tmp_path / "fast")
-    typer_path = outcome(TYPER, argv, demo, tmp_path / "typer")
+    _, (fast, typer_path) = on_one_utc_day(lambda: (outcome(FAST, argv, demo, tmp_path / "fast"),
+                                                    outcome(TYPER, argv, demo, tmp_path / "typer")))
     if argv[:1] == ["--debug"]:  # a traceback: its outer frames name the entry point
         fast, typer_path = [(code, out, err.splitlines()[-1], files) for code, out, err, files in (fast, typer_path)]
     assert fast == typer_path

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps, template_files
-from tests.conftest import REPO, run_segpipe
+from tests.conftest import REPO, run_segpipe, utc_today
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -38,10 +38,13 @@ def test_init_run_top_round_trip(tmp_path):
 
     built = run_segpipe("run", "--project-dir", target)
     assert built.returncode == 0, built.stderr
+    before = utc_today()
     ranked = run_segpipe("top", "--project-dir", target, "--format", "json", "--limit", 10)
+    after = utc_today()
     assert ranked.returncode == 0, ranked.stderr
     payload = json.loads(ranked.stdout)
-    assert payload["time_range_to"] == f"{dt.datetime.now(dt.timezone.utc).date()}T23:59:59Z"
+    # without --as-of the window ends today (UTC): the day read just before or just after
+    assert payload["time_range_to"] in {f"{day}T23:59:59Z" for day in (before, after)}
     assert payload["segments"], "the example data ends today, so the default window has sends"
     assert run_segpipe("test", "--project-dir", target).returncode == 0
 
