@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,19 @@ LEAD_COLUMNS = ["id", "workspace_id", "email", "source", "score", "country", "ro
 CAMPAIGN_COLUMNS = ["id", "workspace_id", "name", "segment_id", "sent_at"]
 SEND_COLUMNS = ["id", "campaign_id", "lead_id", "sent", "opened", "replied", "bounced",
                 "clicked", "converted", "sent_at", "replied_at", "variant"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory):
+    """A throwaway HOME for the whole session, so DuckDB installs extensions into
+    `<it>/.duckdb/extensions`, not the user's real ~/.duckdb (DuckDB reads HOME
+    for every new connection; there is no other variable it uses for that folder).
+    Set in os.environ, so the subprocesses the tests start inherit it too.
+    tests/pg_server.py still creates an OS user to run PostgreSQL as root."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        yield home
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
@@ -81,3 +96,22 @@ def run_segpipe(*args: str, cwd: Path | None = None, env=None, timeout: int = 12
     """Run the installed CLI in a subprocess, exactly as a user would."""
     return subprocess.run([sys.executable, "-m", "segpipe", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def on_one_utc_day(action):
+    """(day, action()) where the UTC date was `day` both before and after the action.
+
+    For commands run without --as-of, whose default window ends today: an action
+    that straddles midnight UTC is done again (the second try starts just after
+    midnight, so it cannot straddle another), and the caller compares or checks
+    outputs that all saw the same `day`. No timing involved."""
+    for _ in range(2):
+        day = utc_today()
+        result = action()
+        if utc_today() == day:
+            return day, result
+    raise AssertionError("the UTC date changed during each of two tries")

@@ -60,6 +60,38 @@ def _ts(value):
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
+def _counted(segment, members, by_campaign, sends, attribution) -> list[tuple[dict, dt.datetime]]:
+    """(send, send time) of every send counted for `segment`, whenever it was sent; sends
+    without a send time are left out (SPEC §4)."""
+    counted = []
+    for send in sends:
+        if not send.get("sent"):
+            continue
+        campaign = by_campaign.get(send["campaign_id"], {})
+        sent_at = _ts(send.get("sent_at")) or _ts(campaign.get("sent_at"))
+        if sent_at is None:
+            continue
+        if attribution == "campaign":
+            if campaign.get("segment_id") != segment["id"]:
+                continue
+        elif (segment["id"], send["lead_id"]) not in members:
+            continue
+        counted.append((send, sent_at))
+    return counted
+
+
+def _counts(counted) -> dict:
+    row = {"leads_sent": len(counted)}
+    for flag in ("opened", "replied", "bounced", "clicked", "converted"):
+        row[flag] = sum(1 for s, _ in counted if s.get(flag) is True)
+    return row
+
+
+def _response_times(counted) -> list[dt.timedelta]:
+    """replied_at − send time of the replied sends that have a replied_at."""
+    return [_ts(s["replied_at"]) - t for s, t in counted if s.get("replied") is True and s.get("replied_at")]
+
+
 def performance(segments, leads, campaigns, sends, *, as_of: dt.date, days: int,
                 attribution: str = "matching") -> dict[int, dict]:
     """Per segment id: counts, rates (None without sends) and avg_response_hours."""
@@ -68,29 +100,32 @@ def performance(segments, leads, campaigns, sends, *, as_of: dt.date, days: int,
     members = membership(segments, leads)
     result = {}
     for segment in segments:
-        counted = []
-        for send in sends:
-            if not send.get("sent"):
-                continue
-            campaign = by_campaign.get(send["campaign_id"], {})
-            sent_at = _ts(send.get("sent_at")) or _ts(campaign.get("sent_at"))
-            if sent_at is None or not start <= sent_at.date() <= as_of:
-                continue
-            if attribution == "campaign":
-                if campaign.get("segment_id") != segment["id"]:
-                    continue
-            elif (segment["id"], send["lead_id"]) not in members:
-                continue
-            counted.append((send, sent_at))
+        counted = [(s, t) for s, t in _counted(segment, members, by_campaign, sends, attribution)
+                   if start <= t.date() <= as_of]
         n = len(counted)
-        row = {"leads_sent": n}
-        for flag in ("opened", "replied", "bounced", "clicked", "converted"):
-            row[flag] = sum(1 for s, _ in counted if s.get(flag) is True)
+        row = _counts(counted)
         for rate, flag in (("open_rate", "opened"), ("reply_rate", "replied"), ("bounce_rate", "bounced"),
                            ("click_rate", "clicked"), ("conversion_rate", "converted")):
             row[rate] = row[flag] / n if n else None
-        hours = [(_ts(s["replied_at"]) - t).total_seconds() / 3600 for s, t in counted
-                 if s.get("replied") is True and s.get("replied_at")]
+        hours = [delta.total_seconds() / 3600 for delta in _response_times(counted)]
         row["avg_response_hours"] = sum(hours) / len(hours) if hours else None
         result[segment["id"]] = row
+    return result
+
+
+def daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -> dict[tuple[int, dt.date], dict]:
+    """Per (segment id, UTC day of send) with at least one send, all history: the counts,
+    timed_replies (replied sends with a replied_at) and response_micros_sum (their
+    replied_at − send time, in whole microseconds, summed)."""
+    by_campaign = {c["id"]: c for c in campaigns}
+    members = membership(segments, leads)
+    result = {}
+    for segment in segments:
+        by_day = {}
+        for send, sent_at in _counted(segment, members, by_campaign, sends, attribution):
+            by_day.setdefault(sent_at.date(), []).append((send, sent_at))
+        for day, counted in by_day.items():
+            times = _response_times(counted)
+            result[segment["id"], day] = {**_counts(counted), "timed_replies": len(times),
+                                          "response_micros_sum": sum(t // dt.timedelta(microseconds=1) for t in times)}
     return result

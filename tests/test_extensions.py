@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
 
+from segpipe.connections import attach
 from segpipe.errors import ConfigError
 from segpipe.extensions import extension_path, load_extension
+from segpipe.project import Connection
 from tests.pg_server import pg_query
 
 
@@ -82,20 +86,55 @@ def test_postgres_roundtrip(tmp_path, postgres_dsn):
     con.execute("DROP TABLE pg.public.ext_roundtrip")
 
 
-def test_sqlite_read_only(tmp_path):
-    path = tmp_path / "app.sqlite"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT, score REAL)")
-        db.executemany("INSERT INTO leads VALUES (?, ?, ?)",
-                       [(1, "a@x.io", 80.5), (2, None, None)])
-    db.close()
+def write_app_database(kind: str, path) -> None:
+    """The app's database file: a leads table with two rows."""
+    rows = [(1, "a@x.io", 80.5), (2, None, None)]
+    if kind == "sqlite":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT, score REAL)")
+            db.executemany("INSERT INTO leads VALUES (?, ?, ?)", rows)
+        db.close()
+    else:
+        with duckdb.connect(str(path)) as db:
+            db.execute("CREATE TABLE leads (id INTEGER, email VARCHAR, score DOUBLE)")
+            db.executemany("INSERT INTO leads VALUES (?, ?, ?)", rows)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+def test_segpipe_attaches_a_database_file_read_only(tmp_path, kind):
+    """segpipe.connections.attach itself (not an ATTACH of the test's own): reads work, writes fail."""
+    path = tmp_path / f"app.{kind}"
+    write_app_database(kind, path)
+    before = path.read_bytes()
     con = offline_connection(tmp_path)
+    attach(con, Connection(name="app", type=kind, path=path))
+    rows = con.execute("SELECT id, email, score FROM app.leads ORDER BY id").fetchall()
+    # segpipe reads SQLite as text (its columns are dynamically typed) and casts later
+    assert rows == ([("1", "a@x.io", "80.5"), ("2", None, None)] if kind == "sqlite"
+                    else [(1, "a@x.io", 80.5), (2, None, None)])
+    for write in ("INSERT INTO app.leads VALUES (3, 'c@x.io', 1)", "DELETE FROM app.leads",
+                  "CREATE TABLE app.other (x INTEGER)"):
+        with pytest.raises(duckdb.Error, match="(?i)read.only"):
+            con.execute(write)
+    con.close()
+    assert path.read_bytes() == before
+
+
+SQLITE_INSTALL_PATH = "SELECT install_path FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
+
+
+def test_the_tests_install_extensions_under_a_private_home(private_home):
+    """tests/conftest.py points HOME at a temporary folder: DuckDB's default extension folder
+    (~/.duckdb/extensions) is under it, here and in the processes the tests start."""
+    folder = private_home / ".duckdb" / "extensions"
+    con = duckdb.connect()  # DuckDB's defaults, unlike offline_connection
     load_extension(con, "sqlite")
-    con.execute(f"ATTACH '{path}' AS app (TYPE sqlite, READ_ONLY)")
-    assert con.execute("SELECT id, email, score FROM app.leads ORDER BY id").fetchall() == [
-        (1, "a@x.io", 80.5), (2, None, None)]
-    with pytest.raises(duckdb.Error):
-        con.execute("INSERT INTO app.leads VALUES (3, 'c@x.io', 1)")
+    assert Path(con.execute(SQLITE_INSTALL_PATH).fetchone()[0]).is_relative_to(folder)
+    probe = ("import duckdb; from segpipe.extensions import load_extension; con = duckdb.connect(); "
+             f"load_extension(con, 'sqlite'); print(con.execute({SQLITE_INSTALL_PATH!r}).fetchone()[0])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(folder)
 
 
 @pytest.mark.parametrize("name,module,label", [

@@ -9,6 +9,7 @@ refuses must reach typer and end exactly as they do there.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import os
 import shutil
@@ -21,13 +22,19 @@ import typer
 import typer.main
 
 from segpipe import cli, entry, top
-from tests.conftest import REPO
+from tests.conftest import REPO, on_one_utc_day
 
 AS_OF = "2026-11-15"
 FAST = [sys.executable, "-m", "segpipe"]
 TYPER = [sys.executable, "-c", "from segpipe.cli import app; app(prog_name='python -m segpipe')"]
-ENV = {**{k: v for k, v in os.environ.items() if k != "SEGPIPE_DEBUG"},
-       "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}  # this checkout's segpipe
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The processes' environment: the session's as it is now (read when called, not at import,
+    so the private HOME of tests/conftest.py is in it), this checkout's segpipe first."""
+    return {**{k: v for k, v in os.environ.items() if k != "SEGPIPE_DEBUG"},
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), **extra}
+
 
 #: an example value for every option of top ({out} is a folder of each process's own)
 EXAMPLES = {"--project-dir": "{project}", "--db": "segpipe.duckdb", "--days": "90", "--metric": "open_rate",
@@ -81,26 +88,32 @@ def demo(tmp_path_factory) -> Path:
     for folder in ("models", "macros", "seeds"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy(REPO / "project.yml", root / "project.yml")
-    done = subprocess.run([*FAST, "run", "--as-of", AS_OF], cwd=root, env=ENV, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([*FAST, "run", "--as-of", AS_OF], cwd=root, env=environment(), capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (root / "empty").mkdir()
     return root
 
 
-def outcome(command, argv, demo, out: Path, env=ENV):
+def outcome(command, argv, demo, out: Path, env=None):
     """Exit code, stdout, stderr and the files written to `out`, run in the demo folder."""
+    shutil.rmtree(out, ignore_errors=True)  # a second try (see on_one_utc_day) starts empty too
     out.mkdir()
     argv = [a.format(project=demo, empty=demo / "empty", out=out) for a in argv]
-    done = subprocess.run([*command, *argv], cwd=demo, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*command, *argv], cwd=demo, env=env or environment(), capture_output=True, text=True,
+                          timeout=120)
     return done.returncode, done.stdout, done.stderr, {p.name: p.read_bytes() for p in out.iterdir()}
 
 
 @pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
 def test_the_fast_path_prints_and_writes_what_typer_does(demo, tmp_path, args):
     assert entry.fast_command(["top", *args]) is not None  # really the fast path
-    fast = outcome(FAST, ["top", *args], demo, tmp_path / "fast")
-    assert fast == outcome(TYPER, ["top", *args], demo, tmp_path / "typer")
+    day, (fast, typer_path) = on_one_utc_day(lambda: (outcome(FAST, ["top", *args], demo, tmp_path / "fast"),
+                                                      outcome(TYPER, ["top", *args], demo, tmp_path / "typer")))
+    assert fast == typer_path
+    if not args:  # the default window: 30 days ending today (UTC)
+        start = day - dt.timedelta(days=29)
+        assert fast[1].splitlines()[0].endswith(f"by reply_rate, {start} to {day} (30 UTC days)")
 
 
 def test_the_examples_succeed(demo, tmp_path):
@@ -111,18 +124,35 @@ def test_the_examples_succeed(demo, tmp_path):
     assert files["t.csv"].startswith(b"segment_id,segment_name,leads_sent,") and files["t.csv"].count(b"\n") == 6
 
 
+def test_a_comparison_that_straddles_midnight_is_done_again(monkeypatch):
+    """on_one_utc_day (tests/conftest.py), with a clock that passes midnight during the first try."""
+    import tests.conftest as conftest
+
+    # the date read before and after each try: Jan 1 -> Jan 2 (straddles), then Jan 2 -> Jan 2
+    clock = iter([dt.date(2026, 1, 1), dt.date(2026, 1, 2), dt.date(2026, 1, 2), dt.date(2026, 1, 2)])
+    monkeypatch.setattr(conftest, "utc_today", lambda: next(clock))
+    tries = []
+
+    def action():
+        tries.append("try")
+        return len(tries)
+
+    assert conftest.on_one_utc_day(action) == (dt.date(2026, 1, 2), 2)  # the second try's day and result
+    assert next(clock, None) is None
+
+
 @pytest.mark.parametrize("argv", REFUSED, ids=" ".join)
 def test_anything_else_goes_to_typer(demo, tmp_path, argv):
     assert entry.fast_command(argv) is None
-    fast = outcome(FAST, argv, demo, tmp_path / "fast")
-    typer_path = outcome(TYPER, argv, demo, tmp_path / "typer")
+    _, (fast, typer_path) = on_one_utc_day(lambda: (outcome(FAST, argv, demo, tmp_path / "fast"),
+                                                    outcome(TYPER, argv, demo, tmp_path / "typer")))
     if argv[:1] == ["--debug"]:  # a traceback: its outer frames name the entry point
         fast, typer_path = [(code, out, err.splitlines()[-1], files) for code, out, err, files in (fast, typer_path)]
     assert fast == typer_path
 
 
 def test_segpipe_debug_goes_to_typer_for_its_traceback(demo, tmp_path):
-    env = {**ENV, "SEGPIPE_DEBUG": "1"}
+    env = environment(SEGPIPE_DEBUG="1")
     fast = outcome(FAST, ["top", "--metric", "reply"], demo, tmp_path / "fast", env)
     assert fast[0] == 1 and "typer" in fast[2] and fast[2].splitlines()[-1].startswith(
         "segpipe.errors.ConfigError: --metric must be one of ")
@@ -153,7 +183,8 @@ def test_the_fast_path_does_not_import_typer(demo):
              "    main()\n"
              "finally:\n"
              "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=demo, env=ENV, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=demo, env=environment(), capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Top 5 segments by reply_rate")
     loaded = set(done.stderr.split())

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import filecmp
+import io
 import json
 from pathlib import Path
 
 import pytest
 
-from segpipe.scaffold import TEMPLATE_LAST_DAY, TEMPLATES, init_project, shift_timestamps, template_files
-from tests.conftest import REPO, run_segpipe
+from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps, template_files
+from tests.conftest import REPO, run_segpipe, utc_today
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -37,10 +38,13 @@ def test_init_run_top_round_trip(tmp_path):
 
     built = run_segpipe("run", "--project-dir", target)
     assert built.returncode == 0, built.stderr
+    before = utc_today()
     ranked = run_segpipe("top", "--project-dir", target, "--format", "json", "--limit", 10)
+    after = utc_today()
     assert ranked.returncode == 0, ranked.stderr
     payload = json.loads(ranked.stdout)
-    assert payload["time_range_to"] == f"{dt.datetime.now(dt.timezone.utc).date()}T23:59:59Z"
+    # without --as-of the window ends today (UTC): the day read just before or just after
+    assert payload["time_range_to"] in {f"{day}T23:59:59Z" for day in (before, after)}
     assert payload["segments"], "the example data ends today, so the default window has sends"
     assert run_segpipe("test", "--project-dir", target).returncode == 0
 
@@ -60,21 +64,40 @@ def test_init_accepts_an_empty_folder(tmp_path, cli):
     assert (tmp_path / "project.yml").is_file()
 
 
+def read_seeds(folder: Path) -> dict[str, list[dict]]:
+    return {path.name: list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+            for path in sorted(folder.glob("*.csv"))}
+
+
+def times(rows: list[dict], columns=None) -> list[dt.datetime]:
+    """Every non-empty timestamp (a column named *_at) of the rows, or of `columns` only."""
+    return [dt.datetime.fromisoformat(value) for row in rows for column, value in row.items()
+            if column.endswith("_at") and (columns is None or column in columns) and value]
+
+
 def test_example_data_is_moved_to_end_today(tmp_path):
+    """The last day of the scaffold's data, read from its CSVs (not from the code), becomes today:
+    the last send is today and no timestamp is later."""
+    template = read_seeds(TEMPLATES / "seeds")
+    assert not any(row.get("metadata") for row in template["leads.csv"])  # no times hidden in JSON
+    template_last = max(times([row for rows in template.values() for row in rows])).date()
+    assert template_last == max(times(template["campaign_leads.csv"], ["sent_at"])).date()
     today = dt.date(2030, 6, 15)
     init_project(tmp_path, today=today)
-    template = list(csv.DictReader(open(TEMPLATES / "seeds" / "campaign_leads.csv")))
-    moved = list(csv.DictReader(open(tmp_path / "seeds" / "campaign_leads.csv")))
-    shift = today - TEMPLATE_LAST_DAY
-    for before, after in zip(template, moved, strict=True):
-        for column in ("sent_at", "replied_at"):
-            if before[column]:
-                assert dt.datetime.fromisoformat(after[column]) - dt.datetime.fromisoformat(before[column]) == shift
-            else:
-                assert after[column] == ""
-        assert {k: v for k, v in after.items() if not k.endswith("_at")} == {k: v for k, v in before.items() if not k.endswith("_at")}
-    last = max(dt.date.fromisoformat(row["sent_at"][:10]) for row in moved)
-    assert today - dt.timedelta(days=29) <= last <= today
+    moved = read_seeds(tmp_path / "seeds")
+    assert set(moved) == set(template) and len(template) >= 4
+    shift = today - template_last
+    for name, rows in template.items():
+        for before, after in zip(rows, moved[name], strict=True):
+            assert list(after) == list(before)
+            for column, value in before.items():
+                if column.endswith("_at") and value:
+                    assert dt.datetime.fromisoformat(after[column]) - dt.datetime.fromisoformat(value) == shift
+                else:
+                    assert after[column] == value, (name, column)
+    sends = moved["campaign_leads.csv"]
+    assert max(times(sends, ["sent_at"])).date() == today
+    assert max(times([row for rows in moved.values() for row in rows])).date() == today
 
 
 def test_shift_leaves_other_columns_and_blanks_alone():

@@ -65,11 +65,27 @@ def test_window_days_var_changes_published_window(tmp_path, cli):
     assert (start.isoformat(), end.isoformat()) == ("2025-01-25", "2025-01-31")
 
 
-def test_daily_table_sums_to_all_history(tmp_path, cli):
-    _, con = build(tmp_path, cli)
-    daily = dict(con.execute("select segment_id, sum(leads_sent) from segment_performance_daily group by 1").fetchall())
-    everything = reference.performance(SEGMENTS, LEADS, CAMPAIGNS, SENDS, as_of=AS_OF.replace(year=2030), days=365 * 10)
-    assert daily == {k: v["leads_sent"] for k, v in everything.items() if v["leads_sent"]}
+DAILY_COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "timed_replies",
+                "response_micros_sum")
+
+
+@pytest.mark.parametrize("attribution", ["matching", "campaign"])
+def test_daily_table_sums_to_all_history(tmp_path, cli, attribution):
+    """Every count column of every (segment, day) row equals the plain-Python reading, and
+    summed over all history equals the reference's figures for a window holding everything."""
+    _, con = build(tmp_path, cli, "--vars", json.dumps({"attribution": attribution}))
+    rows = con.execute(f"select segment_id, day, {', '.join(DAILY_COUNTS)} from segment_performance_daily").fetchall()
+    actual = {(seg_id, day): dict(zip(DAILY_COUNTS, counts)) for seg_id, day, *counts in rows}
+    expected = reference.daily(SEGMENTS, LEADS, CAMPAIGNS, SENDS, attribution=attribution)
+    assert actual == expected
+    # the dataset exercises every column (not a comparison of zeros)
+    assert all(sum(row[c] for row in expected.values()) > 0 for c in DAILY_COUNTS)
+    everything = reference.performance(SEGMENTS, LEADS, CAMPAIGNS, SENDS, as_of=AS_OF.replace(year=2030),
+                                       days=365 * 10, attribution=attribution)
+    sums = con.execute(f"select segment_id, {', '.join(f'sum({c})::bigint' for c in DAILY_COUNTS[:6])} "
+                       "from segment_performance_daily group by 1").fetchall()
+    assert {seg_id: tuple(counts) for seg_id, *counts in sums} == {
+        seg_id: tuple(v[c] for c in DAILY_COUNTS[:6]) for seg_id, v in everything.items() if v["leads_sent"]}
 
 
 def test_counts_are_integers_and_never_null(tmp_path, cli):

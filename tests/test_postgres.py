@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segpipe.connections import postgres_target
-from segpipe.project import load_project
+from segpipe.connections import attach, postgres_target
+from segpipe.project import Connection, load_project
 from segpipe.sources import CONTRACT, Loader
 from tests.conftest import REPO
-from tests.pg_server import PostgresServer, ServerUnavailable, pg_execute
+from tests.pg_server import PostgresServer, ServerUnavailable, pg_execute, pg_query
 from tests.sources_dataset import (assert_fails, dataset, pg_sql, published_tables, reference,  # noqa: F401
                                    run_project, source_tables, up_to_float_summation, write_project_yml)
 
@@ -88,6 +88,25 @@ def test_postgres_types_become_the_contract_types(tmp_path, monkeypatch, postgre
         (2, False, False, False, False, True, None, "2026-01-01 01:30:00", "2026-01-01 10:00:00", "TIMESTAMP"),
         (3, None, None, None, None, None, None, None, "2025-12-31 23:00:00", "TIMESTAMP"),
     ]
+
+
+def test_segpipe_attaches_postgres_read_only(monkeypatch, postgres_dsn):
+    """segpipe.connections.attach itself: the app's tables read, and no write reaches the server."""
+    pg_execute(postgres_dsn, "DROP TABLE IF EXISTS public.ro_leads; "
+                             "CREATE TABLE public.ro_leads (id int, email text); "
+                             "INSERT INTO public.ro_leads VALUES (1, 'a@x.io'), (2, NULL);")
+    monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "10")  # attach sets it when unset: keep it from leaking
+    con = duckdb.connect()
+    attach(con, Connection(name="app", type="postgres", env="APP_DATABASE_URL"))
+    assert con.execute("SELECT id, email FROM app.public.ro_leads ORDER BY id").fetchall() == [(1, "a@x.io"), (2, None)]
+    for write in ("INSERT INTO app.public.ro_leads VALUES (3, 'c@x.io')", "DELETE FROM app.public.ro_leads",
+                  "CREATE TABLE app.public.ro_other (x INTEGER)"):
+        with pytest.raises(duckdb.Error, match="(?i)read.only"):
+            con.execute(write)
+    con.close()
+    assert pg_query(postgres_dsn, "SELECT id, email FROM public.ro_leads ORDER BY id") == [(1, "a@x.io"), (2, None)]
+    assert pg_query(postgres_dsn, "SELECT count(*) FROM pg_tables WHERE tablename = 'ro_other'") == [(0,)]
 
 
 def test_postgres_tables_are_read_from_one_snapshot(tmp_path, monkeypatch, app_db):

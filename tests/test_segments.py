@@ -66,23 +66,44 @@ def test_sql_literal_round_trips_through_duckdb(value):
     assert duckdb.sql(f"select {sql_literal(value)}").fetchone()[0] == value
 
 
-def test_predicate_for_every_filter_key_selects_the_right_rows():
+#: a stg_leads row (its match keys already trimmed and lower-cased) that segment FULL selects
+MATCHING = {"workspace_id": 1, "source_key": "linkedin", "country_key": "us", "role_key": "founder",
+            "company_size_key": "1-10", "industry_key": "saas", "tag_keys": ["webinar"], "score": 80.0,
+            "has_email": True}
+FULL = Segment(1, "A", 1, None, {"sources": ["linkedin"], "countries": ["us"], "roles": ["founder", "ceo"],
+                                 "company_sizes": ["1-10"], "industries": ["saas"], "tags": ["webinar", "hiring"],
+                                 "min_score": 60, "has_email": True})
+#: rows that differ from MATCHING in exactly one key (lead id, key, value), each missing FULL's filter
+MISSES = [
+    (2, "tag_keys", ["x"]), (3, "workspace_id", 2), (4, "score", None), (5, "has_email", False),
+    (6, "source_key", "apollo"), (7, "country_key", "de"), (8, "role_key", "cmo"),
+    (9, "company_size_key", "11-50"), (10, "industry_key", "fintech"), (11, "score", 59.5),
+    (12, "tag_keys", []), (13, "source_key", None),
+]
+#: and rows that differ in one key but still match (another listed value, the bound itself)
+STILL_MATCHING = [(14, "role_key", "ceo"), (15, "tag_keys", ["x", "hiring"]), (16, "score", 60.0)]
+
+
+def leads_table(rows: dict[int, dict]):
     con = duckdb.connect()
-    con.execute("""create table stg_leads as select * from (values
-        (1, 1, 'linkedin', 'us', 'founder', '1-10', 'saas', ['webinar'], 80.0, true),
-        (2, 1, 'linkedin', 'us', 'founder', '1-10', 'saas', ['x'], 80.0, true),
-        (3, 2, 'linkedin', 'us', 'founder', '1-10', 'saas', ['webinar'], 80.0, true),
-        (4, 1, 'linkedin', 'us', 'founder', '1-10', 'saas', ['webinar'], null, true),
-        (5, 1, 'linkedin', 'us', 'founder', '1-10', 'saas', ['webinar'], 80.0, false),
-        (6, 1, 'apollo', 'us', 'founder', '1-10', 'saas', ['webinar'], 80.0, true)
-    ) t(lead_id, workspace_id, source_key, country_key, role_key, company_size_key, industry_key, tag_keys, score, has_email)""")
-    segment = Segment(1, "A", 1, None, {"sources": ["linkedin"], "countries": ["us"], "roles": ["founder", "ceo"],
-                                        "company_sizes": ["1-10"], "industries": ["saas"], "tags": ["webinar", "hiring"],
-                                        "min_score": 60, "has_email": True})
-    rows = con.execute(f"select lead_id from stg_leads where {segment_predicate(segment)} order by 1").fetchall()
-    assert rows == [(1,)]
+    con.execute("create table stg_leads (lead_id int, workspace_id int, source_key varchar, country_key varchar, "
+                "role_key varchar, company_size_key varchar, industry_key varchar, tag_keys varchar[], "
+                "score double, has_email boolean)")
+    for lead_id, row in rows.items():
+        con.execute("insert into stg_leads values ($lead_id, $workspace_id, $source_key, $country_key, $role_key, "
+                    "$company_size_key, $industry_key, $tag_keys, $score, $has_email)", {"lead_id": lead_id, **row})
+    return con
+
+
+def test_predicate_for_every_filter_key_selects_the_right_rows():
+    rows = {1: MATCHING, **{lead_id: {**MATCHING, key: value} for lead_id, key, value in MISSES + STILL_MATCHING}}
+    assert {key for _, key, _ in MISSES} == set(MATCHING)  # every key of the segment is missed once
+    con = leads_table(rows)
+    selected = con.execute(f"select lead_id from stg_leads where {segment_predicate(FULL)} order by 1").fetchall()
+    assert selected == [(1,), *((lead_id,) for lead_id, _, _ in STILL_MATCHING)]
     everyone = Segment(2, "B", None, None, {})
     assert segment_predicate(everyone) == "true"
+    assert con.execute(f"select count(*) from stg_leads where {segment_predicate(everyone)}").fetchone() == (len(rows),)
     no_email = Segment(3, "C", None, None, {"has_email": False})
     assert con.execute(f"select lead_id from stg_leads where {segment_predicate(no_email)}").fetchall() == [(5,)]
 

@@ -252,12 +252,98 @@ def test_workspace_isolation_excludes_other_tenants_and_global_segments(ranked_p
     assert ranked_ids(ranked_project, "--workspace-id", 99) == []
 
 
-def test_click_rate_adds_its_count_and_rate_after_the_seed_keys(ranked_project):
-    result = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--format", "json",
-                    "--metric", "conversion_rate")
-    first = json.loads(result.stdout)["segments"][0]
-    assert list(first)[-2:] == ["converted", "conversion_rate"]
-    assert (first["converted"], first["conversion_rate"]) == (0, 0.0)
+# --- click_rate and conversion_rate: distinct clicked and converted counts -------------------
+
+# segment: id, country, sends, clicked, converted (clicked are a segment's first sends, converted its last)
+OUTCOME_PLAN = [
+    (1, "AA", 10, 5, 1),   # click 1/2 (ties 3, more sends), conversion 1/10
+    (2, "BB", 8, 2, 4),    # click 1/4, conversion 1/2 (ties 4, more sends)
+    (3, "CC", 4, 2, 0),    # click 1/2, conversion 0
+    (4, "DD", 6, 0, 3),    # click 0, conversion 1/2
+    (5, "EE", 3, 1, 2),    # click 1/3, conversion 2/3
+]
+
+
+def outcome_dataset():
+    """One lead per send, all on 2025-01-10; flags not set are null or false in turn. Decoys: unsent
+    rows and a send after the window, every flag true."""
+    leads, sends, segments = [], [], []
+    for seg_id, country, n_sent, n_clicked, n_converted in OUTCOME_PLAN:
+        segments.append({"id": seg_id, "name": f"Segment {seg_id}", "filters": {"countries": [country]}})
+        for k in range(n_sent + 3):
+            lead_id = seg_id * 100 + k
+            leads.append({"id": lead_id, "workspace_id": 1, "email": f"{lead_id}@x.io", "country": country,
+                          "created_at": "2024-01-01 00:00:00"})
+            unset = None if k % 2 else False
+            send = {"id": lead_id, "campaign_id": 1, "lead_id": lead_id, "sent": k < n_sent, "opened": k % 2 == 0,
+                    "replied": k % 3 == 0, "bounced": k == n_sent - 1, "clicked": True if k < n_clicked else unset,
+                    "converted": True if n_sent - n_converted <= k < n_sent else unset,
+                    "sent_at": "2025-01-10 12:00:00"}
+            if k >= n_sent:  # decoys
+                send.update(opened=True, replied=True, bounced=True, clicked=True, converted=True,
+                            sent=k == n_sent, sent_at="2025-02-01 00:00:00" if k == n_sent else send["sent_at"])
+            sends.append(send)
+    campaigns = [{"id": 1, "workspace_id": 1, "name": "c", "sent_at": "2025-01-10 09:00:00"}]
+    return leads, campaigns, sends, segments
+
+
+def expected_outcomes(metric: str) -> list[dict]:
+    """Every segment's JSON row for `metric`, counted in plain Python from the rows written, ranked by
+    the exact fraction descending, then sends descending, then id."""
+    from fractions import Fraction
+
+    leads, _, sends, segments = outcome_dataset()
+    country = {lead["id"]: lead["country"] for lead in leads}
+    count_key = {"click_rate": "clicked", "conversion_rate": "converted"}[metric]
+    rows = []
+    for segment in segments:
+        counted = [s for s in sends if s["sent"] and country[s["lead_id"]] in segment["filters"]["countries"]
+                   and WINDOW[0] <= dt.datetime.fromisoformat(s["sent_at"]) <= WINDOW[1]]
+        n = len(counted)
+        counts = {k: sum(1 for s in counted if s[k] is True)
+                  for k in ("opened", "replied", "bounced", "clicked", "converted")}
+
+        def rate(k):
+            return float((Decimal(counts[k]) / Decimal(n)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+        rows.append(({"segment_id": segment["id"], "segment_name": segment["name"], "leads_sent": n,
+                      "opened": counts["opened"], "replied": counts["replied"], "bounced": counts["bounced"],
+                      "open_rate": rate("opened"), "reply_rate": rate("replied"), "bounce_rate": rate("bounced"),
+                      count_key: counts[count_key], metric: rate(count_key)},
+                     Fraction(counts[count_key], n)))
+    rows.sort(key=lambda pair: (-pair[1], -pair[0]["leads_sent"], pair[0]["segment_id"]))
+    return [row for row, _ in rows]
+
+
+@pytest.fixture(scope="module")
+def outcome_project(tmp_path_factory):
+    leads, campaigns, sends, segments = outcome_dataset()
+    root = make_project(tmp_path_factory.mktemp("outcomes"), leads=leads, campaigns=campaigns,
+                        campaign_leads=sends, segments=segments)
+    assert invoke("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    return root
+
+
+def test_the_outcome_data_tells_clicks_from_conversions():
+    clicks, conversions = expected_outcomes("click_rate"), expected_outcomes("conversion_rate")
+    assert [r["segment_id"] for r in clicks] == [1, 3, 5, 2, 4]
+    assert [r["segment_id"] for r in conversions] == [5, 2, 4, 1, 3]
+    by_id = {r["segment_id"]: r for r in conversions}
+    assert all(r["clicked"] != by_id[r["segment_id"]]["converted"] for r in clicks)
+
+
+@pytest.mark.parametrize("metric", ["click_rate", "conversion_rate"])
+def test_click_rate_adds_its_count_and_rate_after_the_seed_keys(outcome_project, metric):
+    result = invoke("top", "--project-dir", outcome_project, "--as-of", "2025-01-31", "--format", "json",
+                    "--metric", metric, "--limit", 10)
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["metric"] == metric
+    expected = expected_outcomes(metric)
+    assert payload["segments"] == expected  # counts, rates and ranking
+    count_key = {"click_rate": "clicked", "conversion_rate": "converted"}[metric]
+    keys = [*SPEC_EXAMPLE["segments"][0], count_key, metric]  # the seed's keys, then the count and the rate
+    assert all(list(row) == keys and type(row[count_key]) is int for row in payload["segments"])
 
 
 def test_window_outside_the_data_is_empty_not_an_error(ranked_project):
