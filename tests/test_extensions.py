@@ -107,13 +107,14 @@ def test_segpipe_attaches_a_database_file_read_only(tmp_path, kind):
     write_app_database(kind, path)
     before = path.read_bytes()
     con = offline_connection(tmp_path)
-    attach(con, Connection(name="app", type=kind, path=path))
-    rows = con.execute("SELECT id, email, score FROM app.leads ORDER BY id").fetchall()
+    app = Connection(name="app", type=kind, path=path)
+    attach(con, app)
+    rows = con.execute(f"SELECT id, email, score FROM {app.catalog}.leads ORDER BY id").fetchall()
     # segpipe reads SQLite as text (its columns are dynamically typed) and casts later
     assert rows == ([("1", "a@x.io", "80.5"), ("2", None, None)] if kind == "sqlite"
                     else [(1, "a@x.io", 80.5), (2, None, None)])
-    for write in ("INSERT INTO app.leads VALUES (3, 'c@x.io', 1)", "DELETE FROM app.leads",
-                  "CREATE TABLE app.other (x INTEGER)"):
+    for write in (f"INSERT INTO {app.catalog}.leads VALUES (3, 'c@x.io', 1)", f"DELETE FROM {app.catalog}.leads",
+                  f"CREATE TABLE {app.catalog}.other (x INTEGER)"):
         with pytest.raises(duckdb.Error, match="(?i)read.only"):
             con.execute(write)
     con.close()

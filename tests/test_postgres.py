@@ -98,10 +98,11 @@ def test_segpipe_attaches_postgres_read_only(monkeypatch, postgres_dsn):
     monkeypatch.setenv("APP_DATABASE_URL", postgres_dsn)
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "10")  # attach sets it when unset: keep it from leaking
     con = duckdb.connect()
-    attach(con, Connection(name="app", type="postgres", env="APP_DATABASE_URL"))
-    assert con.execute("SELECT id, email FROM app.public.ro_leads ORDER BY id").fetchall() == [(1, "a@x.io"), (2, None)]
-    for write in ("INSERT INTO app.public.ro_leads VALUES (3, 'c@x.io')", "DELETE FROM app.public.ro_leads",
-                  "CREATE TABLE app.public.ro_other (x INTEGER)"):
+    app = Connection(name="app", type="postgres", env="APP_DATABASE_URL")
+    attach(con, app)
+    assert con.execute(f"SELECT id, email FROM {app.catalog}.public.ro_leads ORDER BY id").fetchall() == [(1, "a@x.io"), (2, None)]
+    for write in (f"INSERT INTO {app.catalog}.public.ro_leads VALUES (3, 'c@x.io')", f"DELETE FROM {app.catalog}.public.ro_leads",
+                  f"CREATE TABLE {app.catalog}.public.ro_other (x INTEGER)"):
         with pytest.raises(duckdb.Error, match="(?i)read.only"):
             con.execute(write)
     con.close()
