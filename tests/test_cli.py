@@ -129,12 +129,17 @@ def test_a_file_without_the_published_tables(project, tmp_path):
     assert result.stderr.endswith(" — rebuild it with `segpipe run`\n")
 
 
-def test_a_file_missing_a_column_is_one_line_too(project, tmp_path):
+def broken_copy(project, tmp_path, sql: str):
+    """A copy of the published file, changed by `sql`."""
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes((project / "out.duckdb").read_bytes())
-    con = duckdb.connect(str(broken))
-    con.execute("alter table segment_performance_daily drop column opened")
-    con.close()
+    with duckdb.connect(str(broken)) as con:
+        con.execute(sql)
+    return broken
+
+
+def test_a_file_missing_a_column_is_one_line_too(project, tmp_path):
+    broken = broken_copy(project, tmp_path, "alter table segment_performance_daily drop column opened")
     result = invoke("top", "--project-dir", project, "--db", broken)
     assert (result.exit_code, result.stdout, result.stderr.count("\n")) == (2, "", 1)
     assert result.stderr.startswith("Error: the published database lacks what this command reads (Binder Error: ")
@@ -294,11 +299,7 @@ def test_test_passes_on_the_published_file(project):
 
 
 def test_test_fails_with_exit_1_and_one_line(project, tmp_path):
-    broken = tmp_path / "broken.duckdb"
-    broken.write_bytes((project / "out.duckdb").read_bytes())
-    con = duckdb.connect(str(broken))
-    con.execute("insert into main.segments select * from main.segments where segment_id = 1")
-    con.close()
+    broken = broken_copy(project, tmp_path, "insert into main.segments select * from main.segments where segment_id = 1")
     result = invoke("test", "--project-dir", project, "--db", broken)
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
