@@ -135,6 +135,7 @@ def run(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every model from scratch, ignoring incremental state.")] = False,
     vars_: Vars = None,
     as_of: AsOf = None,
+    engine: Annotated[Optional[str], typer.Option("--engine", help="Build on duckdb or spark for this run (default: project.yml's engine).")] = None,
 ) -> None:
     """Load sources, build every model in order, run the data tests, publish atomically.
 
@@ -144,7 +145,7 @@ def run(
     from .runner import run_command
 
     run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,
-                vars_=vars_, as_of=as_of)
+                vars_=vars_, as_of=as_of, engine=engine)
 
 
 @app.command()

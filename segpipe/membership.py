@@ -19,7 +19,7 @@ themselves only appear, quoted, in the `encode` macro's vocabulary lists.
 
 from __future__ import annotations
 
-from .segments import LIST_FILTERS, Segment
+from .segments import LIST_FILTERS, Segment, segment_predicate
 
 WORD_BITS = 64
 
@@ -127,3 +127,14 @@ def _narrowest_type(ids: list[int]) -> str:
         return "BIGINT"
     top = max(ids, default=0)
     return "USMALLINT" if top <= 0xFFFF else "UINTEGER" if top <= 0xFFFFFFFF else "BIGINT"
+
+
+def segment_id_list(segments: list[Segment]) -> str:
+    """Expression over `stg_leads` columns: the ids of the segments the lead matches,
+    ascending — one predicate per segment, in SQL both engines run alike. Spark has
+    no unsigned 64-bit masks, and on a cluster the predicates run in parallel
+    anyway; DuckDB keeps the bitmask encoding above."""
+    tests = [f"CASE WHEN {segment_predicate(s)} THEN {s.id} END" for s in sorted(segments, key=lambda s: s.id)]
+    if not tests:
+        return "CAST([] AS BIGINT[])"
+    return "list_filter([" + ", ".join(tests) + "], id -> id IS NOT NULL)"

@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import CompileError, first_line
-from .membership import mask_columns, segment_masks, tag_masks, word_segment_ids
+from .membership import mask_columns, segment_id_list, segment_masks, tag_masks, word_segment_ids
 from .segments import filter_vocabulary, segment_predicate, sql_literal
 from .suggest import did_you_mean
 
@@ -81,8 +81,9 @@ class Renderer:
     """Holds the Jinja environment; renders one model at a time."""
 
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
-                 seed_relations: dict, segments=()):
+                 seed_relations: dict, segments=(), engine: str = "duckdb"):
         self.root = root
+        self.engine = engine
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(root)),
             undefined=jinja2.StrictUndefined,
@@ -194,7 +195,10 @@ class Renderer:
             "mask_columns": mask_columns,
             "word_segment_ids": word_segment_ids,
             "literal": sql_literal,
+            "segment_id_list": segment_id_list,
+            "target": {"type": self.engine, "name": self.engine},
         }
+        context["adapter"] = _Adapter(self.engine, context)
         for template in self.macro_templates:
             module = template.make_module(context, shared=True)
             context.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
@@ -202,6 +206,22 @@ class Renderer:
 
 
 _MISSING = object()
+
+
+class _Adapter:
+    """dbt's `adapter.dispatch(name)`: the macro `<engine>__name` when the project or a
+    package defines one, else `default__name` — SQL that differs between DuckDB and
+    Spark lives in such pairs, everything else is written once."""
+
+    def __init__(self, engine: str, context: dict):
+        self.engine, self.context = engine, context
+
+    def dispatch(self, name: str, macro_namespace=None):
+        for prefix in (self.engine, "default"):
+            macro = self.context.get(f"{prefix}__{name}")
+            if macro is not None:
+                return macro
+        raise _Problem(f"adapter.dispatch('{name}'): define a macro {self.engine}__{name} or default__{name}")
 
 
 def _rel(root: Path, path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from .docs import apply_comments, load_docs, run_tests
 from .errors import ConfigError, DataTestError, RunError, first_line
 from .project import Project, parse_cache_file
 from .publish import BuildFile
-from .render import Model, Renderer, compile_models, discover_models
+from .render import DEFAULT_SCHEMA, Model, Renderer, compile_models, discover_models
 from .segments import Segment, load_segments_file
 from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
 from .state import (appended_files, digest, read_fingerprints, source_files, source_fingerprint,
@@ -30,6 +31,8 @@ from .state import (appended_files, digest, read_fingerprints, source_files, sou
 
 ATTRIBUTIONS = ("matching", "campaign")
 META_SCHEMA = "segpipe_meta"
+#: the fingerprint naming the engine that built the published file
+ENGINE_NODE = "engine:type"
 
 
 @dataclass
@@ -94,7 +97,7 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     seed_relations = {name: f"seeds.{quote_ident(name)}" for name in project.seeds}
     renderer = Renderer(project.root, project.macro_files(), variables=variables,
                         source_names=[*project.sources, "segments"], seed_relations=seed_relations,
-                        segments=segments)
+                        segments=segments, engine=project.engine.type)
     models = discover_models(project.root, project.model_files())
     compile_models(renderer, models)
     order = build_order(models)
@@ -160,6 +163,15 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     """
     started = time.perf_counter()
     plan = compile_project(project, as_of=as_of, selection=selection)
+    engine = project.engine
+    if engine.is_spark:
+        from .engines.spark import require_pyspark
+
+        require_pyspark()
+    else:
+        from .engines.duckdb import check_sources
+
+        check_sources(project)
     write_compiled(plan)
     progress = Progress(echo)
     try:
@@ -167,16 +179,26 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
         # fingerprints decide what this run rebuilds
         with BuildFile(project.database) as build:
             previous = {} if full_refresh else read_fingerprints(project.database)
+            if previous.get(ENGINE_NODE, "duckdb") != engine.type:
+                previous = {}  # built by the other engine: start afresh
             changes = Changes.detect(plan, previous)
+            changes.fingerprints[ENGINE_NODE] = engine.type
             if previous and not changes.any(plan):
                 echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
                 _write_results(project, progress, started, "success", "nothing to do")
                 return {"results": [], "seconds": time.perf_counter() - started}
-            if not (previous and build.start_from_published()):
+            if engine.is_spark or not (previous and build.start_from_published()):
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
-            _build(plan, changes, build.path, progress)
+            if engine.is_spark:
+                kept = _build_on_spark(plan, changes, build.path, progress)
+            else:
+                _build(plan, changes, build.path, progress)
             build.publish()
+            if engine.is_spark:
+                from .engines.spark import remove_old_external
+
+                remove_old_external(project.database, kept)
     except Exception as exc:
         _write_results(project, progress, started, "error", str(exc))
         raise
@@ -227,6 +249,8 @@ class Changes:
             model = plan.models[name]
             doc = plan.docs.get(name)
             definition = digest(model.sql, model.config, vars(doc) if doc else None)
+            if project.engine.is_spark:  # the same SQL runs differently there
+                definition = digest(definition, project.engine.type)
             inputs = [fps.get(f"model:{r}", fps.get(f"seed:{r}")) for r in model.refs]
             inputs += [fps[f"source:{s}"] for s in model.sources]
             fps[f"definition:{name}"] = definition
@@ -305,6 +329,49 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress) -> set[Path]:
+    """Build every model on Spark, test there, then copy the published models (schema
+    main) into the DuckDB build file. Returns the Parquet folders the file now reads."""
+    from .engines.spark import SparkBuild
+
+    project = plan.project
+    build = SparkBuild(project, progress)
+    folders = set()
+    try:
+        build.load_sources(plan, changes.paths)
+        for name in plan.order:
+            model = plan.models[name]
+            spark_sql = build.build_model(model)
+            (project.target_dir / "compiled" / project.relpath(model.path)).write_text(spark_sql, encoding="utf-8")
+        _test(build.cursor(), plan, progress, plan.order)
+        con = duckdb.connect(str(path))
+        try:
+            configure(con, project)
+            for name in plan.order:
+                model, doc = plan.models[name], plan.docs.get(name)
+                if model.schema != DEFAULT_SCHEMA:
+                    continue  # staging and internal relations stay on Spark
+                types = doc.data_types if doc else {}
+                if name in project.engine.external:
+                    folders.add(build.publish_external(con, model, types, project.database))
+                else:
+                    build.publish_into(con, model, types)
+                if doc:
+                    apply_comments(con, doc, model.relation)
+            _write_run_info(con, plan)
+            write_fingerprints(con, changes.fingerprints)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except BaseException:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        build.close()
+    return folders
 
 
 def _names(kind: str, nodes) -> set[str]:
@@ -449,11 +516,12 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
 
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
-                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None) -> dict:
+                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None,
+                engine: str | None = None) -> dict:
     """`segpipe run` from its command-line values: the body of the typer command (cli.run)
     and of the console script's typer-free path (entry.py), so both behave alike."""
     from .project import load_project, parse_vars
     from .top import parse_date
 
-    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_))
+    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_), engine=engine)
     return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo)

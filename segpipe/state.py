@@ -25,8 +25,9 @@ def digest(*parts) -> str:
 
 
 def source_files(source) -> list[tuple[str, int, int]] | None:
-    """(path, size, mtime_ns) of each file behind a seed or file source; None for a database."""
-    if source.kind == "database":
+    """(path, size, mtime_ns) of each file behind a seed or file source; None for a database,
+    a Spark table or a URI (those cannot be fingerprinted cheaply, so they count as changed)."""
+    if source.kind in ("database", "table") or source.is_uri:
         return None
     files = []
     for path in source.paths():

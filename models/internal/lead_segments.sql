@@ -1,4 +1,14 @@
 {{ config(schema='internal') }}
+{%- if target.type == 'spark' %}
+
+-- Each lead with the list of segments it matches now: on Spark one predicate per
+-- segment (Spark has no unsigned 64-bit masks; a cluster runs them in parallel).
+select
+    lead_id,
+    workspace_id,
+    {{ segment_id_list(segments) }} as segment_ids
+from {{ ref('stg_leads') }}
+{%- else %}
 {%- set vocabulary = filter_vocabulary(segments) %}
 {%- set masks = mask_columns(segments) %}
 
@@ -61,3 +71,4 @@ from lead_masks
 {%- for mask in masks %}
 join word_{{ loop.index0 }} using ({{ mask }})
 {%- endfor %}
+{%- endif %}

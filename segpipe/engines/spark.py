@@ -1,0 +1,211 @@
+"""The Spark engine: load sources, build the models and run the data tests on Spark,
+then bring the published models back into the DuckDB build file.
+
+Everything a model reads lives in one Spark session as temporary views named
+`schema__name` (spark_dialect.view_name); tables are cached, views are views.
+Only the models of the default schema (the published tables) leave Spark: each
+is fetched as Arrow into the build file, so the atomic publish, `top`, the
+analyses and `serve` are the DuckDB engine's. A model listed under
+`engine.external` is instead written by the executors as a Parquet dataset
+beside the published file and read through a view (see publish_external).
+
+Spark runs are full rebuilds: incremental models are built whole (a run where
+no source, segment or model changed still publishes nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+from ..errors import ConfigError, RunError, first_line
+from .spark_dialect import to_spark, view_name
+from .spark_sources import SparkLoader, segments_frame
+
+NAME = "spark"
+#: always set: UTC like DuckDB's build, DuckDB's naive TIMESTAMP, no progress bars on stdout
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def require_pyspark() -> None:
+    """Exit 2 with the install line when pyspark is missing."""
+    from . import INSTALL_HINT
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"engine spark needs pyspark, which is not installed — {INSTALL_HINT}") from None
+
+
+def session(engine):
+    """A Spark session for `engine` (EngineConfig); reuses the active one when there is one
+    (tests share one local[2] session). Returns (session, started_here)."""
+    require_pyspark()
+    warnings.filterwarnings("ignore", module="pyspark")
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and not engine.master.startswith("sc://"):
+        for key, value in {**SESSION_CONF, **engine.conf}.items():
+            if not key.startswith("spark.ui") and not key.startswith(("spark.driver", "spark.executor")):
+                active.conf.set(key, value)
+        return active, False
+    builder = SparkSession.builder.appName("segpipe")
+    builder = builder.remote(engine.master) if engine.master.startswith("sc://") else builder.master(engine.master)
+    for key, value in {**SESSION_CONF, **engine.conf}.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:
+        raise ConfigError(f"engine spark: cannot start a session on {engine.master}: {first_line(exc)} — "
+                          "Spark needs Java 17 or newer (JAVA_HOME), and the master must be reachable") from None
+    if not engine.master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark, True
+
+
+class SparkCursor:
+    """The slice of DuckDB's connection API the data tests use (execute → fetchone/fetchall),
+    over Spark: each statement is transpiled like a model."""
+
+    def __init__(self, spark):
+        self.spark = spark
+        self._rows: list = []
+
+    def execute(self, sql: str, parameters=None):
+        if parameters:
+            raise NotImplementedError("parameters are not used on Spark")
+        self._rows = [tuple(row) for row in self.spark.sql(to_spark(sql, "data test")).collect()]
+        return self
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self):
+        return list(self._rows)
+
+
+class SparkBuild:
+    """One build on Spark: sources, models, and the hand-over to DuckDB."""
+
+    def __init__(self, project, progress):
+        self.project = project
+        self.progress = progress
+        self.spark, self.started_here = session(project.engine)
+        self.views: list[str] = []
+
+    def close(self) -> None:
+        for view in self.views:
+            self.spark.catalog.dropTempView(view)
+        self.spark.catalog.clearCache()
+        if self.started_here:
+            self.spark.stop()
+
+    def load_sources(self, plan, paths) -> None:
+        loader = SparkLoader(self.spark, plan.project)
+        started = time.perf_counter()
+        for node, rows in loader.load_all(paths):
+            kind, name = node.split(":", 1)
+            self.views += [view_name(f"{'src' if kind == 'source' else 'seeds'}.{name}")]
+            self.progress.node(kind, name, "OK", time.perf_counter() - started, rows)
+            started = time.perf_counter()
+        frame = segments_frame(self.spark, plan.segments).cache()
+        frame.createOrReplaceTempView("src__segments")
+        self.views.append("src__segments")
+        self.progress.node("source", "segments", "OK", time.perf_counter() - started, len(plan.segments))
+
+    def build_model(self, model) -> None:
+        """A view stays a view; a table or incremental model is computed once and cached."""
+        started = time.perf_counter()
+        view = view_name(model.relation)
+        spark_sql = to_spark(model.sql, f"model {model.name} ({model.path.name})")
+        try:
+            if view in self.views:
+                self.spark.catalog.dropTempView(view)
+            if model.materialized == "view":
+                self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS\n{spark_sql}")
+                rows = None
+            else:
+                self.spark.sql(f"CACHE TABLE {view} AS\n{spark_sql}")
+                rows = self.spark.table(view).count()
+        except Exception as exc:
+            self.progress.node("model", model.name, "ERROR", time.perf_counter() - started)
+            raise RunError(f"model {model.name} ({model.path.name}) failed on Spark: {first_line(exc)} — "
+                           "see target/compiled for the SQL that ran") from None
+        self.views.append(view)
+        self.progress.node("model", model.name, "OK", time.perf_counter() - started, rows)
+        return spark_sql
+
+    def cursor(self) -> SparkCursor:
+        return SparkCursor(self.spark)
+
+    def publish_into(self, con, model, data_types: dict) -> int:
+        """Copy the model's rows into DuckDB table `model.relation` (via Arrow), with the
+        column types its docs declare (`data_type:`, e.g. JSON) and Spark's local-time
+        timestamps as DuckDB's naive UTC TIMESTAMP."""
+        frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
+        table = frame.toArrow()
+        columns = ", ".join(_typed(c, data_types.get(c)) for c in frame.columns)
+        con.register("__spark_rows", table)
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+            con.execute(f"CREATE OR REPLACE TABLE {model.relation} AS SELECT {columns} FROM __spark_rows")
+        finally:
+            con.unregister("__spark_rows")
+        return table.num_rows
+
+    def publish_external(self, con, model, data_types: dict, published: Path) -> Path:
+        """Write the model as a Parquet dataset in a new folder beside the published file
+        (`<db>.<model>.<run id>/`, partitioned by segment_id when it has one) and make
+        `model.relation` a DuckDB view over it. The folder switch is the file's publish:
+        readers of the old file keep the old folder until the next run removes it."""
+        folder = published.with_name(f"{published.name}.{model.name}.{uuid.uuid4().hex[:12]}")
+        frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
+        writer = frame.write.mode("errorifexists")
+        partition = "segment_id" if "segment_id" in frame.columns else None
+        if partition:
+            writer = writer.partitionBy(partition)
+        writer.parquet(str(folder))
+        pattern = str(folder / ("**/*.parquet" if partition else "*.parquet")).replace("'", "''")
+        hive = ", hive_partitioning = true, hive_types = {'segment_id': BIGINT}" if partition else ""
+        columns = ", ".join(_typed(c, data_types.get(c)) for c in frame.columns)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+        con.execute(f"CREATE OR REPLACE VIEW {model.relation} AS SELECT {columns} "
+                    f"FROM read_parquet('{pattern}'{hive})")
+        return folder
+
+    @staticmethod
+    def _naive_timestamps(frame):
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampType
+
+        for field in frame.schema.fields:
+            if isinstance(field.dataType, TimestampType):  # local-time: UTC in this session
+                frame = frame.withColumn(field.name, F.col(field.name).cast("timestamp_ntz"))
+        return frame
+
+
+def remove_old_external(published: Path, keep: set[Path]) -> None:
+    """Delete the Parquet datasets of earlier runs (once the new file is published)."""
+    for folder in published.parent.glob(f"{published.name}.*"):
+        if folder.is_dir() and folder not in keep and _is_external(published, folder):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_external(published: Path, folder: Path) -> bool:
+    tail = folder.name[len(published.name) + 1:]
+    return "." in tail and len(tail.rsplit(".", 1)[1]) == 12 and os.path.isdir(folder)
+
+
+def _typed(column: str, data_type: str | None) -> str:
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"CAST({quoted} AS {data_type}) AS {quoted}" if data_type else quoted
