@@ -9,6 +9,7 @@ comments, runs the data tests and hands the file to `publish.BuildFile`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import shutil
 import time
@@ -345,7 +346,7 @@ def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress
             model = plan.models[name]
             spark_sql = build.build_model(model)
             (project.target_dir / "compiled" / project.relpath(model.path)).write_text(spark_sql, encoding="utf-8")
-        _test(build.cursor(), plan, progress, plan.order)
+        _test(None, plan, progress, plan.order, run=build.run_tests)
         con = duckdb.connect(str(path))
         try:
             configure(con, project)
@@ -458,7 +459,10 @@ def _model_failed(model: Model, exc: Exception, progress: Progress, t0: float):
                    "see target/compiled for the SQL that ran") from None
 
 
-def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published") -> None:
+def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published",
+          run=None) -> None:
+    """Run the data tests of `models` (default: the selected ones) on `con`, or with
+    `run` (an engine's docs.run_tests); raise DataTestError when one of severity error fails."""
     models = plan.selected if models is None else set(models)
     tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests]
     failures = []
@@ -473,7 +477,9 @@ def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "
         except ConfigError:
             raise ConfigError(f"{test.file}: test {test.name}: {target} not found") from None
 
-    for test, count, sample, seconds in run_tests(con, tests, plan.relation_of, resolve):
+    if run is None:
+        run = functools.partial(run_tests, con)
+    for test, count, sample, seconds in run(tests, plan.relation_of, resolve):
         status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
         message = f"{count} failing rows, e.g. {sample[0]}" if count else ""
         progress.node("test", test.name, status, seconds, None, message)

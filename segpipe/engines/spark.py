@@ -31,8 +31,13 @@ NAME = "spark"
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
+}
+#: for a session segpipe starts (the project's engine.conf overrides them)
+NEW_SESSION_CONF = {
+    **SESSION_CONF,
+    # fewer shuffle partitions than Spark's 200: adaptive execution splits them again where data is large
+    "spark.sql.shuffle.partitions": "16",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
 
@@ -42,6 +47,7 @@ def require_pyspark() -> None:
 
     try:
         import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
     except ImportError:
         raise ConfigError(f"engine spark needs pyspark, which is not installed — {INSTALL_HINT}") from None
 
@@ -56,12 +62,12 @@ def session(engine):
     active = SparkSession.getActiveSession()
     if active is not None and not engine.master.startswith("sc://"):
         for key, value in {**SESSION_CONF, **engine.conf}.items():
-            if not key.startswith("spark.ui") and not key.startswith(("spark.driver", "spark.executor")):
+            if key.startswith("spark.sql."):  # the others are fixed when a session starts
                 active.conf.set(key, value)
         return active, False
     builder = SparkSession.builder.appName("segpipe")
     builder = builder.remote(engine.master) if engine.master.startswith("sc://") else builder.master(engine.master)
-    for key, value in {**SESSION_CONF, **engine.conf}.items():
+    for key, value in {**NEW_SESSION_CONF, **engine.conf}.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
@@ -123,20 +129,22 @@ class SparkBuild:
         self.views.append("src__segments")
         self.progress.node("source", "segments", "OK", time.perf_counter() - started, len(plan.segments))
 
-    def build_model(self, model) -> None:
-        """A view stays a view; a table or incremental model is computed once and cached."""
+    def build_model(self, model) -> str:
+        """A view stays a view; a table or incremental model is computed once and cached
+        (one Spark job: the count that fills the cache). Returns the Spark SQL."""
         started = time.perf_counter()
         view = view_name(model.relation)
-        spark_sql = to_spark(model.sql, f"model {model.name} ({model.path.name})")
+        spark_sql = to_spark(model.sql, f"model {model.name} ({model.path.name})",
+                             keep_order=model.materialized == "view")
         try:
             if view in self.views:
                 self.spark.catalog.dropTempView(view)
-            if model.materialized == "view":
-                self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS\n{spark_sql}")
-                rows = None
-            else:
-                self.spark.sql(f"CACHE TABLE {view} AS\n{spark_sql}")
-                rows = self.spark.table(view).count()
+            frame = self.spark.sql(spark_sql)
+            rows = None
+            if model.materialized != "view":
+                frame = frame.cache()
+                rows = frame.count()
+            frame.createOrReplaceTempView(view)
         except Exception as exc:
             self.progress.node("model", model.name, "ERROR", time.perf_counter() - started)
             raise RunError(f"model {model.name} ({model.path.name}) failed on Spark: {first_line(exc)} — "
@@ -144,6 +152,23 @@ class SparkBuild:
         self.views.append(view)
         self.progress.node("model", model.name, "OK", time.perf_counter() - started, rows)
         return spark_sql
+
+    def run_tests(self, tests, relation_of, resolve, sample_size: int = 3):
+        """docs.run_tests on Spark, with every test's count in one query (a Spark job costs
+        about a second however little it reads); samples only for the tests that failed."""
+        if not tests:
+            return
+        started = time.perf_counter()
+        queries = [test.sql(relation_of(test.model), resolve) for test in tests]
+        union = "\nUNION ALL\n".join(f"SELECT {i} AS test, count(*) AS failing FROM ({sql})"
+                                      for i, sql in enumerate(queries))
+        counts = dict(SparkCursor(self.spark).execute(union).fetchall())
+        seconds = (time.perf_counter() - started) / len(tests)
+        for i, test in enumerate(tests):
+            sample = []
+            if counts[i]:
+                sample = SparkCursor(self.spark).execute(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}").fetchall()
+            yield test, counts[i], sample, seconds
 
     def cursor(self) -> SparkCursor:
         return SparkCursor(self.spark)

@@ -37,6 +37,12 @@ class SegpipeSpark(Spark):
     """Spark SQL, with sqlglot's known DuckDB→Spark slips fixed."""
 
     class Generator(Spark.Generator):
+        # DuckDB's TIMESTAMP is naive and TIMESTAMPTZ an instant: Spark's NTZ and LTZ
+        TYPE_MAPPING = {
+            **Spark.Generator.TYPE_MAPPING,
+            exp.DataType.Type.TIMESTAMP: "TIMESTAMP_NTZ",
+            exp.DataType.Type.TIMESTAMPTZ: "TIMESTAMP_LTZ",
+        }
         TRANSFORMS = {
             **Spark.Generator.TRANSFORMS,
             # DuckDB list_has_any / && on lists; Spark's && is no array operator
@@ -80,21 +86,25 @@ TYPES = {
     exp.DataType.Type.BIGINT, exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT,
     exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL, exp.DataType.Type.BOOLEAN,
     exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP,
-    exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.ARRAY, exp.DataType.Type.JSON,
+    exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.ARRAY, exp.DataType.Type.JSON,
 }
 #: functions that give text, so `length()` over them is a string length
 TEXT_FUNCTIONS = (exp.Lower, exp.Upper, exp.Trim, exp.Substring, exp.Concat, exp.DPipe, exp.Replace,
                   exp.JSONExtractScalar)
 
 
-def to_spark(sql: str, where: str) -> str:
+def to_spark(sql: str, where: str, keep_order: bool = True) -> str:
     """Spark SQL for one rendered DuckDB statement; CompileError naming `where` and
-    the construct when it is outside the supported subset."""
+    the construct when it is outside the supported subset. Without `keep_order`, a
+    final ORDER BY (no LIMIT) is dropped: a table's rows have no order, and on
+    Spark the sort costs a sampling job and a shuffle."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise CompileError(f"{where}: cannot parse the SQL for Spark: {str(exc).splitlines()[0]}") from None
     check_supported(tree, where)
+    if not keep_order and isinstance(tree, exp.Select) and not tree.args.get("limit"):
+        tree.set("order", None)
     tree = tree.transform(_spark_relations)
     return tree.sql(dialect=SegpipeSpark, pretty=True)
 
@@ -135,8 +145,10 @@ def _problem(node: exp.Expression) -> str | None:
             return None
         return (f"{node.sql('duckdb')}: len()/length() of a column may be a list, which Spark's LENGTH rejects — "
                 "write array_length(x) for a list or length(cast(x as varchar)) for text")
-    if isinstance(node, exp.Order) and isinstance(node.parent, exp.AggFunc):
-        return f"{node.parent.sql('duckdb')}: an ordered aggregate loses its order on Spark (COLLECT_LIST)"
+    if isinstance(node, (exp.ArrayAgg, exp.GroupConcat)):
+        if isinstance(node.this, exp.Order):
+            return f"{node.sql('duckdb')}: an ordered aggregate loses its order on Spark (COLLECT_LIST)"
+        return None
     if isinstance(node, exp.DateDiff):
         unit = (node.unit.name if node.unit else "DAY").upper()
         if unit not in ("MICROSECOND", "MICROSECONDS", "US"):
