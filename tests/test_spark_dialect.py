@@ -15,7 +15,7 @@ import pytest
 from segpipe.engines.spark_dialect import check_supported, to_spark
 from segpipe.errors import CompileError
 from segpipe.project import load_project
-from segpipe.runner import compile_project
+from segpipe.pipeline import compile_plan as compile_project
 from tests.conftest import make_project
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, RunError, first_line
 from .spark_dialect import to_spark, view_name
-from .spark_sources import SparkLoader, segments_frame
+from .spark_sources import SparkLoader, computed_frame
 
 NAME = "spark"
 #: always set: UTC like DuckDB's build, DuckDB's naive TIMESTAMP, no progress bars on stdout
@@ -119,15 +119,17 @@ class SparkBuild:
     def load_sources(self, plan, paths) -> None:
         loader = SparkLoader(self.spark, plan.project)
         started = time.perf_counter()
-        for node, rows in loader.load_all(paths):
-            kind, name = node.split(":", 1)
-            self.views += [view_name(f"{'src' if kind == 'source' else 'seeds'}.{name}")]
+        for kind, name, view, rows in loader.load_all(paths):
+            self.views.append(view)
             self.progress.node(kind, name, "OK", time.perf_counter() - started, rows)
             started = time.perf_counter()
-        frame = segments_frame(self.spark, plan.segments).cache()
-        frame.createOrReplaceTempView("src__segments")
-        self.views.append("src__segments")
-        self.progress.node("source", "segments", "OK", time.perf_counter() - started, len(plan.segments))
+        for computed in plan.computed_sources:
+            frame = computed_frame(self.spark, computed).cache()
+            view = view_name(f"src.{computed.name}")
+            frame.createOrReplaceTempView(view)
+            self.views.append(view)
+            self.progress.node("source", computed.name, "OK", time.perf_counter() - started, frame.count())
+            started = time.perf_counter()
 
     def build_model(self, model) -> str:
         """A view stays a view; a table or incremental model is computed once and cached

@@ -16,8 +16,8 @@ import re
 
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..segments import sql_literal
 from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS
+from ..sql import sql_literal
 from .spark_dialect import view_name
 
 TEXT = ("string", "varchar", "char")
@@ -78,13 +78,17 @@ class SparkLoader:
         self.spark = spark
         self.project = project
 
-    def load_all(self, paths: dict[str, list[str]] | None = None):
-        """Yield ("source:name", rows) as each source and seed is loaded."""
-        jobs = [(f"source:{name}", source, f"src.{name}", CONTRACT.get(name, {}))
+    def load_all(self, paths: dict | None = None):
+        """Yield (kind, name, view, rows) as each source and seed is loaded; `paths` maps a
+        NodeId to the files the run fingerprinted (a file arriving since waits for the next run)."""
+        from ..changes import NodeId
+
+        jobs = [("source", name, source, f"src.{name}", CONTRACT.get(name, {}))
                 for name, source in self.project.sources.items()]
-        jobs += [(f"seed:{name}", self.project.seed_source(name), f"seeds.{name}", {}) for name in self.project.seeds]
-        for node, source, relation, contract in jobs:
-            yield node, self.load(source, view_name(relation), contract, (paths or {}).get(node))
+        jobs += [("seed", name, self.project.seed_source(name), f"seeds.{name}", {}) for name in self.project.seeds]
+        for kind, name, source, relation, contract in jobs:
+            view = view_name(relation)
+            yield kind, name, view, self.load(source, view, contract, (paths or {}).get(NodeId(kind, name)))
 
     def where(self, source: Source) -> str:
         if source.kind == "seed":
@@ -178,12 +182,22 @@ class SparkLoader:
         raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
 
 
-def segments_frame(spark, segments):
-    """`src__segments` from the validated segments: values handed over as data, never SQL."""
-    from pyspark.sql.types import LongType, StringType, StructField, StructType
+def computed_frame(spark, computed):
+    """A source the product computes (the segments): written by its own `write` into a
+    scratch DuckDB, handed to Spark as Arrow — values as data, never SQL text. JSON
+    columns become text, as Spark has no JSON type."""
+    import duckdb
 
-    schema = StructType([StructField("segment_id", LongType()), StructField("segment_name", StringType()),
-                         StructField("workspace_id", LongType()), StructField("description", StringType()),
-                         StructField("filters", StringType())])
-    rows = [(s.id, s.name, s.workspace_id, s.description, s.filters_json) for s in segments]
-    return spark.createDataFrame(rows, schema)
+    con = duckdb.connect()
+    try:
+        computed.write(con)
+        columns = con.execute(f"DESCRIBE src.{computed.name}").fetchall()
+        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' if t == "JSON" else f'"{c}"' for c, t, *_ in columns)
+        table = con.execute(f"SELECT {select} FROM src.{computed.name}").arrow()
+    finally:
+        con.close()
+    if table.num_rows == 0:  # Spark cannot take the schema of an empty Arrow table everywhere
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        return spark.createDataFrame([], from_arrow_schema(table.schema))
+    return spark.createDataFrame(table)
