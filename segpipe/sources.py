@@ -94,6 +94,18 @@ def _text_list(col: str, raw_type: str) -> str:
     return f"list_filter(list_transform(coalesce({values}, []), t -> trim(t)), t -> coalesce(t, '') <> '')"
 
 
+def declared_types(source: Source, contract: dict, columns, where: str) -> dict[str, str]:
+    """column → type a source's columns are cast to (the contract's, then column_types);
+    a one-line ConfigError when a required contract column is missing. Both engines' rule."""
+    lower = {c.lower() for c in columns}
+    missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
+    if missing:
+        needed = ", ".join(c for c, (_, required) in contract.items() if required)
+        raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
+    return {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
+
+
 class Loader:
     """Loads sources and seeds of one project into one DuckDB connection."""
 
@@ -153,13 +165,8 @@ class Loader:
         where = self.where(source)
         raw = self.raw_relation(source, files=added or files)
         columns = self.raw_columns(source, raw, where)
-        declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
+        declared = declared_types(source, contract, columns, where)
         lower = {c.lower(): c for c in columns}
-        missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
-        if missing:
-            needed = ", ".join(c for c, (_, required) in contract.items() if required)
-            raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
         declared_by_lower = {c.lower(): (c, t) for c, t in declared.items()}
         select = []
         for actual, raw_type in columns.items():  # the source's own column order

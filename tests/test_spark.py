@@ -19,6 +19,9 @@ import duckdb
 import pytest
 import yaml
 
+from typer.testing import CliRunner
+
+from segpipe.cli import app
 from tests.conftest import REPO, make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
@@ -51,8 +54,13 @@ def assert_same(duck: dict, spark: dict) -> None:
                     assert a == b, (table, want, got)
 
 
-def build_both(cli, root: Path, *args: str) -> tuple[dict, dict]:
+def build_both(cli, root: Path, *args: str, spark_sources: dict | None = None) -> tuple[dict, dict]:
+    """Build with DuckDB, then with Spark (reading `spark_sources` instead where given)."""
     for engine, db in (("duckdb", "duck.duckdb"), ("spark", "spark.duckdb")):
+        if engine == "spark" and spark_sources:
+            config = yaml.safe_load((root / "project.yml").read_text())
+            config["sources"].update(spark_sources)
+            (root / "project.yml").write_text(yaml.safe_dump(config))
         result = cli("run", "--project-dir", root, "--engine", engine, "--db", root / db, *args)
         assert result.exit_code == 0, result.stdout + result.stderr
     return published(root / "duck.duckdb"), published(root / "spark.duckdb")
@@ -63,10 +71,24 @@ def edge_project(root: Path, attribution: str) -> Path:
                         project={"vars": {"days": 30, "attribution": attribution}, "engine": SPARK})
 
 
+@pytest.fixture(scope="module")
+def edge_builds(spark, tmp_path_factory):
+    """attribution → (project, DuckDB tables, Spark tables), each built once for the module."""
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    builds = {}
+    for attribution in ("matching", "campaign"):
+        root = edge_project(tmp_path_factory.mktemp(attribution) / "p", attribution)
+        builds[attribution] = (root, *build_both(cli, root, "--as-of", AS_OF.isoformat()))
+    return builds
+
+
 @pytest.mark.parametrize("attribution", ["matching", "campaign"])
-def test_edge_cases_publish_the_same_rows(spark, tmp_path, cli, attribution):
-    root = edge_project(tmp_path / attribution, attribution)
-    duck, on_spark = build_both(cli, root, "--as-of", AS_OF.isoformat())
+def test_edge_cases_publish_the_same_rows(edge_builds, attribution):
+    root, duck, on_spark = edge_builds[attribution]
     assert_same(duck, on_spark)
     # the hand-made cases really are in there: folding, the injection-looking segment
     segments = {row[0]: row for row in on_spark["segments"][1]}
@@ -95,7 +117,8 @@ def test_metadata_fallback_publishes_the_same_rows(spark, tmp_path, cli):
 
 
 def test_generated_data_publishes_the_same_rows(spark, tmp_path, cli):
-    """The benchmark generator's xs data (5k leads, 50k sends, 20 segments), as Parquet globs."""
+    """The benchmark generator's xs data (5k leads, 50k sends, 20 segments), as Parquet globs;
+    on Spark the leads come from a table of Spark's catalog instead."""
     data = tmp_path / "data"
     subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--scale", "xs", "--out", str(data)],
                    check=True, capture_output=True)
@@ -106,7 +129,8 @@ def test_generated_data_publishes_the_same_rows(spark, tmp_path, cli):
     (root / "seeds" / "segments.yml").write_text((data / "segments.yml").read_text())
     for seed in ("leads", "campaigns", "campaign_leads"):
         (root / "seeds" / f"{seed}.csv").unlink()
-    duck, on_spark = build_both(cli, root, "--as-of", "2026-11-15")
+    spark.read.parquet(str(data / "leads.parquet")).createOrReplaceTempView("crm_leads")
+    duck, on_spark = build_both(cli, root, "--as-of", "2026-11-15", spark_sources={"leads": {"table": "crm_leads"}})
     assert_same(duck, on_spark)
     assert len(on_spark["segment_leads"][1]) > 1000 and len(on_spark["segment_performance_daily"][1]) > 100
 
@@ -115,6 +139,8 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
     root = edge_project(tmp_path / "p", "matching")
     assert cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat()).exit_code == 0
     before = (root / "out.duckdb").read_bytes()
+    again = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert again.exit_code == 0 and "Nothing to do" in again.stdout  # nothing changed: nothing published
 
     # model SQL inside the supported subset that Spark rejects (no such column)
     (root / "models" / "broken.sql").write_text("select no_such_column from {{ ref('segments') }}\n")
@@ -124,21 +150,30 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
     assert (root / "out.duckdb").read_bytes() == before
     (root / "models" / "broken.sql").unlink()
 
-    # a failing data test (run on Spark, before anything reaches DuckDB)
-    (root / "models" / "strict.yml").write_text(yaml.safe_dump({"version": 2, "models": [
-        {"name": "segment_performance", "tests": [{"expression_is_true": {"expression": "leads_sent > 1000"}}]}]}))
+    # a failing data test (run on Spark, before anything reaches DuckDB): a lead id twice
+    leads_csv = root / "seeds" / "leads.csv"
+    good_leads = leads_csv.read_text()
+    leads_csv.write_text(good_leads + good_leads.splitlines()[1] + "\n")
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
-    assert result.exit_code == 1 and "data test(s) failed, nothing published" in result.stderr
+    assert result.exit_code == 1 and "data test(s) failed, nothing published: unique_stg_leads_lead_id" in result.stderr
     assert (root / "out.duckdb").read_bytes() == before
     assert not list(root.glob("out.duckdb.*.*"))  # no Parquet folder or build file left
 
+    # the same project on the other engine is rebuilt, not taken for up to date
+    leads_csv.write_text(good_leads)
+    switched = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--engine", "duckdb")
+    assert switched.exit_code == 0 and "Nothing to do" not in switched.stdout
 
-def test_external_model_is_a_parquet_dataset_switched_atomically(spark, tmp_path, cli):
+
+def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tmp_path, cli):
+    _, duck, _ = edge_builds["matching"]
     root = edge_project(tmp_path / "ext", "matching")
     config = yaml.safe_load((root / "project.yml").read_text())
     config["engine"] = {**SPARK, "external": ["segment_leads"]}
     (root / "project.yml").write_text(yaml.safe_dump(config))
-    duck, on_spark = build_both(cli, root, "--as-of", AS_OF.isoformat())
+    result = cli("run", "--project-dir", root, "--db", root / "spark.duckdb", "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.stderr
+    on_spark = published(root / "spark.duckdb")
     assert_same(duck, on_spark)
     first = list(tmp_path.glob("ext/spark.duckdb.segment_leads.*"))
     assert len(first) == 1 and list(first[0].glob("segment_id=*/*.parquet"))
@@ -155,9 +190,8 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(spark, tmp_path
     assert published(root / "spark.duckdb")["segment_leads"] == on_spark["segment_leads"]
 
 
-def test_top_reads_a_spark_built_file_unchanged(spark, tmp_path, cli):
-    root = edge_project(tmp_path / "top", "matching")
-    duck, _ = build_both(cli, root, "--as-of", AS_OF.isoformat())
+def test_top_reads_a_spark_built_file_unchanged(edge_builds, cli):
+    root, _, _ = edge_builds["matching"]
     outputs = []
     for db in ("duck.duckdb", "spark.duckdb"):
         result = cli("top", "--project-dir", root, "--db", root / db, "--as-of", AS_OF.isoformat(),
@@ -165,12 +199,3 @@ def test_top_reads_a_spark_built_file_unchanged(spark, tmp_path, cli):
         assert result.exit_code == 0, result.stderr
         outputs.append(json.loads(result.stdout))
     assert outputs[0] == outputs[1] and outputs[0]["segments"]
-
-
-def test_nothing_changed_publishes_nothing_and_switching_engine_rebuilds(spark, tmp_path, cli):
-    root = edge_project(tmp_path / "again", "matching")
-    assert cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat()).exit_code == 0
-    again = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
-    assert again.exit_code == 0 and "Nothing to do" in again.stdout
-    switched = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--engine", "duckdb")
-    assert switched.exit_code == 0 and "Nothing to do" not in switched.stdout

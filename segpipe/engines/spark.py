@@ -15,6 +15,7 @@ no source, segment or model changed still publishes nothing).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -57,16 +58,24 @@ def session(engine):
     (tests share one local[2] session). Returns (session, started_here)."""
     require_pyspark()
     warnings.filterwarnings("ignore", module="pyspark")
+    # pyspark logs each failing query to stderr as JSON; segpipe reports it in one line itself
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
+    if active is None and SparkContext._active_spark_context is not None:  # a session of another thread
+        active = SparkSession.builder.getOrCreate()
     if active is not None and not engine.master.startswith("sc://"):
         for key, value in {**SESSION_CONF, **engine.conf}.items():
             if key.startswith("spark.sql."):  # the others are fixed when a session starts
                 active.conf.set(key, value)
         return active, False
     builder = SparkSession.builder.appName("segpipe")
-    builder = builder.remote(engine.master) if engine.master.startswith("sc://") else builder.master(engine.master)
+    if engine.master.startswith("sc://"):
+        builder = builder.remote(engine.master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master decides
+        builder = builder.master(engine.master)
     for key, value in {**NEW_SESSION_CONF, **engine.conf}.items():
         builder = builder.config(key, value)
     try:

@@ -68,7 +68,7 @@ SUPPORTED = {
     exp.BitwiseAnd, exp.BitwiseOr, exp.Case, exp.If, exp.Coalesce, exp.Nullif, exp.Greatest, exp.Least,
     # aggregates and windows
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg, exp.CountIf, exp.Filter, exp.RowNumber,
-    exp.ArgMax, exp.ArgMin, exp.AnyValue,
+    exp.ArgMax, exp.ArgMin, exp.AnyValue, exp.GroupingSets, exp.Grouping, exp.Rollup, exp.Cube,
     # text
     exp.Lower, exp.Upper, exp.Trim, exp.Substring, exp.Concat, exp.Replace, exp.StartsWith,
     exp.JSONExtractScalar, exp.JSONExtract, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,

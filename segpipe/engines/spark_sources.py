@@ -16,7 +16,7 @@ import re
 
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS
+from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS, declared_types
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -130,12 +130,7 @@ class SparkLoader:
         except Exception as exc:  # Spark's AnalysisException, a missing URI, a bad file
             raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
         lower = {c.lower(): c for c in columns}
-        missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
-        if missing:
-            needed = ", ".join(c for c, (_, required) in contract.items() if required)
-            raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
-        declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
+        declared = declared_types(source, contract, columns, where)
         by_lower = {c.lower(): (c, t) for c, t in declared.items()}
         select = []
         for actual, raw_type in columns.items():
@@ -193,7 +188,7 @@ def computed_frame(spark, computed):
         computed.write(con)
         columns = con.execute(f"DESCRIBE src.{computed.name}").fetchall()
         select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' if t == "JSON" else f'"{c}"' for c, t, *_ in columns)
-        table = con.execute(f"SELECT {select} FROM src.{computed.name}").arrow()
+        table = con.execute(f"SELECT {select} FROM src.{computed.name}").fetch_arrow_table()
     finally:
         con.close()
     if table.num_rows == 0:  # Spark cannot take the schema of an empty Arrow table everywhere
