@@ -14,6 +14,8 @@ with wall time and peak RSS:
   (c) noop     the same run again, nothing changed
   (d) top      `segpipe top --as-of 2026-11-16`
   (e) connect  `python -c "import duckdb; duckdb.connect(PATH, read_only=True)"`
+  (d2) trend   `segpipe trend 1 2 --days 90` (weekly points of two segments)
+  (d3) best    `segpipe best-time --tz Europe/Berlin` (every segment, by local hour)
   (f) baseline benchmarks/baseline.py: the straightforward SQL, in DuckDB
   (g) demo     the repository's demo project, full `segpipe run`
   with --before REF, also (in the same rounds, on the same data):
@@ -57,6 +59,8 @@ TARGETS = {  # ratio name: (numerator, denominator, target)
     "incremental (+1 day) / full run": ("incr", "full", 0.15),
     "no-change rerun / full run": ("noop", "full", 0.10),
     "segpipe top / bare duckdb connect": ("top", "connect", 1.5),
+    "segpipe trend / segpipe top (issue 12)": ("trend", "top", 1.5),
+    "segpipe best-time / segpipe top (issue 12)": ("best", "top", 1.5),
 }
 STEPS = {
     "full": "(a) full segpipe run",
@@ -64,6 +68,8 @@ STEPS = {
     "noop": "(c) rerun, nothing changed",
     "top": "(d) segpipe top",
     "connect": "(e) bare duckdb connect (read-only)",
+    "trend": "(d2) segpipe trend 1 2 --days 90",
+    "best": "(d3) segpipe best-time --tz Europe/Berlin",
     "baseline": "(f) straightforward SQL (baseline.py)",
     "demo": "(g) demo project, full segpipe run",
     "before_full": "(h) full run, models of --before",
@@ -74,6 +80,7 @@ BEFORE_TARGETS = {
     "incremental (+1 day) / full run": ("incr", "full", 0.10),
 }
 BEFORE: str | None = None  # --before REF
+QUICK_REPEAT = 5  # runs per round of top, connect, trend and best-time
 LOAD_AT_START = "n/a"
 NODE_LINE = re.compile(r"^(OK|SKIP|PASS|WARN|FAIL|ERROR)\s+(source|seed|model|test)\s+(\S+)\s.*?(\d+\.\d+)s(?:\s|$)")
 
@@ -257,8 +264,11 @@ def one_round(index: int, work: Path, data: Path, steps: dict[str, Step]) -> int
     added = append_day(project / "data" / "campaign_leads", campaigns=data / "campaigns.parquet")
     run("incr", segpipe("run", "--project-dir", project, "--as-of", NEW_DAY))
     run("noop", segpipe("run", "--project-dir", project, "--as-of", NEW_DAY))
-    run("top", segpipe("top", "--project-dir", project, "--as-of", NEW_DAY))
-    run("connect", [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"])
+    for _ in range(QUICK_REPEAT):  # the sub-second readers, interleaved, several times a round
+        run("top", segpipe("top", "--project-dir", project, "--as-of", NEW_DAY))
+        run("connect", [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"])
+        run("trend", segpipe("trend", "1", "2", "--days", "90", "--project-dir", project, "--as-of", NEW_DAY))
+        run("best", segpipe("best-time", "--tz", "Europe/Berlin", "--project-dir", project, "--as-of", NEW_DAY))
     run("demo", segpipe("run", "--project-dir", demo_project(work / f"demo{index}"), "--as-of", AS_OF))
     if BEFORE:
         before = make_project(work / f"before{index}", data, BEFORE)
