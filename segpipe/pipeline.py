@@ -14,11 +14,12 @@ from functools import partial
 from pathlib import Path
 
 from . import membership
-from .changes import digest
+from .changes import digest, read_fingerprints
 from .plan import ComputedSource, Plan, compile_project
 from .project import Project, load_project, parse_date, parse_vars
 from .published import connect_with_sources
-from .runner import Progress, run_data_tests
+from .render import DEFAULT_SCHEMA
+from .runner import ENGINE_NODE, Progress, run_data_tests
 from .runner import run as run_plan
 from .segments import Segment, load_segments, segment_predicate, write_segments_table
 
@@ -70,10 +71,14 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
     Raises DataTestError (exit 1) when a test of error severity fails; warnings only print.
     """
     plan = compile_plan(project, selection=selection)
+    models = None
+    if read_fingerprints(project.database).get(ENGINE_NODE) == "spark":
+        models = {name for name in plan.selected if plan.models[name].schema == DEFAULT_SCHEMA}
+        echo("Built on Spark: testing the published tables (staging and internal relations stayed on Spark)")
     con = connect_with_sources(project, warn=echo)
     progress = Progress(echo)
     try:
-        run_data_tests(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
+        run_data_tests(con, plan, progress, models, consequence=f"in {project.relpath(project.database)}")
     finally:
         con.close()
     passed = sum(1 for r in progress.results if r["status"] == "pass")

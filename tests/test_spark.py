@@ -199,3 +199,8 @@ def test_top_reads_a_spark_built_file_unchanged(edge_builds, cli):
         assert result.exit_code == 0, result.stderr
         outputs.append(json.loads(result.stdout))
     assert outputs[0] == outputs[1] and outputs[0]["segments"]
+    # `segpipe test` on the Spark-built file tests what it holds: the published tables
+    result = cli("test", "--project-dir", root, "--db", root / "spark.duckdb")
+    assert result.exit_code == 0, result.stderr
+    assert "Built on Spark" in result.stdout and "not_null_segments_segment_id" in result.stdout
+    assert "stg_leads" not in result.stdout
