@@ -16,7 +16,7 @@ import re
 
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS, declared_types
+from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS, declared_types, typed_columns
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -131,17 +131,7 @@ class SparkLoader:
             raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
         lower = {c.lower(): c for c in columns}
         declared = declared_types(source, contract, columns, where)
-        by_lower = {c.lower(): (c, t) for c, t in declared.items()}
-        select = []
-        for actual, raw_type in columns.items():
-            if actual.lower() in by_lower:
-                column, type_ = by_lower[actual.lower()]
-                select.append(f"{convert(actual, raw_type, type_)} AS {_col(column)}")
-            else:
-                select.append(_col(actual))
-        for column, type_ in declared.items():
-            if column.lower() not in lower and column in contract:
-                select.append(f"CAST(NULL AS {spark_type(type_)}) AS {_col(column)}")
+        select = typed_columns(columns, declared, contract, convert=convert, quote=_col, type_name=spark_type)
         raw_view = f"{view}__raw"
         raw.createOrReplaceTempView(raw_view)
         frame = self.spark.sql(f"SELECT {', '.join(select)} FROM {raw_view}")
