@@ -88,27 +88,6 @@ def session(engine):
     return spark, True
 
 
-class SparkCursor:
-    """The slice of DuckDB's connection API the data tests use (execute → fetchone/fetchall),
-    over Spark: each statement is transpiled like a model."""
-
-    def __init__(self, spark):
-        self.spark = spark
-        self._rows: list = []
-
-    def execute(self, sql: str, parameters=None):
-        if parameters:
-            raise NotImplementedError("parameters are not used on Spark")
-        self._rows = [tuple(row) for row in self.spark.sql(to_spark(sql, "data test")).collect()]
-        return self
-
-    def fetchone(self):
-        return self._rows[0] if self._rows else None
-
-    def fetchall(self):
-        return list(self._rows)
-
-
 class SparkBuild:
     """One build on Spark: sources, models, and the hand-over to DuckDB."""
 
@@ -170,19 +149,18 @@ class SparkBuild:
         if not tests:
             return
         started = time.perf_counter()
-        queries = [test.sql(relation_of(test.model), resolve) for test in tests]
+        queries = [to_spark(test.sql(relation_of(test.model), resolve), f"{test.file}: test {test.name}")
+                   for test in tests]
         union = "\nUNION ALL\n".join(f"SELECT {i} AS test, count(*) AS failing FROM ({sql})"
                                       for i, sql in enumerate(queries))
-        counts = dict(SparkCursor(self.spark).execute(union).fetchall())
+        counts = dict(self._rows(union))
         seconds = (time.perf_counter() - started) / len(tests)
         for i, test in enumerate(tests):
-            sample = []
-            if counts[i]:
-                sample = SparkCursor(self.spark).execute(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}").fetchall()
+            sample = self._rows(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}") if counts[i] else []
             yield test, counts[i], sample, seconds
 
-    def cursor(self) -> SparkCursor:
-        return SparkCursor(self.spark)
+    def _rows(self, spark_sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(spark_sql).collect()]
 
     def publish_into(self, con, model, data_types: dict) -> int:
         """Copy the model's rows into DuckDB table `model.relation` (via Arrow), with the
