@@ -1,0 +1,117 @@
+"""The `/api` endpoints of SPEC §10: each calls the library function its CLI command calls.
+
+Route functions are plain `def`, so FastAPI runs them in its thread pool and the
+DuckDB work never blocks the event loop. Each request reads one snapshot of the
+published file (snapshots.py) through its tenant's view of it (tenancy.py), and
+answers with the CLI's JSON text, so an endpoint and `segpipe X --format json`
+give the same bytes. A response carries an ETag naming the published run, the
+tenant and the UTC day (a window without `as_of` ends today), so a dashboard
+polling every minute gets `304 Not Modified` until the next run publishes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from .. import drilldown, segment_pages, top
+from ..output import json_text
+from .params import AsOf, Days, Limit, Metric, MinSent, Offset, SegmentRef, WorkspaceId
+from .tenancy import Scope
+
+router = APIRouter(prefix="/api")
+
+
+class JSONText(Response):
+    """The CLI's JSON text (segpipe.output.json_text), byte for byte."""
+
+    media_type = "application/json"
+
+    def render(self, content) -> bytes:
+        return json_text(content).encode("utf-8")
+
+
+def tenant(request: Request) -> Scope | None:
+    """The workspaces the request's bearer token may see (None: all of them).
+
+    Without `--tokens` every request may see everything; with it, a request
+    without a known token is refused (401)."""
+    tokens = request.app.state.tokens
+    if tokens is None:
+        return None
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    known, scope = tokens.scope_of(presented.strip()) if scheme.lower() == "bearer" else (False, None)
+    if not known:
+        raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return scope
+
+
+Tenant = Depends(tenant)
+
+
+def cli(command: str | None):
+    """Name the CLI command whose options an endpoint takes (for the CLI's messages; None: no such command)."""
+    def mark(endpoint):
+        endpoint.cli_command = command
+        return endpoint
+    return mark
+
+
+def answer(request: Request, scope: Scope | None, compute: Callable, workspace_id: int | None = None) -> Response:
+    """`compute(connection)` on the current snapshot, as JSON with an ETag, or 304."""
+    if scope is not None and workspace_id is not None and not scope.allows(workspace_id):
+        raise HTTPException(403, f"this token may not see workspace {workspace_id}")
+    with request.app.state.snapshots.reading() as snapshot:
+        scope_tag = scope.tag if scope else "all"
+        etag = f'W/"{snapshot.identity.tag}-{scope_tag}-{dt.datetime.now(dt.timezone.utc).date():%Y%m%d}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
+        if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+            return Response(status_code=304, headers=headers)
+        payload = compute(snapshot.cursor(scope))
+    return JSONText(payload, headers=headers)
+
+
+@router.get("/dashboard/top-segments", summary="Top segments (the seed dashboard's endpoint)")
+@cli("top")
+def top_segments(request: Request, days: Days = 30, metric: Metric = "reply_rate", limit: Limit = 5,
+                 workspace_id: WorkspaceId = None, as_of: AsOf = None, min_sent: MinSent = 1,
+                 scope=Tenant) -> Response:
+    """Segments ranked by `metric` over the window: `segpipe top --format json`."""
+    return answer(request, scope, lambda con: top.report(
+        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent),
+        workspace_id)
+
+
+@router.get("/segments", summary="Every segment")
+@cli(None)
+def segments(request: Request, workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The published segments with their filters (only workspace W's with `workspace_id`)."""
+    return answer(request, scope, lambda con: segment_pages.segments_list(con, workspace_id=workspace_id),
+                  workspace_id)
+
+
+@router.get("/segments/{segment}", summary="One segment and its figures")
+@cli(None)
+def segment(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsOf = None,
+            scope=Tenant) -> Response:
+    """The segment and its counts and rates over the window."""
+    return answer(request, scope, lambda con: segment_pages.segment_report(con, segment, days=days, as_of=as_of))
+
+
+@router.get("/segments/{segment}/leads", summary="A segment's leads")
+@cli("leads")
+def leads(request: Request, segment: SegmentRef, limit: Limit = 20, offset: Offset = 0, scope=Tenant) -> Response:
+    """The leads the segment matches, best score first, paged: `segpipe leads --format json`."""
+    return answer(request, scope, lambda con: drilldown.leads_report(con, segment, limit=limit, offset=offset))
+
+
+@router.get("/segments/{segment}/campaigns", summary="The campaigns that sent to a segment")
+@cli("campaigns")
+def campaigns(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsOf = None,
+              scope=Tenant) -> Response:
+    """Per campaign, the segment's sends and outcomes in the window: `segpipe campaigns --format json`."""
+    return answer(request, scope, lambda con: drilldown.campaigns_report(con, segment, days=days, as_of=as_of))
