@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,11 @@ sys.path.insert(0, str(BENCH))
 import run as bench  # noqa: E402  (benchmarks/run.py: data, project, appended days)
 from generate import SCALES  # noqa: E402
 
-QUERY = f"/api/dashboard/top-segments?as_of={bench.AS_OF}&days=30&limit=5"
+QUERY = f"/api/dashboard/top-segments?as_of={bench.AS_OF}&days={{days}}&limit=5"
 CONCURRENCY = (1, 8, 32)
+#: "same": every request asks for days=30 (a dashboard polling one card); "varied": each asks for
+#: the next of days=1…365 in turn, so no two requests in a row share an answer
+MODES = ("same", "varied")
 
 
 def free_port() -> int:
@@ -55,7 +57,7 @@ def start(cmd: list[str], port: int, env=None, log: Path | None = None) -> subpr
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{QUERY}", timeout=60).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{QUERY.format(days=30)}", timeout=60).close()
             return process
         except OSError:
             if process.poll() is not None:
@@ -65,14 +67,16 @@ def start(cmd: list[str], port: int, env=None, log: Path | None = None) -> subpr
     raise SystemExit(f"server did not answer: {' '.join(cmd)}")
 
 
-async def client(port: int, until: float, latencies: list[float], errors: list[str]) -> None:
+async def client(port: int, mode: str, until: float, latencies: list[float], errors: list[str]) -> None:
     """One keep-alive HTTP/1.1 connection sending GETs back to back until `until`."""
-    request = f"GET {QUERY} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    sent = 0
     try:
         while time.perf_counter() < until:
+            days = 30 if mode == "same" else 1 + (sent * 7919 + port) % 365
+            sent += 1
             started = time.perf_counter()
-            writer.write(request)
+            writer.write(f"GET {QUERY.format(days=days)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
             status = (await reader.readline()).split(b" ", 2)
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -90,14 +94,14 @@ async def client(port: int, until: float, latencies: list[float], errors: list[s
         writer.close()
 
 
-def load(port: int, clients: int, seconds: float) -> dict:
+def load(port: int, clients: int, seconds: float, mode: str = "same") -> dict:
     async def main():
         latencies, errors = [], []
         warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(client(port, warm, [], []) for _ in range(clients)))
+        await asyncio.gather(*(client(port, mode, warm, [], []) for _ in range(clients)))
         until = time.perf_counter() + seconds
         began = time.perf_counter()
-        await asyncio.gather(*(client(port, until, latencies, errors) for _ in range(clients)))
+        await asyncio.gather(*(client(port, mode, until, latencies, errors) for _ in range(clients)))
         return latencies, errors, time.perf_counter() - began
 
     latencies, errors, elapsed = asyncio.run(main())
@@ -143,15 +147,16 @@ def main() -> None:
                   "--app-dir", str(BENCH)], base_port, env={**os.environ, "SEGPIPE_BASELINE_DB": str(database)})
     rows = []
     try:
-        for index, clients in enumerate(CONCURRENCY):
-            order = [("segpipe", ours_port), ("baseline", base_port)]
-            for name, port in order if index % 2 == 0 else order[::-1]:
-                rows.append((name, clients, "", load(port, clients, args.seconds)))
+        for mode in MODES:
+            for index, clients in enumerate(CONCURRENCY):
+                order = [("segpipe", ours_port), ("baseline", base_port)]
+                for name, port in order if index % 2 == 0 else order[::-1]:
+                    rows.append((name, clients, mode, load(port, clients, args.seconds, mode)))
         stop, runs = threading.Event(), []
         publisher = threading.Thread(target=publishing, args=(project, data, stop, runs))
         publisher.start()
         try:
-            rows.append(("segpipe", 8, "while runs publish", load(ours_port, 8, max(args.seconds, 20.0))))
+            rows.append(("segpipe", 8, "varied, while runs publish", load(ours_port, 8, max(args.seconds, 20.0), "varied")))
         finally:
             stop.set()
             publisher.join()
@@ -159,13 +164,14 @@ def main() -> None:
         for process in (ours, base):
             process.terminate()
             process.wait()
-    print(f"\n{'server':9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>7} {'errors':>6}  note")
+    print(f"\n{'server':9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>7} {'errors':>6}  mode")
     for name, clients, note, r in rows:
         print(f"{name:9} {clients:>7} {r['rps']:>8.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['p99'] / r['p50']:>7.2f} "
               f"{r['errors']:>6}  {note}")
-    by = {(name, clients): r for name, clients, note, r in rows if not note}
-    print("\nsegpipe / baseline throughput: " + ", ".join(
-        f"{c} clients {by['segpipe', c]['rps'] / by['baseline', c]['rps']:.2f}x" for c in CONCURRENCY))
+    by = {(name, clients, note): r for name, clients, note, r in rows}
+    for mode in MODES:
+        print(f"segpipe / baseline throughput, {mode}: " + ", ".join(
+            f"{c} clients {by['segpipe', c, mode]['rps'] / by['baseline', c, mode]['rps']:.2f}x" for c in CONCURRENCY))
     failed_runs = [r for r in runs if r[1] != 0]
     print(f"runs published during the last measurement: {len(runs) - len(failed_runs)} of {len(runs)} succeeded"
           + (f"; failed: {failed_runs}" if failed_runs else ""))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import NoPublishedFileError, first_line
+from .errors import ConfigError, NoPublishedFileError, first_line
 
 PUBLISHED = "segpipe_published"  # the catalog name of the attached published file
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import duckdb
 import pytest
@@ -21,6 +22,20 @@ def test_without_tokens_it_listens_on_loopback_and_says_so(served_project, tmp_p
         assert f"Uvicorn running on http://127.0.0.1:{server.port}" in log
         status, _, body = get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}")
         assert status == 200 and body["segments"]  # no token needed without --tokens
+    finally:
+        server.stop()
+
+
+def test_workers_are_processes_that_each_answer(served_project, tmp_path):
+    server = ServeProcess("--project-dir", served_project, "--workers", "2", log_dir=tmp_path)
+    try:
+        answers = [get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}") for _ in range(6)]
+        assert {status for status, _, _ in answers} == {200} and len({str(body) for _, _, body in answers}) == 1
+        assert "2 workers" in server.log()
+        deadline = time.monotonic() + 20  # the second worker may still be starting
+        while server.log().count("Started server process") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.log().count("Started server process") == 2
     finally:
         server.stop()
 

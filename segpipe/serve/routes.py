@@ -6,7 +6,9 @@ published file (snapshots.py) through its tenant's view of it (tenancy.py), and
 answers with the CLI's JSON text, so an endpoint and `segpipe X --format json`
 give the same bytes. A response carries an ETag naming the published run, the
 tenant and the UTC day (a window without `as_of` ends today), so a dashboard
-polling every minute gets `304 Not Modified` until the next run publishes.
+polling every minute gets `304 Not Modified` until the next run publishes. The
+answers computed on a snapshot are kept with it (a published file never changes),
+so many dashboards asking the same thing cost one query per run.
 """
 
 from __future__ import annotations
@@ -23,15 +25,6 @@ from .params import AsOf, Days, Limit, Metric, MinSent, Offset, SegmentRef, Work
 from .tenancy import Scope
 
 router = APIRouter(prefix="/api")
-
-
-class JSONText(Response):
-    """The CLI's JSON text (segpipe.output.json_text), byte for byte."""
-
-    media_type = "application/json"
-
-    def render(self, content) -> bytes:
-        return json_text(content).encode("utf-8")
 
 
 def tenant(request: Request) -> Scope | None:
@@ -62,7 +55,8 @@ def cli(command: str | None):
 
 
 def answer(request: Request, scope: Scope | None, compute: Callable, workspace_id: int | None = None) -> Response:
-    """`compute(connection)` on the current snapshot, as JSON with an ETag, or 304."""
+    """`compute(connection)` on the current snapshot as the CLI's JSON text (segpipe.output.json_text,
+    byte for byte) with an ETag, or 304; an answer already computed on this snapshot is sent again."""
     if scope is not None and workspace_id is not None and not scope.allows(workspace_id):
         raise HTTPException(403, f"this token may not see workspace {workspace_id}")
     with request.app.state.snapshots.reading() as snapshot:
@@ -71,8 +65,12 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
         if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
             return Response(status_code=304, headers=headers)
-        payload = compute(snapshot.cursor(scope))
-    return JSONText(payload, headers=headers)
+        key = (etag, request.url.path, request.url.query)
+        body = snapshot.answers.get(key)
+        if body is None:
+            body = json_text(compute(snapshot.cursor(scope))).encode("utf-8")
+            snapshot.answers.put(key, body)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/dashboard/top-segments", summary="Top segments (the seed dashboard's endpoint)")

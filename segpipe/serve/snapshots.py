@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import os
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import NoPublishedFileError, first_line
-from ..sources import quote_ident, quote_str
+from ..sql import quote_ident, quote_str
 from .tenancy import Scope, create_scoped_views
 
 log = logging.getLogger("segpipe.serve")
@@ -67,6 +68,32 @@ class FileIdentity:
         return f"{self.inode:x}-{self.mtime_ns:x}-{self.size:x}"
 
 
+class Answers:
+    """Answers already computed on one snapshot, most recently used kept: a published file
+    never changes, so they stay right until the snapshot is replaced (and dropped with it)."""
+
+    def __init__(self, capacity: int = 256, largest: int = 256 * 1024):
+        self.capacity, self.largest = capacity, largest
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        if len(body) > self.largest:
+            return
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
 class Snapshot:
     """One published file, attached read-only in its own in-memory DuckDB."""
 
@@ -79,6 +106,7 @@ class Snapshot:
             self._con.close()
             raise NoPublishedFileError(f"cannot open {path}: {first_line(exc)}") from None
         self.published_at = self._built_at()
+        self.answers = Answers()
         self._lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []

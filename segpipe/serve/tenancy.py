@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..sources import quote_ident
+from ..sql import quote_ident
 
 #: relations without a segment_id or workspace_id column a limited token may still read
 UNSCOPED_RELATIONS = {("segpipe_meta", "run_info")}
