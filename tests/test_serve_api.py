@@ -8,8 +8,10 @@ tenancy on every endpoint with tokens limited to workspaces.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -266,5 +268,9 @@ def test_etag_gives_304_until_the_next_run(server):
 
 def test_access_log_lines(server):
     api(server, "/api/segments/1/leads", limit=1)
-    assert '"GET /api/segments/1/leads?limit=1 HTTP/1.1" 200 ' in server.log()
+    line = '"GET /api/segments/1/leads?limit=1 HTTP/1.1" 200 '
+    deadline = time.monotonic() + 10  # the line is written just after the answer is sent
+    while line not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert re.search(r'127\.0\.0\.1:\d+ "GET /api/segments/1/leads\?limit=1 HTTP/1\.1" 200 \d+ \d+\.\dms', server.log())
     assert "tok-all" not in server.log()
