@@ -10,17 +10,16 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+from .analyses.scope import DENOMINATORS
 from .drilldown import find_segment
 from .output import plain, round_rate
 from .published import query
-from .top import BIGINT_MAX, check_range, window_ending
+from .top import BIGINT_MAX, METRICS, check_range, window_ending
 
 SEGMENT_KEYS = ("segment_id", "segment_name", "workspace_id", "description", "filters")
-#: the counts a window sums, and each rate as (count, denominator)
-COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
-RATES = {"open_rate": ("opened", "leads_sent"), "reply_rate": ("replied", "leads_sent"),
-         "bounce_rate": ("bounced", "leads_sent"), "click_rate": ("clicked", "leads_sent"),
-         "conversion_rate": ("converted", "leads_sent")}
+#: the counts a window sums; each rate is METRICS[rate] / DENOMINATORS[rate] (SPEC §4)
+COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked",
+          "conversions_tracked")
 
 
 def _segment_rows(con, where: str = "", params=None) -> list[dict]:
@@ -49,7 +48,8 @@ def segment_report(con, segment: str, *, days: int = 30, as_of: str | None = Non
                  {"id": found.id, "start": window.start, "end": window.end})[0]
     counts = dict(zip(COUNTS, sums))
     timed, micros = sums[-2], sums[-1]
-    rates = {rate: round_rate(Fraction(counts[x], counts[n])) if counts[n] else None for rate, (x, n) in RATES.items()}
+    rates = {rate: round_rate(Fraction(counts[count], counts[DENOMINATORS[rate]])) if counts[DENOMINATORS[rate]] else None
+             for rate, count in METRICS.items()}
     hours = round(float(Fraction(int(micros), timed)) / 3_600_000_000, 4) if timed else None
     return {**info, "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
             "performance": {**counts, **rates, "avg_response_hours": plain(hours)}}

@@ -89,6 +89,31 @@ def test_campaigns_are_the_cli_json(server, served_project, segment):
     assert body == cli_json(served_project, "campaigns", segment, "--as-of", AS_OF, "--days", 60)
 
 
+@pytest.mark.parametrize("params", [
+    {"as_of": AS_OF},
+    {"as_of": AS_OF, "by": "day", "days": 25, "metric": "open_rate"},
+    {"as_of": AS_OF, "by": "month", "days": 90, "metric": "click_rate"},
+])
+@pytest.mark.parametrize("segment", ["1", "3"])
+def test_trend_is_the_cli_json(server, served_project, params, segment):
+    body = api(server, f"/api/segments/{segment}/trend", **params)[2]
+    assert body == cli_json(served_project, "trend", segment, *options(params))
+    assert any(point["leads_sent"] for point in body["series"][0]["points"])
+
+
+@pytest.mark.parametrize("params", [
+    {"as_of": AS_OF, "min_sent": 1},
+    {"as_of": AS_OF, "by": "weekday", "tz": "America/New_York", "days": 60, "metric": "open_rate", "min_sent": 0},
+    {"as_of": AS_OF, "by": "weekday-hour", "tz": "Asia/Kolkata", "metric": "bounce_rate"},
+])
+def test_best_time_is_the_cli_json(server, served_project, params):
+    body = api(server, "/api/segments/1/best-time", **params)[2]
+    assert body == cli_json(served_project, "best-time", "1", *options(params))
+    overall = api(server, "/api/best-time", **params)[2]
+    assert overall == cli_json(served_project, "best-time", *options(params))
+    assert any(bucket["leads_sent"] for bucket in overall["buckets"])
+
+
 def test_a_segment_by_name_as_in_the_cli(server, served_project):
     name = "Quote ' \\ -- ; {{ 7*7 }} segment"
     body = api(server, f"/api/segments/{quote(name, safe='')}/leads")[2]
@@ -154,6 +179,13 @@ def test_healthz_and_docs(server):
     ("/api/segments/1/leads", {"limit": "many"}, ["leads", "1", "--limit", "many"]),
     ("/api/segments/1/campaigns", {"days": 400}, ["campaigns", "1", "--days", "400"]),
     ("/api/segments/1/campaigns", {"as_of": "yesterday"}, ["campaigns", "1", "--as-of", "yesterday"]),
+    ("/api/segments/1/trend", {"by": "year"}, ["trend", "1", "--by", "year"]),
+    ("/api/segments/1/trend", {"metric": "reply"}, ["trend", "1", "--metric", "reply"]),
+    ("/api/segments/1/trend", {"days": "x"}, ["trend", "1", "--days", "x"]),
+    ("/api/segments/3/trend", {"workspace_id": 2}, ["trend", "3", "--workspace-id", "2"]),
+    ("/api/segments/1/best-time", {"tz": "Mars/Base"}, ["best-time", "1", "--tz", "Mars/Base"]),
+    ("/api/segments/1/best-time", {"by": "minute"}, ["best-time", "1", "--by", "minute"]),
+    ("/api/best-time", {"min_sent": -1}, ["best-time", "--min-sent=-1"]),
 ])
 def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, params, cli):
     status, _, body = api(server, path, **params)
@@ -161,7 +193,8 @@ def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, 
 
 
 @pytest.mark.parametrize("path", ["/api/segments/99", "/api/segments/99/leads", "/api/segments/99/campaigns",
-                                  "/api/segments/Founders/leads"])
+                                  "/api/segments/Founders/leads", "/api/segments/99/trend",
+                                  "/api/segments/99/best-time"])
 def test_unknown_segment_is_404_with_the_cli_line(server, served_project, path):
     status, _, body = api(server, path)
     ref = path.split("/")[3]
@@ -171,7 +204,7 @@ def test_unknown_segment_is_404_with_the_cli_line(server, served_project, path):
 # --- tokens ---------------------------------------------------------------------------------------
 
 ENDPOINTS = ["/api/dashboard/top-segments", "/api/segments", "/api/segments/1", "/api/segments/1/leads",
-             "/api/segments/1/campaigns"]
+             "/api/segments/1/campaigns", "/api/segments/1/trend", "/api/segments/1/best-time", "/api/best-time"]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -190,7 +223,8 @@ def test_health_docs_and_widget_need_no_token(server):
 
 
 @pytest.mark.parametrize("token,workspace", [("tok-ws1", 2), ("tok-ws1", 3), ("tok-ws2", 1), ("tok-ws12", 3)])
-@pytest.mark.parametrize("path", ["/api/dashboard/top-segments", "/api/segments"])
+@pytest.mark.parametrize("path", ["/api/dashboard/top-segments", "/api/segments", "/api/segments/9/trend",
+                                  "/api/best-time"])
 def test_a_workspace_outside_the_tokens_list_is_403(server, token, workspace, path):
     status, _, body = api(server, path, token=token, workspace_id=workspace)
     assert (status, body) == (403, {"detail": f"this token may not see workspace {workspace}"})
@@ -228,8 +262,13 @@ def test_tokens_see_only_their_workspaces_on_every_endpoint(server, served_proje
                                "--workspace-id", workspace)
     listed = api(server, "/api/segments", token=token)[2]
     assert [s["segment_id"] for s in listed["segments"]] == mine
+    # best time over every segment in scope: with one workspace, the buckets of `best-time --workspace-id W`
+    overall = api(server, "/api/best-time", token=token, as_of=AS_OF, days=60)[2]
+    if scope is not None and len(scope) == 1:
+        assert overall["buckets"] == cli_json(served_project, "best-time", "--as-of", AS_OF, "--days", 60,
+                                              "--workspace-id", workspace)["buckets"]
     for segment_id in ids:
-        for suffix in ("", "/leads", "/campaigns"):
+        for suffix in ("", "/leads", "/campaigns", "/trend", "/best-time"):
             status, _, body = api(server, f"/api/segments/{segment_id}{suffix}", token=token, as_of=AS_OF, days=60)
             if visible(token, segment_id):
                 assert status == 200, (segment_id, suffix, body)

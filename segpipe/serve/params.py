@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 
 from fastapi import Path, Query
 
+from ..analyses.best_time import BUCKETS
+from ..analyses.trend import PERIODS
 from ..top import BIGINT_MAX, MAX_DAYS, METRICS
 
 
@@ -34,6 +36,10 @@ MinSent = Annotated[int, _int("Leave out segments with fewer sends in the window
 WorkspaceId = Annotated[Optional[int], _int("Only segments of this workspace (global segments are left out).",
                                             -BIGINT_MAX - 1)]
 SegmentRef = Annotated[str, Path(description="Segment id or exact name.")]
+Period = Annotated[str, _choice("Period: day, week (from Monday) or month, in UTC.", PERIODS)]
+Bucket = Annotated[str, _choice("Bucket: hour, weekday or weekday-hour, local to `tz`.", BUCKETS)]
+TimeZone = Annotated[str, Query(description="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")]
+BucketMinSent = Annotated[int, _int("Fewest sends a bucket needs to be the best.", 0)]
 
 
 def type_error(command: str | None, name: str, value) -> str:

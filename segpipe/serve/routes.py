@@ -20,8 +20,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from .. import drilldown, segment_pages, top
+from ..analyses.best_time import best_time as best_time_analysis
+from ..analyses.trend import trend as trend_analysis
 from ..output import json_text
-from .params import AsOf, Days, Limit, Metric, MinSent, Offset, SegmentRef, WorkspaceId
+from ..top import window_ending
+from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, SegmentRef, TimeZone,
+                     WorkspaceId)
 from .tenancy import Scope
 
 router = APIRouter(prefix="/api")
@@ -113,3 +117,37 @@ def campaigns(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsO
               scope=Tenant) -> Response:
     """Per campaign, the segment's sends and outcomes in the window: `segpipe campaigns --format json`."""
     return answer(request, scope, lambda con: drilldown.campaigns_report(con, segment, days=days, as_of=as_of))
+
+
+@router.get("/segments/{segment}/trend", summary="A segment's rate per day, week or month")
+@cli("trend")
+def trend(request: Request, segment: SegmentRef, by: Period = "week", days: Days = 30, as_of: AsOf = None,
+          metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The rate per period with its 95 % Wilson interval: `segpipe trend SEGMENT --format json`."""
+    return answer(request, scope, lambda con: trend_analysis(
+        con, [segment], window=window_ending(as_of, days), by=by, metric=metric, workspace_id=workspace_id),
+        workspace_id)
+
+
+def _best_time(request, segment, by, tz, min_sent, days, as_of, metric, workspace_id, scope) -> Response:
+    return answer(request, scope, lambda con: best_time_analysis(
+        con, segment, window=window_ending(as_of, days), by=by, tz=tz, metric=metric, workspace_id=workspace_id,
+        min_sent=min_sent), workspace_id)
+
+
+@router.get("/segments/{segment}/best-time", summary="When a segment's sends do best")
+@cli("best-time")
+def best_time(request: Request, segment: SegmentRef, by: Bucket = "hour", tz: TimeZone = "UTC",
+              min_sent: BucketMinSent = 30, days: Days = 30, as_of: AsOf = None, metric: Metric = "reply_rate",
+              workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The rate per local hour, weekday or both, and the best bucket: `segpipe best-time SEGMENT --format json`."""
+    return _best_time(request, segment, by, tz, min_sent, days, as_of, metric, workspace_id, scope)
+
+
+@router.get("/best-time", summary="When the sends of every segment in scope do best")
+@cli("best-time")
+def best_time_overall(request: Request, by: Bucket = "hour", tz: TimeZone = "UTC", min_sent: BucketMinSent = 30,
+                      days: Days = 30, as_of: AsOf = None, metric: Metric = "reply_rate",
+                      workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """`segpipe best-time --format json` without a segment: every send of the ranked scope."""
+    return _best_time(request, None, by, tz, min_sent, days, as_of, metric, workspace_id, scope)
