@@ -44,10 +44,13 @@ def browser():
         driver.quit()
 
 
-def wait_ready(driver, timeout: float = 15):
+def wait_ready(driver, shown: str | None = None, timeout: float = 15):
+    """Until the page is drawn (and, with `shown`, until that CSS selector matches: the new view)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.body.dataset.ready") == "true")
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(
+        "return document.body.dataset.ready === 'true' && (!arguments[0] || !!document.querySelector(arguments[0]))",
+        shown))
 
 
 def ranked_rows(driver) -> list[dict]:
@@ -89,17 +92,17 @@ def test_the_widget_in_chromium(server, browser):
     # the server needs a token: the widget asks for it, and a wrong one is refused
     field = browser.find_element(By.ID, "token")
     field.send_keys("not-a-token", Keys.ENTER)
-    wait_ready(browser)
+    wait_ready(browser, "#token-form[data-rejected]")
     assert "did not accept" in browser.find_element(By.ID, "token-help").text
     browser.find_element(By.ID, "token").send_keys("tok-all", Keys.ENTER)
-    wait_ready(browser)
+    wait_ready(browser, "#top-segments")
 
     api = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}&days=30&limit=5"
     by_reply = get(api + "&metric=reply_rate", "tok-all")[2]
     assert ranked_rows(browser) == expected_rows(by_reply) != []
 
     Select(browser.find_element(By.ID, "metric")).select_by_value("bounce_rate")
-    wait_ready(browser)
+    wait_ready(browser, "#metric option[value=bounce_rate][selected]")
     by_bounce = get(api + "&metric=bounce_rate", "tok-all")[2]
     assert ranked_rows(browser) == expected_rows(by_bounce)
     assert [r["segment_id"] for r in expected_rows(by_bounce)] != [r["segment_id"] for r in expected_rows(by_reply)]
@@ -108,7 +111,7 @@ def test_the_widget_in_chromium(server, browser):
     first = by_bounce["segments"][0]
     link = browser.find_element(By.CSS_SELECTOR, f"#top-segments tr[data-segment-id='{first['segment_id']}'] a")
     link.send_keys(Keys.ENTER)  # keyboard, not a click
-    wait_ready(browser)
+    wait_ready(browser, "article.segment #leads-table")
     assert browser.find_element(By.TAG_NAME, "h1").text == first["segment_name"]
     leads = get(f"{server.base_url}/api/segments/{first['segment_id']}/leads?limit=20", "tok-all")[2]
     shown = browser.find_elements(By.CSS_SELECTOR, "#leads-table tbody tr")

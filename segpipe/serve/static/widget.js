@@ -93,7 +93,7 @@ async function api(path, params = {}) {
 function tokenForm(retry, rejected) {
   const input = el("input", { id: "token", type: "password", autocomplete: "off", required: true,
                               "aria-describedby": "token-help" });
-  const form = el("form", { id: "token-form", class: "card",
+  const form = el("form", { id: "token-form", class: "card", dataset: rejected ? { rejected: "true" } : {},
     onsubmit: (event) => {
       event.preventDefault();
       sessionStorage.setItem(TOKEN_KEY, input.value.trim());
@@ -113,8 +113,10 @@ function showError(where, error) {
   where.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
 }
 
-/* Run a view; a 401 asks for a token and runs it again. */
+/* Run a view; a 401 asks for a token and runs it again. While it runs, body[data-ready] is
+   "false"; then "true" (for tests and assistive tools: the page is drawn). */
 async function guarded(view) {
+  document.body.dataset.ready = "false";
   try {
     await view();
   } catch (error) {
@@ -125,6 +127,8 @@ async function guarded(view) {
     } else {
       showError(main, error);
     }
+  } finally {
+    document.body.dataset.ready = "true";
   }
 }
 
@@ -318,11 +322,7 @@ async function route() {
   await guarded(() => (view === "segment" ? renderSegment(segment, params) : renderCard(params)));
   const heading = main.querySelector("h1");
   if (heading && document.activeElement === document.body) heading.focus();
-  document.body.dataset.ready = "true";  // for tests and screen readers: the view is drawn
 }
 
-window.addEventListener("hashchange", () => {
-  document.body.dataset.ready = "false";
-  route();
-});
+window.addEventListener("hashchange", route);
 route();
