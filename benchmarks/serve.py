@@ -36,6 +36,15 @@ sys.path.insert(0, str(BENCH))
 import run as bench  # noqa: E402  (benchmarks/run.py: data, project, appended days)
 from generate import SCALES  # noqa: E402
 
+RESULTS = BENCH / "SERVE_RESULTS.md"
+RESULTS_HEADER = """# `segpipe serve` under load (benchmarks/serve.py)
+
+Written by `python benchmarks/serve.py`; figures from one run on a shared, noisy machine:
+compare the two servers within the run, not seconds across runs. "same": every request asks
+for the same card (days=30); "varied": each asks for the next of days=1..365, so answers are
+computed afresh (segpipe keeps each snapshot's answers; the baseline has no such cache).
+
+"""
 QUERY = f"/api/dashboard/top-segments?as_of={bench.AS_OF}&days={{days}}&limit=5"
 CONCURRENCY = (1, 8, 32)
 #: "same": every request asks for days=30 (a dashboard polling one card); "varied": each asks for
@@ -128,6 +137,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path)
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and concurrency")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help=f"do not rewrite {RESULTS.name}")
     args = ap.parse_args()
     data = bench.ensure_data(args.scale, args.data or BENCH / "data" / args.scale)
     work = Path(tempfile.mkdtemp(prefix="segpipe-serve-bench-"))
@@ -164,17 +174,25 @@ def main() -> None:
         for process in (ours, base):
             process.terminate()
             process.wait()
-    print(f"\n{'server':9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>7} {'errors':>6}  mode")
+    lines = ["| server | clients | requests | req/s | p50 ms | p99 ms | p99/p50 | errors |", "|---|---:|---|---:|---:|---:|---:|---:|"]
     for name, clients, note, r in rows:
-        print(f"{name:9} {clients:>7} {r['rps']:>8.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['p99'] / r['p50']:>7.2f} "
-              f"{r['errors']:>6}  {note}")
+        lines.append(f"| {name} | {clients} | {note} | {r['rps']:.1f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                     f"{r['p99'] / r['p50']:.2f} | {r['errors']} |")
     by = {(name, clients, note): r for name, clients, note, r in rows}
+    lines.append("")
     for mode in MODES:
-        print(f"segpipe / baseline throughput, {mode}: " + ", ".join(
+        lines.append(f"- segpipe / baseline throughput, {mode}: " + ", ".join(
             f"{c} clients {by['segpipe', c, mode]['rps'] / by['baseline', c, mode]['rps']:.2f}x" for c in CONCURRENCY))
     failed_runs = [r for r in runs if r[1] != 0]
-    print(f"runs published during the last measurement: {len(runs) - len(failed_runs)} of {len(runs)} succeeded"
-          + (f"; failed: {failed_runs}" if failed_runs else ""))
+    lines.append(f"- runs that published during the last measurement: {len(runs) - len(failed_runs)} of {len(runs)} "
+                 "succeeded" + (f"; failed: {failed_runs}" if failed_runs else ""))
+    head = (f"## Scale {args.scale}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, revision {bench.git_revision()}\n\n"
+            f"{database.stat().st_size / 2**20:.0f} MiB published file, {os.cpu_count()} cores, load average at the end "
+            f"{os.getloadavg()[0]:.1f}, {args.seconds:.0f} s per measurement.\n\n")
+    report = head + "\n".join(lines) + "\n"
+    print("\n" + report)
+    if not args.no_write:
+        RESULTS.write_text(RESULTS_HEADER + report)
     if args.keep:
         print(f"kept {work}")
     else:
