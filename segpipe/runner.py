@@ -52,8 +52,10 @@ class Progress:
         return sum(1 for r in self.results if r["unique_id"].startswith(f"{kind}.") and r["status"] == status)
 
 
-def run(plan: Plan, *, full_refresh: bool = False, echo=print) -> dict:
+def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> dict:
     """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
+    `verify(con, plan, name)`, when given, checks the file after model `name` is built, and
+    with name None once everything is built; it raises to stop the run before publishing.
 
     With a published file from an earlier run (and no --full-refresh), the build
     starts from a copy of it: unchanged sources are not reloaded, unchanged
@@ -90,7 +92,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print) -> dict:
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
             if engine.is_spark:
-                folders = _build_on_spark(plan, changes, build.path, progress)
+                folders = _build_on_spark(plan, changes, build.path, progress, verify)
             else:
                 _build(plan, changes, build.path, progress)
             build.publish()
@@ -131,7 +133,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         con.close()
 
 
-def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress) -> set[Path]:
+def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> set[Path]:
     """Build every model on Spark and test it there, then copy the published models
     (schema main) into the DuckDB build file. Returns the Parquet folders it reads."""
     from .engines.spark import SparkBuild
@@ -159,7 +161,11 @@ def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress
                     build.publish_into(con, model, types)
                 if doc:
                     apply_comments(con, doc, model.relation)
+                if verify is not None:
+                    verify(con, plan, name)
             _write_run_info(con, plan)
+            if verify is not None:
+                verify(con, plan, None)
             write_fingerprints(con, changes.fingerprints)
             con.execute("CHECKPOINT")
         finally:
