@@ -63,6 +63,7 @@ Select = Annotated[Optional[str], typer.Option("--select", "-s", help="Models to
 Vars = Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")]
 Format = Annotated[str, typer.Option("--format", help="Output: table, json or csv.")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+RankBy = Annotated[str, typer.Option("--rank-by", help="rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")]
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
@@ -160,16 +161,18 @@ def top(
     min_sent: Annotated[int, typer.Option("--min-sent", help="Leave out segments with fewer sends in the window.")] = 1,
     output_format: Format = "table",
     output: Output = None,
+    rank_by: RankBy = "rate",
 ) -> None:
     """Rank segments by a rate over the last N days, from the published database.
 
-    Example: segpipe top --days 90 --metric open_rate --format json
+    Example: segpipe top --days 90 --metric open_rate --rank-by wilson --format json
     """
     # The console script runs a plain `segpipe top …` without typer (segpipe/entry.py); both call top.show.
     from .top import show
 
     show(typer.echo, project_dir=project_dir, db=db, days=days, metric=metric, limit=limit,
-         workspace_id=workspace_id, as_of=as_of, min_sent=min_sent, output_format=output_format, output=output)
+         workspace_id=workspace_id, as_of=as_of, min_sent=min_sent, output_format=output_format, output=output,
+         rank_by=rank_by)
 
 
 @app.command()

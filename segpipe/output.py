@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,12 +27,33 @@ def check_format(output_format: str) -> None:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got '{output_format}'")
 
 
-def round_rate(value: Fraction | None) -> float | None:
-    """Round half away from zero to 4 decimals, exactly (rates are never negative)."""
+def round_rate(value: Fraction | float | None) -> float | None:
+    """Round half away from zero to 4 decimals, exactly (a float by its exact binary value)."""
     if value is None:
         return None
-    scaled = Fraction(value) * 10000
-    return ((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)) / 10000
+    scaled = abs(Fraction(value)) * 10000
+    rounded = ((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)) / 10000
+    return -rounded if value < 0 and rounded else rounded
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A rate with its 95 % interval, as a table shows it: `13.9 % (10.4–18.2)`."""
+
+    rate: Fraction | float | None
+    low: Fraction | float | None
+    high: Fraction | float | None
+
+    def __str__(self) -> str:
+        if self.rate is None:
+            return "-"
+        return f"{_percent(self.rate)} % ({_percent(self.low)}–{_percent(self.high)})"
+
+
+def _percent(value) -> str:
+    """One decimal of a percentage, rounded half away from zero like the JSON's rates."""
+    tenths = round_rate(Fraction(value) / 10) * 1000
+    return f"{tenths:.1f}".replace("-0.0", "0.0")
 
 
 def plain(value):
@@ -47,6 +69,8 @@ def cell(value) -> str:
     """A value as a table shows it: rates as percentages, '-' for nothing."""
     if value is None:
         return "-"
+    if isinstance(value, Interval):
+        return str(value)
     if isinstance(value, Fraction):
         return f"{float(value) * 100:.2f}%"
     if isinstance(value, (list, tuple)):

@@ -5,6 +5,9 @@ The window is summed from `segment_performance_daily`, so any `--days` and
 floats: metric descending (`bounce_rate` ascending), then leads_sent
 descending, then segment_id. `--workspace-id W` ranks only segments of W: a
 global segment (workspace_id NULL) spans every tenant, so it is left out too.
+`--rank-by wilson|shrunk` ranks by the rate's 95 % Wilson lower bound (upper
+bound for bounce_rate) or its empirical-Bayes shrunk rate (SPEC §7, §9), with
+the same tie-breaks, so a 1-of-1 segment at 100 % is not the top performer.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .output import check_format, emit, formatted
+from .output import Interval, check_format, emit, formatted
 from .project import parse_date
 from .published import connect_published, query
+from .stats import shrunk_rates, wilson
 from .suggest import did_you_mean
 
 BIGINT_MAX = 2**63 - 1
@@ -33,6 +37,8 @@ METRICS = {
 BASE_KEYS = ("segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
              "open_rate", "reply_rate", "bounce_rate")
 MAX_DAYS = 365
+#: --rank-by: the raw rate, its Wilson bound, or its shrunk rate (SPEC §7)
+RANK_BY = ("rate", "wilson", "shrunk")
 
 
 @dataclass(frozen=True)
@@ -72,14 +78,21 @@ def window_ending(as_of: str | None, days: int) -> Window:
     return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
 
 
-def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None) -> None:
-    if metric not in METRICS:
-        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}; got '{metric}'{did_you_mean(metric, METRICS)}")
+def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None,
+                  rank_by: str = "rate") -> None:
+    check_metric(metric)
+    if rank_by not in RANK_BY:
+        raise ConfigError(f"--rank-by must be one of {', '.join(RANK_BY)}; got '{rank_by}'{did_you_mean(rank_by, RANK_BY)}")
     check_limit(limit)
     check_range("--min-sent", min_sent, 0)
     if workspace_id is not None:
         check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
     check_format(output_format)
+
+
+def check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}; got '{metric}'{did_you_mean(metric, METRICS)}")
 
 
 def check_limit(limit: int) -> None:
@@ -112,9 +125,19 @@ where coalesce(w.leads_sent, 0) >= $min_sent
 """
 
 
+def rate_counts(row: dict, metric: str) -> tuple[int, int]:
+    """(x, n) of the metric for a row: its count and its denominator."""
+    return row[METRICS[metric]], row["leads_sent"]
+
+
 def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
-                  workspace_id: int | None) -> list[dict]:
-    """The ranked rows, counts as ints and rates as exact Fractions (None without sends)."""
+                  workspace_id: int | None, rank_by: str = "rate") -> list[dict]:
+    """The ranked rows, counts as ints and rates as exact Fractions (None without sends).
+
+    Each row also carries `<metric>_low`/`<metric>_high` (its Wilson interval) and,
+    ranking by `shrunk`, `<metric>_shrunk`, shrunk over every segment being ranked
+    (all that pass --min-sent and --workspace-id, not only the first `limit`).
+    """
     rows = query(con, WINDOW_SQL, {"start": window.start, "end": window.end, "min_sent": min_sent,
                                    "workspace_id": workspace_id})
     segments = []
@@ -123,43 +146,74 @@ def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
                **dict(zip(("opened", "replied", "bounced", "clicked", "converted"), counts))}
         row.update({rate: Fraction(row[count], sent) if sent else None for rate, count in METRICS.items()})
         segments.append(row)
+    add_intervals(segments, metric, shrink=rank_by == "shrunk")
+    ranked_value = {"rate": metric, "shrunk": f"{metric}_shrunk",
+                    "wilson": f"{metric}_high" if metric == "bounce_rate" else f"{metric}_low"}[rank_by]
     sign = 1 if metric == "bounce_rate" else -1
 
     def key(row):
-        value = row[metric]
+        value = row[ranked_value]
         return (value is None, sign * value if value is not None else 0, -row["leads_sent"], row["segment_id"])
 
     return sorted(segments, key=key)[:limit]
 
 
-def output_keys(metric: str) -> tuple[str, ...]:
-    """The seed dashboard's keys; click/conversion metrics add their count and rate."""
-    if metric in BASE_KEYS:
-        return BASE_KEYS
-    return (*BASE_KEYS, METRICS[metric], metric)
+def add_intervals(rows: list[dict], metric: str, shrink: bool) -> None:
+    """Add the metric's Wilson interval (and shrunk rate) to each row, as Fractions of
+    the exact float values so output rounds them like rates."""
+    for row in rows:
+        low, high = wilson(*rate_counts(row, metric))
+        row[f"{metric}_low"] = None if low is None else Fraction(low)
+        row[f"{metric}_high"] = None if high is None else Fraction(high)
+    if shrink:
+        measured = [row for row in rows if rate_counts(row, metric)[1] >= 1]
+        for row in rows:
+            row[f"{metric}_shrunk"] = None
+        for row, shrunk in zip(measured, shrunk_rates([rate_counts(row, metric) for row in measured])):
+            row[f"{metric}_shrunk"] = shrunk
 
 
-def render(window: Window, metric: str, rows: list[dict], output_format: str) -> str:
-    """The dashboard's JSON shape, CSV with the same keys, or a ranked table."""
-    columns = list(output_keys(metric))
+def output_keys(metric: str, rank_by: str = "rate") -> tuple[str, ...]:
+    """The seed dashboard's keys; click/conversion metrics add their count and rate; a
+    --rank-by other than rate adds the Wilson interval (and the shrunk rate) at the end."""
+    keys = BASE_KEYS if metric in BASE_KEYS else (*BASE_KEYS, METRICS[metric], metric)
+    if rank_by != "rate":
+        keys = (*keys, f"{metric}_low", f"{metric}_high")
+    if rank_by == "shrunk":
+        keys = (*keys, f"{metric}_shrunk")
+    return keys
+
+
+def render(window: Window, metric: str, rows: list[dict], output_format: str, rank_by: str = "rate") -> str:
+    """The dashboard's JSON shape, CSV with the same keys, or a ranked table whose metric
+    column shows the rate with its 95 % interval."""
+    columns = list(output_keys(metric, rank_by))
     values = [[row[k] for k in columns] for row in rows]
+    title = f"Top {len(rows)} segments by {metric}, {window.describe()}"
     if output_format == "table":
-        columns, values = ["#", *columns], [[rank, *v] for rank, v in enumerate(values, 1)]
+        columns = ["#", *(c for c in columns if c not in (f"{metric}_low", f"{metric}_high"))]
+        values = [[rank, *(Interval(row[metric], row[f"{metric}_low"], row[f"{metric}_high"]) if c == metric else row[c]
+                           for c in columns[1:])] for rank, row in enumerate(rows, 1)]
+        if rank_by != "rate":
+            title = f"Top {len(rows)} segments by {RANKED_BY_WORDS[rank_by]} of {metric}, {window.describe()}"
     return formatted(output_format, columns, values, key="segments",
                      envelope={"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
                                "metric": metric},
-                     title=f"Top {len(rows)} segments by {metric}, {window.describe()}", text_columns={"segment_name"},
+                     title=title, text_columns={"segment_name"},
                      empty="(no segment has enough sends in this window)")
 
 
+RANKED_BY_WORDS = {"wilson": "the 95 % Wilson bound", "shrunk": "the empirical-Bayes shrunk rate"}
+
+
 def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
-         as_of=None, min_sent=1, output_format="table", output=None) -> None:
+         as_of=None, min_sent=1, output_format="table", output=None, rank_by="rate") -> None:
     """`segpipe top` itself, called by the typer command (cli.top) and by the fast
     entry point (entry.py) with the same option values; `echo` prints the result."""
     from .project import load_project
 
-    check_options(metric, limit, min_sent, output_format, workspace_id)
+    check_options(metric, limit, min_sent, output_format, workspace_id, rank_by)
     window = window_ending(as_of, days)
     with connect_published(load_project(project_dir, db=db).database) as con:
-        rows = rank_segments(con, window, metric, limit, min_sent, workspace_id)
-    emit(render(window, metric, rows, output_format), output, echo)
+        rows = rank_segments(con, window, metric, limit, min_sent, workspace_id, rank_by)
+    emit(render(window, metric, rows, output_format, rank_by), output, echo)
