@@ -20,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import debugging, one_line
+from .errors import ConfigError, debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -61,7 +61,9 @@ AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Last day of the wi
 Days = Annotated[int, typer.Option("--days", help="Window length in whole UTC days, 1-365.")]
 Select = Annotated[Optional[str], typer.Option("--select", "-s", help="Models to use: name, +name, name+, path/ (space-separated).")]
 Vars = Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")]
-Format = Annotated[str, typer.Option("--format", help="Output: table, json or csv.")]
+Format = Annotated[str, typer.Option("--format", help="Output: table, json, csv, or (with --output) parquet or xlsx.")]
+Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
+WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 RankBy = Annotated[str, typer.Option("--rank-by", help="rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")]
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
@@ -233,6 +235,115 @@ def campaigns(
                               "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
+
+
+def _published(project_dir, db):
+    """A read-only connection to the project's published file (closed by `with`)."""
+    from .published import connect_published
+
+    return connect_published(_project(project_dir, db).database)
+
+
+def _analysis_window(metric: str, output_format: str, output, workspace_id, as_of, days):
+    """Check the options every analysis shares (SPEC §9) and return the window."""
+    from .output import check_format
+    from .top import BIGINT_MAX, check_metric, check_range, window_ending
+
+    check_metric(metric)
+    check_format(output_format, output)
+    if workspace_id is not None:
+        check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
+    return window_ending(as_of, days)
+
+
+@app.command()
+@reports_errors
+def compare(
+    a: Annotated[str, typer.Argument(metavar="A", help="Segment id or exact name.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Segment id or exact name.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """Compare two segments' rate: the difference, its 95 % interval and whether it is significant.
+
+    Example: segpipe compare "US SaaS Founders" 7 --days 90 --metric reply_rate
+    """
+    from .analyses.compare import compare_segments, render
+
+    window = _analysis_window(metric, output_format, output, workspace_id, as_of, days)
+    with _published(project_dir, db) as con:
+        result = compare_segments(con, a, b, window, metric, workspace_id)
+    _emit(render(result, window, output_format), output)
+
+
+@app.command()
+@reports_errors
+def variants(
+    segment: SegmentArg,
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    campaign: Annotated[Optional[int], typer.Option("--campaign", help="Only this campaign's variants.")] = None,
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """A/B variants of the campaigns that sent to a segment: each against its campaign's control.
+
+    Example: segpipe variants "US SaaS Founders" --campaign 3 --days 90
+    """
+    from .analyses.variants import render, segment_variants
+
+    window = _analysis_window(metric, output_format, output, workspace_id, as_of, days)
+    with _published(project_dir, db) as con:
+        result = segment_variants(con, segment, window, metric, workspace_id, campaign)
+    _emit(render(result, window, output_format), output)
+
+
+@app.command()
+@reports_errors
+def export(
+    table: Annotated[str, typer.Argument(metavar="TABLE", help="A published table (e.g. segment_performance_daily), or 'leads' with --top.")],
+    top: Annotated[Optional[int], typer.Option("--top", help="With TABLE 'leads': the leads of the top N segments, ranked as `segpipe top`.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
+    output: Output = None,
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    min_sent: Annotated[int, typer.Option("--min-sent", help="With --top: leave out segments with fewer sends in the window.")] = 1,
+    rank_by: RankBy = "rate",
+    project_dir: ProjectDir = None,
+    db: Db = None,
+) -> None:
+    """Write a published table, or the leads of the top N segments, to CSV, Parquet or XLSX.
+
+    Example: segpipe export leads --top 3 --rank-by wilson --format xlsx --output leads.xlsx
+    """
+    from .analyses.export import check_export_format, table_query, top_leads_query, write_query
+    from .top import check_options, window_ending
+
+    check_export_format(output_format, output)
+    if top is None:
+        with _published(project_dir, db) as con:
+            write_query(con, table_query(con, table), output_format, output, typer.echo)
+        return
+    if table != "leads":
+        raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
+    check_options(metric, top, min_sent, "csv", workspace_id, rank_by)
+    window = window_ending(as_of, days)
+    with _published_with_sources(project_dir, db) as con:
+        sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
+                                 ";" if output_format == "csv" else None)
+        write_query(con, sql, output_format, output, typer.echo)
 
 
 @app.command()

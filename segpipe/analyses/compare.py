@@ -1,0 +1,111 @@
+"""`segpipe compare A B`: do two segments really differ on a rate? (SPEC §9)
+
+Both segments' counts over the window come from segment_performance_daily; the
+sends they share (a lead in both segments counts its sends for both under
+matching attribution) from internal.lead_sends_daily joined with segment_leads:
+a per-segment-pair table would hold segments² × days rows, while the per-lead
+table has at most one row per lead and day and only for leads in two or more
+segments. When the samples overlap the test, which assumes independent samples,
+is approximate, and the output says so.
+"""
+
+from __future__ import annotations
+
+from ..drilldown import SegmentRef, find_segment
+from ..errors import ConfigError
+from ..output import formatted, json_text, table
+from ..published import query
+from ..top import Window
+from .rates import comparison, difference_words, rate_fields, with_interval, x_n
+
+COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
+
+COUNTS_SQL = f"""
+select {", ".join(f"coalesce(sum({c}), 0)::BIGINT" for c in COUNTS)}
+from main.segment_performance_daily
+where segment_id = $id and day between $start and $end
+"""
+
+SHARED_SQL = """
+select coalesce(sum(sends.leads_sent), 0)::BIGINT
+from internal.lead_sends_daily as sends
+join (select lead_id from main.segment_leads where segment_id = $a) as a using (lead_id)
+join (select lead_id from main.segment_leads where segment_id = $b) as b using (lead_id)
+where sends.day between $start and $end
+"""
+
+
+def segment_in_scope(con, ref: str, workspace_id: int | None) -> SegmentRef:
+    """The segment named by id or name; with --workspace-id it must belong to that workspace."""
+    segment = find_segment(con, ref)
+    if workspace_id is not None and segment.workspace_id != workspace_id:
+        raise ConfigError(f"segment {segment.id} '{segment.name}' is not a segment of workspace {workspace_id}")
+    return segment
+
+
+def window_counts(con, segment_id: int, window: Window) -> dict:
+    row = query(con, COUNTS_SQL, {"id": segment_id, "start": window.start, "end": window.end})[0]
+    return dict(zip(COUNTS, row))
+
+
+def shared_sends(con, a: int, b: int, window: Window) -> int:
+    return query(con, SHARED_SQL, {"a": a, "b": b, "start": window.start, "end": window.end})[0][0]
+
+
+def compare_segments(con, a: str, b: str, window: Window, metric: str, workspace_id: int | None = None) -> dict:
+    """The JSON value of `segpipe compare`: both sides, their difference, its test, the overlap."""
+    first, second = segment_in_scope(con, a, workspace_id), segment_in_scope(con, b, workspace_id)
+    if first.id == second.id:
+        raise ConfigError(f"compare needs two different segments; both are segment {first.id} '{first.name}'")
+    sides = []
+    for segment in (first, second):
+        counts = window_counts(con, segment.id, window)
+        sides.append((segment, counts))
+    result = {"metric": metric, "time_range_from": window.time_range_from, "time_range_to": window.time_range_to}
+    for key, (segment, counts) in zip(("a", "b"), sides):
+        result[key] = {"segment_id": segment.id, "segment_name": segment.name, "leads_sent": counts["leads_sent"],
+                       **rate_fields(metric, counts)}
+    result.update(comparison(x_n(metric, sides[0][1]), x_n(metric, sides[1][1])))
+    result["shared_sends"] = shared_sends(con, first.id, second.id, window)
+    return result
+
+
+def flat_row(result: dict) -> tuple[list[str], list]:
+    """One row for CSV, Parquet and XLSX: a_…, b_…, then the comparison."""
+    columns, values = [], []
+    for side in ("a", "b"):
+        for key, value in result[side].items():
+            columns.append(f"{side}_{key}")
+            values.append(value)
+    for key in ("metric", "time_range_from", "time_range_to", "difference", "difference_low", "difference_high",
+                "p_value", "test", "significant", "shared_sends"):
+        columns.append(key)
+        values.append(result[key])
+    return columns, values
+
+
+def table_text(result: dict, window: Window) -> str:
+    """Both segments with their rate and interval, then the verdict in words."""
+    metric = result["metric"]
+    count = next(k for k in result["a"] if k not in ("segment_id", "segment_name", "leads_sent"))
+    rows = [[side.upper(), str(result[side]["segment_id"]), result[side]["segment_name"],
+             str(result[side]["leads_sent"]), str(result[side][count]), with_interval(result[side], metric)]
+            for side in ("a", "b")]
+    header = ["", "segment_id", "segment_name", "leads_sent", count, f"{metric} (95 % CI)"]
+    lines = table(header, rows, text_columns={"", "segment_name"}).splitlines()
+    text = [f"Compare {metric}, {window.describe()}", *lines, "",
+            f"Difference A − B: {difference_words(result)}."]
+    if result["shared_sends"]:
+        text.append(f"The samples overlap: {result['shared_sends']} sends count for both segments, "
+                    "so the test (which assumes independent samples) is approximate.")
+    return "\n".join(text) + "\n"
+
+
+def render(result: dict, window: Window, output_format: str):
+    """The result as the chosen --format prints or writes it."""
+    if output_format == "json":
+        return json_text(result)
+    if output_format == "table":
+        return table_text(result, window)
+    columns, values = flat_row(result)
+    return formatted(output_format, columns, [values])
