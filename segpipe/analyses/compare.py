@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from ..drilldown import SegmentRef, find_segment
 from ..errors import ConfigError
-from ..output import formatted, json_text, table
+from ..output import table
 from ..published import query
 from ..top import Window
-from .rates import comparison, difference_words, rate_fields, with_interval, x_n
+from .rates import comparison, difference_words, rate_fields, rendered, with_interval, x_n
 
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
 
@@ -70,7 +70,7 @@ def compare_segments(con, a: str, b: str, window: Window, metric: str, workspace
     return result
 
 
-def flat_row(result: dict) -> tuple[list[str], list]:
+def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     """One row for CSV, Parquet and XLSX: a_…, b_…, then the comparison."""
     columns, values = [], []
     for side in ("a", "b"):
@@ -81,7 +81,7 @@ def flat_row(result: dict) -> tuple[list[str], list]:
                 "p_value", "test", "significant", "shared_sends"):
         columns.append(key)
         values.append(result[key])
-    return columns, values
+    return columns, [values]
 
 
 def table_text(result: dict, window: Window) -> str:
@@ -102,10 +102,4 @@ def table_text(result: dict, window: Window) -> str:
 
 
 def render(result: dict, window: Window, output_format: str):
-    """The result as the chosen --format prints or writes it."""
-    if output_format == "json":
-        return json_text(result)
-    if output_format == "table":
-        return table_text(result, window)
-    columns, values = flat_row(result)
-    return formatted(output_format, columns, [values])
+    return rendered(result, window, output_format, table_text, flat_rows)

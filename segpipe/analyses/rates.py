@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import stats
-from ..output import Interval, round_rate
+from ..output import Interval, formatted, json_text, round_rate
 from ..top import METRICS
 
 #: metric → the count key its denominator is, beside leads_sent (SPEC §4)
@@ -70,3 +70,14 @@ def difference_words(result: dict) -> str:
                else "NOT significant at the 5 % level: the data do not show a real difference")
     return (f"{points:+.1f} points (95 % CI {result['difference_low'] * 100:+.1f} to "
             f"{result['difference_high'] * 100:+.1f}), p = {result['p_value']:.3g} ({test}): {verdict}")
+
+
+def rendered(result: dict, window, output_format: str, table_text, flat_rows):
+    """An analysis's result in the chosen --format: its JSON as is, its own table text, or
+    its flat rows (CSV, Parquet, XLSX)."""
+    if output_format == "json":
+        return json_text(result)
+    if output_format == "table":
+        return table_text(result, window)
+    columns, rows = flat_rows(result)
+    return formatted(output_format, columns, rows)

@@ -10,11 +10,11 @@ at many variants at once makes some "significant" by chance.
 from __future__ import annotations
 
 from .. import stats
-from ..output import formatted, json_text, table
+from ..output import table
 from ..published import query
 from ..top import METRICS, Window
 from .compare import segment_in_scope
-from .rates import comparison, difference_words, rate_fields, with_interval, x_n
+from .rates import comparison, rate_fields, rendered, with_interval, x_n
 
 NO_VARIANT = "(none)"
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
@@ -121,9 +121,4 @@ def table_text(result: dict, window: Window) -> str:
 
 
 def render(result: dict, window: Window, output_format: str):
-    if output_format == "json":
-        return json_text(result)
-    if output_format == "table":
-        return table_text(result, window)
-    columns, rows = flat_rows(result)
-    return formatted(output_format, columns, rows)
+    return rendered(result, window, output_format, table_text, flat_rows)
