@@ -327,3 +327,12 @@ def test_export_bad_options(project, tmp_path):
     assert "add --output FILE" in segpipe(project, "export", "segments", "--format", "xlsx", code=2).stderr
     assert "--format must be one of csv, parquet, xlsx" in segpipe(project, "export", "segments", "--format", "json",
                                                                      code=2).stderr
+
+
+def test_campaign_attribution_shares_no_sends(project):
+    built = run_segpipe("run", "--project-dir", project, "--as-of", AS_OF, "--db", "campaign.duckdb",
+                        "--vars", "{attribution: campaign}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    result = json.loads(segpipe(project, "compare", "1", "2", "--db", "campaign.duckdb",
+                                *window_args("--format", "json")).stdout)
+    assert result["shared_sends"] == 0

@@ -2,10 +2,10 @@
 
 Both segments' counts over the window come from segment_performance_daily; the
 sends they share (a lead in both segments counts its sends for both under
-matching attribution) from internal.lead_sends_daily joined with segment_leads:
-a per-segment-pair table would hold segments² × days rows, while the per-lead
-table has at most one row per lead and day and only for leads in two or more
-segments. When the samples overlap the test, which assumes independent samples,
+matching attribution) from internal.segment_set_sends_daily: sends per day and
+set of segments the lead is in. A per-segment-pair table would hold segments² ×
+days rows, and a per-lead table joined with segment_leads took several times as
+long as all of `segpipe top` at scale m. When the samples overlap the test, which assumes independent samples,
 is approximate, and the output says so.
 """
 
@@ -27,11 +27,9 @@ where segment_id = $id and day between $start and $end
 """
 
 SHARED_SQL = """
-select coalesce(sum(sends.leads_sent), 0)::BIGINT
-from internal.lead_sends_daily as sends
-join (select lead_id from main.segment_leads where segment_id = $a) as a using (lead_id)
-join (select lead_id from main.segment_leads where segment_id = $b) as b using (lead_id)
-where sends.day between $start and $end
+select coalesce(sum(leads_sent), 0)::BIGINT
+from internal.segment_set_sends_daily
+where day between $start and $end and list_contains(segment_ids, $a) and list_contains(segment_ids, $b)
 """
 
 
