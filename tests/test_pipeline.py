@@ -11,7 +11,7 @@ from tests import reference
 from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance")
+PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance", "segment_campaign_daily")
 
 
 def build(tmp_path, cli, *extra, **project_kwargs):
