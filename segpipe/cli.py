@@ -62,10 +62,8 @@ Days = Annotated[int, typer.Option("--days", help="Window length in whole UTC da
 Select = Annotated[Optional[str], typer.Option("--select", "-s", help="Models to use: name, +name, name+, path/ (space-separated).")]
 Vars = Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")]
 Format = Annotated[str, typer.Option("--format", help="Output: table, json, csv, or (with --output) parquet or xlsx.")]
-Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
-WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
-Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 RankBy = Annotated[str, typer.Option("--rank-by", help="rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
@@ -184,6 +182,7 @@ def leads(
     project_dir: ProjectDir = None,
     db: Db = None,
     limit: Annotated[int, typer.Option("--limit", help="How many leads to show (best score first).")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many leads first (for paging).")] = 0,
     output_format: Format = "table",
     output: Output = None,
 ) -> None:
@@ -191,17 +190,16 @@ def leads(
 
     Example: segpipe leads "US SaaS Founders" --limit 50 --format csv
     """
-    from .drilldown import LEAD_COLUMNS, find_segment, segment_leads
-    from .output import check_format, formatted
-    from .top import check_limit
+    from .drilldown import LEAD_COLUMNS, check_leads_options, find_segment, leads_json, segment_leads
+    from .output import check_format, formatted, json_text
 
-    check_limit(limit)
+    check_leads_options(limit, offset)
     check_format(output_format)
     with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
-        total, rows = segment_leads(con, found, limit)
-    _emit(formatted(output_format, LEAD_COLUMNS, rows, key="leads",
-                    envelope={"segment_id": found.id, "segment_name": found.name, "lead_count": total},
+        total, rows = segment_leads(con, found, limit, offset)
+    _emit(json_text(leads_json(found, total, rows)) if output_format == "json" else
+          formatted(output_format, LEAD_COLUMNS, rows,
                     title=f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}",
                     text_columns=set(LEAD_COLUMNS) - {"lead_id", "workspace_id", "score"}), output)
 
@@ -221,8 +219,8 @@ def campaigns(
 
     Example: segpipe campaigns 1 --days 90 --as-of 2025-01-31
     """
-    from .drilldown import CAMPAIGN_COLUMNS, find_segment, segment_campaigns
-    from .output import check_format, formatted
+    from .drilldown import CAMPAIGN_COLUMNS, campaigns_json, find_segment, segment_campaigns
+    from .output import check_format, formatted, json_text
     from .top import window_ending
 
     check_format(output_format)
@@ -230,30 +228,80 @@ def campaigns(
     with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
-    _emit(formatted(output_format, CAMPAIGN_COLUMNS, rows, key="campaigns",
-                    envelope={"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
-                              "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
+    _emit(json_text(campaigns_json(found, attribution, window, rows)) if output_format == "json" else
+          formatted(output_format, CAMPAIGN_COLUMNS, rows,
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
 
 
-def _published(project_dir, db):
-    """A read-only connection to the project's published file (closed by `with`)."""
+Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
+WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
+
+
+def _analysis(project_dir, db, output_format, output, analyse, render) -> None:
+    """Open the published file read-only, run one analysis function, print its result."""
+    from .output import check_format
     from .published import connect_published
 
-    return connect_published(_project(project_dir, db).database)
+    check_format(output_format)
+    with connect_published(_project(project_dir, db).database) as con:
+        result = analyse(con)
+    _emit(render(result, output_format), output)
 
 
-def _analysis_window(metric: str, output_format: str, output, workspace_id, as_of, days):
-    """Check the options every analysis shares (SPEC §9) and return the window."""
-    from .output import check_format
-    from .top import BIGINT_MAX, check_metric, check_range, window_ending
+@app.command()
+@reports_errors
+def trend(
+    segments: Annotated[list[str], typer.Argument(metavar="SEGMENT...", help="Segment ids or exact names.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    by: Annotated[str, typer.Option("--by", help="Period: day, week (from Monday) or month, in UTC.")] = "week",
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """A rate per day, week or month with its 95 % Wilson interval, for one or more segments.
 
-    check_metric(metric)
-    check_format(output_format, output)
-    if workspace_id is not None:
-        check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
-    return window_ending(as_of, days)
+    Example: segpipe trend 1 "EU Marketing Leaders" --by month --days 180
+    """
+    from .analyses.trend import render, trend as analyse
+    from .top import window_ending
+
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: analyse(con, segments, window=window, by=by, metric=metric, workspace_id=workspace_id), render)
+
+
+@app.command(name="best-time")
+@reports_errors
+def best_time(
+    segment: Annotated[Optional[str], typer.Argument(metavar="[SEGMENT]", help="Segment id or exact name (default: every segment in scope).")] = None,
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    by: Annotated[str, typer.Option("--by", help="Bucket: hour, weekday or weekday-hour, local to --tz.")] = "hour",
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")] = "UTC",
+    min_sent: Annotated[int, typer.Option("--min-sent", help="Fewest sends a bucket needs to be the best.")] = 30,
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """The rate by local hour or weekday, with 95 % intervals, and the best bucket.
+
+    Example: segpipe best-time 1 --tz America/New_York --by weekday-hour --days 90
+    """
+    from .analyses.best_time import best_time as analyse, render
+    from .top import window_ending
+
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: analyse(con, segment, window=window, by=by, tz=tz, metric=metric,
+                                  workspace_id=workspace_id, min_sent=min_sent), render)
 
 
 @app.command()
@@ -275,11 +323,11 @@ def compare(
     Example: segpipe compare "US SaaS Founders" 7 --days 90 --metric reply_rate
     """
     from .analyses.compare import compare_segments, render
+    from .top import window_ending
 
-    window = _analysis_window(metric, output_format, output, workspace_id, as_of, days)
-    with _published(project_dir, db) as con:
-        result = compare_segments(con, a, b, window, metric, workspace_id)
-    _emit(render(result, window, output_format), output)
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: compare_segments(con, a, b, window, metric, workspace_id), render)
 
 
 @app.command()
@@ -301,11 +349,11 @@ def variants(
     Example: segpipe variants "US SaaS Founders" --campaign 3 --days 90
     """
     from .analyses.variants import render, segment_variants
+    from .top import window_ending
 
-    window = _analysis_window(metric, output_format, output, workspace_id, as_of, days)
-    with _published(project_dir, db) as con:
-        result = segment_variants(con, segment, window, metric, workspace_id, campaign)
-    _emit(render(result, window, output_format), output)
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: segment_variants(con, segment, window, metric, workspace_id, campaign), render)
 
 
 @app.command()
@@ -333,17 +381,60 @@ def export(
 
     check_export_format(output_format, output)
     if top is None:
-        with _published(project_dir, db) as con:
+        from .published import connect_published
+
+        with connect_published(_project(project_dir, db).database) as con:
             write_query(con, table_query(con, table), output_format, output, typer.echo)
         return
     if table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
-    check_options(metric, top, min_sent, "csv", workspace_id, rank_by)
+    check_options(metric, top, min_sent, workspace_id, rank_by)
     window = window_ending(as_of, days)
     with _published_with_sources(project_dir, db) as con:
         sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
                                  ";" if output_format == "csv" else None)
         write_query(con, sql, output_format, output, typer.echo)
+
+
+@app.command()
+@reports_errors
+def serve(
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Address to listen on (default 127.0.0.1: this machine only).")] = None,
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    tokens: Annotated[Optional[Path], typer.Option("--tokens", help="YAML file mapping each API token to its workspace ids or 'all'.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes, each reading the published file read-only.")] = 1,
+) -> None:
+    """Serve the HTTP API and dashboard widget over the published database (read-only).
+
+    Example: segpipe serve --port 8000 --tokens tokens.yml
+    """
+    from .serve.command import serve_command
+
+    serve_command(typer.echo, project_dir=project_dir, db=db, host=host, port=port, tokens=tokens, workers=workers)
+
+
+@app.command()
+@reports_errors
+def why(
+    segment: SegmentArg,
+    lead_id: Annotated[int, typer.Argument(metavar="LEAD_ID", help="The lead's id.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    output_format: Format = "table",
+) -> None:
+    """Explain why a lead is or is not in a segment: each rule, the lead's value, pass or fail.
+
+    Example: segpipe why "US SaaS Founders" 42
+    """
+    from .output import check_format
+    from .why import explain, render
+
+    check_format(output_format)
+    with _published_with_sources(project_dir, db) as con:
+        result = explain(con, segment, lead_id)
+    _emit(render(result, output_format), None)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .output import Interval, check_format, emit, formatted
+from .output import Interval, check_format, emit, formatted, json_text, records
 from .project import parse_date
 from .published import connect_published, query
 from .stats import shrunk_rates, wilson
@@ -78,7 +78,7 @@ def window_ending(as_of: str | None, days: int) -> Window:
     return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
 
 
-def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None,
+def check_options(metric: str, limit: int, min_sent: int, workspace_id: int | None = None,
                   rank_by: str = "rate") -> None:
     check_metric(metric)
     if rank_by not in RANK_BY:
@@ -87,7 +87,6 @@ def check_options(metric: str, limit: int, min_sent: int, output_format: str, wo
     check_range("--min-sent", min_sent, 0)
     if workspace_id is not None:
         check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
-    check_format(output_format)
 
 
 def check_metric(metric: str) -> None:
@@ -184,9 +183,32 @@ def output_keys(metric: str, rank_by: str = "rate") -> tuple[str, ...]:
     return keys
 
 
+def ranked(con, *, days: int = 30, metric: str = "reply_rate", limit: int = 5, workspace_id: int | None = None,
+           as_of: str | None = None, min_sent: int = 1, rank_by: str = "rate") -> tuple[Window, list[dict]]:
+    """The options checked as the CLI checks them, the window, and its ranked rows."""
+    check_options(metric, limit, min_sent, workspace_id=workspace_id, rank_by=rank_by)
+    window = window_ending(as_of, days)
+    return window, rank_segments(con, window, metric, limit, min_sent, workspace_id, rank_by)
+
+
+def as_json(window: Window, metric: str, rows: list[dict], rank_by: str = "rate") -> dict:
+    """The seed dashboard's JSON value: `segpipe top --format json` and the HTTP API alike."""
+    keys = output_keys(metric, rank_by)
+    return {"time_range_from": window.time_range_from, "time_range_to": window.time_range_to, "metric": metric,
+            "segments": records(keys, [[row[k] for k in keys] for row in rows])}
+
+
+def report(con, **options) -> dict:
+    """`segpipe top`'s JSON value over a read-only connection (options as `ranked` takes them)."""
+    window, rows = ranked(con, **options)
+    return as_json(window, options.get("metric", "reply_rate"), rows, options.get("rank_by", "rate"))
+
+
 def render(window: Window, metric: str, rows: list[dict], output_format: str, rank_by: str = "rate") -> str:
     """The dashboard's JSON shape, CSV with the same keys, or a ranked table whose metric
     column shows the rate with its 95 % interval."""
+    if output_format == "json":
+        return json_text(as_json(window, metric, rows, rank_by))
     columns = list(output_keys(metric, rank_by))
     values = [[row[k] for k in columns] for row in rows]
     title = f"Top {len(rows)} segments by {metric}, {window.describe()}"
@@ -196,10 +218,7 @@ def render(window: Window, metric: str, rows: list[dict], output_format: str, ra
                            for c in columns[1:])] for rank, row in enumerate(rows, 1)]
         if rank_by != "rate":
             title = f"Top {len(rows)} segments by {RANKED_BY_WORDS[rank_by]} of {metric}, {window.describe()}"
-    return formatted(output_format, columns, values, key="segments",
-                     envelope={"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
-                               "metric": metric},
-                     title=title, text_columns={"segment_name"},
+    return formatted(output_format, columns, values, title=title, text_columns={"segment_name"},
                      empty="(no segment has enough sends in this window)")
 
 
@@ -212,8 +231,10 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     entry point (entry.py) with the same option values; `echo` prints the result."""
     from .project import load_project
 
-    check_options(metric, limit, min_sent, output_format, workspace_id, rank_by)
-    window = window_ending(as_of, days)
+    check_options(metric, limit, min_sent, workspace_id, rank_by)
+    check_format(output_format)
+    window_ending(as_of, days)
     with connect_published(load_project(project_dir, db=db).database) as con:
-        rows = rank_segments(con, window, metric, limit, min_sent, workspace_id, rank_by)
+        window, rows = ranked(con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of,
+                              min_sent=min_sent, rank_by=rank_by)
     emit(render(window, metric, rows, output_format, rank_by), output, echo)

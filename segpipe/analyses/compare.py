@@ -11,12 +11,12 @@ is approximate, and the output says so.
 
 from __future__ import annotations
 
-from ..drilldown import SegmentRef, find_segment
 from ..errors import ConfigError
 from ..output import table
 from ..published import query
-from ..top import Window
-from .rates import comparison, difference_words, rate_fields, rendered, with_interval, x_n
+from ..top import Window, check_metric
+from .rates import comparison, difference_words, rate_fields, rendered, window_words, with_interval, x_n
+from .scope import check_workspace, segment_in_scope
 
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
 
@@ -33,14 +33,6 @@ where day between $start and $end and list_contains(segment_ids, $a) and list_co
 """
 
 
-def segment_in_scope(con, ref: str, workspace_id: int | None) -> SegmentRef:
-    """The segment named by id or name; with --workspace-id it must belong to that workspace."""
-    segment = find_segment(con, ref)
-    if workspace_id is not None and segment.workspace_id != workspace_id:
-        raise ConfigError(f"segment {segment.id} '{segment.name}' is not a segment of workspace {workspace_id}")
-    return segment
-
-
 def window_counts(con, segment_id: int, window: Window) -> dict:
     row = query(con, COUNTS_SQL, {"id": segment_id, "start": window.start, "end": window.end})[0]
     return dict(zip(COUNTS, row))
@@ -52,6 +44,8 @@ def shared_sends(con, a: int, b: int, window: Window) -> int:
 
 def compare_segments(con, a: str, b: str, window: Window, metric: str, workspace_id: int | None = None) -> dict:
     """The JSON value of `segpipe compare`: both sides, their difference, its test, the overlap."""
+    check_metric(metric)
+    check_workspace(workspace_id)
     first, second = segment_in_scope(con, a, workspace_id), segment_in_scope(con, b, workspace_id)
     if first.id == second.id:
         raise ConfigError(f"compare needs two different segments; both are segment {first.id} '{first.name}'")
@@ -82,7 +76,7 @@ def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     return columns, [values]
 
 
-def table_text(result: dict, window: Window) -> str:
+def table_text(result: dict) -> str:
     """Both segments with their rate and interval, then the verdict in words."""
     metric = result["metric"]
     count = next(k for k in result["a"] if k not in ("segment_id", "segment_name", "leads_sent"))
@@ -91,7 +85,7 @@ def table_text(result: dict, window: Window) -> str:
             for side in ("a", "b")]
     header = ["", "segment_id", "segment_name", "leads_sent", count, f"{metric} (95 % CI)"]
     lines = table(header, rows, text_columns={"", "segment_name"}).splitlines()
-    text = [f"Compare {metric}, {window.describe()}", *lines, "",
+    text = [f"Compare {metric}, {window_words(result)}", *lines, "",
             f"Difference A − B: {difference_words(result)}."]
     if result["shared_sends"]:
         text.append(f"The samples overlap: {result['shared_sends']} sends count for both segments, "
@@ -99,5 +93,6 @@ def table_text(result: dict, window: Window) -> str:
     return "\n".join(text) + "\n"
 
 
-def render(result: dict, window: Window, output_format: str):
-    return rendered(result, window, output_format, table_text, flat_rows)
+def render(result: dict, output_format: str):
+    """The result as the chosen --format prints or writes it."""
+    return rendered(result, output_format, table_text, flat_rows)

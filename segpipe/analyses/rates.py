@@ -8,13 +8,19 @@ from fractions import Fraction
 from .. import stats
 from ..output import Interval, formatted, json_text, round_rate
 from ..top import METRICS
-
-#: metric → the count key its denominator is, beside leads_sent (SPEC §4)
-DENOMINATOR_KEYS = {"click_rate": "clicks_tracked", "conversion_rate": "conversions_tracked"}
+from .scope import DENOMINATORS
 
 
 def denominator_key(metric: str) -> str:
-    return DENOMINATOR_KEYS.get(metric, "leads_sent")
+    return DENOMINATORS[metric]
+
+
+def window_words(result: dict) -> str:
+    """`2025-01-01 to 2025-01-31 (31 UTC days)` from a result's time range."""
+    import datetime as dt
+
+    start, end = (dt.date.fromisoformat(result[k][:10]) for k in ("time_range_from", "time_range_to"))
+    return f"{start} to {end} ({(end - start).days + 1} UTC days)"
 
 
 def rate_fields(metric: str, counts: dict) -> dict:
@@ -72,12 +78,12 @@ def difference_words(result: dict) -> str:
             f"{result['difference_high'] * 100:+.1f}), p = {result['p_value']:.3g} ({test}): {verdict}")
 
 
-def rendered(result: dict, window, output_format: str, table_text, flat_rows):
+def rendered(result: dict, output_format: str, table_text, flat_rows):
     """An analysis's result in the chosen --format: its JSON as is, its own table text, or
     its flat rows (CSV, Parquet, XLSX)."""
     if output_format == "json":
         return json_text(result)
     if output_format == "table":
-        return table_text(result, window)
+        return table_text(result)
     columns, rows = flat_rows(result)
     return formatted(output_format, columns, rows)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from .. import stats
 from ..output import table
 from ..published import query
-from ..top import METRICS, Window
-from .compare import segment_in_scope
-from .rates import comparison, rate_fields, rendered, with_interval, x_n
+from ..top import METRICS, Window, check_metric
+from .rates import comparison, rate_fields, rendered, window_words, with_interval, x_n
+from .scope import check_workspace, segment_in_scope
 
 NO_VARIANT = "(none)"
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
@@ -33,6 +33,8 @@ COMPARISON_KEYS = ("difference", "difference_low", "difference_high", "p_value",
 def segment_variants(con, segment: str, window: Window, metric: str, workspace_id: int | None = None,
                      campaign: int | None = None) -> dict:
     """The JSON value of `segpipe variants`: per campaign, its variants against its control."""
+    check_metric(metric)
+    check_workspace(workspace_id)
     found = segment_in_scope(con, segment, workspace_id)
     rows = query(con, VARIANTS_SQL, {"id": found.id, "start": window.start, "end": window.end, "campaign": campaign})
     by_campaign: dict = {}
@@ -91,9 +93,9 @@ def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     return ["campaign_id", "campaign_name", *keys], rows
 
 
-def table_text(result: dict, window: Window) -> str:
+def table_text(result: dict) -> str:
     metric = result["metric"]
-    lines = [f"Variants of segment {result['segment_id']} {result['segment_name']}: {metric}, {window.describe()}"]
+    lines = [f"Variants of segment {result['segment_id']} {result['segment_name']}: {metric}, {window_words(result)}"]
     if not result["campaigns"]:
         return "\n".join([*lines, "(no sends in this window)"]) + "\n"
     count = METRICS[metric]
@@ -120,5 +122,6 @@ def table_text(result: dict, window: Window) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(result: dict, window: Window, output_format: str):
-    return rendered(result, window, output_format, table_text, flat_rows)
+def render(result: dict, output_format: str):
+    """The result as the chosen --format prints or writes it."""
+    return rendered(result, output_format, table_text, flat_rows)
