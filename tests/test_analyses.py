@@ -171,7 +171,7 @@ def test_compare_csv_is_one_flat_row(project):
     (("1", "1"), "compare needs two different segments"),
     (("1", "nope"), "no segment with id or name 'nope'"),
     (("1", "2", "--metric", "reply"), "--metric must be one of"),
-    (("1", "2", "--workspace-id", "2"), "is not a segment of workspace 2"),
+    (("1", "2", "--workspace-id", "2"), "belongs to workspace 1, not to --workspace-id 2"),
     (("1", "2", "--format", "parquet"), "--format parquet writes a file: add --output FILE"),
 ])
 def test_compare_bad_input_is_one_line(project, args, message):
