@@ -147,3 +147,17 @@ def test_the_widget_at_phone_width(server, browser):
         assert browser.find_elements("css selector", "#top-segments tbody tr")
     finally:
         browser.set_window_size(1200, 900)
+
+
+def test_the_api_docs_render_from_the_server_itself(server, browser):
+    """/docs is Swagger UI from the vendored copy: every endpoint listed, nothing from another host."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("performance")
+    browser.get(f"{server.base_url}/docs")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", ".opblock-summary-path"))
+    paths = {e.get_attribute("data-path") for e in browser.find_elements("css selector", ".opblock-summary-path")}
+    assert {"/api/dashboard/top-segments", "/api/segments/{segment}/leads", "/api/segments/{segment}/trend"} <= paths
+    foreign = [u for u in requested_urls(browser) if urlsplit(u).scheme not in ("data", "blob", "about")
+               and urlsplit(u).netloc != f"127.0.0.1:{server.port}"]
+    assert foreign == []

@@ -55,7 +55,7 @@ def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
         yield
         snapshots.close()
 
-    app = FastAPI(title="segpipe", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="segpipe", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Segment performance from the published segpipe file (SPEC §10). "
                               "Query parameters are the CLI's options in snake_case, with its defaults and checks.")
     app.state.snapshots = snapshots
@@ -65,6 +65,7 @@ def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
     app.add_exception_handler(SegpipeError, _segpipe_error)
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness and the published run's time")
     app.add_api_route("/", widget, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(AccessLog)
     return app
@@ -87,6 +88,11 @@ def healthz(request: Request) -> JSONResponse:
 
 def widget() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def docs() -> FileResponse:
+    """Swagger UI from the vendored copy: FastAPI's own /docs would load it from a CDN."""
+    return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
 
 
 def _bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
