@@ -20,6 +20,7 @@ from . import __version__, file_views
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
 from .errors import ConfigError, DataTestError, RunError, first_line
+from .overrides import builtin_root, layered_docs
 from .project import Project, parse_cache_file
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
@@ -98,11 +99,14 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     models = discover_models(project.root, project.model_files())
     compile_models(renderer, models)
     order = build_order(models)
-    docs = load_docs(project.root, project.doc_files(), cache_of=lambda path: parse_cache_file(project, path))
-    for name, doc in docs.items():
+    builtin_docs, own_docs = (load_docs(root, files, cache_of=lambda path: parse_cache_file(project, path))
+                              for root, files in zip((builtin_root(), project.root), project.doc_files()))
+    for name, doc in own_docs.items():
         if name not in models:
             raise ConfigError(f"{doc.file}: documents model '{name}', which does not exist")
-    return Plan(project, segments, models, order, select(models, selection, project.models_dir), variables, docs, renderer)
+    docs = layered_docs(models, builtin_docs, own_docs)
+    selected = select(models, selection, [project.models_dir, builtin_root() / "models"])
+    return Plan(project, segments, models, order, selected, variables, docs, renderer)
 
 
 def _check_campaign_sources(project: Project) -> None:
@@ -116,7 +120,7 @@ def write_compiled(plan: Plan) -> None:
     """target/compiled/<model path>: the SQL exactly as it was run."""
     project = plan.project
     for model in plan.models.values():
-        target = project.target_dir / "compiled" / project.relpath(model.path)
+        target = project.target_dir / "compiled" / Path(*project.relpath(model.path).split(":", 1))
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(model.sql, encoding="utf-8")
