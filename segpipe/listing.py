@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .overrides import BUILTIN, is_builtin
-from .runner import Plan
+from .plan import Plan
 
 COLUMNS = ("type", "name", "relation", "depends_on", "origin")
 
