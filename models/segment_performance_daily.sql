@@ -1,13 +1,10 @@
--- Outcomes per segment and UTC day of send, over all history.
--- Attribution (vars.attribution): 'matching' counts a send for every segment
--- its lead matches now; 'campaign' only for its campaign's segment.
+-- Outcomes per segment and UTC day of send, over all history: segment_campaign_daily
+-- summed over campaigns and variants (so a segment's campaigns add up to its figures).
 --
--- Incremental: a rerun recomputes only the days from the last built day minus
--- vars.lookback_days (late replies and late-arriving sends land there); when
--- segments or lead attributes change, membership changes and the whole table
--- is rebuilt. `segpipe run --full-refresh` always rebuilds it.
+-- Incremental like segment_campaign_daily: a rerun recomputes the days from the last
+-- built day minus vars.lookback_days, which that model has just recomputed; when
+-- membership changes both are rebuilt whole.
 {%- if is_incremental() %}
-{#- a literal date, not a subquery: DuckDB skips Parquet row groups only for constants #}
 {%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
                                   ~ " as varchar), '-infinity') from " ~ this)[0][0]) %}
 {%- else %}
@@ -20,68 +17,19 @@
     full_refresh_on=['lead_segments', 'segments'],
 ) }}
 
-with timed_sends as (
-{%- if is_incremental() %}
-    -- the days from `since` only: sends timed by their own sent_at, then those timed by
-    -- their campaign's (two selects, each a filter DuckDB pushes into the Parquet scan)
-    select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}
-    union all
-    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at >= TIMESTAMP {{ since }}
-{%- else %}
-    select * from {{ ref('stg_sends') }} where sent_at is not null
-{%- endif %}
-),
-
-sends as (
-    -- one row per send, its outcomes already as the numbers to sum
-    select
-        lead_id,
-        campaign_segment_id,
-        cast(sent_at as date)                                     as day,
-        opened::int                                               as opened,
-        replied::int                                              as replied,
-        bounced::int                                              as bounced,
-        clicked::int                                              as clicked,
-        converted::int                                            as converted,
-        -- response time in whole microseconds: exact, so any window's average is reproducible
-        case when replied then datediff('microsecond', sent_at, replied_at) end as response_micros
-    from timed_sends
-),
-
-attributed as (
-{%- if var('attribution') == 'campaign' %}
-    select sends.campaign_segment_id as segment_id, sends.*
-    from sends
-    where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
-{%- elif is_incremental() %}
-    -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
-    -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
-    select members.segment_id, sends.*
-    from sends
-    join {{ ref('segment_leads') }} as members using (lead_id)
-{%- else %}
-    -- depends_on: {{ ref('segment_leads') }} (read by the incremental branch above)
-    -- all sends joined to one list per lead (not to every membership row), then unnested;
-    -- leads in no segment are left out first, which also makes DuckDB build its hash
-    -- table on the leads, not on the ten times larger sends
-    select unnest(leads.segment_ids) as segment_id, sends.*
-    from sends
-    join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
-      using (lead_id)
-{%- endif %}
-)
-
 select
-    segment_id::bigint                              as segment_id,
+    segment_id,
     day,
-    count(*)                                        as leads_sent,
-    -- bigint, not sum()'s hugeint: readers sum these again, and hugeint sums are slow
+    sum(leads_sent)::bigint                         as leads_sent,
     sum(opened)::bigint                             as opened,
     sum(replied)::bigint                            as replied,
     sum(bounced)::bigint                            as bounced,
     sum(clicked)::bigint                            as clicked,
     sum(converted)::bigint                          as converted,
-    count(response_micros)                          as timed_replies,
-    coalesce(sum(response_micros), 0)::bigint       as response_micros_sum
-from attributed
+    sum(timed_replies)::bigint                      as timed_replies,
+    sum(response_micros_sum)::bigint                as response_micros_sum
+from {{ ref('segment_campaign_daily') }}
+{%- if is_incremental() %}
+where day >= DATE {{ since }}
+{%- endif %}
 group by segment_id, day

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
 from .output import check_format, emit, formatted
 from .project import parse_date
@@ -93,19 +94,19 @@ def check_range(option: str, value: int, least: int) -> None:
                           if value > BIGINT_MAX else f"{option} must be {least} or more, got {value}")
 
 
-WINDOW_SQL = """
+WINDOW_SQL = f"""
 with window_totals as (
     select segment_id,
            sum(leads_sent) as leads_sent, sum(opened) as opened, sum(replied) as replied,
            sum(bounced) as bounced, sum(clicked) as clicked, sum(converted) as converted
-    from main.segment_performance_daily
+    from {SEGMENT_PERFORMANCE_DAILY}
     where day between $start and $end
     group by segment_id
 )
 select s.segment_id, s.segment_name,
        coalesce(w.leads_sent, 0)::BIGINT, coalesce(w.opened, 0)::BIGINT, coalesce(w.replied, 0)::BIGINT,
        coalesce(w.bounced, 0)::BIGINT, coalesce(w.clicked, 0)::BIGINT, coalesce(w.converted, 0)::BIGINT
-from main.segments as s
+from {SEGMENTS} as s
 left join window_totals as w using (segment_id)
 where coalesce(w.leads_sent, 0) >= $min_sent
   and ($workspace_id is null or s.workspace_id = $workspace_id)

@@ -129,3 +129,23 @@ def daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -
             result[segment["id"], day] = {**_counts(counted), "timed_replies": len(times),
                                           "response_micros_sum": sum(t // dt.timedelta(microseconds=1) for t in times)}
     return result
+
+
+def campaign_daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -> dict[tuple, dict]:
+    """Per (segment id, campaign id, variant, UTC day of send): the campaign's name, the
+    first and last send time, and the counts of `daily`."""
+    by_campaign = {c["id"]: c for c in campaigns}
+    members = membership(segments, leads)
+    groups = {}
+    for segment in segments:
+        for send, sent_at in _counted(segment, members, by_campaign, sends, attribution):
+            key = (segment["id"], send["campaign_id"], send.get("variant") or None, sent_at.date())
+            groups.setdefault(key, []).append((send, sent_at))
+    result = {}
+    for key, counted in groups.items():
+        times = _response_times(counted)
+        result[key] = {"campaign_name": by_campaign.get(key[1], {}).get("name"),
+                       "first_sent_at": min(t for _, t in counted), "last_sent_at": max(t for _, t in counted),
+                       **_counts(counted), "timed_replies": len(times),
+                       "response_micros_sum": sum(t // dt.timedelta(microseconds=1) for t in times)}
+    return result
