@@ -20,7 +20,7 @@ from .sql import META_SCHEMA, quote_ident
 
 #: the counts every performance table carries (bigint, never null)
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted",
-          "timed_replies", "response_micros_sum")
+          "clicks_tracked", "conversions_tracked", "timed_replies", "response_micros_sum")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ LEADS = Relation("leads", ("lead_id", "workspace_id", "email", "source", "score"
                            "company_size", "industry", "tags"), model="leads")
 SEGMENT_PERFORMANCE_DAILY = Relation("segment_performance_daily", ("segment_id", "day", *COUNTS),
                                      model="segment_performance_daily")
+SEGMENT_PERFORMANCE_HOURLY = Relation("segment_performance_hourly", ("segment_id", "hour", *COUNTS),
+                                      model="segment_performance_hourly")
 SEGMENT_PERFORMANCE = Relation("segment_performance", (
     "segment_id", "segment_name", "workspace_id", *COUNTS[:6],
     "open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"),
@@ -56,8 +58,8 @@ SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
 #: `sources` the names of the sources it read)
 RUN_INFO = Relation("run_info", ("built_at", "segpipe_version", "vars", "sources"), schema=META_SCHEMA)
 
-RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE,
-             SEGMENT_CAMPAIGN_DAILY, RUN_INFO)
+RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE_HOURLY,
+             SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, RUN_INFO)
 
 
 def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:
