@@ -318,7 +318,7 @@ def why(
     from .why import explain, render
 
     check_format(output_format)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         result = explain(con, segment, lead_id)
     _emit(render(result, output_format), None)
 

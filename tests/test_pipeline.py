@@ -11,7 +11,7 @@ from tests import reference
 from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance_hourly",
+PUBLISHED = ("segments", "segment_leads", "leads", "segment_performance_daily", "segment_performance_hourly",
              "segment_campaign_daily", "segment_performance")
 
 
