@@ -37,28 +37,39 @@ sends as (
     select
         lead_id,
         campaign_segment_id,
+        campaign_workspace_id,
         cast(sent_at as date)                                     as day,
         opened::int                                               as opened,
         replied::int                                              as replied,
         bounced::int                                              as bounced,
-        clicked::int                                              as clicked,
-        converted::int                                            as converted,
+        coalesce(clicked, false)::int                             as clicked,
+        coalesce(converted, false)::int                           as converted,
+        -- a NULL flag: this send does not track clicks (conversions), so it is no denominator
+        (clicked is not null)::int                                as click_tracked,
+        (converted is not null)::int                              as conversion_tracked,
         -- response time in whole microseconds: exact, so any window's average is reproducible
         case when replied then datediff('microsecond', sent_at, replied_at) end as response_micros
     from timed_sends
 ),
 
 attributed as (
+    -- SPEC §4: a send to a lead not in `leads` counts for no segment (the joins to the
+    -- leads drop it), nor does one whose campaign is of another workspace than its lead
 {%- if var('attribution') == 'campaign' %}
+    -- nor, for the campaign's segment, one to a lead of another workspace than the segment's
     select sends.campaign_segment_id as segment_id, sends.*
     from sends
-    where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
+    join {{ ref('lead_segments') }} as leads using (lead_id)
+    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
+      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
 {%- elif is_incremental() %}
     -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
     -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
     select members.segment_id, sends.*
     from sends
     join {{ ref('segment_leads') }} as members using (lead_id)
+    where {{ same_workspace('sends.campaign_workspace_id', 'members.workspace_id') }}
 {%- else %}
     -- depends_on: {{ ref('segment_leads') }} (read by the incremental branch above)
     -- all sends joined to one list per lead (not to every membership row), then unnested;
@@ -66,8 +77,9 @@ attributed as (
     -- table on the leads, not on the ten times larger sends
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
-    join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
+    join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
       using (lead_id)
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}
 )
 
@@ -81,6 +93,8 @@ select
     sum(bounced)::bigint                            as bounced,
     sum(clicked)::bigint                            as clicked,
     sum(converted)::bigint                          as converted,
+    sum(click_tracked)::bigint                      as clicks_tracked,
+    sum(conversion_tracked)::bigint                 as conversions_tracked,
     count(response_micros)                          as timed_replies,
     coalesce(sum(response_micros), 0)::bigint       as response_micros_sum
 from attributed

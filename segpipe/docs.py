@@ -130,6 +130,9 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
         raise ConfigError(f"{where}: a test is a name or a one-key mapping such as {{accepted_values: {{values: [a, b]}}}}")
     args = dict(args or {})
     check_keys({kind: 1}, kinds, where, ConfigError)
+    name = args.pop("name", None)  # as in dbt: a test's own name, shown in the run's output
+    if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_]+", name)):
+        raise ConfigError(f"{where}: {kind}: name must be letters, digits and _, such as sends_to_unknown_leads")
     config = args.pop("config", None) or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{where}: {kind}: config must be a mapping such as {{severity: warn}}")
@@ -146,7 +149,7 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
     if kind == "relationships" and not REF.match(str(args.get("to", ""))):
         raise ConfigError(f"{where}: relationships needs to: ref('model') or source('name')")
     suffix = f"{model}_{column}" if column else f"{model}"
-    return DataTest(name=f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity,
+    return DataTest(name=name or f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity,
                     where=config.get("where"))
 
 

@@ -21,7 +21,7 @@ from .suggest import did_you_mean
 
 BIGINT_MAX = 2**63 - 1
 
-#: metric → the count it divides by leads_sent
+#: metric → the count it divides by its denominator (DENOMINATORS)
 METRICS = {
     "reply_rate": "replied",
     "open_rate": "opened",
@@ -29,6 +29,16 @@ METRICS = {
     "click_rate": "clicked",
     "conversion_rate": "converted",
 }
+#: metric → its denominator (SPEC §4): clicks and conversions only over the sends that track them,
+#: so a segment whose campaigns do not track clicks has no click rate, not 0 %
+DENOMINATORS = {
+    "reply_rate": "leads_sent",
+    "open_rate": "leads_sent",
+    "bounce_rate": "leads_sent",
+    "click_rate": "clicks_tracked",
+    "conversion_rate": "conversions_tracked",
+}
+COUNTS = ("opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 #: the seed dashboard's keys, in its order
 BASE_KEYS = ("segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
              "open_rate", "reply_rate", "bounce_rate")
@@ -105,18 +115,15 @@ def check_range(option: str, value: int, least: int) -> None:
                           if value > BIGINT_MAX else f"{option} must be {least} or more, got {value}")
 
 
-WINDOW_SQL = """
+WINDOW_SQL = f"""
 with window_totals as (
-    select segment_id,
-           sum(leads_sent) as leads_sent, sum(opened) as opened, sum(replied) as replied,
-           sum(bounced) as bounced, sum(clicked) as clicked, sum(converted) as converted
+    select segment_id, sum(leads_sent) as leads_sent, {", ".join(f"sum({c}) as {c}" for c in COUNTS)}
     from main.segment_performance_daily
     where day between $start and $end
     group by segment_id
 )
-select s.segment_id, s.segment_name,
-       coalesce(w.leads_sent, 0)::BIGINT, coalesce(w.opened, 0)::BIGINT, coalesce(w.replied, 0)::BIGINT,
-       coalesce(w.bounced, 0)::BIGINT, coalesce(w.clicked, 0)::BIGINT, coalesce(w.converted, 0)::BIGINT
+select s.segment_id, s.segment_name, coalesce(w.leads_sent, 0)::BIGINT,
+       {", ".join(f"coalesce(w.{c}, 0)::BIGINT" for c in COUNTS)}
 from main.segments as s
 left join window_totals as w using (segment_id)
 where coalesce(w.leads_sent, 0) >= $min_sent
@@ -124,17 +131,20 @@ where coalesce(w.leads_sent, 0) >= $min_sent
 """
 
 
+def with_rates(row: dict) -> dict:
+    """The row with every metric as an exact Fraction, None when its denominator is 0."""
+    return {**row, **{rate: Fraction(row[count], row[DENOMINATORS[rate]]) if row[DENOMINATORS[rate]] else None
+                      for rate, count in METRICS.items()}}
+
+
 def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
                   workspace_id: int | None) -> list[dict]:
-    """The ranked rows, counts as ints and rates as exact Fractions (None without sends)."""
+    """The ranked rows, counts as ints and rates as exact Fractions (None when not measurable,
+    ranked after every measured one)."""
     rows = query(con, WINDOW_SQL, {"start": window.start, "end": window.end, "min_sent": min_sent,
                                    "workspace_id": workspace_id})
-    segments = []
-    for seg_id, name, sent, *counts in rows:
-        row = {"segment_id": seg_id, "segment_name": name, "leads_sent": sent,
-               **dict(zip(("opened", "replied", "bounced", "clicked", "converted"), counts))}
-        row.update({rate: Fraction(row[count], sent) if sent else None for rate, count in METRICS.items()})
-        segments.append(row)
+    segments = [with_rates({"segment_id": seg_id, "segment_name": name, "leads_sent": sent, **dict(zip(COUNTS, counts))})
+                for seg_id, name, sent, *counts in rows]
     sign = 1 if metric == "bounce_rate" else -1
 
     def key(row):

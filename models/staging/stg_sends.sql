@@ -8,6 +8,7 @@ select
     cl.id                                   as send_id,
     cl.campaign_id,
     c.segment_id                            as campaign_segment_id,
+    c.workspace_id                          as campaign_workspace_id,
     cl.lead_id,
     coalesce(cl.sent_at, c.sent_at)         as sent_at,
     cl.sent_at                              as own_sent_at,
@@ -15,8 +16,8 @@ select
     coalesce(cl.opened, false)              as opened,
     coalesce(cl.replied, false)             as replied,
     coalesce(cl.bounced, false)             as bounced,
-    coalesce(cl.clicked, false)             as clicked,
-    coalesce(cl.converted, false)           as converted,
+    cl.clicked,                             -- NULL: this send does not track clicks
+    cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
     cl.variant
 from {{ source('campaign_leads') }} as cl
@@ -28,6 +29,7 @@ select
     id                                      as send_id,
     cast(null as bigint)                    as campaign_id,
     cast(null as bigint)                    as campaign_segment_id,
+    cast(null as bigint)                    as campaign_workspace_id,
     id                                      as lead_id,
     {{ metadata_timestamp('sent_at') }}     as sent_at,
     {{ metadata_timestamp('sent_at') }}     as own_sent_at,
@@ -35,8 +37,8 @@ select
     {{ metadata_flag('opened') }}           as opened,
     {{ metadata_flag('replied') }}          as replied,
     {{ metadata_flag('bounced') }}          as bounced,
-    {{ metadata_flag('clicked') }}          as clicked,
-    {{ metadata_flag('converted') }}        as converted,
+    {{ metadata_optional_flag('clicked') }} as clicked,
+    {{ metadata_optional_flag('converted') }} as converted,
     {{ metadata_timestamp('replied_at') }}  as replied_at,
     cast(null as varchar)                   as variant
 from {{ source('leads') }}
