@@ -22,8 +22,9 @@ from .docs import apply_comments, load_docs, run_tests
 from .errors import ConfigError, DataTestError, RunError, first_line
 from .project import Project, parse_cache_file
 from .publish import BuildFile
-from .render import Model, Renderer, compile_models, discover_models
+from .render import Model, Renderer, compile_models, discover_models, unread_vars
 from .segments import Segment, load_segments_file
+from .wording import plural
 from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
 from .state import (appended_files, digest, read_fingerprints, source_files, source_fingerprint,
                     write_fingerprints)
@@ -140,13 +141,17 @@ class Progress:
         self.echo = echo
         self.results: list[dict] = []
 
-    def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = ""):
+    def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = "",
+             example: str = ""):
+        """`example` (a failing row) goes on a line of its own, whole: it is what a user acts on."""
         rows_text = f"{rows:>10,} rows" if rows is not None else " " * 15
-        if len(message) > 100:
-            message = message[:99] + "…"
-        self.echo(f"{status:<5} {kind:<6} {name:<56} {rows_text}  {seconds:6.2f}s{('  ' + message) if message else ''}")
+        shown = message[:99] + "…" if len(message) > 100 else message
+        self.echo(f"{status:<5} {kind:<6} {name:<56} {rows_text}  {seconds:6.2f}s{('  ' + shown) if shown else ''}")
+        if example:
+            self.echo(f"{'':12} e.g. {example}")
         self.results.append({"unique_id": f"{kind}.{name}", "status": status.lower(), "rows": rows,
-                             "execution_time": round(seconds, 4), "message": message or None})
+                             "execution_time": round(seconds, 4),
+                             "message": (f"{message}, e.g. {example}" if example else message) or None})
 
 
 def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None, full_refresh: bool = False,
@@ -162,6 +167,7 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     plan = compile_project(project, as_of=as_of, selection=selection)
     write_compiled(plan)
     progress = Progress(echo)
+    warn_unread_vars(plan, progress)
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
@@ -185,8 +191,16 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     warned = sum(1 for r in progress.results if r["status"] == "warn")
     _write_results(project, progress, started, "success", None)
     built = sum(1 for r in progress.results if r["unique_id"].startswith("model.") and r["status"] == "ok")
-    echo(f"Done: {built} models built, {passed} data tests passed, {warned} warnings in {seconds:.2f}s — published {project.relpath(project.database)}")
+    echo(f"Done: {plural(built, 'model')} built, {plural(passed, 'data test')} passed, {plural(warned, 'warning')} "
+         f"in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
+
+
+def warn_unread_vars(plan: Plan, progress: Progress) -> None:
+    """SPEC §12: a var set in project.yml (or --vars) that no model reads is a warning naming
+    the closest var that is read — `attribtion: campaign` would otherwise change nothing."""
+    for name, hint in unread_vars(plan.renderer, plan.models, plan.project.vars):
+        progress.node("var", name, "WARN", 0.0, message=f"vars.{name} is set, but no model reads it{hint}")
 
 
 @dataclass
@@ -337,7 +351,7 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
     for node, count, seconds in Loader(con, stale).load_all_timed(changes.paths, changes.appends):
         kind, name = node.split(":", 1)
         appended = changes.appends.get(name) if kind == "source" else None
-        progress.node(kind, name, "OK", seconds, count, message=f"appended {len(appended)} new file(s)" if appended else "")
+        progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
     if "source:segments" in changes.changed:
         t0 = time.perf_counter()
         write_segments_table(con, plan.segments)
@@ -408,12 +422,12 @@ def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "
 
     for test, count, sample, seconds in run_tests(con, tests, plan.relation_of, resolve):
         status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
-        message = f"{count} failing rows, e.g. {sample[0]}" if count else ""
-        progress.node("test", test.name, status, seconds, None, message)
+        message, example = test.failure(count, sample) if count else ("", "")
+        progress.node("test", test.name, status, seconds, None, message, example)
         if status == "FAIL":
-            failures.append(f"{test.name} ({count} rows, e.g. {sample[0]})")
+            failures.append(f"{test.name} ({message}{', e.g. ' + example if example else ''})")
     if failures:
-        raise DataTestError(f"{len(failures)} data test(s) failed, {consequence}: {'; '.join(failures)}")
+        raise DataTestError(f"{plural(len(failures), 'data test')} failed, {consequence}: {'; '.join(failures)}")
 
 
 def _write_run_info(con, plan: Plan) -> None:
@@ -445,7 +459,8 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
     finally:
         con.close()
     passed = sum(1 for r in progress.results if r["status"] == "pass")
-    echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+    warned = sum(1 for r in progress.results if r["status"] == "warn")
+    echo(f"Done: {passed} of {plural(len(progress.results), 'data test')} passed, {plural(warned, 'warning')}")
 
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,

@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .output import check_format, emit, formatted
 from .published import connect_published, query
 from .suggest import did_you_mean
+from .wording import plural
 
 BIGINT_MAX = 2**63 - 1
 
@@ -161,7 +162,17 @@ def output_keys(metric: str) -> tuple[str, ...]:
     return (*BASE_KEYS, METRICS[metric], metric)
 
 
-def render(window: Window, metric: str, rows: list[dict], output_format: str) -> str:
+def why_empty(con, workspace_id: int | None) -> str:
+    """What an empty ranking means: a workspace without segments is not one whose segments
+    were sent too little."""
+    if workspace_id is not None and not query(
+            con, "select count(*) from main.segments where workspace_id = $w", {"w": workspace_id})[0][0]:
+        return f"(workspace {workspace_id} has no segments — give one `workspace_id: {workspace_id}` in the segments file)"
+    return "(no segment has enough sends in this window)"
+
+
+def render(window: Window, metric: str, rows: list[dict], output_format: str,
+           empty: str = "(no segment has enough sends in this window)") -> str:
     """The dashboard's JSON shape, CSV with the same keys, or a ranked table."""
     columns = list(output_keys(metric))
     values = [[row[k] for k in columns] for row in rows]
@@ -170,8 +181,8 @@ def render(window: Window, metric: str, rows: list[dict], output_format: str) ->
     return formatted(output_format, columns, values, key="segments",
                      envelope={"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
                                "metric": metric},
-                     title=f"Top {len(rows)} segments by {metric}, {window.describe()}", text_columns={"segment_name"},
-                     empty="(no segment has enough sends in this window)")
+                     title=f"Top {plural(len(rows), 'segment')} by {metric}, {window.describe()}", text_columns={"segment_name"},
+                     empty=empty)
 
 
 def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
@@ -184,4 +195,5 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     window = window_ending(as_of, days)
     with connect_published(load_project(project_dir, db=db).database) as con:
         rows = rank_segments(con, window, metric, limit, min_sent, workspace_id)
-    emit(render(window, metric, rows, output_format), output, echo)
+        empty = why_empty(con, workspace_id) if not rows else ""
+    emit(render(window, metric, rows, output_format, empty), output, echo)

@@ -160,7 +160,7 @@ def test_table_has_a_header_line_and_aligned_columns(spec_project):
     root, _ = spec_project
     result = invoke("top", "--project-dir", root, "--days", 31, "--as-of", "2025-01-31")
     lines = result.stdout.splitlines()
-    assert lines[0] == "Top 1 segments by reply_rate, 2025-01-01 to 2025-01-31 (31 UTC days)"
+    assert lines[0] == "Top 1 segment by reply_rate, 2025-01-01 to 2025-01-31 (31 UTC days)"
     assert lines[1].split() == ["#", "segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
                                 "open_rate", "reply_rate", "bounce_rate"]
     assert lines[3].split() == ["1", "1", "US", "SaaS", "Founders", "310", "192", "43", "6", "61.94%", "13.87%", "1.94%"]
@@ -350,6 +350,19 @@ def test_click_rate_adds_its_count_and_rate_after_the_seed_keys(outcome_project,
     count_key = {"click_rate": "clicked", "conversion_rate": "converted"}[metric]
     keys = [*SPEC_EXAMPLE["segments"][0], count_key, metric]  # the seed's keys, then the count and the rate
     assert all(list(row) == keys and type(row[count_key]) is int for row in payload["segments"])
+
+
+def test_a_workspace_without_segments_says_so(ranked_project):
+    """PLAN has segments of workspaces 1 and 2 only; workspace 2's single segment has 3 sends."""
+    assert {p[1] for p in PLAN} == {None, 1, 2}
+    result = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 9)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1] == "(workspace 9 has no segments — give one `workspace_id: 9` in the segments file)"
+    # a workspace with segments but too few sends is told apart
+    too_few = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 2, "--min-sent", 4)
+    assert too_few.stdout.splitlines()[1] == "(no segment has enough sends in this window)"
+    as_json = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 9, "--format", "json")
+    assert json.loads(as_json.stdout)["segments"] == []
 
 
 def test_window_outside_the_data_is_empty_not_an_error(ranked_project):

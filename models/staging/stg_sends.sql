@@ -19,7 +19,8 @@ select
     cl.clicked,                             -- NULL: this send does not track clicks
     cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
-    cl.variant
+    cl.variant,
+    cl.campaign_id is null or c.id is not null as campaign_known
 from {{ source('campaign_leads') }} as cl
 left join {{ source('campaigns') }} as c on c.id = cl.campaign_id
 where cl.sent
@@ -40,7 +41,8 @@ select
     {{ metadata_optional_flag('clicked') }} as clicked,
     {{ metadata_optional_flag('converted') }} as converted,
     {{ metadata_timestamp('replied_at') }}  as replied_at,
-    cast(null as varchar)                   as variant
+    cast(null as varchar)                   as variant,
+    true                                    as campaign_known
 from {{ source('leads') }}
 where json_extract_string(metadata, '$.sent_at') is not null
 {% endif %}
