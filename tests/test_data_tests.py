@@ -28,7 +28,7 @@ def test_sends_without_a_send_time_are_counted_in_a_warning(tmp_path, cli):
 
     result = cli("run", "--project-dir", root, *AS_OF)
     assert result.exit_code == 0, result.stderr
-    assert warning_count(result.stdout, "not_null_stg_sends_sent_at") == expected
+    assert warning_count(result.stdout, "sends_without_a_send_time") == expected
     assert ", 1 warning in " in result.stdout.splitlines()[-1]
 
 
