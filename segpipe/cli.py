@@ -234,6 +234,28 @@ def campaigns(
 
 @app.command()
 @reports_errors
+def why(
+    segment: SegmentArg,
+    lead_id: Annotated[int, typer.Argument(metavar="LEAD_ID", help="The lead's id.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    output_format: Format = "table",
+) -> None:
+    """Explain why a lead is or is not in a segment: each rule, the lead's value, pass or fail.
+
+    Example: segpipe why "US SaaS Founders" 42
+    """
+    from .output import check_format
+    from .why import explain, render
+
+    check_format(output_format)
+    with _published_with_sources(project_dir, db) as con:
+        result = explain(con, segment, lead_id)
+    _emit(render(result, output_format), None)
+
+
+@app.command()
+@reports_errors
 def compile(
     project_dir: ProjectDir = None,
     select: Select = None,
