@@ -15,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO, SEND_COLUMNS, make_project, write_csv
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
 from tests.datasets import _send as send
 
@@ -164,3 +164,23 @@ def test_a_test_name_must_be_an_identifier(tmp_path, cli, name):
     result = cli("run", "--project-dir", root, *AS_OF)
     assert result.exit_code == 2
     assert "not_null: name must be letters, digits and _" in result.stderr
+
+
+def test_an_incremental_run_keeps_old_problems_and_finds_new_ones(tmp_path, cli):
+    """send_problems is incremental like the daily table: a rerun after new sends looks at the
+    recent days only, and warns exactly as a full rebuild would."""
+    sends = [*SENDS, send(16, 10, 77777, {"sent"}, sent_at="2025-01-13 11:00:00")]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=sends, segments=SEGMENTS)
+    assert warnings(run(cli, root))["sends_to_unknown_leads"][0] == "1 failing row"
+    later = [*sends, send(20, 20, 99999, {"sent"}, sent_at="2025-01-30 09:00:00"),   # unknown lead
+             send(21, 10, 6, {"sent"}, sent_at="2025-01-30 10:00:00")]              # workspace 1 -> lead of 2
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS, later)
+    out = run(cli, root)
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental", out, re.M), out
+    found = warnings(out)
+    assert found["sends_to_unknown_leads"][0] == "2 failing rows"
+    assert found["sends_across_workspaces"] == ("1 failing row", "e.g. send_id=21, lead_id=6, campaign_id=10, "
+                                                                 "campaign_workspace_id=1, lead_workspace_id=2")
+    again = cli("run", "--project-dir", root, *AS_OF, "--full-refresh")
+    assert again.exit_code == 0
+    assert {k: v for k, v in warnings(again.stdout).items()} == found
