@@ -55,7 +55,17 @@ def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tupl
         where sl.segment_id = $id
         order by l.score desc nulls last, l.lead_id
         limit $limit offset $offset""", {"id": segment.id, "limit": limit, "offset": offset})
-    return total, rows
+    return total, [_whole_score(row) for row in rows]
+
+
+def _whole_score(row: tuple) -> tuple:
+    """A score of 90.0 as 90: the column is a DOUBLE (59.5 is a score too), but a whole score
+    reads as the integer it is in JSON and CSV, as in the leads file."""
+    at = LEAD_COLUMNS.index("score")
+    score = row[at]
+    if isinstance(score, float) and score.is_integer():
+        return (*row[:at], int(score), *row[at + 1:])
+    return row
 
 
 def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, list[list]]:

@@ -164,7 +164,7 @@ def test_the_examples_build_test_and_fail(projects, tmp_path):
     again = outcomes(projects, "built", ["run", "--as-of", AS_OF], tmp_path / "again")["fast"]
     assert again[:3] == (0, f"Nothing to do: all {BUILT_IN_MODELS} models are up to date in out.duckdb\n", "")
     failed = outcomes(projects, "failing", ["run", "--as-of", AS_OF], tmp_path / "failed")["fast"]
-    assert failed[0] == 1 and failed[2].startswith("Error: 1 data test(s) failed, nothing published: not_null_checks_v")
+    assert failed[0] == 1 and failed[2].startswith("Error: 1 data test failed, nothing published: not_null_checks_v")
     assert "out.duckdb" not in failed[3]
 
 
