@@ -113,12 +113,11 @@ def _project(project_dir, db=None, cli_vars=None):
     return load_project(project_dir, db=db, cli_vars=cli_vars)
 
 
-def _published_with_sources(project_dir, db):
-    """A read-only connection to the project's published file (a context manager that closes it),
-    plus the views over source files the drill-downs read."""
-    from .published import connect_with_sources
+def _published(project_dir, db):
+    """A read-only connection to the project's published file (a context manager that closes it)."""
+    from .published import connect_published
 
-    return connect_with_sources(_project(project_dir, db), warn=lambda line: typer.echo(line, err=True))
+    return connect_published(_project(project_dir, db).database)
 
 
 def _emit(text: str, output: Optional[Path]) -> None:
@@ -195,7 +194,7 @@ def leads(
 
     check_leads_options(limit, offset)
     check_format(output_format)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         total, rows = segment_leads(con, found, limit, offset)
     _emit(json_text(leads_json(found, total, rows)) if output_format == "json" else
@@ -225,7 +224,7 @@ def campaigns(
 
     check_format(output_format)
     window = window_ending(as_of, days)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
     _emit(json_text(campaigns_json(found, attribution, window, rows)) if output_format == "json" else
@@ -381,16 +380,14 @@ def export(
 
     check_export_format(output_format, output)
     if top is None:
-        from .published import connect_published
-
-        with connect_published(_project(project_dir, db).database) as con:
+        with _published(project_dir, db) as con:
             write_query(con, table_query(con, table), output_format, output, typer.echo)
         return
     if table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
     check_options(metric, top, min_sent, workspace_id, rank_by)
     window = window_ending(as_of, days)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
                                  ";" if output_format == "csv" else None)
         write_query(con, sql, output_format, output, typer.echo)
@@ -432,7 +429,7 @@ def why(
     from .why import explain, render
 
     check_format(output_format)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         result = explain(con, segment, lead_id)
     _emit(render(result, output_format), None)
 

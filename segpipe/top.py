@@ -16,16 +16,18 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
 from .output import Interval, check_format, emit, formatted, json_text, records
 from .project import parse_date
 from .published import connect_published, query
 from .stats import shrunk_rates, wilson
 from .suggest import did_you_mean
+from .wording import plural
 
 BIGINT_MAX = 2**63 - 1
 
-#: metric → the count it divides by leads_sent
+#: metric → the count it divides by its denominator (DENOMINATORS)
 METRICS = {
     "reply_rate": "replied",
     "open_rate": "opened",
@@ -33,6 +35,16 @@ METRICS = {
     "click_rate": "clicked",
     "conversion_rate": "converted",
 }
+#: metric → its denominator (SPEC §4): clicks and conversions only over the sends that track them,
+#: so a segment whose campaigns do not track clicks has no click rate, not 0 %
+DENOMINATORS = {
+    "reply_rate": "leads_sent",
+    "open_rate": "leads_sent",
+    "bounce_rate": "leads_sent",
+    "click_rate": "clicks_tracked",
+    "conversion_rate": "conversions_tracked",
+}
+COUNTS = ("opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 #: the seed dashboard's keys, in its order
 BASE_KEYS = ("segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
              "open_rate", "reply_rate", "bounce_rate")
@@ -105,33 +117,37 @@ def check_range(option: str, value: int, least: int) -> None:
                           if value > BIGINT_MAX else f"{option} must be {least} or more, got {value}")
 
 
-WINDOW_SQL = """
+WINDOW_SQL = f"""
 with window_totals as (
-    select segment_id,
-           sum(leads_sent) as leads_sent, sum(opened) as opened, sum(replied) as replied,
-           sum(bounced) as bounced, sum(clicked) as clicked, sum(converted) as converted
-    from main.segment_performance_daily
+    select segment_id, sum(leads_sent) as leads_sent, {", ".join(f"sum({c}) as {c}" for c in COUNTS)}
+    from {SEGMENT_PERFORMANCE_DAILY}
     where day between $start and $end
     group by segment_id
 )
-select s.segment_id, s.segment_name,
-       coalesce(w.leads_sent, 0)::BIGINT, coalesce(w.opened, 0)::BIGINT, coalesce(w.replied, 0)::BIGINT,
-       coalesce(w.bounced, 0)::BIGINT, coalesce(w.clicked, 0)::BIGINT, coalesce(w.converted, 0)::BIGINT
-from main.segments as s
+select s.segment_id, s.segment_name, coalesce(w.leads_sent, 0)::BIGINT,
+       {", ".join(f"coalesce(w.{c}, 0)::BIGINT" for c in COUNTS)}
+from {SEGMENTS} as s
 left join window_totals as w using (segment_id)
 where coalesce(w.leads_sent, 0) >= $min_sent
   and ($workspace_id is null or s.workspace_id = $workspace_id)
 """
 
 
+def with_rates(row: dict) -> dict:
+    """The row with every metric as an exact Fraction, None when its denominator is 0."""
+    return {**row, **{rate: Fraction(row[count], row[DENOMINATORS[rate]]) if row[DENOMINATORS[rate]] else None
+                      for rate, count in METRICS.items()}}
+
+
 def rate_counts(row: dict, metric: str) -> tuple[int, int]:
     """(x, n) of the metric for a row: its count and its denominator."""
-    return row[METRICS[metric]], row["leads_sent"]
+    return row[METRICS[metric]], row[DENOMINATORS[metric]]
 
 
 def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
                   workspace_id: int | None, rank_by: str = "rate") -> list[dict]:
-    """The ranked rows, counts as ints and rates as exact Fractions (None without sends).
+    """The ranked rows, counts as ints and rates as exact Fractions (None when not measurable,
+    ranked after every measured one).
 
     Each row also carries `<metric>_low`/`<metric>_high` (its Wilson interval) and,
     ranking by `shrunk`, `<metric>_shrunk`, shrunk over every segment being ranked
@@ -139,12 +155,8 @@ def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
     """
     rows = query(con, WINDOW_SQL, {"start": window.start, "end": window.end, "min_sent": min_sent,
                                    "workspace_id": workspace_id})
-    segments = []
-    for seg_id, name, sent, *counts in rows:
-        row = {"segment_id": seg_id, "segment_name": name, "leads_sent": sent,
-               **dict(zip(("opened", "replied", "bounced", "clicked", "converted"), counts))}
-        row.update({rate: Fraction(row[count], sent) if sent else None for rate, count in METRICS.items()})
-        segments.append(row)
+    segments = [with_rates({"segment_id": seg_id, "segment_name": name, "leads_sent": sent, **dict(zip(COUNTS, counts))})
+                for seg_id, name, sent, *counts in rows]
     add_intervals(segments, metric, shrink=rank_by == "shrunk")
     ranked_value = {"rate": metric, "shrunk": f"{metric}_shrunk",
                     "wilson": f"{metric}_high" if metric == "bounce_rate" else f"{metric}_low"}[rank_by]
@@ -183,6 +195,15 @@ def output_keys(metric: str, rank_by: str = "rate") -> tuple[str, ...]:
     return keys
 
 
+def why_empty(con, workspace_id: int | None) -> str:
+    """What an empty ranking means: a workspace without segments is not one whose segments
+    were sent too little."""
+    if workspace_id is not None and not query(
+            con, "select count(*) from main.segments where workspace_id = $w", {"w": workspace_id})[0][0]:
+        return f"(workspace {workspace_id} has no segments — give one `workspace_id: {workspace_id}` in the segments file)"
+    return "(no segment has enough sends in this window)"
+
+
 def ranked(con, *, days: int = 30, metric: str = "reply_rate", limit: int = 5, workspace_id: int | None = None,
            as_of: str | None = None, min_sent: int = 1, rank_by: str = "rate") -> tuple[Window, list[dict]]:
     """The options checked as the CLI checks them, the window, and its ranked rows."""
@@ -204,22 +225,22 @@ def report(con, **options) -> dict:
     return as_json(window, options.get("metric", "reply_rate"), rows, options.get("rank_by", "rate"))
 
 
-def render(window: Window, metric: str, rows: list[dict], output_format: str, rank_by: str = "rate") -> str:
+def render(window: Window, metric: str, rows: list[dict], output_format: str, rank_by: str = "rate",
+           empty: str = "(no segment has enough sends in this window)") -> str:
     """The dashboard's JSON shape, CSV with the same keys, or a ranked table whose metric
     column shows the rate with its 95 % interval."""
     if output_format == "json":
         return json_text(as_json(window, metric, rows, rank_by))
     columns = list(output_keys(metric, rank_by))
     values = [[row[k] for k in columns] for row in rows]
-    title = f"Top {len(rows)} segments by {metric}, {window.describe()}"
+    title = f"Top {plural(len(rows), 'segment')} by {metric}, {window.describe()}"
     if output_format == "table":
         columns = ["#", *(c for c in columns if c not in (f"{metric}_low", f"{metric}_high"))]
         values = [[rank, *(Interval(row[metric], row[f"{metric}_low"], row[f"{metric}_high"]) if c == metric else row[c]
                            for c in columns[1:])] for rank, row in enumerate(rows, 1)]
         if rank_by != "rate":
-            title = f"Top {len(rows)} segments by {RANKED_BY_WORDS[rank_by]} of {metric}, {window.describe()}"
-    return formatted(output_format, columns, values, title=title, text_columns={"segment_name"},
-                     empty="(no segment has enough sends in this window)")
+            title = f"Top {plural(len(rows), 'segment')} by {RANKED_BY_WORDS[rank_by]} of {metric}, {window.describe()}"
+    return formatted(output_format, columns, values, title=title, text_columns={"segment_name"}, empty=empty)
 
 
 RANKED_BY_WORDS = {"wilson": "the 95 % Wilson bound", "shrunk": "the empirical-Bayes shrunk rate"}
@@ -237,4 +258,5 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     with connect_published(load_project(project_dir, db=db).database) as con:
         window, rows = ranked(con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of,
                               min_sent=min_sent, rank_by=rank_by)
-    emit(render(window, metric, rows, output_format, rank_by), output, echo)
+        empty = why_empty(con, workspace_id) if not rows else ""
+    emit(render(window, metric, rows, output_format, rank_by, empty), output, echo)

@@ -11,6 +11,7 @@ is approximate, and the output says so.
 
 from __future__ import annotations
 
+from ..contract import SEGMENT_PERFORMANCE_DAILY, SEGMENT_SET_SENDS_DAILY
 from ..errors import ConfigError
 from ..output import table
 from ..published import query
@@ -18,17 +19,17 @@ from ..top import Window, check_metric
 from .rates import comparison, difference_words, rate_fields, rendered, window_words, with_interval, x_n
 from .scope import check_workspace, segment_in_scope
 
-COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
+COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 
 COUNTS_SQL = f"""
 select {", ".join(f"coalesce(sum({c}), 0)::BIGINT" for c in COUNTS)}
-from main.segment_performance_daily
+from {SEGMENT_PERFORMANCE_DAILY}
 where segment_id = $id and day between $start and $end
 """
 
-SHARED_SQL = """
+SHARED_SQL = f"""
 select coalesce(sum(leads_sent), 0)::BIGINT
-from internal.segment_set_sends_daily
+from {SEGMENT_SET_SENDS_DAILY}
 where day between $start and $end and list_contains(segment_ids, $a) and list_contains(segment_ids, $b)
 """
 

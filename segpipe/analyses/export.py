@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..contract import LEADS, SEGMENT_LEADS
 from ..drilldown import LEAD_COLUMNS
 from ..errors import ConfigError
 from ..output import write_xlsx
@@ -62,13 +63,13 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
                   for c in LEAD_COLUMNS[1:]]
     sql = f"""
         with ranked(segment_id, rank) as (values {ids})
-        select l.id as lead_id, {", ".join(attributes)},
+        select l.lead_id, {", ".join(attributes)},
                {as_listed("list(sl.segment_id order by r.rank)")} as segment_ids
-        from main.segment_leads as sl
+        from {SEGMENT_LEADS} as sl
         join ranked as r on r.segment_id = sl.segment_id
-        join src.leads as l on l.id = sl.lead_id
-        group by l.id
-        order by min(r.rank), any_value(l.score) desc nulls last, l.id"""
+        join {LEADS} as l on l.lead_id = sl.lead_id
+        group by l.lead_id
+        order by min(r.rank), any_value(l.score) desc nulls last, l.lead_id"""
     return sql, ranked
 
 

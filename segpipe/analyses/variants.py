@@ -10,6 +10,7 @@ at many variants at once makes some "significant" by chance.
 from __future__ import annotations
 
 from .. import stats
+from ..contract import SEGMENT_CAMPAIGN_DAILY
 from ..output import table
 from ..published import query
 from ..top import METRICS, Window, check_metric
@@ -17,12 +18,12 @@ from .rates import comparison, rate_fields, rendered, window_words, with_interva
 from .scope import check_workspace, segment_in_scope
 
 NO_VARIANT = "(none)"
-COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted")
+COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 
 VARIANTS_SQL = f"""
 select campaign_id, any_value(campaign_name), coalesce(variant, '{NO_VARIANT}'), min(first_sent_at),
        {", ".join(f"sum({c})::BIGINT" for c in COUNTS)}
-from main.segment_campaign_daily
+from {SEGMENT_CAMPAIGN_DAILY}
 where segment_id = $id and day between $start and $end
   and ($campaign is null or campaign_id = $campaign)
 group by campaign_id, coalesce(variant, '{NO_VARIANT}')
