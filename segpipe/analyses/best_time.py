@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from ..contract import SEGMENT_PERFORMANCE_HOURLY, SEGMENTS
 from ..errors import ConfigError
 from ..output import formatted, interval_cell, json_text
 from ..published import query
@@ -27,10 +28,10 @@ BUCKETS = {
     "weekday-hour": (("weekday", "hour"), [(d, h) for d in range(1, 8) for h in range(24)]),
 }
 
-HOURLY_SQL = """
-select h.hour, sum(h.leads_sent)::BIGINT, sum(h.{count})::BIGINT, sum(h.{denominator})::BIGINT
-from main.segment_performance_hourly as h
-join main.segments as s using (segment_id)
+HOURLY_SQL = f"""
+select h.hour, sum(h.leads_sent)::BIGINT, sum(h.{{count}})::BIGINT, sum(h.{{denominator}})::BIGINT
+from {SEGMENT_PERFORMANCE_HOURLY} as h
+join {SEGMENTS} as s using (segment_id)
 where h.hour >= $start and h.hour < $end
   and ($segment_id is null or h.segment_id = $segment_id)
   and ($workspace_id is null or s.workspace_id = $workspace_id)
@@ -108,10 +109,10 @@ def render(result: dict, output_format: str) -> str:
         return json_text(result)
     keys = BUCKETS[result["by"]][0]
     values = [f"{metric}", f"{metric}_low", f"{metric}_high"]
-    if output_format == "csv":
+    if output_format != "table":  # csv, and the file formats output.py writes (parquet, xlsx)
         columns = [*keys, "leads_sent", count, *values, "best"]
         rows = [[*(b[k] for k in columns[:-1]), b == result["best"]] for b in result["buckets"]]
-        return formatted("csv", columns, rows)
+        return formatted(output_format, columns, rows)
     columns = [*("weekday" if k == "weekday" else f"hour ({result['tz']})" for k in keys),
                "leads_sent", count, f"{metric} (95 % interval)", ""]
     rows = [[*(WEEKDAYS[b[k] - 1] if k == "weekday" else f"{b[k]:02d}:00" for k in keys), b["leads_sent"], b[count],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..contract import SEGMENT_PERFORMANCE_DAILY
 from ..errors import ConfigError
 from ..output import formatted, interval_cell, json_text
 from ..published import query
@@ -19,9 +20,9 @@ from .scope import check_workspace, metric_columns, rate_keys, segment_in_scope
 
 PERIODS = ("day", "week", "month")
 
-DAILY_SQL = """
-select day, sum(leads_sent)::BIGINT, sum({count})::BIGINT, sum({denominator})::BIGINT
-from main.segment_performance_daily
+DAILY_SQL = f"""
+select day, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
+from {SEGMENT_PERFORMANCE_DAILY}
 where segment_id = $segment_id and day between $start and $end
 group by day
 """
@@ -87,12 +88,12 @@ def render(result: dict, output_format: str) -> str:
     metric, count = result["metric"], METRICS[result["metric"]]
     if output_format == "json":
         return json_text(result)
-    if output_format == "csv":
+    if output_format != "table":  # csv, and the file formats output.py writes (parquet, xlsx)
         columns = ["segment_id", "segment_name", "period_start", "leads_sent", count,
                    metric, f"{metric}_low", f"{metric}_high"]
         rows = [[s["segment_id"], s["segment_name"], *(p[c] for c in columns[2:])]
                 for s in result["series"] for p in s["points"]]
-        return formatted("csv", columns, rows)
+        return formatted(output_format, columns, rows)
     window = f"{result['time_range_from'][:10]} to {result['time_range_to'][:10]} (UTC)"
     blocks = []
     for series in result["series"]:

@@ -15,7 +15,7 @@ from fastapi import Path, Query
 
 from ..analyses.best_time import BUCKETS
 from ..analyses.trend import PERIODS
-from ..top import BIGINT_MAX, MAX_DAYS, METRICS
+from ..top import BIGINT_MAX, MAX_DAYS, METRICS, RANK_BY
 
 
 def _int(description: str, least: int, most: int = BIGINT_MAX):
@@ -31,6 +31,7 @@ AsOf = Annotated[Optional[str], Query(description="Last day of the window, YYYY-
                                       json_schema_extra={"format": "date"})]
 Metric = Annotated[str, _choice("The rate to rank or chart by.", METRICS)]
 Limit = Annotated[int, _int("How many to return.", 1)]
+RankBy = Annotated[str, _choice("Rank by the rate, its 95 % Wilson bound or its empirical-Bayes shrunk rate.", RANK_BY)]
 Offset = Annotated[int, _int("How many leads to skip first (paging).", 0)]
 MinSent = Annotated[int, _int("Leave out segments with fewer sends in the window.", 0)]
 WorkspaceId = Annotated[Optional[int], _int("Only segments of this workspace (global segments are left out).",
@@ -45,4 +46,10 @@ BucketMinSent = Annotated[int, _int("Fewest sends a bucket needs to be the best.
 def type_error(command: str | None, name: str, value) -> str:
     """The CLI's line for an option value that is not an int (click's wording)."""
     line = f"Invalid value for '--{name.replace('_', '-')}': '{value}' is not a valid int."
+    return f"{line} (see 'segpipe {command} --help')" if command else line
+
+
+def missing_argument(command: str | None, name: str) -> str:
+    """The CLI's line for a required argument left out (`segpipe compare 1` lacks B)."""
+    line = f"Missing argument '{name.upper()}'."
     return f"{line} (see 'segpipe {command} --help')" if command else line

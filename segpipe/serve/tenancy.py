@@ -23,11 +23,12 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENTS
 from ..errors import ConfigError
 from ..sql import quote_ident
 
 #: relations without a segment_id or workspace_id column a limited token may still read
-UNSCOPED_RELATIONS = {("segpipe_meta", "run_info")}
+UNSCOPED_RELATIONS = {(RUN_INFO.schema, RUN_INFO.name)}
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,9 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
     """An in-memory catalog of views over the `published` catalog showing only `scope`'s rows."""
     catalog = quote_ident(scope.catalog)
     workspaces = ", ".join(str(int(w)) for w in sorted(scope.workspaces))
-    visible_segments = (f"SELECT segment_id FROM {quote_ident(published)}.main.segments "
+    visible_segments = (f"SELECT segment_id FROM {quote_ident(published)}.{SEGMENTS} "
                         f"WHERE workspace_id IN ({workspaces})")
-    visible_leads = (f"SELECT lead_id FROM {quote_ident(published)}.main.segment_leads "
+    visible_leads = (f"SELECT lead_id FROM {quote_ident(published)}.{SEGMENT_LEADS} "
                      f"WHERE workspace_id IN ({workspaces})")
     columns: dict[tuple[str, str], set[str]] = {}
     for schema, name, column in con.execute(
@@ -119,16 +120,19 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
         columns.setdefault((schema, name), set()).add(column)
     con.execute(f"ATTACH ':memory:' AS {catalog}")
     for (schema, name), names in sorted(columns.items()):
-        conditions = []
+        conditions, select = [], "*"
         if "segment_id" in names and schema != "src":  # in a source, segment_id is a campaign's target
             conditions.append(f"segment_id IN ({visible_segments})")
         if "workspace_id" in names:
             conditions.append(f"workspace_id IN ({workspaces})")
         if not conditions and "lead_id" in names:
             conditions.append(f"lead_id IN ({visible_leads})")
+        if not conditions and "segment_ids" in names:  # a set of segments: keep only the visible ones
+            select = f"* REPLACE (list_intersect(segment_ids, (SELECT list(segment_id) FROM ({visible_segments}))) AS segment_ids)"
+            conditions.append(f"list_has_any(segment_ids, (SELECT list(segment_id) FROM ({visible_segments})))")
         if not conditions and (schema, name) not in UNSCOPED_RELATIONS:
             continue
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{quote_ident(schema)}")
-        con.execute(f"CREATE VIEW {catalog}.{quote_ident(schema)}.{quote_ident(name)} AS SELECT * FROM "
+        con.execute(f"CREATE VIEW {catalog}.{quote_ident(schema)}.{quote_ident(name)} AS SELECT {select} FROM "
                     f"{quote_ident(published)}.{quote_ident(schema)}.{quote_ident(name)}{where}")
