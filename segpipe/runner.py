@@ -173,8 +173,8 @@ def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress
         try:
             for name in plan.order:
                 model, doc = plan.models[name], plan.docs.get(name)
-                if model.schema != DEFAULT_SCHEMA:
-                    continue  # staging and internal relations stay on Spark
+                if model.materialized == "view":
+                    continue  # staging views stay on Spark; every table comes back (commands read some internal ones)
                 types = doc.data_types if doc else {}
                 if name in project.engine.external:
                     folders.add(build.publish_external(con, model, types, project.database))
