@@ -58,6 +58,8 @@ def options(params: dict) -> list[str]:
     {"as_of": AS_OF, "metric": "bounce_rate", "min_sent": 0, "limit": 100},
     {"as_of": AS_OF, "metric": "click_rate", "workspace_id": 1},
     {"as_of": AS_OF, "metric": "conversion_rate", "min_sent": 2},
+    {"as_of": AS_OF, "rank_by": "wilson", "limit": 10},
+    {"as_of": AS_OF, "rank_by": "shrunk", "metric": "open_rate", "limit": 10},
 ])
 def test_top_segments_is_the_cli_json(server, served_project, params):
     status, headers, body = api(server, "/api/dashboard/top-segments", **params)
@@ -170,6 +172,7 @@ def test_healthz_and_docs(server):
     ("/api/dashboard/top-segments", {"limit": 0}, ["top", "--limit", "0"]),
     ("/api/dashboard/top-segments", {"min_sent": -1}, ["top", "--min-sent=-1"]),
     ("/api/dashboard/top-segments", {"metric": "reply"}, ["top", "--metric", "reply"]),
+    ("/api/dashboard/top-segments", {"rank_by": "wilsn"}, ["top", "--rank-by", "wilsn"]),
     ("/api/dashboard/top-segments", {"metric": "x'; drop table segments; --"}, ["top", "--metric", "x'; drop table segments; --"]),
     ("/api/dashboard/top-segments", {"as_of": "2025-02-30"}, ["top", "--as-of", "2025-02-30"]),
     ("/api/dashboard/top-segments", {"workspace_id": "one"}, ["top", "--workspace-id", "one"]),

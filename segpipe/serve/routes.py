@@ -24,7 +24,7 @@ from ..analyses.best_time import best_time as best_time_analysis
 from ..analyses.trend import trend as trend_analysis
 from ..output import json_text
 from ..top import window_ending
-from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, SegmentRef, TimeZone,
+from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, RankBy, SegmentRef, TimeZone,
                      WorkspaceId)
 from .tenancy import Scope
 
@@ -81,11 +81,11 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
 @cli("top")
 def top_segments(request: Request, days: Days = 30, metric: Metric = "reply_rate", limit: Limit = 5,
                  workspace_id: WorkspaceId = None, as_of: AsOf = None, min_sent: MinSent = 1,
-                 scope=Tenant) -> Response:
+                 rank_by: RankBy = "rate", scope=Tenant) -> Response:
     """Segments ranked by `metric` over the window: `segpipe top --format json`."""
     return answer(request, scope, lambda con: top.report(
-        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent),
-        workspace_id)
+        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent,
+        rank_by=rank_by), workspace_id)
 
 
 @router.get("/segments", summary="Every segment")
