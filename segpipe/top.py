@@ -199,7 +199,7 @@ def why_empty(con, workspace_id: int | None) -> str:
     """What an empty ranking means: a workspace without segments is not one whose segments
     were sent too little."""
     if workspace_id is not None and not query(
-            con, "select count(*) from main.segments where workspace_id = $w", {"w": workspace_id})[0][0]:
+            con, f"select count(*) from {SEGMENTS} where workspace_id = $w", {"w": workspace_id})[0][0]:
         return f"(workspace {workspace_id} has no segments — give one `workspace_id: {workspace_id}` in the segments file)"
     return "(no segment has enough sends in this window)"
 

@@ -40,6 +40,9 @@ SegmentRef = Annotated[str, Path(description="Segment id or exact name.")]
 Period = Annotated[str, _choice("Period: day, week (from Monday) or month, in UTC.", PERIODS)]
 Bucket = Annotated[str, _choice("Bucket: hour, weekday or weekday-hour, local to `tz`.", BUCKETS)]
 TimeZone = Annotated[str, Query(description="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")]
+CampaignId = Annotated[Optional[int], _int("Only this campaign's variants.", -BIGINT_MAX - 1)]
+SegmentA = Annotated[str, Query(description="Segment id or exact name.")]
+SegmentB = Annotated[str, Query(description="Segment id or exact name.")]
 BucketMinSent = Annotated[int, _int("Fewest sends a bucket needs to be the best.", 0)]
 
 

@@ -21,11 +21,13 @@ from fastapi.responses import Response
 
 from .. import drilldown, segment_pages, top
 from ..analyses.best_time import best_time as best_time_analysis
+from ..analyses.compare import compare_segments
+from ..analyses.variants import segment_variants
 from ..analyses.trend import trend as trend_analysis
 from ..output import json_text
-from ..top import window_ending
-from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, RankBy, SegmentRef, TimeZone,
-                     WorkspaceId)
+from ..top import check_metric, window_ending
+from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metric, MinSent, Offset, Period, RankBy,
+                     SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
 from .tenancy import Scope
 
 router = APIRouter(prefix="/api")
@@ -96,6 +98,21 @@ def segments(request: Request, workspace_id: WorkspaceId = None, scope=Tenant) -
                   workspace_id)
 
 
+def analysis_window(metric: str, as_of: str | None, days: int):
+    """compare's and variants' window, checked in the CLI's order (the metric first)."""
+    check_metric(metric)
+    return window_ending(as_of, days)
+
+
+@router.get("/segments/compare", summary="Do two segments differ on a rate?")
+@cli("compare")
+def compare(request: Request, a: SegmentA, b: SegmentB, days: Days = 30, as_of: AsOf = None,
+            metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """Both segments' rates, their difference with its interval and test: `segpipe compare A B --format json`."""
+    return answer(request, scope, lambda con: compare_segments(
+        con, a, b, analysis_window(metric, as_of, days), metric, workspace_id), workspace_id)
+
+
 @router.get("/segments/{segment}", summary="One segment and its figures")
 @cli(None)
 def segment(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsOf = None,
@@ -151,3 +168,12 @@ def best_time_overall(request: Request, by: Bucket = "hour", tz: TimeZone = "UTC
                       workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
     """`segpipe best-time --format json` without a segment: every send of the ranked scope."""
     return _best_time(request, None, by, tz, min_sent, days, as_of, metric, workspace_id, scope)
+
+
+@router.get("/segments/{segment}/variants", summary="A/B variants of the campaigns that sent to a segment")
+@cli("variants")
+def variants(request: Request, segment: SegmentRef, campaign: CampaignId = None, days: Days = 30, as_of: AsOf = None,
+             metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """Each variant against its campaign's control: `segpipe variants SEGMENT --format json`."""
+    return answer(request, scope, lambda con: segment_variants(
+        con, segment, analysis_window(metric, as_of, days), metric, workspace_id, campaign), workspace_id)
