@@ -76,6 +76,8 @@ Select = typer_option(options.SELECT)
 Vars = typer_option(options.VARS)
 Format = typer_option(options.FORMAT)
 Output = typer_option(options.OUTPUT)
+Metric = typer_option(options.METRIC)
+WorkspaceId = typer_option(options.WORKSPACE_ID)
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
@@ -217,10 +219,6 @@ def campaigns(
                               "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
-
-
-Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
-WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
 
 
 def _analysis(project_dir, db, output_format, output, analyse, render) -> None:

@@ -55,15 +55,15 @@ SELECT = Option(("--select", "-s"), "select", str, help="Models to use: name, +n
 VARS = Option(("--vars",), "vars_", str, help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")
 FORMAT = Option(("--format",), "output_format", str, "table", "Output: table, json or csv.")
 OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout.")
+METRIC = Option(("--metric",), "metric", str, "reply_rate",
+                "reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")
+WORKSPACE_ID = Option(("--workspace-id",), "workspace_id", int, None,
+                      "Only segments of this workspace (global segments are left out).")
 
 TOP = Command("top", "segpipe.top:show", (
-    PROJECT_DIR, DB, DAYS,
-    Option(("--metric",), "metric", str, "reply_rate",
-           "reply_rate, open_rate, bounce_rate, click_rate or conversion_rate."),
+    PROJECT_DIR, DB, DAYS, METRIC,
     Option(("--limit",), "limit", int, 5, "How many segments to show."),
-    Option(("--workspace-id",), "workspace_id", int, None,
-           "Only segments of this workspace (global segments are left out)."),
-    AS_OF,
+    WORKSPACE_ID, AS_OF,
     Option(("--min-sent",), "min_sent", int, 1, "Leave out segments with fewer sends in the window."),
     FORMAT, OUTPUT,
 ), """Rank segments by a rate over the last N days, from the published database.
