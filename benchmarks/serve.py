@@ -3,7 +3,7 @@
     python benchmarks/serve.py [--scale m] [--data DIR] [--seconds 10] [--keep]
 
 Builds a project on the scale's generated data (benchmarks/run.py's project,
-sources symlinked), then measures top-segments (`?as_of=…&days=30&limit=5`) on
+sources symlinked), then measures top-segments on
 
   segpipe   `segpipe serve` (one worker, no tokens)
   baseline  benchmarks/serve_baseline.py: FastAPI + uvicorn, one read-only DuckDB
@@ -11,7 +11,8 @@ sources symlinked), then measures top-segments (`?as_of=…&days=30&limit=5`) on
 
 at 1, 8 and 32 concurrent clients (keep-alive connections from one asyncio
 client process), each server in turn for the same number of seconds, in one
-run. Then segpipe again at 8 clients while real incremental `segpipe run`s
+run, asking the same card again and again ("same") or random windows and
+limits ("varied", see MODES). Then segpipe again at 8 clients while real incremental `segpipe run`s
 append a day of sends and publish. Prints requests per second, p50 and p99
 latency and errors side by side. Figures, not a timed test.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -41,14 +43,15 @@ RESULTS_HEADER = """# `segpipe serve` under load (benchmarks/serve.py)
 
 Written by `python benchmarks/serve.py`; figures from one run on a shared, noisy machine:
 compare the two servers within the run, not seconds across runs. "same": every request asks
-for the same card (days=30); "varied": each asks for the next of days=1..365, so answers are
-computed afresh (segpipe keeps each snapshot's answers; the baseline has no such cache).
+for the same card (days=30, limit=5); "varied": each asks for a random days=1..365 and
+limit=1..50, so answers are nearly always computed afresh (segpipe keeps each snapshot's last
+256 answers; the baseline has no such cache).
 
 """
-QUERY = f"/api/dashboard/top-segments?as_of={bench.AS_OF}&days={{days}}&limit=5"
+QUERY = f"/api/dashboard/top-segments?as_of={bench.AS_OF}&days={{days}}&limit={{limit}}"
 CONCURRENCY = (1, 8, 32)
-#: "same": every request asks for days=30 (a dashboard polling one card); "varied": each asks for
-#: the next of days=1…365 in turn, so no two requests in a row share an answer
+#: "same": every request asks for days=30&limit=5 (a dashboard polling one card); "varied": each asks
+#: for a random days=1…365 and limit=1…50 (18,250 answers), so answers are nearly always computed afresh
 MODES = ("same", "varied")
 
 
@@ -66,7 +69,7 @@ def start(cmd: list[str], port: int, env=None, log: Path | None = None) -> subpr
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{QUERY.format(days=30)}", timeout=60).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{QUERY.format(days=30, limit=5)}", timeout=60).close()
             return process
         except OSError:
             if process.poll() is not None:
@@ -76,16 +79,16 @@ def start(cmd: list[str], port: int, env=None, log: Path | None = None) -> subpr
     raise SystemExit(f"server did not answer: {' '.join(cmd)}")
 
 
-async def client(port: int, mode: str, until: float, latencies: list[float], errors: list[str]) -> None:
-    """One keep-alive HTTP/1.1 connection sending GETs back to back until `until`."""
+async def client(index: int, port: int, mode: str, until: float, latencies: list[float], errors: list[str]) -> None:
+    """One keep-alive HTTP/1.1 connection sending GETs back to back until `until`; client `index`
+    draws its own random sequence of questions (the same for both servers)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    sent = 0
+    rng = random.Random(index)
     try:
         while time.perf_counter() < until:
-            days = 30 if mode == "same" else 1 + (sent * 7919 + port) % 365
-            sent += 1
+            days, limit = (30, 5) if mode == "same" else (rng.randint(1, 365), rng.randint(1, 50))
             started = time.perf_counter()
-            writer.write(f"GET {QUERY.format(days=days)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            writer.write(f"GET {QUERY.format(days=days, limit=limit)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
             status = (await reader.readline()).split(b" ", 2)
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -107,10 +110,10 @@ def load(port: int, clients: int, seconds: float, mode: str = "same") -> dict:
     async def main():
         latencies, errors = [], []
         warm = time.perf_counter() + 1.0
-        await asyncio.gather(*(client(port, mode, warm, [], []) for _ in range(clients)))
+        await asyncio.gather(*(client(i, port, mode, warm, [], []) for i in range(clients)))
         until = time.perf_counter() + seconds
         began = time.perf_counter()
-        await asyncio.gather(*(client(port, mode, until, latencies, errors) for _ in range(clients)))
+        await asyncio.gather(*(client(i, port, mode, until, latencies, errors) for i in range(clients)))
         return latencies, errors, time.perf_counter() - began
 
     latencies, errors, elapsed = asyncio.run(main())

@@ -86,15 +86,16 @@ SEGMENTS = [
 
 
 # Written to segments.yml but not targeted by campaigns (so the generated sends do not
-# depend on it): one lead, tagged after its sends are drawn, whose single send in the
-# demo's 30-day window got a reply. 1 of 1 at 100 % tops `segpipe top` by raw rate;
-# `top --rank-by wilson|shrunk` puts it where the evidence says.
-TINY_SEGMENT = (13, "VIP Referrals", None, "Leads tagged 'VIP Referral' by hand (a list of one)",
+# depend on it): three leads, tagged after their sends are drawn, each with a single send
+# in the demo's 30-day window, one of which got a reply. 1 of 3 (33 %) tops `segpipe top`
+# by raw rate; `top --rank-by wilson|shrunk` puts it where the evidence says.
+TINY_SEGMENT = (13, "VIP Referrals", None, "Leads tagged 'VIP Referral' by hand (a list of three)",
                 {"tags": ["VIP Referral"]})
 
 
-def tag_tiny_segment_lead(leads, sends, campaigns):
-    """Tag the lowest-id lead whose only send of the last 30 days replied."""
+def tag_tiny_segment_leads(leads, sends, campaigns):
+    """Tag the lowest-id lead whose only send of the last 30 days replied, and the two
+    lowest-id leads whose only send of those days did not."""
     by_campaign = {c["id"]: c for c in campaigns}
     first_day = (END_DATE - timedelta(days=29)).date()
     recent = {}
@@ -102,9 +103,11 @@ def tag_tiny_segment_lead(leads, sends, campaigns):
         at = s["sent_at"] or by_campaign[s["campaign_id"]]["sent_at"]
         if s["sent"] and at and datetime.fromisoformat(at).date() >= first_day:
             recent.setdefault(s["lead_id"], []).append(s)
-    lead_id = min(i for i, rows in recent.items() if len(rows) == 1 and rows[0]["replied"])
-    lead = next(l for l in leads if l["id"] == lead_id)
-    lead["tags"] = ";".join(t for t in [lead["tags"], "VIP Referral"] if t)
+    single = sorted(i for i, rows in recent.items() if len(rows) == 1)
+    chosen = [i for i in single if recent[i][0]["replied"]][:1] + [i for i in single if not recent[i][0]["replied"]][:2]
+    for lead in leads:
+        if lead["id"] in chosen:
+            lead["tags"] = ";".join(t for t in [lead["tags"], "VIP Referral"] if t)
 
 
 def norm(value):
@@ -294,7 +297,7 @@ def main():
     leads = make_leads(rng)
     campaigns = make_campaigns(rng)
     sends = make_sends(rng, campaigns, leads)
-    tag_tiny_segment_lead(leads, sends, campaigns)
+    tag_tiny_segment_leads(leads, sends, campaigns)
     write_csv(out / "workspaces.csv", ["id", "name"], [{"id": w[0], "name": w[1]} for w in WORKSPACES])
     write_csv(out / "leads.csv", ["id", "workspace_id", "email", "source", "score", "country", "role",
                                   "company_size", "industry", "tags", "created_at", "metadata"], leads)

@@ -52,7 +52,17 @@ def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tupl
         where sl.segment_id = $id
         order by l.score desc nulls last, l.id
         limit $limit offset $offset""", {"id": segment.id, "limit": limit, "offset": offset})
-    return total, rows
+    return total, [_whole_score(row) for row in rows]
+
+
+def _whole_score(row: tuple) -> tuple:
+    """A score of 90.0 as 90: the column is a DOUBLE (59.5 is a score too), but a whole score
+    reads as the integer it is in JSON and CSV, as in the leads file."""
+    at = LEAD_COLUMNS.index("score")
+    score = row[at]
+    if isinstance(score, float) and score.is_integer():
+        return (*row[:at], int(score), *row[at + 1:])
+    return row
 
 
 def _has_relation(con, schema: str, name: str) -> bool:
@@ -62,11 +72,19 @@ def _has_relation(con, schema: str, name: str) -> bool:
 
 
 def _attributed_sends(attribution: str) -> str:
-    """The sends counted for segment $id, as segment_performance_daily counts them."""
+    """The sends counted for segment $id, as segment_performance_daily counts them: never a
+    send to an unknown lead, nor one whose campaign, lead (and, by campaign attribution,
+    targeted segment) are of different workspaces (SPEC §4)."""
     if attribution == "campaign":
-        return "select * from staging.stg_sends where campaign_segment_id = $id"
+        return ("select s.* from staging.stg_sends as s "
+                "join internal.lead_segments as l on l.lead_id = s.lead_id "
+                "join main.segments as seg on seg.segment_id = s.campaign_segment_id "
+                "where s.campaign_segment_id = $id "
+                "and coalesce(s.campaign_workspace_id = l.workspace_id, true) "
+                "and coalesce(seg.workspace_id = l.workspace_id, true)")
     return ("select s.* from staging.stg_sends as s "
-            "join main.segment_leads as sl on sl.lead_id = s.lead_id and sl.segment_id = $id")
+            "join main.segment_leads as sl on sl.lead_id = s.lead_id and sl.segment_id = $id "
+            "where coalesce(s.campaign_workspace_id = sl.workspace_id, true)")
 
 
 def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, list[list]]:

@@ -21,6 +21,7 @@ from .published import connect_with_sources
 from .runner import Progress, run_data_tests
 from .runner import run as run_plan
 from .segments import Segment, load_segments, segment_predicate, write_segments_table
+from .wording import plural
 
 
 def segment_context(segments: list[Segment]) -> dict:
@@ -75,8 +76,8 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
         run_data_tests(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
     finally:
         con.close()
-    passed = sum(1 for r in progress.results if r["status"] == "pass")
-    echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+    echo(f"Done: {progress.count('test', 'pass')} of {plural(len(progress.results), 'data test')} passed, "
+         f"{plural(progress.count('test', 'warn'), 'warning')}")
 
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,

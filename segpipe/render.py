@@ -28,6 +28,7 @@ from .suggest import did_you_mean
 MATERIALIZATIONS = ("table", "view", "incremental")
 CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VAR_CALL = re.compile(r"""\bvar\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SCHEMA = "main"
 
 
@@ -95,7 +96,9 @@ class Renderer:
         self.source_names = set(source_names)
         self.seed_relations = seed_relations
         self.extra_context = dict(extra_context or {})
-        self.macro_templates = [self._template(path) for path in macro_files]
+        self.macro_files = list(macro_files)
+        self.macro_templates = [self._template(path) for path in self.macro_files]
+        self.vars_read: set[str] = set()  # var() names called while rendering
 
     def _template(self, path: Path) -> jinja2.Template:
         relative = path.resolve().relative_to(self.root).as_posix()
@@ -161,6 +164,7 @@ class Renderer:
             return f"src.{name}"
 
         def var(name: str, default=_MISSING):
+            self.vars_read.add(name)
             if name in self.variables:
                 return self.variables[name]
             if default is _MISSING:
@@ -204,6 +208,18 @@ def _rel(root: Path, path) -> str:
         return Path(path).resolve().relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+def unread_vars(renderer: Renderer, models: dict[str, Model], names) -> list[tuple[str, str]]:
+    """(name, ' (did you mean …?)') for each of `names` that no model or macro reads: not
+    called while rendering, nor named in a var('…') of a branch not rendered this time
+    (say, one read only by an incremental run). A typo such as `attribtion` is otherwise
+    silently ignored."""
+    read = set(renderer.vars_read)
+    for path in [*renderer.macro_files, *(m.path for m in models.values())]:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            read.update(VAR_CALL.findall(Path(path).read_text(encoding="utf-8")))
+    return [(name, did_you_mean(name, read)) for name in names if name not in read]
 
 
 def discover_models(root: Path, model_files) -> dict[str, Model]:

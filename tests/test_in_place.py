@@ -47,7 +47,7 @@ def test_drilldowns_and_data_tests_read_the_files(cli, tmp_path, reference):
         assert drilldown(cli, root, args) == expected
     result = cli("test", "--project-dir", root)
     assert result.exit_code == 0, result.stderr
-    assert "not_null_stg_sends_sent_at" in result.stdout  # the staging views were recreated to test them
+    assert "sends_without_a_send_time" in result.stdout  # the staging views were recreated to test them
 
 
 def test_a_file_changed_since_the_run_is_noted(cli, tmp_path, reference):

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import NoPublishedFileError, SegpipeError, UnknownSegmentError
-from .params import type_error
+from .params import missing_argument, type_error
 from .routes import router
 from .snapshots import Snapshots
 from .tenancy import Tokens
@@ -100,8 +100,8 @@ def _bad_parameter(request: Request, exc: RequestValidationError) -> JSONRespons
     command = getattr(request.scope.get("endpoint"), "cli_command", None)
     error = exc.errors()[0]
     name = str(error["loc"][-1])
-    if error.get("type") == "missing":
-        detail = f"Missing option '--{name.replace('_', '-')}'."
+    if error.get("type") == "missing":  # only compare's `a` and `b`, the CLI's arguments A and B
+        detail = missing_argument(command, name)
     else:
         detail = type_error(command, name, error.get("input"))
     return JSONResponse({"detail": detail}, status_code=422)

@@ -46,3 +46,9 @@ def type_error(command: str | None, name: str, value) -> str:
     """The CLI's line for an option value that is not an int (click's wording)."""
     line = f"Invalid value for '--{name.replace('_', '-')}': '{value}' is not a valid int."
     return f"{line} (see 'segpipe {command} --help')" if command else line
+
+
+def missing_argument(command: str | None, name: str) -> str:
+    """The CLI's line for a required argument left out (`segpipe compare 1` lacks B)."""
+    line = f"Missing argument '{name.upper()}'."
+    return f"{line} (see 'segpipe {command} --help')" if command else line

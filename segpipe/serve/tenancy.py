@@ -119,16 +119,19 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
         columns.setdefault((schema, name), set()).add(column)
     con.execute(f"ATTACH ':memory:' AS {catalog}")
     for (schema, name), names in sorted(columns.items()):
-        conditions = []
+        conditions, select = [], "*"
         if "segment_id" in names and schema != "src":  # in a source, segment_id is a campaign's target
             conditions.append(f"segment_id IN ({visible_segments})")
         if "workspace_id" in names:
             conditions.append(f"workspace_id IN ({workspaces})")
         if not conditions and "lead_id" in names:
             conditions.append(f"lead_id IN ({visible_leads})")
+        if not conditions and "segment_ids" in names:  # a set of segments: keep only the visible ones
+            select = f"* REPLACE (list_intersect(segment_ids, (SELECT list(segment_id) FROM ({visible_segments}))) AS segment_ids)"
+            conditions.append(f"list_has_any(segment_ids, (SELECT list(segment_id) FROM ({visible_segments})))")
         if not conditions and (schema, name) not in UNSCOPED_RELATIONS:
             continue
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{quote_ident(schema)}")
-        con.execute(f"CREATE VIEW {catalog}.{quote_ident(schema)}.{quote_ident(name)} AS SELECT * FROM "
+        con.execute(f"CREATE VIEW {catalog}.{quote_ident(schema)}.{quote_ident(name)} AS SELECT {select} FROM "
                     f"{quote_ident(published)}.{quote_ident(schema)}.{quote_ident(name)}{where}")
