@@ -22,6 +22,7 @@ import jinja2
 
 from . import target
 from .errors import CompileError, first_line
+from .overrides import builtin_root, display, is_builtin
 from .sql import sql_literal
 from .suggest import did_you_mean
 
@@ -85,8 +86,10 @@ class Renderer:
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
                  seed_relations: dict, extra_context: dict | None = None):
         self.root = root
+        self.builtin_root = builtin_root()
+        folders = {"builtin": self.builtin_root, "project": root}  # templates are named `builtin/…` or `project/…`
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(root)),
+            loader=jinja2.PrefixLoader({prefix: jinja2.FileSystemLoader(str(folder)) for prefix, folder in folders.items()}),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
@@ -101,11 +104,13 @@ class Renderer:
         self.vars_read: set[str] = set()  # var() names called while rendering
 
     def _template(self, path: Path) -> jinja2.Template:
-        relative = path.resolve().relative_to(self.root).as_posix()
+        resolved = path.resolve()
+        name = (f"builtin/{resolved.relative_to(self.builtin_root).as_posix()}" if is_builtin(resolved)
+                else f"project/{resolved.relative_to(self.root).as_posix()}")
         try:
-            return self.env.get_template(relative)
+            return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise CompileError(f"{relative}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
+            raise CompileError(f"{_rel(self.root, path)}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
 
     def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None) -> None:
         """Render `model` in place, `ref(name)` becoming `relations[name]`. `run_query`
@@ -204,10 +209,7 @@ _MISSING = object()
 
 
 def _rel(root: Path, path) -> str:
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+    return display(root, path)
 
 
 def unread_vars(renderer: Renderer, models: dict[str, Model], names) -> list[tuple[str, str]]:

@@ -52,8 +52,10 @@ class Progress:
         return sum(1 for r in self.results if r["unique_id"].startswith(f"{kind}.") and r["status"] == status)
 
 
-def run(plan: Plan, *, full_refresh: bool = False, echo=print) -> dict:
+def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> dict:
     """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
+    `verify(con, plan, name)`, when given, checks the file after model `name` is built, and
+    with name None once everything is built; it raises to stop the run before publishing.
 
     With a published file from an earlier run (and no --full-refresh), the build
     starts from a copy of it: unchanged sources are not reloaded, unchanged
@@ -78,7 +80,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print) -> dict:
             if not (previous and build.start_from_published()):
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
-            _build(plan, changes, build.path, progress)
+            _build(plan, changes, build.path, progress, verify)
             build.publish()
     except Exception as exc:
         _write_results(plan, progress, started, "error", str(exc))
@@ -98,7 +100,7 @@ def warn_unread_vars(plan: Plan, progress: Progress) -> None:
         progress.node("var", name, "WARN", 0.0, message=f"vars.{name} is set, but no model reads it{hint}")
 
 
-def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None:
+def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:
     con = connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit)
     try:
         for node in sorted(changes.removed):
@@ -107,12 +109,19 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         _load_changed_sources(con, plan, changes, progress)
         file_views.replay(con, sources=_names("source", changes.changed | changes.removed),
                           models=_names("model", changes.removed))
-        built = [name for name in plan.order if _build_model(con, plan, changes, name, progress)]
+        built = []
+        for name in plan.order:
+            if _build_model(con, plan, changes, name, progress):
+                built.append(name)
+                if verify is not None:
+                    verify(con, plan, name)
         for name in built:
             if name in plan.docs:
                 apply_comments(con, plan.docs[name], plan.models[name].relation)
         run_data_tests(con, plan, progress, built)
         _write_run_info(con, plan)
+        if verify is not None:
+            verify(con, plan, None)
         file_views.detach(con, plan)
         write_fingerprints(con, changes.fingerprints)
         con.execute("CHECKPOINT")
@@ -195,10 +204,12 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
 def _write_run_info(con, plan: Plan) -> None:
     """What the published file was built with, for `segpipe top` and curious BI users."""
     create_meta_schema(con)
-    con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info (built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON)")
-    con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?)",
+    con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info "
+                "(built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON, sources JSON)")
+    con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
-                 json.dumps(plan.variables, default=str, sort_keys=True)])
+                 json.dumps(plan.variables, default=str, sort_keys=True),
+                 json.dumps(sorted([*plan.project.sources, *(s.name for s in plan.computed_sources)]))])
 
 
 def _write_results(plan: Plan, progress: Progress, started: float, status: str, message) -> None:

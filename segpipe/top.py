@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
 from .output import check_format, emit, formatted, json_text, records
 from .project import parse_date
@@ -110,13 +111,13 @@ def check_range(option: str, value: int, least: int) -> None:
 WINDOW_SQL = f"""
 with window_totals as (
     select segment_id, sum(leads_sent) as leads_sent, {", ".join(f"sum({c}) as {c}" for c in COUNTS)}
-    from main.segment_performance_daily
+    from {SEGMENT_PERFORMANCE_DAILY}
     where day between $start and $end
     group by segment_id
 )
 select s.segment_id, s.segment_name, coalesce(w.leads_sent, 0)::BIGINT,
        {", ".join(f"coalesce(w.{c}, 0)::BIGINT" for c in COUNTS)}
-from main.segments as s
+from {SEGMENTS} as s
 left join window_totals as w using (segment_id)
 where coalesce(w.leads_sent, 0) >= $min_sent
   and ($workspace_id is null or s.workspace_id = $workspace_id)

@@ -184,3 +184,4 @@ def grouped(segments, leads, campaigns, sends, key, *, attribution: str = "match
                 row["last_sent_at"] = max(t for _, t in counted)
             result[(segment["id"], *group)] = row
     return result
+

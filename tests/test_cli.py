@@ -327,7 +327,7 @@ def test_ls_lists_sources_seeds_and_models_with_dependencies(project):
     assert rows["stg_sends"]["relation"] == "staging.stg_sends"
     assert set(rows["stg_sends"]["depends_on"]) == {"source:campaign_leads", "source:campaigns"}
     assert set(rows["segment_performance"]["depends_on"]) == {"model:segment_performance_daily", "model:segments"}
-    assert rows["stg_leads"]["path"] == "models/staging/stg_leads.sql"
+    assert rows["stg_leads"]["origin"] == "builtin"
 
 
 def test_ls_select_uses_the_dag_grammar(project):
@@ -340,7 +340,7 @@ def test_ls_select_uses_the_dag_grammar(project):
 
 def test_ls_table_and_an_unknown_selection(project):
     result = invoke("ls", "--project-dir", project)
-    assert result.stdout.splitlines()[0].split() == ["type", "name", "relation", "depends_on", "path"]
+    assert result.stdout.splitlines()[0].split() == ["type", "name", "relation", "depends_on", "origin"]
     assert_error(invoke("ls", "--project-dir", project, "--select", "segment_leeds"),
                  "--select: no model named 'segment_leeds' (did you mean 'segment_leads'?)")
 
@@ -348,6 +348,6 @@ def test_ls_table_and_an_unknown_selection(project):
 def test_compile_prints_the_selected_sql(project):
     result = invoke("compile", "--project-dir", project, "--select", "segments")
     assert result.exit_code == 0
-    assert result.stdout.startswith("-- main.segments (models/segments.sql)\n")
+    assert result.stdout.startswith("-- main.segments (builtin:models/segments.sql)\n")
     assert "from src.segments" in result.stdout
     assert "stg_leads" not in result.stdout

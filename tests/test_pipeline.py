@@ -11,7 +11,7 @@ from tests import reference
 from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance_hourly",
+PUBLISHED = ("segments", "segment_leads", "leads", "segment_performance_daily", "segment_performance_hourly",
              "segment_campaign_daily", "segment_performance")
 
 
@@ -153,7 +153,7 @@ def test_injection_values_are_kept_and_matched_literally(tmp_path, cli):
     assert name == "Quote ' \\ -- ; {{ 7*7 }} segment"
     assert json.loads(filters) == {"sources": ["o'brien; --"], "tags": ["{{ 7*7 }}"]}
     assert con.execute("select lead_id from segment_leads where segment_id = 5").fetchall() == [(9,)]
-    compiled = (root / "target/compiled/models/internal/lead_segments.sql").read_text()
+    compiled = (root / "target/compiled/builtin/models/internal/lead_segments.sql").read_text()
     assert "'o''brien; --'" in compiled and "'{{ 7*7 }}'" in compiled and "49" not in compiled
 
 
