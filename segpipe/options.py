@@ -53,10 +53,12 @@ AS_OF = Option(("--as-of",), "as_of", str, help="Last day of the window, YYYY-MM
 DAYS = Option(("--days",), "days", int, 30, "Window length in whole UTC days, 1-365.")
 SELECT = Option(("--select", "-s"), "select", str, help="Models to use: name, +name, name+, path/ (space-separated).")
 VARS = Option(("--vars",), "vars_", str, help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")
-FORMAT = Option(("--format",), "output_format", str, "table", "Output: table, json or csv.")
+FORMAT = Option(("--format",), "output_format", str, "table",
+                "Output: table, json, csv, or (with --output) parquet or xlsx.")
 OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout.")
 METRIC = Option(("--metric",), "metric", str, "reply_rate",
                 "reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")
+RANK_BY = Option(("--rank-by",), "rank_by", str, "rate", "rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")
 WORKSPACE_ID = Option(("--workspace-id",), "workspace_id", int, None,
                       "Only segments of this workspace (global segments are left out).")
 
@@ -65,10 +67,10 @@ TOP = Command("top", "segpipe.top:show", (
     Option(("--limit",), "limit", int, 5, "How many segments to show."),
     WORKSPACE_ID, AS_OF,
     Option(("--min-sent",), "min_sent", int, 1, "Leave out segments with fewer sends in the window."),
-    FORMAT, OUTPUT,
+    FORMAT, OUTPUT, RANK_BY,
 ), """Rank segments by a rate over the last N days, from the published database.
 
-    Example: segpipe top --days 90 --metric open_rate --format json
+    Example: segpipe top --days 90 --metric open_rate --rank-by wilson --format json
     """)
 
 RUN = Command("run", "segpipe.pipeline:run_command", (

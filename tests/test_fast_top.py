@@ -37,9 +37,9 @@ def environment(**extra: str) -> dict[str, str]:
 #: an example value for every option of top ({out} is a folder of each process's own)
 EXAMPLES = {"--project-dir": "{project}", "--db": "segpipe.duckdb", "--days": "90", "--metric": "open_rate",
             "--limit": "3", "--workspace-id": "1", "--as-of": AS_OF, "--min-sent": "50", "--format": "json",
-            "--output": "{out}/top.txt", "-o": "{out}/top.txt"}
+            "--output": "{out}/top.txt", "-o": "{out}/top.txt", "--rank-by": "wilson"}
 #: both forms of an option of each kind (the options themselves are declared once, options.py)
-SOME = ("--project-dir", "--days", "--metric", "--output", "-o")
+SOME = ("--project-dir", "--days", "--metric", "--output", "-o", "--rank-by")
 BOTH_FORMS = [[flag, EXAMPLES[flag]] for flag in SOME] + [[f"{flag}={EXAMPLES[flag]}"] for flag in SOME if flag.startswith("--")]
 ACCEPTED = [
     [],
