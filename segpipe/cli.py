@@ -31,11 +31,12 @@ except ImportError:  # pragma: no cover
 class OneLineErrors(TyperGroup):
     """Report click's usage errors as `Error: … (see 'segpipe X --help')`, like ours."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        args = optional_values(list(sys.argv[1:] if args is None else args))
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, *rest, standalone_mode=False, **kwargs)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, *rest, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as exc:
             exc.show()
             sys.exit(exc.exit_code)
@@ -44,6 +45,21 @@ class OneLineErrors(TyperGroup):
             typer.echo(f"Error: {exc.format_message()}{where}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """`segpipe run --wait` with no SECONDS means "as long as it takes": click (as typer
+    vendors it) has no option with an optional value, so a bare `--wait` (last, or
+    before another option) becomes `--wait=forever` here."""
+    if "run" not in args:
+        return args
+    from .runner import WAIT_FOREVER
+
+    start = args.index("run")
+    return args[:start] + [
+        f"--wait={WAIT_FOREVER}" if word == "--wait" and (i + 1 == len(args) or args[i + 1].startswith("-")) else word
+        for i, word in enumerate(args) if i >= start
+    ]
 
 
 app = typer.Typer(
@@ -135,6 +151,7 @@ def run(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every model from scratch, ignoring incremental state.")] = False,
     vars_: Vars = None,
     as_of: AsOf = None,
+    wait: Annotated[Optional[str], typer.Option("--wait", metavar="[SECONDS]", help="When another run is building, wait for it (up to SECONDS; alone: as long as it takes) instead of stopping with exit code 75.")] = None,
 ) -> None:
     """Load sources, build every model in order, run the data tests, publish atomically.
 
@@ -144,7 +161,7 @@ def run(
     from .runner import run_command
 
     run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,
-                vars_=vars_, as_of=as_of)
+                vars_=vars_, as_of=as_of, wait=wait)
 
 
 @app.command()

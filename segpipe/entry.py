@@ -54,6 +54,7 @@ RUN_OPTIONS = {
     "--full-refresh": ("full_refresh", bool),
     "--vars": ("vars_", str),
     "--as-of": ("as_of", str),
+    "--wait": ("wait", str),  # `--wait` without SECONDS goes to typer (cli.optional_values)
 }
 #: the commands run without typer: name → (options, module, function called as function(echo, **options))
 FAST_COMMANDS = {

@@ -8,6 +8,7 @@ comments, runs the data tests and hands the file to `publish.BuildFile`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -19,10 +20,12 @@ import duckdb
 from . import __version__, file_views
 from .dag import build_order, select
 from .docs import apply_comments, load_docs, run_tests
-from .errors import ConfigError, DataTestError, RunError, first_line
+from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
+from .interrupt import stoppable, watch
 from .project import Project, parse_cache_file
 from .publish import BuildFile
 from .render import Model, Renderer, compile_models, discover_models
+from .safe_write import write_own_file
 from .segments import Segment, load_segments_file
 from .sources import CONTRACT, Loader, quote_ident, read_segments_table, write_segments_table
 from .state import (appended_files, digest, read_fingerprints, source_files, source_fingerprint,
@@ -118,9 +121,10 @@ def write_compiled(plan: Plan) -> None:
     for model in plan.models.values():
         target = project.target_dir / "compiled" / project.relpath(model.path)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(model.sql, encoding="utf-8")
+            write_own_file(target, model.sql)
         except OSError as exc:
+            if disk_full(exc, target.parent):
+                raise disk_full(exc, target.parent) from None
             raise ConfigError(f"{project.relpath(target)}: cannot write the compiled SQL ({exc.strerror}) — "
                               f"make {project.relpath(project.target_dir)}/ a folder segpipe can write to") from None
 
@@ -150,13 +154,15 @@ class Progress:
 
 
 def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None, full_refresh: bool = False,
-        echo=print) -> dict:
+        echo=print, wait: float = 0) -> dict:
     """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
 
     With a published file from an earlier run (and no --full-refresh), the build
     starts from a copy of it: unchanged sources are not reloaded, unchanged
     models not rebuilt, and incremental models only recompute their recent rows.
-    When nothing changed at all, nothing is built or published.
+    When nothing changed at all, nothing is built or published. `wait`: seconds to
+    wait for another run holding the lock (publish.BuildFile). Ctrl-C or SIGTERM
+    stops the running query (interrupt.py); a full disk is one line (DiskFullError).
     """
     started = time.perf_counter()
     plan = compile_project(project, as_of=as_of, selection=selection)
@@ -165,7 +171,7 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
-        with BuildFile(project.database) as build:
+        with stoppable(), BuildFile(project.database, wait=wait, on_wait=echo) as build:
             previous = {} if full_refresh else read_fingerprints(project.database)
             changes = Changes.detect(plan, previous)
             if previous and not changes.any(plan):
@@ -179,6 +185,9 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
             build.publish()
     except Exception as exc:
         _write_results(project, progress, started, "error", str(exc))
+        full = disk_full(exc, project.database.parent)
+        if full:
+            raise full from None
         raise
     seconds = time.perf_counter() - started
     passed = sum(1 for r in progress.results if r["unique_id"].startswith("test.") and r["status"] == "pass")
@@ -275,7 +284,7 @@ class Changes:
 
 
 def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None:
-    con = duckdb.connect(str(path))
+    con = watch(duckdb.connect(str(path)))
     try:
         configure(con, plan.project)
         _drop_removed(con, changes.removed, progress)
@@ -426,10 +435,11 @@ def _write_run_info(con, plan: Plan) -> None:
 
 
 def _write_results(project: Project, progress: Progress, started: float, status: str, message) -> None:
-    project.target_dir.mkdir(parents=True, exist_ok=True)
+    """target/run_results.json, as dbt writes it; a disk too full for it fails nothing."""
     payload = {"status": status, "message": message, "elapsed_time": round(time.perf_counter() - started, 4),
                "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "results": progress.results}
-    (project.target_dir / "run_results.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    with contextlib.suppress(OSError):
+        write_own_file(project.target_dir / "run_results.json", json.dumps(payload, indent=2, default=str))
 
 
 def test_published(project: Project, *, selection: str | None = None, echo=print) -> None:
@@ -449,11 +459,34 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
 
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
-                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None) -> dict:
+                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None,
+                wait: str | None = None) -> dict:
     """`segpipe run` from its command-line values: the body of the typer command (cli.run)
     and of the console script's typer-free path (entry.py), so both behave alike."""
     from .project import load_project, parse_vars
     from .top import parse_date
 
+    seconds = parse_wait(wait)
     project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_))
-    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo)
+    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo, wait=seconds)
+
+
+#: what `--wait` alone stands for (cli.py and entry.py put it in): no time limit
+WAIT_FOREVER = "forever"
+
+
+def parse_wait(text: str | None) -> float:
+    """--wait [SECONDS]: 0 without it (stop at once), math.inf alone, else the seconds given."""
+    import math
+
+    if text is None:
+        return 0.0
+    if text == WAIT_FOREVER:
+        return math.inf
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(f"--wait takes a number of seconds such as 60 (or nothing, to wait as long as it takes), got {text!r}")
+    return seconds
