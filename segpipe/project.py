@@ -203,12 +203,63 @@ def parse_yaml(text: str, path: Path, what: str, lines: bool = False):
     import yaml
 
     try:
-        return yaml.load(text, Loader=yaml_loader(lines))
+        return load_yaml(text, str(path), what, lines)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}: invalid YAML in {what}: {problem}") from None
+
+
+#: how many values YAML aliases (`*name`) may add to a document beyond its own text's
+#: length: a few kilobytes of nested aliases ("billion laughs") would otherwise
+#: expand to gigabytes wherever the value is copied or written out (the parse cache)
+ALIAS_ALLOWANCE = 100_000
+
+
+def load_yaml(text: str, where: str, what: str, lines: bool = False):
+    """yaml.load(text) after checking that aliases do not expand the document past
+    len(text) + ALIAS_ALLOWANCE values (ConfigError naming the line). Aliases are
+    shared by the parser, so the check walks each node once: microseconds for a bomb."""
+    loader = yaml_loader(lines)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_aliases(node, len(text) + ALIAS_ALLOWANCE, where, what)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(root, limit: int, where: str, what: str) -> None:
+    """Count the values the document stands for, each alias counted in full, depth first
+    without recursion; stop at the first node past `limit` or an alias inside itself."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children = [v for pair in node.value for v in pair] if node.id == "mapping" else (
+            node.value if node.id == "sequence" else [])
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > limit:
+                raise ConfigError(f"{where}:{node.start_mark.line + 1}: YAML aliases (*name) in {what} expand to more "
+                                  f"than {limit:,} values — write the values out instead of nesting aliases")
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise ConfigError(f"{where}:{child.start_mark.line + 1}: a YAML alias in {what} refers to the list or "
+                                  "mapping it is in — such a value never ends; write the values out")
+            if id(child) not in sizes:
+                stack.append((child, False))
 
 
 def parse_vars(text: str | None) -> dict:
@@ -218,7 +269,7 @@ def parse_vars(text: str | None) -> dict:
     import yaml
 
     try:
-        value = yaml.load(text, Loader=yaml_loader())
+        value = load_yaml(text, "--vars", "--vars")
     except yaml.YAMLError:
         value = None
     if not isinstance(value, dict):
