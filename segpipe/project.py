@@ -183,7 +183,8 @@ def parse_cache_file(project: "Project", path: Path) -> Path | None:
 @functools.cache
 def yaml_loader(lines: bool = False):
     """libyaml's safe loader when PyYAML has it (3x faster than the pure-Python one).
-    With `lines`, each mapping also gets `__line__`: its line, for error messages."""
+    With `lines`, each mapping also gets `__line__`, its own line, and `__keys__`,
+    the line of each of its text keys, so a message names the line at fault."""
     import yaml  # about 17 ms, so only when there is something to parse
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -194,6 +195,8 @@ def yaml_loader(lines: bool = False):
         def construct_mapping(self, node, deep=False):
             mapping = super().construct_mapping(node, deep=deep)
             mapping["__line__"] = node.start_mark.line + 1
+            mapping["__keys__"] = {key.value: key.start_mark.line + 1 for key, _ in node.value
+                                   if key.id == "scalar" and key.tag == "tag:yaml.org,2002:str"}
             return mapping
 
     return LineLoader

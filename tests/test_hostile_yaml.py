@@ -92,3 +92,23 @@ def test_modest_aliases_still_work(root):
         """))
     result = run(root, "run", "--as-of", AS_OF.isoformat())
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("line, key", [
+    ("    id: 99999999999999999999", "'id' must be a positive integer that fits in 64 bits"),
+    ("    id: 1\n    workspace_id: 99999999999999999999", "'workspace_id' must be an integer that fits in 64 bits"),
+    ("    id: 1\n    filters: {min_score: 1e400}", "filters.min_score: inf is beyond the range of a 64-bit number"),
+    ('    id: 1\n    filters: {countries: ["U\\0S"]}', "filters.countries: 'U\\x00S' contains a NUL character"),
+], ids=["id", "workspace_id", "min_score", "nul"])
+def test_huge_numbers_and_nul_are_one_line_and_publish_nothing(root, line, key):
+    published = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert published.returncode == 0, published.stderr
+    db = root / "out.duckdb"
+    before = db.read_bytes()
+    segments = root / "seeds" / "segments.yml"
+    segments.write_text(f"segments:\n  - name: Hostile\n{line}\n")
+    result = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Error: {segments}:")
+    assert key in result.stderr and result.stderr.count("\n") == 1
+    assert db.read_bytes() == before
