@@ -425,13 +425,19 @@ def _test(con, plan: Plan, progress: Progress, models=None, consequence: str = "
         raise DataTestError(f"{len(failures)} data test(s) failed, {consequence}: {'; '.join(failures)}")
 
 
+#: the vars run_info publishes: what readers need to interpret the figures. Every BI user
+#: reads the file, so other vars (a --vars token, a connection name) never go into it.
+PUBLISHED_VARS = ("as_of", "attribution", "days")
+
+
 def _write_run_info(con, plan: Plan) -> None:
     """What the published file was built with, for `segpipe top` and curious BI users."""
+    public = {name: plan.variables[name] for name in PUBLISHED_VARS if name in plan.variables}
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
     con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info (built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON)")
     con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
-                 json.dumps(plan.variables, default=str, sort_keys=True)])
+                 json.dumps(public, default=str, sort_keys=True)])
 
 
 def _write_results(project: Project, progress: Progress, started: float, status: str, message) -> None:

@@ -39,9 +39,8 @@ def free_bytes(folder: Path) -> int:
 
 
 def segpipe(root: Path, *args: str) -> subprocess.CompletedProcess:
-    # cwd outside the project and the repository, as a user's would be
     return subprocess.run([sys.executable, "-m", "segpipe", "run", "--project-dir", str(root), "--as-of",
-                           AS_OF.isoformat(), *args], capture_output=True, text=True, timeout=120, cwd=root.parent)
+                           AS_OF.isoformat(), *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")

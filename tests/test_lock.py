@@ -142,3 +142,19 @@ def test_links_planted_where_segpipe_writes_its_files_are_not_followed(project):
     assert leftovers(db) == []
     for link in planted[2:]:
         assert not link.is_symlink() and link.is_file(), link
+
+
+def test_run_info_publishes_only_the_vars_a_reader_needs(project):
+    """Every BI user reads the published file: a --vars secret must not be in it."""
+    import json
+
+    import duckdb
+
+    root, db, _ = project
+    result = run_segpipe(*RUN, "--project-dir", root, "--full-refresh",
+                         "--vars", "{api_token: s3cr3t-t0ken-4242, days: 7, attribution: campaign}")
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = json.loads(con.execute("select vars from segpipe_meta.run_info").fetchone()[0])
+    assert stored == {"as_of": AS_OF.isoformat(), "attribution": "campaign", "days": 7}
+    assert b"s3cr3t-t0ken-4242" not in db.read_bytes()
