@@ -256,8 +256,8 @@ def test_bad_boolean_in_a_csv_glob_names_file_and_line(cli, published, dataset):
         write_csv(published / "exports" / f"sends-{part}.csv", SEND_COLUMNS, _zoned(rows, SEND_COLUMNS))
     write_project_yml(published, {"campaign_leads": {"path": "exports/sends-*.csv"}})
     assert_fails(cli, published, "source 'campaign_leads' (exports/sends-*.csv): exports/sends-1.csv line 5, "
-                                 "column 'opened': cannot read 'maybe' as BOOLEAN — fix the value or declare the "
-                                 "column's type under column_types")
+                                 "column 'opened': cannot read 'maybe' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; "
+                                 "fix the value")
 
 
 def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
@@ -266,8 +266,7 @@ def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
     db.close()
     sqlite_sources(published)
     assert_fails(cli, published, "source 'campaign_leads' (app:campaign_leads): row with id 7, column 'sent': "
-                                 "cannot read '2' as BOOLEAN — fix the value or declare the column's type under "
-                                 "column_types")
+                                 "cannot read '2' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; fix the value")
 
 
 def test_missing_sqlite_file(cli, published):
@@ -305,7 +304,7 @@ def test_segment_id_that_is_not_a_number(cli, published):
               [{"id": "1", "name": "All", "filters": "{}"}, {"id": "two", "name": "Two", "filters": ""}])
     write_project_yml(published, {}, segments={"path": "data/segments.csv"})
     assert_fails(cli, published, "source 'segments' (data/segments.csv): line 3, column 'id': cannot read 'two' as "
-                                 "BIGINT — fix the value or declare the column's type under column_types")
+                                 "BIGINT — it takes a whole number such as 42; fix the value")
 
 
 @pytest.mark.parametrize("spec,message", [
