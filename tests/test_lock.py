@@ -90,32 +90,25 @@ def test_a_bad_wait_value_is_a_usage_error(project):
                              "it takes), got 'soon'\n")
 
 
-def test_symlinked_lock_is_refused_and_its_target_untouched(project):
+@pytest.mark.parametrize("link, message", [
+    (Path.symlink_to, "is a symbolic link — segpipe never writes through one (it would overwrite the file it points "
+                      "to); remove the link, segpipe creates its own lock"),
+    (Path.hardlink_to, "is not a plain file of its own (a hard link or a device) — segpipe would overwrite it; "
+                       "remove it, segpipe creates its own lock"),
+], ids=["symlink", "hard-link"])
+def test_a_linked_lock_is_refused_and_its_target_untouched(project, link, message):
+    """Issue 11: `ln -s victim.txt segpipe.duckdb.lock; segpipe run` truncated victim.txt."""
     root, db, before = project
     victim = root / "victim.txt"
     victim.write_text("precious\n")
     lock = db.with_name(db.name + ".lock")
     lock.unlink()
-    lock.symlink_to(victim)
+    link(lock, victim)
     result = run_segpipe(*RUN, "--project-dir", root, "--full-refresh")
     assert result.returncode == 2
-    assert result.stderr == (f"Error: {lock}: is a symbolic link — segpipe never writes through one (it would "
-                             "overwrite the file it points to); remove the link, segpipe creates its own lock\n")
+    assert result.stderr == f"Error: {lock}: {message}\n"
     assert victim.read_text() == "precious\n"
     assert sha256(db) == before
-
-
-def test_hard_linked_lock_is_refused(project):
-    root, db, before = project
-    victim = root / "victim.txt"
-    victim.write_text("precious\n")
-    lock = db.with_name(db.name + ".lock")
-    lock.unlink()
-    os.link(victim, lock)
-    result = run_segpipe(*RUN, "--project-dir", root, "--full-refresh")
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"Error: {lock}: is not a plain file of its own")
-    assert victim.read_text() == "precious\n"
 
 
 def test_links_planted_where_segpipe_writes_its_files_are_not_followed(project):
