@@ -282,10 +282,52 @@ def parse_vars(text: str | None) -> dict:
 
 def load_project(project_dir: Path | None = None, db: str | None = None,
                  cli_vars: dict | None = None) -> Project:
-    """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path."""
+    """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path.
+    A mistake in it is reported at the line of the key at fault (`_at_key_line`)."""
     root = find_project_dir(project_dir)
     config_path = root / PROJECT_FILE
     config = read_yaml(config_path, "project config", cache=root / "target" / "project.yml.json") or {}
+    try:
+        return _project(root, config_path, config, db, cli_vars)
+    except ConfigError as exc:
+        raise _at_key_line(exc, config_path) from None
+
+
+#: the key a message is about: `sources.leads.column_types: …`, `… unknown key 'x'`, `'threads' must …`
+KEY_PATH = re.compile(r"^(?P<path>[A-Za-z_][\w-]*(?:\.[^\s:.']+)*)(?=:)")
+QUOTED_KEY = re.compile(r"'([^']+)'")
+
+
+def _at_key_line(exc: ConfigError, config_path: Path) -> ConfigError:
+    """The error with `project.yml:LINE:` in place of `project.yml:`, LINE being the line of
+    the deepest key its message names; unchanged when no key is found. Only on the error
+    path, so the file is parsed again, this time with lines (yaml_loader(lines=True))."""
+    prefix = f"{config_path}: "
+    message = str(exc)
+    if not message.startswith(prefix):
+        return exc
+    rest = message[len(prefix):]
+    try:
+        node = parse_yaml(config_path.read_text(encoding="utf-8"), config_path, "project config", lines=True)
+    except (OSError, ConfigError):
+        return exc
+    found = KEY_PATH.match(rest)
+    names = found.group("path").split(".") if found else []
+    names += QUOTED_KEY.findall(rest[found.end() if found else 0:])[:1]
+    line = None
+    for name in names:
+        if not isinstance(node, dict) or name not in node.get("__keys__", {}):
+            break
+        line, node = node["__keys__"][name], node[name]
+    if line is None:
+        return exc
+    error = ConfigError(f"{config_path}:{line}: {rest}")
+    error.exit_code = exc.exit_code
+    return error
+
+
+def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None) -> Project:
+    """The validated Project of a parsed project.yml."""
     if not isinstance(config, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
     check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)

@@ -246,7 +246,7 @@ def test_malformed_filters_json_names_the_table_and_segment(cli, published_pg_pr
 
 @pytest.mark.parametrize("filters,message", [
     ("""'{"countrys": ["US"]}'""", "segment 3: filters: unknown key 'countrys' (did you mean 'countries'?)"),
-    ("""'{"min_score": "high"}'""", "segment 3: filters.min_score must be a number, got 'high'"),
+    ("""'{"min_score": "high"}'""", "segment 3: filters.min_score must be a number such as 60 (scores are 0–100), got 'high'"),
     ("""'["US"]'""", "segment 3: 'filters' must be a mapping of filter keys"),
 ])
 def test_segments_table_is_validated_like_segments_yml(cli, published_pg_project, app_db, filters, message):

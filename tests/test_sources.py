@@ -22,7 +22,7 @@ import yaml
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
 from segpipe.sources import convert
-from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv
+from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv, yaml_key_line
 from tests.sources_dataset import (BOOLEAN_WORDS, assert_fails, dataset, published_tables,  # noqa: F401
                                    reference, run_project, segment_rows, source_tables,
                                    up_to_float_summation, write_project_yml, write_sqlite, write_typed_files)
@@ -285,7 +285,8 @@ def test_missing_sqlite_extension_names_the_extra(cli, published, monkeypatch):
 def test_unknown_connection(cli, published):
     write_project_yml(published, {"leads": {"connection": "ap", "table": "leads"}},
                       connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
-    assert_fails(cli, published, f"{published / 'project.yml'}: sources.leads: unknown connection 'ap' "
+    assert_fails(cli, published, f"{published / 'project.yml'}:"
+                                 f"{yaml_key_line(published / 'project.yml', 'sources.leads')}: sources.leads: unknown connection 'ap' "
                                  f"— declare it under 'connections'")
 
 
@@ -322,7 +323,9 @@ def test_connection_config_errors(tmp_path, spec, message):
     (tmp_path / "project.yml").write_text(yaml.safe_dump({"connections": {"app": spec}}))
     with pytest.raises(ConfigError) as error:
         load_project(tmp_path)
-    assert str(error.value) == f"{tmp_path / 'project.yml'}: connections.app: {message}"
+    named = message.split("'")[1] if message.count("'") >= 2 else None  # the key the message is about, if set
+    at = yaml_key_line(tmp_path / "project.yml", f"connections.app.{named}" if named in spec else "connections.app")
+    assert str(error.value) == f"{tmp_path / 'project.yml'}:{at}: connections.app: {message}"
 
 
 # -- conversions, one by one ----------------------------------------------------------------
