@@ -53,7 +53,7 @@ def optional_values(args: list[str]) -> list[str]:
     before another option) becomes `--wait=forever` here."""
     if "run" not in args:
         return args
-    from .runner import WAIT_FOREVER
+    from .pipeline import WAIT_FOREVER
 
     start = args.index("run")
     return args[:start] + [
@@ -131,7 +131,7 @@ def _project(project_dir, db=None, cli_vars=None):
 def _published_with_sources(project_dir, db):
     """A read-only connection to the project's published file (a context manager that closes it),
     plus the views over source files the drill-downs read."""
-    from .file_views import connect_with_sources
+    from .published import connect_with_sources
 
     return connect_with_sources(_project(project_dir, db), warn=lambda line: typer.echo(line, err=True))
 
@@ -158,7 +158,7 @@ def run(
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
     """
     # The console script runs a plain `segpipe run …` without typer (segpipe/entry.py); both call run_command.
-    from .runner import run_command
+    from .pipeline import run_command
 
     run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,
                 vars_=vars_, as_of=as_of, wait=wait)
@@ -261,12 +261,12 @@ def compile(
 
     Example: segpipe compile --select segment_performance
     """
-    from .project import parse_vars
-    from .runner import compile_project, write_compiled
-    from .top import parse_date
+    from . import target
+    from .pipeline import compile_plan
+    from .project import parse_date, parse_vars
 
-    plan = compile_project(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
-    write_compiled(plan)
+    plan = compile_plan(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
+    target.write_compiled(plan.project, plan.models.values())
     for name in plan.order:
         if name in plan.selected:
             model = plan.models[name]
@@ -284,7 +284,7 @@ def test(
 
     Example: segpipe test --select +segment_performance
     """
-    from .runner import test_published
+    from .pipeline import test_published
 
     test_published(_project(project_dir, db), selection=select, echo=typer.echo)
 
@@ -302,10 +302,10 @@ def ls(
     """
     from .listing import COLUMNS, list_nodes
     from .output import check_format, formatted
-    from .runner import compile_project
+    from .pipeline import compile_plan
 
     check_format(output_format)
-    rows = list_nodes(compile_project(_project(project_dir), selection=select), selected_only=bool(select))
+    rows = list_nodes(compile_plan(_project(project_dir), selection=select), selected_only=bool(select))
     _emit(formatted(output_format, COLUMNS, rows, text_columns=set(COLUMNS)), None)
 
 

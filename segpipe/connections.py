@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
 
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 from .extensions import load_extension
 from .project import Connection
-from .sources import first_line, quote_ident, quote_str
+from .sql import quote_ident, quote_str
 
 
 def attach(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:

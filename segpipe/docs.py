@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .project import read_yaml
-from .segments import sql_literal
+from .sql import sql_literal
 from .suggest import check_keys
 
 COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")

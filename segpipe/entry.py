@@ -44,7 +44,7 @@ TOP_OPTIONS = {
     "--output": ("output", Path),
     "-o": ("output", Path),
 }
-#: `segpipe run`'s options, likewise for runner.run_command and cli.run (tests/test_fast_run.py);
+#: `segpipe run`'s options, likewise for pipeline.run_command and cli.run (tests/test_fast_run.py);
 #: bool is a flag, which takes no value.
 RUN_OPTIONS = {
     "--project-dir": ("project_dir", Path),
@@ -59,7 +59,7 @@ RUN_OPTIONS = {
 #: the commands run without typer: name → (options, module, function called as function(echo, **options))
 FAST_COMMANDS = {
     "top": (TOP_OPTIONS, "segpipe.top", "show"),
-    "run": (RUN_OPTIONS, "segpipe.runner", "run_command"),
+    "run": (RUN_OPTIONS, "segpipe.pipeline", "run_command"),
 }
 ANSI = r"\033\[[;?0-9]*[a-zA-Z]"  # click's: what typer.echo strips when not writing to a terminal
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from segpipe.errors import ConfigError, first_line
-from segpipe.sources import quote_str
+from .errors import ConfigError, first_line
+from .sql import quote_str
 
 # segpipe name -> (DuckDB extension name, PyPI distribution, import name, label)
 _EXTENSIONS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .runner import Plan
+from .plan import Plan
 
 COLUMNS = ("type", "name", "relation", "depends_on", "path")
 

@@ -7,6 +7,7 @@ so that later stages never re-read configuration.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import glob
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from . import target
 from .parse_cache import cached_parse
 from .suggest import check_keys
 
@@ -114,7 +116,7 @@ class Project:
 
     @property
     def target_dir(self) -> Path:
-        return self.root / "target"
+        return target.folder(self.root)
 
     def seed_source(self, name: str) -> Source:
         """A seed CSV that is not a source, as the Source that loads it into `seeds.*`."""
@@ -171,13 +173,8 @@ def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = Fa
 
 
 def parse_cache_file(project: "Project", path: Path) -> Path | None:
-    """Where the parse of a project file is cached (`target/parsed/<path>.json`);
-    None for a file outside the project."""
-    try:
-        relative = Path(path).resolve().relative_to(project.root)
-    except ValueError:
-        return None
-    return project.target_dir / "parsed" / f"{relative.as_posix()}.json"
+    """Where the parse of a project file is cached (see target.py)."""
+    return target.parsed_file(project.root, path)
 
 
 @functools.cache
@@ -280,13 +277,25 @@ def parse_vars(text: str | None) -> dict:
     return value
 
 
+def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
+    """A YYYY-MM-DD date, strictly (no week dates, no times): --as-of, vars.as_of."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} must be a date like 2025-01-31, got '{value}'") from None
+
+
 def load_project(project_dir: Path | None = None, db: str | None = None,
                  cli_vars: dict | None = None) -> Project:
     """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path.
     A mistake in it is reported at the line of the key at fault (`_at_key_line`)."""
     root = find_project_dir(project_dir)
     config_path = root / PROJECT_FILE
-    config = read_yaml(config_path, "project config", cache=root / "target" / "project.yml.json") or {}
+    config = read_yaml(config_path, "project config", cache=target.project_config_cache(root)) or {}
     try:
         return _project(root, config_path, config, db, cli_vars)
     except ConfigError as exc:

@@ -2,7 +2,9 @@
 
 `segpipe top`, `leads`, `campaigns` and `test` read the file `segpipe run`
 published. They open it read-only (so they never block a run or a BI tool) and
-turn a missing file or table into one line pointing at `segpipe run`.
+turn a missing file or table into one line pointing at `segpipe run`. Those
+that read the sends or leads also get the views over source files the run left
+out of the file (see file_views.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 from pathlib import Path
 
 from .errors import ConfigError, first_line
+
+PUBLISHED = "segpipe_published"  # the catalog name of the attached published file
 
 
 def connect_published(path: Path):
@@ -40,3 +44,63 @@ def run_vars(con) -> dict:
     """The vars the published file was built with (attribution, days, as_of)."""
     rows = query(con, "select vars from segpipe_meta.run_info")
     return json.loads(rows[0][0]) if rows else {}
+
+
+def connect_with_sources(project, warn=None):
+    """A connection reading the published file plus the views over source files
+    (for `leads`, `campaigns` and `test`): an in-memory database with the published
+    file attached read-only. Without such views it is simply the current database;
+    with them, every published table and view gets an alias in memory and the file
+    views are recreated beside them. `warn` gets one line per source changed since
+    the run."""
+    import duckdb  # here, not above: `segpipe top` starts without what only the drill-downs need
+
+    from . import file_views
+    from .changes import stored_fingerprints
+    from .sql import connect, quote_ident, quote_str
+
+    connect_published(project.database).close()  # a missing or unreadable file: one clear line
+    con = connect()
+    con.execute(f"ATTACH {quote_str(str(project.database))} AS {PUBLISHED} (READ_ONLY)")
+    views = file_views.stored(con, PUBLISHED)
+    if not views:
+        con.execute(f"USE {PUBLISHED}")
+        return con
+    relations = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? UNION ALL "
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
+        [PUBLISHED, PUBLISHED]).fetchall()
+    for schema, name in relations:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+        con.execute(f"CREATE VIEW {quote_ident(schema)}.{quote_ident(name)} AS "
+                    f"SELECT * FROM {PUBLISHED}.{quote_ident(schema)}.{quote_ident(name)}")
+    for schema, name, sql in views:
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+            con.execute(sql)
+        except duckdb.Error as exc:
+            con.close()
+            raise ConfigError(f"{schema}.{name} reads source files that are gone or changed ({first_line(exc)}) — run "
+                              "`segpipe run`, or set `copy: true` on the source to keep a copy in the published file") from None
+    if warn:
+        previous = stored_fingerprints(con, PUBLISHED)
+        for line in changed_since_run(project, previous, [name for schema, name, _ in views if schema == "src"]):
+            warn(line)
+    return con
+
+
+def changed_since_run(project, previous: dict[NodeId, str], sources: list[str]) -> list[str]:
+    """A note for each in-place source whose files differ from the published run's."""
+    from .changes import NodeId, source_files, source_fingerprint
+    from .sources import CONTRACT
+
+    notes = []
+    for name in sources:
+        source = project.sources.get(name)
+        if source is None:
+            continue
+        now = source_fingerprint(source, CONTRACT.get(name, {}), source_files(source))
+        if previous.get(NodeId("source", name)) != now:
+            notes.append(f"note: source '{name}' ({source.location}) changed since the published run; "
+                         "this reads it as it is now — run `segpipe run` to match `segpipe top`")
+    return notes

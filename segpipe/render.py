@@ -5,8 +5,9 @@ twice, as dbt does: the first pass records its `ref()`/`source()` calls and
 `config()`, so the DAG and each model's schema are known; the second pass
 resolves `ref('x')` to the relation `x` was configured into.
 
-Segment definitions enter the context as data (`segments`); their values reach
-SQL only through `literal()`/`segment_predicate()`, which quote them.
+The product hands its own functions to the context (`extra_context`: the
+segments and their membership functions); the renderer knows nothing of segments.
+Values reach SQL only through `literal()` and such functions, which quote them.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import jinja2
 
+from . import target
 from .errors import CompileError, first_line
-from .membership import mask_columns, segment_masks, tag_masks, word_segment_ids
-from .segments import filter_vocabulary, segment_predicate, sql_literal
+from .sql import sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
@@ -63,9 +64,9 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     Jinja), so an unchanged project skips Jinja's compiler: 15 ms of every command
     that renders. A folder that cannot be written only means compiling again."""
 
-    def __init__(self, directory: Path):
-        super().__init__(str(directory))
-        self.folder = directory
+    def __init__(self, root: Path):
+        self.folder = target.jinja_folder(root)
+        super().__init__(str(self.folder))
 
     def load_bytecode(self, bucket) -> None:
         with contextlib.suppress(OSError):
@@ -81,19 +82,19 @@ class Renderer:
     """Holds the Jinja environment; renders one model at a time."""
 
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
-                 seed_relations: dict, segments=()):
+                 seed_relations: dict, extra_context: dict | None = None):
         self.root = root
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(root)),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
-            bytecode_cache=_BytecodeCache(root / "target" / "jinja"),
+            bytecode_cache=_BytecodeCache(root),
         )
         self.variables = variables
         self.source_names = set(source_names)
         self.seed_relations = seed_relations
-        self.segments = list(segments)
+        self.extra_context = dict(extra_context or {})
         self.macro_templates = [self._template(path) for path in macro_files]
 
     def _template(self, path: Path) -> jinja2.Template:
@@ -186,14 +187,8 @@ class Renderer:
             "this": relations[model.name],
             "is_incremental": lambda: incremental,
             "run_query": query,
-            "segments": self.segments,
-            "segment_predicate": segment_predicate,
-            "filter_vocabulary": filter_vocabulary,
-            "segment_masks": segment_masks,
-            "tag_masks": tag_masks,
-            "mask_columns": mask_columns,
-            "word_segment_ids": word_segment_ids,
             "literal": sql_literal,
+            **self.extra_context,
         }
         for template in self.macro_templates:
             module = template.make_module(context, shared=True)

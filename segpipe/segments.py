@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .project import read_yaml
+from .project import Project, Source, parse_cache_file, read_yaml
+from .sources import Loader
+from .sql import connect, sql_literal
 from .suggest import did_you_mean
 
 SEGMENT_KEYS = ("id", "name", "workspace_id", "description", "filters")
@@ -27,6 +29,11 @@ LIST_FILTERS = {
     "industries": "industry_key",
 }
 FILTER_KEYS = (*LIST_FILTERS, "tags", "min_score", "has_email")
+#: Segments kept in a table, as an app stores them; `filters` is JSON text (or jsonb).
+SEGMENT_COLUMNS = {
+    "id": ("BIGINT", True), "workspace_id": ("BIGINT", False), "name": ("VARCHAR", True),
+    "description": ("VARCHAR", False), "filters": ("VARCHAR", False),
+}
 
 
 @dataclass(frozen=True)
@@ -40,23 +47,6 @@ class Segment:
     @property
     def filters_json(self) -> str:
         return json.dumps(self.filters, sort_keys=True)
-
-
-def sql_literal(value) -> str:
-    """Render a Python value as a DuckDB SQL literal; strings are quoted, never spliced."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"not a finite number: {value!r}")
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def filter_vocabulary(segments) -> dict[str, list[str]]:
@@ -95,6 +85,15 @@ def segment_predicate(segment: Segment, vocabulary: dict | None = None) -> str:
     if segment.filters.get("has_email") is not None:
         terms.append("has_email" if segment.filters["has_email"] else "NOT has_email")
     return " AND ".join(terms) or "true"
+
+
+def load_segments(project: Project) -> list[Segment]:
+    """The project's segments, from its YAML file (none when it is absent) or its table."""
+    if isinstance(project.segments, Path):
+        if not project.segments.exists():
+            return []
+        return load_segments_file(project.segments, cache=parse_cache_file(project, project.segments))
+    return read_segments_table(project, project.segments)
 
 
 def load_segments_file(path: Path, cache: Path | None = None) -> list[Segment]:
@@ -143,6 +142,34 @@ def segments_from_rows(rows, table: str) -> list[Segment]:
         entries.append({"id": row_id, "workspace_id": workspace_id, "name": name,
                         "description": description, "filters": filters})
     return validate_segments(entries, lambda i, entry, line=None: f"{table}: segment {entry.get('id', f'#{i + 1}')}")
+
+
+def read_segments_table(project: Project, source: Source) -> list[Segment]:
+    """Segments kept in a table or file (id, workspace_id, name, description, filters
+    as JSON), validated exactly like segments.yml."""
+    con = connect()
+    loader = Loader(con, project)
+    try:
+        where = loader.where(source)
+        loader.load(source, "raw_segments", SEGMENT_COLUMNS)
+        rows = con.execute("SELECT id, workspace_id, name, description, filters FROM raw_segments ORDER BY id").fetchall()
+    finally:
+        loader.detach_all()
+        con.close()
+    return segments_from_rows(rows, where)
+
+
+def write_segments_table(con, segments: list[Segment]) -> int:
+    """`src.segments` from validated segments, every value a bound parameter; its rows."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS src")
+    con.execute("CREATE OR REPLACE TABLE src.segments (segment_id BIGINT, segment_name VARCHAR, "
+                "workspace_id BIGINT, description VARCHAR, filters JSON)")
+    rows = [[s.id, s.name, s.workspace_id, s.description, s.filters_json] for s in segments]
+    # One JSON parameter: executemany costs a round trip per row (0.4 s for 200 segments),
+    # and binding 1,000 Python values one by one still 0.1 s; this takes 3 ms.
+    con.execute("INSERT INTO src.segments SELECT (r->>0)::BIGINT, r->>1, (r->>2)::BIGINT, r->>3, (r->>4)::JSON "
+                "FROM (SELECT unnest(CAST($rows AS JSON[])) AS r)", {"rows": json.dumps(rows)})
+    return len(segments)
 
 
 def validate_segments(entries, where_of) -> list[Segment]:

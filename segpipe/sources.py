@@ -15,17 +15,16 @@ timestamps with a zone are converted to UTC and naive ones are read as UTC.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import time
 
 import duckdb
 
 from . import csv_files
+from .connections import attach
 from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
-from .segments import sql_literal
+from .sql import configure, drop_relation, quote_ident, quote_str, sql_literal
 
 #: SPEC §2: column → (type, required). Extra columns are kept as they come.
 CONTRACT = {
@@ -47,11 +46,6 @@ CONTRACT = {
         "sent_at": ("TIMESTAMP", False), "replied_at": ("TIMESTAMP", False), "variant": ("VARCHAR", False),
     },
 }
-#: Segments kept in a table, as an app stores them; `filters` is JSON text (or jsonb).
-SEGMENT_COLUMNS = {
-    "id": ("BIGINT", True), "workspace_id": ("BIGINT", False), "name": ("VARCHAR", True),
-    "description": ("VARCHAR", False), "filters": ("VARCHAR", False),
-}
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 TEXT_TYPES = ("VARCHAR", "JSON")
@@ -59,15 +53,6 @@ INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
 #: Column added to file reads when looking for a bad value, to name the file.
 FILE_COLUMN = "__segpipe_file"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def quote_str(value) -> str:
-    """Text as a SQL string literal (a path, a file name)."""
-    return sql_literal(str(value))
 
 
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
@@ -118,13 +103,14 @@ class Loader:
         self.project = project
         self.attached: set[str] = set()
         self.originals: dict[str, str] = {}  # normalised copy of a CSV file → the file (csv_files)
-        con.execute("SET TimeZone = 'UTC'")  # naive text timestamps are UTC
+        configure(con)  # naive text timestamps are UTC
 
-    def load_all_timed(self, paths: dict[str, list[str]] | None = None, appends: dict[str, list[str]] | None = None):
-        """Create `src.*` and `seeds.*`; yield ("source:name", rows, seconds) for each.
+    def load_all_timed(self, files_of=None, appends: dict[str, list[str]] | None = None):
+        """Create `src.*` and `seeds.*`; yield (kind, name, rows, seconds) for each,
+        kind being "source" or "seed".
 
-        `paths` maps a node ("source:name", "seed:name") to the files it read when
-        the run started (and fingerprinted): a file arriving since waits for the next
+        `files_of(kind, name)` gives the files a source or seed read when the run
+        started (and fingerprinted): a file arriving since waits for the next
         run. `appends` maps a source name to new files whose rows are only added to
         the table copied from the last run (its other files did not change).
 
@@ -133,9 +119,9 @@ class Loader:
         table commits on its own, which loads large files twice as fast.
         """
         self.con.execute("CREATE SCHEMA IF NOT EXISTS src; CREATE SCHEMA IF NOT EXISTS seeds")
-        jobs = [(f"source:{name}", source, f"src.{quote_ident(name)}", CONTRACT.get(name, {}))
+        jobs = [("source", name, source, f"src.{quote_ident(name)}", CONTRACT.get(name, {}))
                 for name, source in self.project.sources.items()]
-        jobs += [(f"seed:{name}", self.project.seed_source(name), f"seeds.{quote_ident(name)}", {})
+        jobs += [("seed", name, self.project.seed_source(name), f"seeds.{quote_ident(name)}", {})
                  for name in self.project.seeds]
         connections = {s.connection.name: s.connection for s in self.project.sources.values() if s.kind == "database"}
         snapshot = any(c.type == "postgres" for c in connections.values())
@@ -144,11 +130,11 @@ class Loader:
                 self._attach(connection)  # before BEGIN: a rolled-back ATTACH is undone
             if snapshot:
                 self.con.execute("BEGIN TRANSACTION")
-            for node, source, target, contract in jobs:
+            for kind, name, source, target, contract in jobs:
                 started = time.perf_counter()
-                added = (appends or {}).get(source.name) if node.startswith("source:") else None
-                rows = self.load(source, target, contract, files=(paths or {}).get(node), added=added)
-                yield node, rows, time.perf_counter() - started
+                added = (appends or {}).get(name) if kind == "source" else None
+                rows = self.load(source, target, contract, files=files_of(kind, name) if files_of else None, added=added)
+                yield kind, name, rows, time.perf_counter() - started
             if snapshot:
                 self.con.execute("COMMIT")
         finally:
@@ -241,10 +227,7 @@ class Loader:
     def _drop_if(self, target: str, table_type: str) -> None:
         """Drop `target` when it exists as the other kind (a source switched between copy and view)."""
         schema, name = (["main"] + [part.strip('"').replace('""', '"') for part in target.split(".", 1)])[-2:]
-        found = self.con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                                 [schema, name]).fetchone()
-        if found and found[0] == table_type:
-            self.con.execute(f"DROP {'VIEW' if table_type == 'VIEW' else 'TABLE'} {target}")
+        drop_relation(self.con, schema, name, only=table_type)
 
     def where(self, source: Source) -> str:
         """How messages name a source: a seed by its file, others by name and origin."""
@@ -339,8 +322,6 @@ class Loader:
         return place
 
     def _attach(self, conn) -> None:
-        from .connections import attach  # here: connections imports this module
-
         if conn.catalog not in self.attached:
             attach(self.con, conn)
             self.attached.add(conn.catalog)
@@ -383,32 +364,3 @@ def _file_format(source: Source) -> str:
         return "database"
     path = str(source.seed if source.kind == "seed" else source.path)
     return source.format or ("parquet" if re.search(r"\.parquet$", path, re.IGNORECASE) else "csv")
-
-
-def write_segments_table(con: duckdb.DuckDBPyConnection, segments) -> None:
-    """`src.segments` from validated segments, every value a bound parameter."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS src")
-    con.execute("CREATE OR REPLACE TABLE src.segments (segment_id BIGINT, segment_name VARCHAR, "
-                "workspace_id BIGINT, description VARCHAR, filters JSON)")
-    rows = [[s.id, s.name, s.workspace_id, s.description, s.filters_json] for s in segments]
-    # One JSON parameter: executemany costs a round trip per row (0.4 s for 200 segments),
-    # and binding 1,000 Python values one by one still 0.1 s; this takes 3 ms.
-    con.execute("INSERT INTO src.segments SELECT (r->>0)::BIGINT, r->>1, (r->>2)::BIGINT, r->>3, (r->>4)::JSON "
-                "FROM (SELECT unnest(CAST($rows AS JSON[])) AS r)", {"rows": json.dumps(rows)})
-
-
-def read_segments_table(project: Project, source: Source):
-    """Segments kept in a table or file (id, workspace_id, name, description, filters
-    as JSON), validated exactly like segments.yml."""
-    from .segments import segments_from_rows
-
-    con = duckdb.connect()
-    loader = Loader(con, project)
-    try:
-        where = loader.where(source)
-        loader.load(source, "raw_segments", SEGMENT_COLUMNS)
-        rows = con.execute("SELECT id, workspace_id, name, description, filters FROM raw_segments ORDER BY id").fetchall()
-    finally:
-        loader.detach_all()
-        con.close()
-    return segments_from_rows(rows, where)

@@ -10,12 +10,12 @@ global segment (workspace_id NULL) spans every tenant, so it is left out too.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
 from .output import check_format, emit, formatted
+from .project import parse_date
 from .published import connect_published, query
 from .suggest import did_you_mean
 
@@ -65,18 +65,6 @@ class Window:
 
     def describe(self) -> str:
         return f"{self.start} to {self.end} ({self.days} UTC days)"
-
-
-def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
-    """A YYYY-MM-DD date, strictly (no week dates, no times)."""
-    if value is None:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{option} must be a date like 2025-01-31, got '{value}'") from None
 
 
 def window_ending(as_of: str | None, days: int) -> Window:

@@ -344,7 +344,7 @@ def source_tables(db: Path) -> dict[str, list[tuple]]:
     """The loaded contract columns of src.*, sorted (JSON minified): the copies in the
     published file, or for Parquet read in place, the files through the views the
     drill-downs recreate (segpipe.file_views)."""
-    from segpipe.file_views import connect_with_sources
+    from segpipe.published import connect_with_sources
     from segpipe.project import load_project
 
     con = connect_with_sources(load_project(Path(db).parent))

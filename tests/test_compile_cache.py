@@ -16,7 +16,7 @@ import pytest
 
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
-from segpipe.runner import compile_project
+from segpipe.pipeline import compile_plan as compile_project
 from tests.conftest import make_project
 from tests.datasets import LEADS, SEGMENTS
 
@@ -44,7 +44,7 @@ def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
     assert (root / "target" / "parsed" / "models" / "published.yml.json").exists()
     assert list((root / "target" / "jinja").iterdir())
 
-    probe = ("import sys, jinja2\nfrom segpipe.project import load_project\nfrom segpipe.runner import compile_project\n"
+    probe = ("import sys, jinja2\nfrom segpipe.project import load_project\nfrom segpipe.pipeline import compile_plan as compile_project\n"
              "compiled = []\n"
              "jinja_compile = jinja2.Environment.compile\n"
              "jinja2.Environment.compile = lambda env, *a, **k: compiled.append(a[1]) or jinja_compile(env, *a, **k)\n"
@@ -59,7 +59,7 @@ def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
 def test_edits_are_seen_even_with_the_same_size_and_modification_time(tmp_path):
     root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
     plan = compiled(root)
-    assert plan.segments[0].filters["countries"] == ["us"]
+    assert "'us'" in plan.models["lead_segments"].sql  # the segments' values, quoted
     assert "SELECT" not in plan.models["segments"].sql
 
     rewrite_keeping_size_and_mtime(root / "seeds" / "segments.yml", "- US", "- DE")
@@ -70,7 +70,7 @@ def test_edits_are_seen_even_with_the_same_size_and_modification_time(tmp_path):
 
     rewrite_keeping_size_and_mtime(root / "models" / "published.yml", "descriptiox:", "description:")
     plan = compiled(root)
-    assert plan.segments[0].filters["countries"] == ["de"]
+    assert "'us'" not in plan.models["lead_segments"].sql
     assert "SELECT" in plan.models["segments"].sql
 
 

@@ -24,7 +24,7 @@ import duckdb
 import pytest
 import typer.main
 
-from segpipe import cli, entry, runner
+from segpipe import cli, entry, pipeline
 from tests.conftest import make_project, on_one_utc_day
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
 from tests.test_fast_top import FAST, TYPER, environment
@@ -202,7 +202,7 @@ def test_the_fast_path_does_not_import_typer(projects, tmp_path):
 
 
 def test_the_option_table_matches_the_typer_command():
-    """entry.RUN_OPTIONS and runner.run_command's defaults cannot drift from cli.run's options."""
+    """entry.RUN_OPTIONS and pipeline.run_command's defaults cannot drift from cli.run's options."""
     params = typer.main.get_command(cli.app).commands["run"].params
     declared = {opt: param.name for param in params for opt in [*param.opts, *param.secondary_opts]}
     assert {flag: name for flag, (name, _) in entry.RUN_OPTIONS.items()} == declared  # no --no-full-refresh either
@@ -213,7 +213,7 @@ def test_the_option_table_matches_the_typer_command():
     assert all((p.multiple, p.count, p.required, p.envvar) == (False, False, False, None) for p in params)
     assert all(p.nargs == 1 for p in params if not p.is_flag)  # one plain value each, as the fast parser assumes
     assert all(p.default is False for p in params if p.is_flag)  # the fast path passes True when given
-    defaults = {name: p.default for name, p in inspect.signature(runner.run_command).parameters.items()
+    defaults = {name: p.default for name, p in inspect.signature(pipeline.run_command).parameters.items()
                 if name != "echo"}
     assert defaults == {p.name: p.default for p in params}
 

@@ -118,7 +118,7 @@ def test_run_query_outside_an_incremental_build_is_an_error(cli, tmp_path, refer
 def test_a_new_file_without_an_optional_column_keeps_the_others_values(cli, tmp_path, reference):
     """A glob that only gained a file is an append; the view must still read every
     file's columns, not just the new file's (which lacks `clicked` here)."""
-    from segpipe.file_views import connect_with_sources
+    from segpipe.published import connect_with_sources
     from segpipe.project import load_project
 
     root = parquet_project(reference, tmp_path)

@@ -122,10 +122,10 @@ def test_postgres_tables_are_read_from_one_snapshot(tmp_path, monkeypatch, app_d
         "campaign_leads: {connection: app, table: snap.campaign_leads}}\n")
     con = duckdb.connect()
     loads = Loader(con, load_project(tmp_path)).load_all_timed()
-    assert next(loads)[0] == "source:leads"
+    assert next(loads)[:2] == ("source", "leads")
     pg_execute(app_db, "INSERT INTO snap.campaign_leads (id, campaign_id, lead_id, sent, opened, replied, bounced) "
                        "VALUES (999999, 1, 1, true, false, false, false)")
-    assert [node for node, *_ in loads] == ["source:campaign_leads"]
+    assert [(kind, name) for kind, name, *_ in loads] == [("source", "campaign_leads")]
     assert con.execute("SELECT count(*), max(id) FROM src.campaign_leads").fetchone() == (3000, 3000)
     assert con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'app'").fetchone() == (0,)
 

@@ -70,7 +70,7 @@ def test_bad_segments_file_builds_nothing(published, cli):
     segments.write_text(segments.read_text().replace("filters:", "filtres:", 1))
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {segments}:2: segment 1: unknown key 'filtres' (did you mean 'filters'?)\n"
+    assert result.stderr == f"Error: {segments}:5: segment 1: unknown key 'filtres' (did you mean 'filters'?)\n"
     assert result.stdout == ""  # nothing was built
     assert sha256(db) == before
 

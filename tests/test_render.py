@@ -7,7 +7,7 @@ import pytest
 from segpipe.dag import build_order, select
 from segpipe.errors import CompileError
 from segpipe.project import load_project
-from segpipe.runner import compile_project
+from segpipe.pipeline import compile_plan as compile_project
 from tests.conftest import make_project
 from tests.datasets import LEADS, SEGMENTS
 

@@ -132,7 +132,7 @@ def test_predicate_for_every_filter_key_selects_the_right_rows():
 def test_vars_as_of_is_as_strict_as_the_option(tmp_path):
     from segpipe.errors import ConfigError
     from segpipe.project import load_project
-    from segpipe.runner import resolve_vars
+    from segpipe.plan import resolve_vars
 
     (tmp_path / "project.yml").write_text("name: p\nvars:\n  days: 7\n  as_of: 2026-W46-7\n")
     with pytest.raises(ConfigError, match="^vars.as_of must be a date like 2025-01-31, got '2026-W46-7'$"):

@@ -139,21 +139,21 @@ def test_a_project_folder_with_glob_characters_in_its_name(cli, tmp_path, refere
 def test_a_file_arriving_during_a_run_waits_for_the_next(cli, tmp_path, reference, dataset, monkeypatch):
     """The files fingerprinted are the files loaded: one landing mid-run is appended by
     the next run, once, not loaded now and then again."""
-    import segpipe.runner
+    import segpipe.changes
 
     root = reference.copy_to(tmp_path / "arriving", seeds=True)
     split = split_sends(root, dataset)
     late = root / "exports" / "sends-2.csv"
     held_back = late.read_bytes()
     late.unlink()
-    detect = segpipe.runner.Changes.detect
+    detect = segpipe.changes.Changes.detect
 
     def detect_then_a_file_lands(plan, previous):
         changes = detect(plan, previous)
         late.write_bytes(held_back)
         return changes
 
-    monkeypatch.setattr(segpipe.runner.Changes, "detect", staticmethod(detect_then_a_file_lands))
+    monkeypatch.setattr(segpipe.changes.Changes, "detect", staticmethod(detect_then_a_file_lands))
     assert run_project(cli, root).exit_code == 0
     with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM src.campaign_leads").fetchone() == (len(split[0]) + len(split[1]),)

@@ -1,0 +1,222 @@
+"""What changed since the published run: fingerprints of every node, and the decision
+what to rebuild.
+
+Fingerprints of what each node was built from are kept in the published file. A
+rerun compares them: a source whose files did not change is not reloaded, a
+model whose rendered SQL and inputs did not change is not rebuilt, and a run
+where nothing changed publishes nothing at all. File sources are fingerprinted
+by (path, size, mtime) of every matching file, so unchanged data costs a
+`stat`, not a scan; database sources cannot be fingerprinted cheaply and are
+always reloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .sources import CONTRACT, Loader
+from .sql import META_SCHEMA, create_meta_schema
+
+TABLE = f"{META_SCHEMA}.fingerprints"
+#: kinds of what is fingerprinted: nodes that are built or loaded, and two auxiliary
+#: records (a source's file list, a model's own definition)
+NODE_KINDS = ("source", "seed", "model")
+
+
+@dataclass(frozen=True, order=True)
+class NodeId:
+    """One fingerprinted thing: ("model", "segment_leads"), ("source", "leads") …
+    Stored as its text "kind:name"; everywhere else it stays a value."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> "NodeId":
+        kind, _, name = text.partition(":")
+        return cls(kind, name)
+
+    @property
+    def is_node(self) -> bool:
+        """A model, source or seed (not one of the auxiliary records)."""
+        return self.kind in NODE_KINDS
+
+
+def digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def source_files(source) -> list[tuple[str, int, int]] | None:
+    """(path, size, mtime_ns) of each file behind a seed or file source; None for a database."""
+    if source.kind == "database":
+        return None
+    files = []
+    for path in source.paths():
+        stat = os.stat(path)
+        files.append((path, stat.st_size, stat.st_mtime_ns))
+    return files
+
+
+def source_fingerprint(source, contract: dict, files) -> str | None:
+    """Digest of a source's files (from `source_files`) and its configuration."""
+    if files is None:
+        return None
+    return digest(__version__, [list(f) for f in files], source.column_types, contract, source.format,
+                  source.copy)
+
+
+def appended_files(previous, current) -> list[str]:
+    """Files added since the last run when every earlier file is unchanged, else []."""
+    if not previous or not current:
+        return []
+    now = {path: (size, mtime) for path, size, mtime in current}
+    before = {path: (size, mtime) for path, size, mtime in previous}
+    if any(now.get(path) != stat for path, stat in before.items()):
+        return []
+    return sorted(set(now) - set(before))
+
+
+def read_fingerprints(db_path: Path) -> dict[NodeId, str]:
+    """The fingerprints stored by the last successful run; {} when there are none."""
+    import duckdb
+
+    if not Path(db_path).exists():
+        return {}
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        return stored_fingerprints(con)
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+
+
+def stored_fingerprints(con, catalog: str | None = None) -> dict[NodeId, str]:
+    """The fingerprints table of the file `con` reads (or of its attached `catalog`)."""
+    table = f"{catalog}.{TABLE}" if catalog else TABLE
+    return {NodeId.parse(node): fp for node, fp in con.execute(f"SELECT node, fingerprint FROM {table}").fetchall()}
+
+
+def write_fingerprints(con, fingerprints: dict[NodeId, str | None]) -> None:
+    create_meta_schema(con)
+    con.execute(f"CREATE OR REPLACE TABLE {TABLE} (node VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
+    rows = sorted((str(node), fp) for node, fp in fingerprints.items() if fp is not None)
+    if rows:
+        placeholders = ", ".join(["(?, ?)"] * len(rows))
+        con.execute(f"INSERT INTO {TABLE} VALUES {placeholders}", [v for row in rows for v in row])
+
+
+@dataclass
+class Changes:
+    """Which nodes must be (re)built this run, from fingerprints old and new."""
+
+    fingerprints: dict[NodeId, str | None]
+    changed: set[NodeId]
+    incremental: set[str]  # incremental models that may update in place
+    appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
+    removed: set[NodeId] = field(default_factory=set)  # nodes of the last run that no longer exist
+    paths: dict[NodeId, list[str]] = field(default_factory=dict)  # source or seed node → the files fingerprinted
+
+    @classmethod
+    def detect(cls, plan, previous: dict[NodeId, str]) -> "Changes":
+        fps, appends, paths = {}, {}, {}
+        _fingerprint_sources(plan, previous, fps, appends, paths)
+        for name in plan.order:
+            model = plan.models[name]
+            doc = plan.docs.get(name)
+            definition = digest(model.sql, model.config, vars(doc) if doc else None)
+            inputs = [fps.get(NodeId("model", r), fps.get(NodeId("seed", r))) for r in model.refs]
+            inputs += [fps[NodeId("source", s)] for s in model.sources]
+            fps[NodeId("definition", name)] = definition
+            fps[NodeId("model", name)] = None if None in inputs else digest(definition, inputs)
+        changed = {node for node, fp in fps.items() if fp is None or previous.get(node) != fp}
+        incremental = _incremental_in_place(plan, previous, changed)
+        _keep_unselected(plan, previous, changed, fps)
+        removed = {node for node in previous if node.is_node and node not in fps}
+        return cls(fps, changed, incremental, appends, removed, paths)
+
+    @classmethod
+    def everything(cls, plan, detected: "Changes") -> "Changes":
+        """A fresh file: every node is built in full."""
+        return cls(detected.fingerprints, set(detected.fingerprints), set(), paths=detected.paths)
+
+    def any(self, plan) -> bool:
+        """Anything to build: a removed node, a changed source or seed, or a changed selected model."""
+        return (bool(self.removed) or any(node.kind in ("source", "seed") for node in self.changed)
+                or any(self.model(name) for name in plan.selected))
+
+    def model(self, name: str) -> bool:
+        return NodeId("model", name) in self.changed
+
+    def source(self, name: str) -> bool:
+        return NodeId("source", name) in self.changed
+
+
+def _fingerprint_sources(plan, previous, fps, appends, paths) -> None:
+    """Sources, seeds and the sources the product computes (the segments)."""
+    project = plan.project
+    for name, source in project.sources.items():
+        node, listing = NodeId("source", name), NodeId("files", name)
+        contract, files = CONTRACT.get(name, {}), source_files(source)
+        if files is not None:
+            paths[node] = [path for path, *_ in files]
+        fps[node] = source_fingerprint(source, contract, files)
+        fps[listing] = json.dumps(files) if files is not None else None
+        old_files = json.loads(previous.get(listing) or "null")
+        new_files = appended_files(old_files, files)
+        # append only if nothing but new files changed: same config, same old files (a
+        # source read in place is a view over all its files, so nothing to append)
+        if (new_files and not Loader.reads_in_place(source)
+                and previous.get(node) == source_fingerprint(source, contract, old_files)):
+            appends[name] = new_files
+    for name in project.seeds:
+        seed = project.seed_source(name)
+        files = source_files(seed)
+        paths[NodeId("seed", name)] = [path for path, *_ in files]
+        fps[NodeId("seed", name)] = source_fingerprint(seed, {}, files)
+    for computed in plan.computed_sources:
+        fps[NodeId("source", computed.name)] = computed.fingerprint
+
+
+def _incremental_in_place(plan, previous, changed) -> set[str]:
+    """An incremental model updates in place only when just the *data* upstream changed:
+    its own SQL, and the SQL of every model upstream, must be as last time."""
+    redefined = set()
+    for name in plan.order:
+        model = plan.models[name]
+        if NodeId("definition", name) in changed or any(r in redefined for r in model.refs):
+            redefined.add(name)
+    incremental = set()
+    for name in plan.order:
+        model = plan.models[name]
+        rebuild_on = model.config.get("full_refresh_on", [])
+        if (model.materialized == "incremental" and NodeId("model", name) in previous
+                and name not in redefined
+                and not any(NodeId("model", r) in changed or NodeId("source", r) in changed for r in rebuild_on)):
+            incremental.add(name)
+    return incremental
+
+
+def _keep_unselected(plan, previous, changed, fps) -> None:
+    """--select leaves changed models unbuilt: they keep their old fingerprints, and a selected
+    model built on top of one stores none, so the next run rebuilds both."""
+    stale = set()
+    for name in plan.order:
+        model, definition = NodeId("model", name), NodeId("definition", name)
+        if name not in plan.selected and model in changed:
+            stale.add(name)
+            fps[model], fps[definition] = previous.get(model), previous.get(definition)
+        elif any(r in stale for r in plan.models[name].refs):
+            stale.add(name)
+            fps[model] = None

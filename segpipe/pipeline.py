@@ -1,0 +1,103 @@
+"""segpipe's pipeline: the engine's build, with the segments in it.
+
+The engine (plan, runner) builds any project of Jinja SQL models; it knows
+nothing of segments. This module hands it what the segment product adds: the
+validated segments as the computed source `src.segments`, and the Jinja
+functions the built-in models call to turn them into SQL. `compile`, `run`
+and `test` all go through here, so every command sees the same build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+from pathlib import Path
+
+from . import membership
+from .changes import digest
+from .errors import ConfigError
+from .plan import ComputedSource, Plan, compile_project
+from .project import Project, load_project, parse_date, parse_vars
+from .published import connect_with_sources
+from .runner import Progress, run_data_tests
+from .runner import run as run_plan
+from .segments import Segment, filter_vocabulary, load_segments, segment_predicate, write_segments_table
+
+
+def segment_context(segments: list[Segment]) -> dict:
+    """What the built-in models may call to use the segments (all values quoted)."""
+    return {
+        "segments": segments,
+        "segment_predicate": segment_predicate,
+        "filter_vocabulary": filter_vocabulary,
+        "segment_masks": membership.segment_masks,
+        "tag_masks": membership.tag_masks,
+        "mask_columns": membership.mask_columns,
+        "word_segment_ids": membership.word_segment_ids,
+    }
+
+
+def segments_source(segments: list[Segment]) -> ComputedSource:
+    """`src.segments`, rebuilt when a segment's definition changes."""
+    return ComputedSource("segments", digest([vars(s) for s in segments]), partial(write_segments_table, segments=segments))
+
+
+def compile_plan(project: Project, *, as_of: dt.date | None = None, selection: str | None = None) -> Plan:
+    """The project compiled with its segments; no database opened."""
+    segments = load_segments(project)
+    return compile_project(project, as_of=as_of, selection=selection, context=segment_context(segments),
+                           computed_sources=[segments_source(segments)])
+
+
+def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None,
+        full_refresh: bool = False, echo=print, wait: float = 0) -> dict:
+    """`segpipe run` on a loaded project: compile, then build, test and publish (runner.run)."""
+    plan = compile_plan(project, as_of=as_of, selection=selection)
+    return run_plan(plan, full_refresh=full_refresh, echo=echo, wait=wait)
+
+
+def test_published(project: Project, *, selection: str | None = None, echo=print) -> None:
+    """`segpipe test`: run the data tests against the published file, read-only.
+
+    Raises DataTestError (exit 1) when a test of error severity fails; warnings only print.
+    """
+    plan = compile_plan(project, selection=selection)
+    con = connect_with_sources(project, warn=echo)
+    progress = Progress(echo)
+    try:
+        run_data_tests(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
+    finally:
+        con.close()
+    passed = sum(1 for r in progress.results if r["status"] == "pass")
+    echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+
+
+def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
+                full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None,
+                wait: str | None = None) -> dict:
+    """`segpipe run` from its command-line values: the body of the typer command (cli.run)
+    and of the console script's typer-free path (entry.py), so both behave alike."""
+    seconds = parse_wait(wait)
+    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_))
+    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo, wait=seconds)
+
+
+#: what `--wait` alone stands for (cli.py puts it in): no time limit
+WAIT_FOREVER = "forever"
+
+
+def parse_wait(text: str | None) -> float:
+    """--wait [SECONDS]: 0 without it (stop at once), math.inf alone, else the seconds given."""
+    import math
+
+    if text is None:
+        return 0.0
+    if text == WAIT_FOREVER:
+        return math.inf
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(f"--wait takes a number of seconds such as 60 (or nothing, to wait as long as it takes), got {text!r}")
+    return seconds

@@ -1,0 +1,78 @@
+"""The few SQL helpers every part of segpipe shares: quoting, connection set-up,
+and dropping a relation whatever kind it is.
+
+Values reach SQL only through `sql_literal`/`quote_str` (quoted, never spliced)
+and names only through `quote_ident`. Every connection segpipe builds or reads
+through is set up by `configure`, so naive timestamps mean UTC everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: segpipe's own bookkeeping in a built file (fingerprints, run info, file views)
+META_SCHEMA = "segpipe_meta"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def sql_literal(value) -> str:
+    """Render a Python value as a DuckDB SQL literal; strings are quoted, never spliced."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def quote_str(value) -> str:
+    """Text as a SQL string literal (a path, a file name)."""
+    return sql_literal(str(value))
+
+
+def configure(con, *, threads: int | None = None, memory_limit: str | None = None):
+    """Set up a connection as segpipe expects it: UTC, and the project's resource limits."""
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {quote_str(str(memory_limit).replace(chr(39), ''))}")
+    return con
+
+
+def connect(path: str = ":memory:", *, threads: int | None = None, memory_limit: str | None = None):
+    """A DuckDB connection (in memory by default), configured."""
+    import duckdb
+
+    return configure(duckdb.connect(str(path)), threads=threads, memory_limit=memory_limit)
+
+
+def create_meta_schema(con) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+
+
+def relation_kind(con, schema: str, name: str) -> str | None:
+    """'VIEW', 'BASE TABLE', or None when `schema.name` does not exist."""
+    found = con.execute("SELECT table_type FROM information_schema.tables "
+                        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+                        [schema, name]).fetchone()
+    return found[0] if found else None
+
+
+def drop_relation(con, schema: str, name: str, *, only: str | None = None) -> None:
+    """Drop `schema.name` whether it is a table or a view (nothing when absent).
+    With `only` ('VIEW' or 'BASE TABLE'), drop it only when it is of that kind."""
+    kind = relation_kind(con, schema, name)
+    if kind is None or (only is not None and kind != only):
+        return
+    con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {quote_ident(schema)}.{quote_ident(name)}")
