@@ -23,3 +23,23 @@ def test_project_yml_errors_name_the_keys_own_line(tmp_path, text, message):
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
     assert str(caught.value) == f"{tmp_path / 'project.yml'}:{message}"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("models:\n  - name: a\n    descripton: typo\n", "3: model a: unknown key 'descripton' (did you mean 'description'?)"),
+    ("models:\n  - name: a\n  - name: b\n    columns:\n      - name: x\n      - name: y\n        tests: [unique]\n"
+     "        descriptoin: typo\n",
+     "8: model b, column y: unknown key 'descriptoin' (did you mean 'description'?)"),
+    ("models:\n  - name: a\n    columns:\n      - name: x\n        tests:\n          - accepted_values:\n"
+     "              values: [1]\n              config: {severity: loud}\n",
+     "8: model a, column x: accepted_values: severity must be error or warn"),
+])
+def test_model_doc_errors_name_the_line_of_the_entry_or_key(tmp_path, text, message):
+    from segpipe.docs import load_docs
+
+    (tmp_path / "models").mkdir()
+    doc = tmp_path / "models" / "docs.yml"
+    doc.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_docs(tmp_path, [doc])
+    assert str(caught.value) == f"models/docs.yml:{message}"
