@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .project import read_yaml
+from .yaml_files import read_yaml
 from .sql import sql_literal
 from .suggest import check_keys
 

@@ -17,7 +17,8 @@ from . import membership
 from .changes import digest
 from .errors import ConfigError
 from .plan import ComputedSource, Plan, compile_project
-from .project import Project, load_project, parse_date, parse_vars
+from .project import Project, load_project, parse_date
+from .yaml_files import parse_vars
 from .published import connect_with_sources
 from .runner import Progress, run_data_tests
 from .runner import run as run_plan

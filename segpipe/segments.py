@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .project import Project, Source, parse_cache_file, read_yaml
+from .project import Project, Source, parse_cache_file
+from .yaml_files import read_yaml
 from .sources import Loader
 from .sql import connect, sql_literal
 from .suggest import did_you_mean
@@ -121,7 +122,7 @@ def _where_in_file(path: Path, index: int, entry, line: int | None = None) -> st
 
 
 def _keys(mapping: dict) -> list:
-    """A parsed mapping's own keys, without the line bookkeeping of project.yaml_loader."""
+    """A parsed mapping's own keys, without the line bookkeeping of yaml_files.yaml_loader."""
     return [key for key in mapping if key not in ("__line__", "__keys__")]
 
 
