@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from segpipe.segments import load_segments_file, segment_predicate, sql_literal  # noqa: E402
+from segpipe.segments import load_segments_file, segment_predicate  # noqa: E402
+from segpipe.sql import sql_literal  # noqa: E402
 
 
 def _parquet(data_dir, pattern: str) -> str:

@@ -14,8 +14,14 @@ with wall time and peak RSS:
   (c) noop     the same run again, nothing changed
   (d) top      `segpipe top --as-of 2026-11-16`
   (e) connect  `python -c "import duckdb; duckdb.connect(PATH, read_only=True)"`
+  (d2) trend   `segpipe trend 1 2 --days 90` (weekly points of two segments)
+  (d3) best    `segpipe best-time --tz Europe/Berlin` (every segment, by local hour)
   (f) baseline benchmarks/baseline.py: the straightforward SQL, in DuckDB
   (g) demo     the repository's demo project, full `segpipe run`
+  with --before REF, also (in the same rounds, on the same data):
+  (h) full and (i) incremental runs with the models and macros of git revision REF
+               (e.g. the revision before the hourly/campaign tables), for "no slower
+               than before" ratios measured side by side
 
 Repetitions are interleaved (each round runs every step; baseline and full run
 swap order every other round) and medians reported. Prints a table, the ratios
@@ -53,6 +59,8 @@ TARGETS = {  # ratio name: (numerator, denominator, target)
     "incremental (+1 day) / full run": ("incr", "full", 0.15),
     "no-change rerun / full run": ("noop", "full", 0.10),
     "segpipe top / bare duckdb connect": ("top", "connect", 1.5),
+    "segpipe trend / segpipe top (issue 12)": ("trend", "top", 1.5),
+    "segpipe best-time / segpipe top (issue 12)": ("best", "top", 1.5),
 }
 STEPS = {
     "full": "(a) full segpipe run",
@@ -60,9 +68,19 @@ STEPS = {
     "noop": "(c) rerun, nothing changed",
     "top": "(d) segpipe top",
     "connect": "(e) bare duckdb connect (read-only)",
+    "trend": "(d2) segpipe trend 1 2 --days 90",
+    "best": "(d3) segpipe best-time --tz Europe/Berlin",
     "baseline": "(f) straightforward SQL (baseline.py)",
     "demo": "(g) demo project, full segpipe run",
+    "before_full": "(h) full run, models of --before",
+    "before_incr": "(i) incremental run (+1 day), models of --before",
 }
+BEFORE_TARGETS = {
+    "full run / full run with the models of --before": ("full", "before_full", 1.0),
+    "incremental (+1 day) / full run": ("incr", "full", 0.10),
+}
+BEFORE: str | None = None  # --before REF
+QUICK_REPEAT = 5  # runs per round of top, connect, trend and best-time
 LOAD_AT_START = "n/a"
 NODE_LINE = re.compile(r"^(OK|SKIP|PASS|WARN|FAIL|ERROR)\s+(source|seed|model|test)\s+(\S+)\s.*?(\d+\.\d+)s(?:\s|$)")
 
@@ -132,11 +150,17 @@ def ensure_data(scale: str, data: Path) -> Path:
     return data
 
 
-def make_project(root: Path, data: Path) -> Path:
-    """A project on the data: models/macros copied from the repo, sources symlinked."""
+def make_project(root: Path, data: Path, revision: str | None = None) -> Path:
+    """A project on the data: models/macros copied from the repo (or from git `revision`),
+    sources symlinked."""
     root.mkdir(parents=True)
-    for folder in ("models", "macros"):
-        shutil.copytree(REPO / folder, root / folder)
+    if revision:
+        archive = subprocess.run(["git", "archive", revision, "models", "macros"], cwd=REPO,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    else:
+        for folder in ("models", "macros"):
+            shutil.copytree(REPO / folder, root / folder)
     (root / "seeds").mkdir()
     shutil.copy(data / "segments.yml", root / "seeds" / "segments.yml")
     sends = root / "data" / "campaign_leads"
@@ -240,9 +264,17 @@ def one_round(index: int, work: Path, data: Path, steps: dict[str, Step]) -> int
     added = append_day(project / "data" / "campaign_leads", campaigns=data / "campaigns.parquet")
     run("incr", segpipe("run", "--project-dir", project, "--as-of", NEW_DAY))
     run("noop", segpipe("run", "--project-dir", project, "--as-of", NEW_DAY))
-    run("top", segpipe("top", "--project-dir", project, "--as-of", NEW_DAY))
-    run("connect", [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"])
+    for _ in range(QUICK_REPEAT):  # the sub-second readers, interleaved, several times a round
+        run("top", segpipe("top", "--project-dir", project, "--as-of", NEW_DAY))
+        run("connect", [sys.executable, "-c", f"import duckdb; duckdb.connect({str(database)!r}, read_only=True)"])
+        run("trend", segpipe("trend", "1", "2", "--days", "90", "--project-dir", project, "--as-of", NEW_DAY))
+        run("best", segpipe("best-time", "--tz", "Europe/Berlin", "--project-dir", project, "--as-of", NEW_DAY))
     run("demo", segpipe("run", "--project-dir", demo_project(work / f"demo{index}"), "--as-of", AS_OF))
+    if BEFORE:
+        before = make_project(work / f"before{index}", data, BEFORE)
+        run("before_full", segpipe("run", "--project-dir", before, "--as-of", AS_OF))
+        append_day(before / "data" / "campaign_leads", campaigns=data / "campaigns.parquet")
+        run("before_incr", segpipe("run", "--project-dir", before, "--as-of", NEW_DAY))
     (work / f"baseline{index}.duckdb").unlink(missing_ok=True)
     return added
 
@@ -327,6 +359,8 @@ def report(scale: str, data: Path, repeat: int, added: int, steps: dict[str, Ste
     ]
     for key, label in STEPS.items():
         step = steps[key]
+        if not step.runs:
+            continue
         lines.append(f"| {label} | {step.seconds:.2f} | {', '.join(f'{m.seconds:.2f}' for m in step.runs)} | {fmt_rss(step)} |")
     lines += ["", "| ratio (issue 5) | measured | target | |", "|---|---:|---:|---|"]
     for name, (num, den, target) in TARGETS.items():
@@ -338,7 +372,17 @@ def report(scale: str, data: Path, repeat: int, added: int, steps: dict[str, Ste
                      f"{'met' if full_rss < 4096 else 'NOT met'}{'' if scale == 'l' else ' (at this scale)'} |")
     demo = steps["demo"].seconds
     lines.append(f"| demo project full run | {demo:.2f} s | ~1 s (≤ 1.25) | {'met' if demo <= 1.25 else 'NOT met'} |")
-    for key, title in (("full", "full run"), ("incr", "incremental run (+1 day)"), ("noop", "no-change rerun")):
+    if BEFORE:
+        lines += ["", f"| ratio (issue 12; --before {BEFORE}) | measured | target | |", "|---|---:|---:|---|"]
+        for name, (num, den, target) in BEFORE_TARGETS.items():
+            ratio = steps[num].seconds / steps[den].seconds
+            lines.append(f"| {name} | {ratio:.2f} | ≤ {target:.2f} | {'met' if ratio <= target else 'NOT met'} |")
+        ratio = steps["before_incr"].seconds / steps["before_full"].seconds
+        lines.append(f"| (before) incremental / full run, models of --before | {ratio:.2f} | | |")
+    titles = [("full", "full run"), ("incr", "incremental run (+1 day)"), ("noop", "no-change rerun")]
+    if BEFORE:
+        titles += [("before_full", f"full run, models of {BEFORE}"), ("before_incr", f"incremental run, models of {BEFORE}")]
+    for key, title in titles:
         lines += ["", f"Where the time goes, {title} (runner's per-node seconds, medians):", ""]
         lines += node_table(steps[key].runs, steps[key].seconds)
     lines.append(f"<!-- /scale:{scale} -->")
@@ -373,7 +417,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, help="interleaved rounds (default 3 for xs/s, 1 for m/l)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary projects and print where")
     ap.add_argument("--no-write", action="store_true", help="do not update benchmarks/RESULTS.md")
+    ap.add_argument("--before", metavar="REF", help="also time full and incremental runs with the models of git revision REF")
     args = ap.parse_args()
+    global BEFORE
+    BEFORE = args.before
     repeat = args.repeat or (3 if args.scale in ("xs", "s") else 1)
     global LOAD_AT_START
     LOAD_AT_START = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"

@@ -3,6 +3,11 @@
 coalesce(lower(trim(json_extract_string(metadata, '$.{{ key }}'))) in ('true', 't', '1', 'yes', 'y'), false)
 {%- endmacro %}
 
+{#- NULL when the key is absent (the flag is not tracked for this lead), else as metadata_flag. -#}
+{% macro metadata_optional_flag(key) -%}
+case when json_extract_string(metadata, '$.{{ key }}') is not null then {{ metadata_flag(key) }} end
+{%- endmacro %}
+
 {% macro metadata_timestamp(key) -%}
 cast(cast(nullif(trim(json_extract_string(metadata, '$.{{ key }}')), '') as timestamptz) at time zone 'UTC' as timestamp)
 {%- endmacro %}

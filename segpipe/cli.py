@@ -249,6 +249,98 @@ def campaigns(
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
 
 
+Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
+WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
+
+
+def _analysis(project_dir, db, output_format, output, analyse, render) -> None:
+    """Open the published file read-only, run one analysis function, print its result."""
+    from .output import check_format
+    from .published import connect_published
+
+    check_format(output_format)
+    with connect_published(_project(project_dir, db).database) as con:
+        result = analyse(con)
+    _emit(render(result, output_format), output)
+
+
+@app.command()
+@reports_errors
+def trend(
+    segments: Annotated[list[str], typer.Argument(metavar="SEGMENT...", help="Segment ids or exact names.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    by: Annotated[str, typer.Option("--by", help="Period: day, week (from Monday) or month, in UTC.")] = "week",
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """A rate per day, week or month with its 95 % Wilson interval, for one or more segments.
+
+    Example: segpipe trend 1 "EU Marketing Leaders" --by month --days 180
+    """
+    from .analyses.trend import render, trend as analyse
+    from .top import window_ending
+
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: analyse(con, segments, window=window, by=by, metric=metric, workspace_id=workspace_id), render)
+
+
+@app.command(name="best-time")
+@reports_errors
+def best_time(
+    segment: Annotated[Optional[str], typer.Argument(metavar="[SEGMENT]", help="Segment id or exact name (default: every segment in scope).")] = None,
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    by: Annotated[str, typer.Option("--by", help="Bucket: hour, weekday or weekday-hour, local to --tz.")] = "hour",
+    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")] = "UTC",
+    min_sent: Annotated[int, typer.Option("--min-sent", help="Fewest sends a bucket needs to be the best.")] = 30,
+    days: Days = 30,
+    as_of: AsOf = None,
+    metric: Metric = "reply_rate",
+    workspace_id: WorkspaceId = None,
+    output_format: Format = "table",
+    output: Output = None,
+) -> None:
+    """The rate by local hour or weekday, with 95 % intervals, and the best bucket.
+
+    Example: segpipe best-time 1 --tz America/New_York --by weekday-hour --days 90
+    """
+    from .analyses.best_time import best_time as analyse, render
+    from .top import window_ending
+
+    window = window_ending(as_of, days)
+    _analysis(project_dir, db, output_format, output,
+              lambda con: analyse(con, segment, window=window, by=by, tz=tz, metric=metric,
+                                  workspace_id=workspace_id, min_sent=min_sent), render)
+
+
+@app.command()
+@reports_errors
+def why(
+    segment: SegmentArg,
+    lead_id: Annotated[int, typer.Argument(metavar="LEAD_ID", help="The lead's id.")],
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    output_format: Format = "table",
+) -> None:
+    """Explain why a lead is or is not in a segment: each rule, the lead's value, pass or fail.
+
+    Example: segpipe why "US SaaS Founders" 42
+    """
+    from .output import check_format
+    from .why import explain, render
+
+    check_format(output_format)
+    with _published_with_sources(project_dir, db) as con:
+        result = explain(con, segment, lead_id)
+    _emit(render(result, output_format), None)
+
+
 @app.command()
 @reports_errors
 def compile(

@@ -56,6 +56,13 @@ def cell(value) -> str:
     return str(value)
 
 
+def interval_cell(rate: float | None, low: float | None, high: float | None) -> str:
+    """A rate with its 95 % interval as a table shows it: `13.9 % (10.4–18.2)`; '-' without one."""
+    if rate is None:
+        return "-"
+    return f"{rate * 100:.1f} % ({low * 100:.1f}–{high * 100:.1f})"
+
+
 def table(columns, rows, text_columns=()) -> str:
     """Aligned columns; text columns left-aligned, everything else right-aligned."""
     body = [[cell(v) for v in row] for row in rows]

@@ -22,20 +22,28 @@ from .yaml_files import parse_vars
 from .published import connect_with_sources
 from .runner import Progress, run_data_tests
 from .runner import run as run_plan
-from .segments import Segment, filter_vocabulary, load_segments, segment_predicate, write_segments_table
+from .segments import Segment, load_segments, segment_predicate, write_segments_table
 
 
 def segment_context(segments: list[Segment]) -> dict:
-    """What the built-in models may call to use the segments (all values quoted)."""
+    """What models may call to use the segments (all values quoted): the segments as
+    data, one segment's predicate, and the whole lead → segment ids query."""
     return {
         "segments": segments,
         "segment_predicate": segment_predicate,
-        "filter_vocabulary": filter_vocabulary,
-        "segment_masks": membership.segment_masks,
-        "tag_masks": membership.tag_masks,
-        "mask_columns": membership.mask_columns,
-        "word_segment_ids": membership.word_segment_ids,
+        "segment_membership": partial(membership.segment_membership, segments),
+        **{name: partial(_retired, name) for name in RETIRED},
     }
+
+
+#: what lead_segments.sql called before segment_membership(); a project may still hold a copy
+RETIRED = ("filter_vocabulary", "segment_masks", "tag_masks", "word_segment_ids", "mask_columns")
+
+
+def _retired(name: str, *args, **kwargs):
+    raise ValueError(f"{name}() is gone: the whole lead → segment ids query is now "
+                     "{{ segment_membership(ref('stg_leads')) }} — use that (or delete your copy of "
+                     "models/internal/lead_segments.sql to use the built-in one)")
 
 
 def segments_source(segments: list[Segment]) -> ComputedSource:

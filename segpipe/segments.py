@@ -50,27 +50,11 @@ class Segment:
         return json.dumps(self.filters, sort_keys=True)
 
 
-def filter_vocabulary(segments) -> dict[str, list[str]]:
-    """Per list filter (and tags), the sorted values any segment mentions.
-
-    Leads' values can then be encoded as their 1-based position in this list
-    (0 = mentioned by no filter), so predicates compare small integers.
-    """
-    keys = (*LIST_FILTERS, "tags")
-    return {key: sorted({v for s in segments for v in s.filters.get(key, [])}) for key in keys}
-
-
-def segment_predicate(segment: Segment, vocabulary: dict | None = None) -> str:
-    """SQL boolean over `stg_leads` columns: true when the lead belongs to the segment.
-
-    With a `vocabulary`, list filters compare the encoded integer columns instead
-    of the text match keys.
-    """
+def segment_predicate(segment: Segment) -> str:
+    """SQL boolean over `stg_leads` columns: true when the lead belongs to the segment
+    (one segment at a time; segment_membership() does all of them at once)."""
     def values_sql(key: str) -> str:
-        values = segment.filters[key]
-        if vocabulary is None:
-            return ", ".join(sql_literal(v) for v in values)
-        return ", ".join(str(vocabulary[key].index(v) + 1) for v in values)
+        return ", ".join(sql_literal(v) for v in segment.filters[key])
 
     terms = []
     if segment.workspace_id is not None:
@@ -79,8 +63,7 @@ def segment_predicate(segment: Segment, vocabulary: dict | None = None) -> str:
         if segment.filters.get(key):
             terms.append(f"{column} IN ({values_sql(key)})")
     if segment.filters.get("tags"):
-        list_type = "VARCHAR[]" if vocabulary is None else "INTEGER[]"
-        terms.append(f"list_has_any(tag_keys, [{values_sql('tags')}]::{list_type})")
+        terms.append(f"list_has_any(tag_keys, [{values_sql('tags')}]::VARCHAR[])")
     if segment.filters.get("min_score") is not None:
         terms.append(f"score >= {sql_literal(segment.filters['min_score'])}")
     if segment.filters.get("has_email") is not None:

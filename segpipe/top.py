@@ -72,9 +72,13 @@ def window_ending(as_of: str | None, days: int) -> Window:
     return Window.ending(parse_date(as_of) or dt.datetime.now(dt.timezone.utc).date(), days)
 
 
-def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None) -> None:
+def check_metric(metric: str) -> None:
     if metric not in METRICS:
         raise ConfigError(f"--metric must be one of {', '.join(METRICS)}; got '{metric}'{did_you_mean(metric, METRICS)}")
+
+
+def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None) -> None:
+    check_metric(metric)
     check_limit(limit)
     check_range("--min-sent", min_sent, 0)
     if workspace_id is not None:

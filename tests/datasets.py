@@ -39,8 +39,9 @@ CAMPAIGNS = [
 _SEND_FLAGS = ("sent", "opened", "replied", "bounced", "clicked", "converted")
 
 
-def _send(id_, campaign, lead, flags, sent_at=None, replied_at=None, clicked=None, converted=None):
-    row = {"id": id_, "campaign_id": campaign, "lead_id": lead, "sent_at": sent_at, "replied_at": replied_at}
+def _send(id_, campaign, lead, flags, sent_at=None, replied_at=None, clicked=None, converted=None, variant=None):
+    row = {"id": id_, "campaign_id": campaign, "lead_id": lead, "sent_at": sent_at, "replied_at": replied_at,
+           "variant": variant}
     for flag in ("sent", "opened", "replied", "bounced"):
         row[flag] = flag in flags
     row["clicked"], row["converted"] = clicked, converted
@@ -48,9 +49,10 @@ def _send(id_, campaign, lead, flags, sent_at=None, replied_at=None, clicked=Non
 
 
 SENDS = [
-    _send(1, 10, 1, {"sent", "opened", "replied"}, replied_at="2025-01-10 15:00:00", clicked=True, converted=False),
-    _send(2, 10, 2, {"sent", "opened"}, sent_at="2025-01-11 08:00:00", clicked=False),
-    _send(3, 10, 3, {"sent", "bounced"}),
+    _send(1, 10, 1, {"sent", "opened", "replied"}, replied_at="2025-01-10 15:00:00", clicked=True, converted=False,
+          variant="A"),
+    _send(2, 10, 2, {"sent", "opened"}, sent_at="2025-01-11 08:00:00", clicked=False, variant="B"),
+    _send(3, 10, 3, {"sent", "bounced"}, variant="A"),
     _send(4, 10, 4, {"sent", "opened", "replied"}, sent_at="2025-01-31 23:30:00"),  # replied, no replied_at
     _send(5, 10, 1, {"opened", "replied"}),                                           # not sent: counts for nothing
     _send(6, 11, 1, {"sent", "opened", "replied"}, replied_at="2024-12-21 09:00:00"),  # before the window

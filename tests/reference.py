@@ -117,15 +117,47 @@ def daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -
     """Per (segment id, UTC day of send) with at least one send, all history: the counts,
     timed_replies (replied sends with a replied_at) and response_micros_sum (their
     replied_at − send time, in whole microseconds, summed)."""
+    return grouped(segments, leads, campaigns, sends, lambda send, sent_at: (sent_at.date(),), attribution=attribution)
+
+
+def hourly(segments, leads, campaigns, sends, *, attribution: str = "matching") -> dict[tuple[int, dt.datetime], dict]:
+    """As daily(), per (segment id, start of the UTC hour of send), with the tracked counts."""
+    return grouped(segments, leads, campaigns, sends,
+                   lambda send, sent_at: (sent_at.replace(minute=0, second=0, microsecond=0),),
+                   attribution=attribution, tracked=True)
+
+
+def campaign_daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -> dict[tuple, dict]:
+    """As daily(), per (segment id, campaign id, variant or None, UTC day), with the tracked
+    counts, the campaign's name and the first and last send time."""
+    names = {c["id"]: c.get("name") for c in campaigns}
+    result = grouped(segments, leads, campaigns, sends,
+                     lambda send, sent_at: (send["campaign_id"], send.get("variant") or None, sent_at.date()),
+                     attribution=attribution, tracked=True, span=True)
+    for (_, campaign_id, _, _), row in result.items():
+        row["campaign_name"] = names.get(campaign_id)
+    return result
+
+
+def grouped(segments, leads, campaigns, sends, key, *, attribution: str = "matching", tracked: bool = False,
+            span: bool = False) -> dict[tuple, dict]:
+    """Per (segment id, *key(send, send time)) with at least one counted send: the counts."""
     by_campaign = {c["id"]: c for c in campaigns}
     members = membership(segments, leads)
     result = {}
     for segment in segments:
-        by_day = {}
+        groups = {}
         for send, sent_at in _counted(segment, members, by_campaign, sends, attribution):
-            by_day.setdefault(sent_at.date(), []).append((send, sent_at))
-        for day, counted in by_day.items():
+            groups.setdefault(key(send, sent_at), []).append((send, sent_at))
+        for group, counted in groups.items():
             times = _response_times(counted)
-            result[segment["id"], day] = {**_counts(counted), "timed_replies": len(times),
-                                          "response_micros_sum": sum(t // dt.timedelta(microseconds=1) for t in times)}
+            row = {**_counts(counted), "timed_replies": len(times),
+                   "response_micros_sum": sum(t // dt.timedelta(microseconds=1) for t in times)}
+            if tracked:
+                row["clicks_tracked"] = sum(1 for s, _ in counted if s.get("clicked") not in (None, ""))
+                row["conversions_tracked"] = sum(1 for s, _ in counted if s.get("converted") not in (None, ""))
+            if span:
+                row["first_sent_at"] = min(t for _, t in counted)
+                row["last_sent_at"] = max(t for _, t in counted)
+            result[(segment["id"], *group)] = row
     return result

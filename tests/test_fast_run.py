@@ -160,7 +160,7 @@ def test_the_examples_build_test_and_fail(projects, tmp_path):
     assert built[0] == 0 and built[1].endswith("in #.##s — published out.duckdb\n")
     assert built[4]["out.duckdb"]["main.segment_performance"]
     again = outcomes(projects, "built", ["run", "--as-of", AS_OF], tmp_path / "again")["fast"]
-    assert again[:3] == (0, "Nothing to do: all 7 models are up to date in out.duckdb\n", "")
+    assert again[:3] == (0, "Nothing to do: all 10 models are up to date in out.duckdb\n", "")
     failed = outcomes(projects, "failing", ["run", "--as-of", AS_OF], tmp_path / "failed")["fast"]
     assert failed[0] == 1 and failed[2].startswith("Error: 1 data test(s) failed, nothing published: not_null_checks_v")
     assert "out.duckdb" not in failed[3]

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import SEND_COLUMNS, make_project, write_csv
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance")
+PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance_hourly",
+             "segment_campaign_daily", "segment_performance")
 
 
 def snapshot(db) -> dict[str, list]:
@@ -43,7 +44,7 @@ def test_rerun_with_nothing_changed_publishes_nothing(project, cli):
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     result = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
     assert result.exit_code == 0
-    assert result.stdout == "Nothing to do: all 7 models are up to date in out.duckdb\n"
+    assert result.stdout == "Nothing to do: all 10 models are up to date in out.duckdb\n"
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 

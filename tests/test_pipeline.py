@@ -11,7 +11,8 @@ from tests import reference
 from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance")
+PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance_hourly",
+             "segment_campaign_daily", "segment_performance")
 
 
 def build(tmp_path, cli, *extra, **project_kwargs):
@@ -88,9 +89,40 @@ def test_daily_table_sums_to_all_history(tmp_path, cli, attribution):
         seg_id: tuple(v[c] for c in DAILY_COUNTS[:6]) for seg_id, v in everything.items() if v["leads_sent"]}
 
 
+TRACKED_COUNTS = (*DAILY_COUNTS, "clicks_tracked", "conversions_tracked")
+
+
+@pytest.mark.parametrize("attribution", ["matching", "campaign"])
+def test_hourly_and_campaign_tables_match_reference(tmp_path, cli, attribution):
+    """segment_performance_hourly and segment_campaign_daily: every column of every row equals
+    the plain-Python grouping of the same sends; the daily table is the hourly one summed."""
+    _, con = build(tmp_path, cli, "--vars", json.dumps({"attribution": attribution}))
+    rows = con.execute(f"select segment_id, hour, {', '.join(TRACKED_COUNTS)} from segment_performance_hourly").fetchall()
+    expected = reference.hourly(SEGMENTS, LEADS, CAMPAIGNS, SENDS, attribution=attribution)
+    assert {(seg_id, hour): dict(zip(TRACKED_COUNTS, counts)) for seg_id, hour, *counts in rows} == expected
+    assert any(row["clicks_tracked"] < row["leads_sent"] for row in expected.values())  # untracked sends exist
+    assert {hour.hour for _, hour in expected} > {0}  # hours, not days
+
+    columns = (*TRACKED_COUNTS, "first_sent_at", "last_sent_at", "campaign_name")
+    rows = con.execute(f"select segment_id, campaign_id, variant, day, {', '.join(columns)} "
+                       "from segment_campaign_daily").fetchall()
+    expected = reference.campaign_daily(SEGMENTS, LEADS, CAMPAIGNS, SENDS, attribution=attribution)
+    assert {tuple(r[:4]): dict(zip(columns, r[4:])) for r in rows} == expected
+    assert {variant for _, _, variant, _ in expected} == {"A", "B", None}
+
+    daily = con.execute(f"select segment_id, day, {', '.join(TRACKED_COUNTS)} from segment_performance_daily").fetchall()
+    summed = {}
+    for (seg_id, hour), row in reference.hourly(SEGMENTS, LEADS, CAMPAIGNS, SENDS, attribution=attribution).items():
+        into = summed.setdefault((seg_id, hour.date()), dict.fromkeys(TRACKED_COUNTS, 0))
+        for column in TRACKED_COUNTS:
+            into[column] += row[column]
+    assert {(seg_id, day): dict(zip(TRACKED_COUNTS, counts)) for seg_id, day, *counts in daily} == summed
+
+
 def test_counts_are_integers_and_never_null(tmp_path, cli):
     _, con = build(tmp_path, cli)
-    for table in ("segment_performance", "segment_performance_daily"):
+    for table in ("segment_performance", "segment_performance_daily", "segment_performance_hourly",
+                  "segment_campaign_daily"):
         types = dict(con.execute("select column_name, data_type from duckdb_columns() "
                                  "where table_name = ?", [table]).fetchall())
         for column in ("segment_id", "leads_sent", "opened", "replied", "bounced", "clicked", "converted"):

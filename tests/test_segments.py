@@ -6,7 +6,8 @@ import duckdb
 import pytest
 
 from segpipe.errors import ConfigError
-from segpipe.segments import Segment, load_segments_file, segment_predicate, segments_from_rows, sql_literal
+from segpipe.segments import Segment, load_segments_file, segment_predicate, segments_from_rows
+from segpipe.sql import sql_literal
 
 
 def load(tmp_path, text: str):

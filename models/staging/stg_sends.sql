@@ -15,8 +15,8 @@ select
     coalesce(cl.opened, false)              as opened,
     coalesce(cl.replied, false)             as replied,
     coalesce(cl.bounced, false)             as bounced,
-    coalesce(cl.clicked, false)             as clicked,
-    coalesce(cl.converted, false)           as converted,
+    cl.clicked,                             -- NULL: this send does not track clicks
+    cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
     cl.variant
 from {{ source('campaign_leads') }} as cl
@@ -35,8 +35,8 @@ select
     {{ metadata_flag('opened') }}           as opened,
     {{ metadata_flag('replied') }}          as replied,
     {{ metadata_flag('bounced') }}          as bounced,
-    {{ metadata_flag('clicked') }}          as clicked,
-    {{ metadata_flag('converted') }}        as converted,
+    {{ metadata_optional_flag('clicked') }} as clicked,
+    {{ metadata_optional_flag('converted') }} as converted,
     {{ metadata_timestamp('replied_at') }}  as replied_at,
     cast(null as varchar)                   as variant
 from {{ source('leads') }}

@@ -1,0 +1,29 @@
+{#-
+  The first day an incremental run recomputes: the relation's last built day minus
+  vars.lookback_days (late replies and late-arriving sends land there). Every table fed
+  by the single pass over the sends (models/internal/segment_send_totals.sql) uses it,
+  so they all recompute the same days. A literal, not a subquery: DuckDB skips Parquet
+  row groups only for constants.
+-#}
+{% macro recompute_since(relation, day_column='day') -%}
+{%- if is_incremental() -%}
+{{ literal(run_query("select coalesce(cast(cast(max(" ~ day_column ~ ") as date) - " ~ (var('lookback_days', 3) | int)
+                     ~ " as varchar), '-infinity') from " ~ relation)[0][0]) }}
+{%- else -%}
+'-infinity'
+{%- endif -%}
+{%- endmacro %}
+
+{#- The counts every performance table carries, summed from a finer-grained relation. -#}
+{% macro summed_counts() -%}
+    sum(leads_sent)::bigint             as leads_sent,
+    sum(opened)::bigint                 as opened,
+    sum(replied)::bigint                as replied,
+    sum(bounced)::bigint                as bounced,
+    sum(clicked)::bigint                as clicked,
+    sum(converted)::bigint              as converted,
+    sum(clicks_tracked)::bigint         as clicks_tracked,
+    sum(conversions_tracked)::bigint    as conversions_tracked,
+    sum(timed_replies)::bigint          as timed_replies,
+    sum(response_micros_sum)::bigint    as response_micros_sum
+{%- endmacro %}

@@ -1,0 +1,244 @@
+"""`segpipe trend` and `segpipe best-time`, run as a user runs them (a real process),
+against figures computed here in plain Python from the same rows, with statsmodels'
+Wilson interval and explicit UTC offsets (not zoneinfo) for the local hours."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from tests.conftest import make_project, run_segpipe
+
+AS_OF = dt.date(2025, 4, 6)  # a Sunday; Europe/Berlin went to summer time on 2025-03-30 01:00 UTC
+NAME_WITH_QUOTES = "Quote ' \\ -- ; {{ 7*7 }} leads"
+SEGMENTS = [
+    {"id": 1, "name": "US founders", "workspace_id": 1, "filters": {"countries": ["US"]}},
+    {"id": 2, "name": "DE buyers", "workspace_id": 2, "filters": {"countries": ["DE"]}},
+    {"id": 3, "name": NAME_WITH_QUOTES},  # every lead of every workspace
+]
+LEADS = [{"id": i, "workspace_id": 1 if i <= 40 else 2, "email": f"l{i}@x.io", "country": "US" if i <= 40 else "DE",
+          "role": "Founder", "industry": "SaaS", "score": 50} for i in range(1, 81)]
+CAMPAIGNS = [{"id": 1, "workspace_id": 1, "name": "one", "segment_id": 1, "sent_at": "2025-02-01 09:00:00"},
+             {"id": 2, "workspace_id": 2, "name": "two", "segment_id": 2, "sent_at": "2025-02-01 09:00:00"}]
+
+
+def make_sends() -> list[dict]:
+    """~900 sends from 2025-02-20 to 2025-04-06 at every hour; replies likelier in the
+    morning (UTC) so one hour stands out; clicks tracked on about half."""
+    rng = random.Random(12)
+    sends = []
+    start = dt.datetime(2025, 2, 20)
+    for i in range(1, 901):
+        lead = rng.randint(1, 80)
+        at = start + dt.timedelta(minutes=rng.randint(0, 46 * 24 * 60 - 1), seconds=rng.randint(0, 59))
+        replied = rng.random() < (0.35 if 7 <= at.hour <= 9 else 0.08)
+        tracked = rng.random() < 0.5
+        sends.append({"id": i, "campaign_id": 1 if lead <= 40 else 2, "lead_id": lead, "sent": True,
+                      "opened": replied or rng.random() < 0.4, "replied": replied, "bounced": rng.random() < 0.03,
+                      "clicked": (rng.random() < 0.3) if tracked else None, "sent_at": at.isoformat(sep=" ")})
+    return sends
+
+
+SENDS = make_sends()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("analyses") / "proj", leads=LEADS, campaigns=CAMPAIGNS,
+                        campaign_leads=SENDS, segments=SEGMENTS)
+    done = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def segpipe_json(project, *args) -> dict:
+    done = run_segpipe(*args, "--project-dir", project, "--as-of", AS_OF.isoformat(), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else float(Decimal(repr(value)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def expected_rate(metric: str, x: int, n: int) -> dict:
+    if n == 0:
+        return {metric: None, f"{metric}_low": None, f"{metric}_high": None}
+    low, high = proportion_confint(x, n, alpha=0.05, method="wilson")
+    return {metric: rounded(x / n), f"{metric}_low": rounded(low), f"{metric}_high": rounded(high)}
+
+
+def assert_rates_equal(actual: dict, expected: dict) -> None:
+    """Rates exactly; interval ends to the 4th decimal (statsmodels' floats may differ in the 16th)."""
+    assert actual.keys() == expected.keys()
+    for key, value in expected.items():
+        if key.endswith(("_low", "_high")) and value is not None:
+            assert actual[key] == pytest.approx(value, abs=1.01e-4), key
+        else:
+            assert actual[key] == value, key
+
+
+def sends_of(segment_id: int) -> list[dict]:
+    if segment_id == 3:
+        return SENDS
+    return [s for s in SENDS if (s["lead_id"] <= 40) == (segment_id == 1)]
+
+
+def window_sends(segment_ids, days: int):
+    start = AS_OF - dt.timedelta(days=days - 1)
+    return [s for seg in segment_ids for s in sends_of(seg)
+            if start <= dt.datetime.fromisoformat(s["sent_at"]).date() <= AS_OF]
+
+
+# ---------------------------------------------------------------- trend
+
+@pytest.mark.parametrize("by", ["day", "week", "month"])
+def test_trend_points_match_a_plain_count(project, by):
+    days = 60  # from 2025-02-06, two weeks before the first send
+    result = segpipe_json(project, "trend", "1", NAME_WITH_QUOTES, "--by", by, "--days", str(days))
+    start = AS_OF - dt.timedelta(days=days - 1)
+    assert (result["metric"], result["by"]) == ("reply_rate", by)
+    assert (result["time_range_from"], result["time_range_to"]) == (f"{start}T00:00:00Z", f"{AS_OF}T23:59:59Z")
+    # the periods, written out independently: every day; Mondays; 1sts — the first cut to the window
+    if by == "day":
+        starts = [start + dt.timedelta(days=i) for i in range(days)]
+    elif by == "week":
+        starts = [start] + [d for d in (start + dt.timedelta(days=i) for i in range(1, days)) if d.weekday() == 0]
+    else:
+        starts = [start, dt.date(2025, 3, 1), dt.date(2025, 4, 1)]
+    assert [s["segment_id"] for s in result["series"]] == [1, 3]
+    assert result["series"][1]["segment_name"] == NAME_WITH_QUOTES
+    for series in result["series"]:
+        points = series["points"]
+        assert [p["period_start"] for p in points] == [d.isoformat() for d in starts]
+        for i, point in enumerate(points):
+            end = starts[i + 1] if i + 1 < len(starts) else AS_OF + dt.timedelta(days=1)
+            inside = [s for s in sends_of(series["segment_id"])
+                      if starts[i] <= dt.datetime.fromisoformat(s["sent_at"]).date() < end]
+            x = sum(s["replied"] for s in inside)
+            assert list(point) == ["period_start", "leads_sent", "replied", "reply_rate", "reply_rate_low",
+                                   "reply_rate_high"]
+            assert (point["leads_sent"], point["replied"]) == (len(inside), x)
+            assert_rates_equal({k: v for k, v in point.items() if k.startswith("reply_rate")},
+                               expected_rate("reply_rate", x, len(inside)))
+    empty = result["series"][0]["points"][0]
+    if by != "month":  # the cut first week (a Thursday to Sunday) and the first day are empty
+        assert (empty["leads_sent"], empty["replied"], empty["reply_rate"], empty["reply_rate_low"]) == (0, 0, None, None)
+
+
+def test_trend_click_rate_divides_by_tracked_sends(project):
+    result = segpipe_json(project, "trend", "2", "--by", "month", "--days", "60", "--metric", "click_rate")
+    for point in result["series"][0]["points"]:
+        first = dt.date.fromisoformat(point["period_start"])
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        inside = [s for s in sends_of(2) if first <= dt.datetime.fromisoformat(s["sent_at"]).date() < last]
+        tracked = [s for s in inside if s["clicked"] is not None]
+        assert (point["leads_sent"], point["clicked"]) == (len(inside), sum(s["clicked"] for s in tracked))
+        assert_rates_equal({k: v for k, v in point.items() if k.startswith("click_rate")},
+                           expected_rate("click_rate", sum(s["clicked"] for s in tracked), len(tracked)))
+
+
+def test_trend_table_shows_intervals_and_csv_has_one_row_per_period(project):
+    table = run_segpipe("trend", "1", "--project-dir", project, "--as-of", AS_OF.isoformat(), "--by", "month",
+                        "--days", "40")
+    assert table.returncode == 0, table.stderr
+    inside = [s for s in sends_of(1) if dt.datetime.fromisoformat(s["sent_at"]).date() >= dt.date(2025, 4, 1)]
+    x, n = sum(s["replied"] for s in inside), len(inside)
+    low, high = proportion_confint(x, n, method="wilson")
+    assert f"{100 * x / n:.1f} % ({100 * low:.1f}–{100 * high:.1f})" in table.stdout
+    done = run_segpipe("trend", "1", "3", "--project-dir", project, "--as-of", AS_OF.isoformat(), "--format", "csv",
+                       "--days", "15", "--by", "week")  # a cut Sunday and two whole weeks
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 2 * 3 and rows[0].keys() == {"segment_id", "segment_name", "period_start", "leads_sent",
+                                                     "replied", "reply_rate", "reply_rate_low", "reply_rate_high"}
+
+
+# ---------------------------------------------------------------- best-time
+
+def berlin_offset(utc: dt.datetime) -> int:
+    """CET +1, CEST +2 from 2025-03-30 01:00 UTC (written out, not from zoneinfo)."""
+    return 2 if utc >= dt.datetime(2025, 3, 30, 1) else 1
+
+
+@pytest.mark.parametrize("tz, offset", [("UTC", lambda t: 0), ("America/Bogota", lambda t: -5),
+                                        ("Europe/Berlin", berlin_offset)])
+@pytest.mark.parametrize("by", ["hour", "weekday", "weekday-hour"])
+def test_best_time_buckets_are_local_hours_and_weekdays(project, tz, offset, by):
+    result = segpipe_json(project, "best-time", "--by", by, "--tz", tz, "--days", "45", "--min-sent", "20")
+    buckets = {}
+    # without SEGMENT: the sends of every segment in scope, a send counted once per segment (here 1 or 2, and 3)
+    for send in window_sends([1, 2, 3], 45):
+        utc = dt.datetime.fromisoformat(send["sent_at"])
+        local = utc + dt.timedelta(hours=offset(utc.replace(minute=0, second=0)))
+        key = {"hour": (local.hour,), "weekday": (local.isoweekday(),),
+               "weekday-hour": (local.isoweekday(), local.hour)}[by]
+        buckets.setdefault(key, []).append(send)
+    keys = {"hour": [(h,) for h in range(24)], "weekday": [(d,) for d in range(1, 8)],
+            "weekday-hour": [(d, h) for d in range(1, 8) for h in range(24)]}[by]
+    names = {"hour": ("hour",), "weekday": ("weekday",), "weekday-hour": ("weekday", "hour")}[by]
+    assert (result["by"], result["tz"], result["metric"], result["segment_id"]) == (by, tz, "reply_rate", None)
+    assert len(result["buckets"]) == len(keys)
+    best, best_key = None, None
+    for key, bucket in zip(keys, result["buckets"]):
+        inside = buckets.get(key, [])
+        x = sum(s["replied"] for s in inside)
+        assert {k: bucket[k] for k in names} == dict(zip(names, key))
+        assert (bucket["leads_sent"], bucket["replied"]) == (len(inside), x)
+        assert_rates_equal({k: v for k, v in bucket.items() if k.startswith("reply_rate")},
+                           expected_rate("reply_rate", x, len(inside)))
+        if len(inside) >= 20:
+            low = proportion_confint(x, len(inside), method="wilson")[0]
+            if best is None or low > best:
+                best, best_key = low, key
+    assert best_key is not None
+    assert tuple(result["best"][k] for k in names) == best_key
+
+
+def test_best_time_of_one_segment_bounce_rate_and_min_sent(project):
+    result = segpipe_json(project, "best-time", "DE buyers", "--metric", "bounce_rate", "--days", "45",
+                          "--min-sent", "10")
+    assert (result["segment_id"], result["segment_name"]) == (2, "DE buyers")
+    by_hour = {}
+    for send in window_sends([2], 45):
+        by_hour.setdefault(dt.datetime.fromisoformat(send["sent_at"]).hour, []).append(send)
+    eligible = {h: proportion_confint(sum(s["bounced"] for s in v), len(v), method="wilson")[1]
+                for h, v in by_hour.items() if len(v) >= 10}
+    lowest = min(eligible.values())
+    # ties on the upper bound: more sends first, then the earlier hour
+    tied = sorted((h for h, high in eligible.items() if abs(high - lowest) < 1e-12), key=lambda h: (-len(by_hour[h]), h))
+    assert result["best"]["hour"] == tied[0]
+    nobody = segpipe_json(project, "best-time", "2", "--days", "45", "--min-sent", "100000")
+    assert nobody["best"] is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["best-time", "--tz", "Europe/Berln"], "--tz must be an IANA time zone"),
+    (["best-time", "--tz", "../../etc/passwd"], "--tz must be an IANA time zone"),
+    (["best-time", "--by", "minute"], "--by must be one of hour, weekday, weekday-hour"),
+    (["best-time", "--min-sent", "-1"], "--min-sent must be 0 or more"),
+    (["trend", "1", "--by", "year"], "--by must be one of day, week, month"),
+    (["trend", "nobody"], "no segment with id or name 'nobody'"),
+    (["trend", "1", "--workspace-id", "2"], "segment 1 'US founders' belongs to workspace 1, not to --workspace-id 2"),
+    (["best-time", "3", "--workspace-id", "1"], "belongs to every workspace, not to --workspace-id 1"),
+    (["trend", "1", "--metric", "reply"], "--metric must be one of"),
+    (["trend", "1", "--days", "0"], "--days must be from 1 to 365"),
+])
+def test_bad_options_are_one_line_errors(project, args, message):
+    done = run_segpipe(*args, "--project-dir", project, "--as-of", AS_OF.isoformat())
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: ") and message in done.stderr and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_workspace_scope_sums_only_that_workspaces_segments(project):
+    result = segpipe_json(project, "best-time", "--workspace-id", "1", "--days", "45", "--by", "weekday")
+    sends = window_sends([1], 45)  # segment 1 is workspace 1's only segment; the global one is out of scope
+    assert sum(b["leads_sent"] for b in result["buckets"]) == len(sends)
+    assert result["workspace_id"] == 1
