@@ -21,6 +21,8 @@ import weakref
 from .errors import InterruptedRun
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: how often the connections are interrupted again once a stop signal came, in seconds
+REPEAT = 0.05
 #: the connections a signal interrupts; one closed and dropped leaves by itself
 _connections: weakref.WeakSet = weakref.WeakSet()
 
@@ -61,15 +63,24 @@ def stoppable():
 
 
 def _interrupt_on_signal(reader: socket.socket) -> None:
+    """After a stop signal, interrupt the watched connections now and every REPEAT
+    seconds until the block ends: DuckDB may take the Python handler's exception as
+    its own (checking signals while it runs) and carry on to the next statement."""
     stops = {int(number) for number in STOP_SIGNALS}
     while True:
-        data = reader.recv(64)
-        if not data:
-            return
-        if stops & set(data):
-            for con in list(_connections):
-                with contextlib.suppress(Exception):
-                    con.interrupt()
+        try:
+            data = reader.recv(64)
+        except TimeoutError:  # stopping: whatever query started since is interrupted too
+            pass
+        else:
+            if not data:
+                return
+            if not stops & set(data):
+                continue
+            reader.settimeout(REPEAT)
+        for con in list(_connections):
+            with contextlib.suppress(Exception):
+                con.interrupt()
 
 
 def watch(con):
