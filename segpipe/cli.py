@@ -196,6 +196,7 @@ def leads(
     project_dir: ProjectDir = None,
     db: Db = None,
     limit: Annotated[int, typer.Option("--limit", help="How many leads to show (best score first).")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many leads first (for paging).")] = 0,
     output_format: Format = "table",
     output: Output = None,
 ) -> None:
@@ -203,17 +204,16 @@ def leads(
 
     Example: segpipe leads "US SaaS Founders" --limit 50 --format csv
     """
-    from .drilldown import LEAD_COLUMNS, find_segment, segment_leads
-    from .output import check_format, formatted
-    from .top import check_limit
+    from .drilldown import LEAD_COLUMNS, check_leads_options, find_segment, leads_json, segment_leads
+    from .output import check_format, formatted, json_text
 
-    check_limit(limit)
+    check_leads_options(limit, offset)
     check_format(output_format)
     with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
-        total, rows = segment_leads(con, found, limit)
-    _emit(formatted(output_format, LEAD_COLUMNS, rows, key="leads",
-                    envelope={"segment_id": found.id, "segment_name": found.name, "lead_count": total},
+        total, rows = segment_leads(con, found, limit, offset)
+    _emit(json_text(leads_json(found, total, rows)) if output_format == "json" else
+          formatted(output_format, LEAD_COLUMNS, rows,
                     title=f"Segment {found.id} {found.name}: {total} leads, showing {len(rows)}",
                     text_columns=set(LEAD_COLUMNS) - {"lead_id", "workspace_id", "score"}), output)
 
@@ -233,8 +233,8 @@ def campaigns(
 
     Example: segpipe campaigns 1 --days 90 --as-of 2025-01-31
     """
-    from .drilldown import CAMPAIGN_COLUMNS, find_segment, segment_campaigns
-    from .output import check_format, formatted
+    from .drilldown import CAMPAIGN_COLUMNS, campaigns_json, find_segment, segment_campaigns
+    from .output import check_format, formatted, json_text
     from .top import window_ending
 
     check_format(output_format)
@@ -242,9 +242,8 @@ def campaigns(
     with _published_with_sources(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
-    _emit(formatted(output_format, CAMPAIGN_COLUMNS, rows, key="campaigns",
-                    envelope={"segment_id": found.id, "segment_name": found.name, "attribution": attribution,
-                              "time_range_from": window.time_range_from, "time_range_to": window.time_range_to},
+    _emit(json_text(campaigns_json(found, attribution, window, rows)) if output_format == "json" else
+          formatted(output_format, CAMPAIGN_COLUMNS, rows,
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
 
@@ -317,6 +316,25 @@ def best_time(
     _analysis(project_dir, db, output_format, output,
               lambda con: analyse(con, segment, window=window, by=by, tz=tz, metric=metric,
                                   workspace_id=workspace_id, min_sent=min_sent), render)
+
+
+@app.command()
+@reports_errors
+def serve(
+    project_dir: ProjectDir = None,
+    db: Db = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Address to listen on (default 127.0.0.1: this machine only).")] = None,
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.")] = 8000,
+    tokens: Annotated[Optional[Path], typer.Option("--tokens", help="YAML file mapping each API token to its workspace ids or 'all'.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes, each reading the published file read-only.")] = 1,
+) -> None:
+    """Serve the HTTP API and dashboard widget over the published database (read-only).
+
+    Example: segpipe serve --port 8000 --tokens tokens.yml
+    """
+    from .serve.command import serve_command
+
+    serve_command(typer.echo, project_dir=project_dir, db=db, host=host, port=port, tokens=tokens, workers=workers)
 
 
 @app.command()

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import ConfigError
+from .errors import ConfigError, UnknownSegmentError
+from .output import records
 from .published import query, run_vars
 from .suggest import did_you_mean
-from .top import Window
+from .top import Window, check_limit, check_range, window_ending
 
 LEAD_COLUMNS = ("lead_id", "email", "workspace_id", "source", "score", "country", "role",
                 "company_size", "industry", "tags")
@@ -37,11 +38,11 @@ def find_segment(con, ref: str) -> SegmentRef:
         if ref == segment.name or (ref.strip().isascii() and ref.strip().isdigit() and int(ref) == segment.id):
             return segment
     hint = did_you_mean(ref, [s.name for s in segments])
-    raise ConfigError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")
+    raise UnknownSegmentError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")
 
 
-def segment_leads(con, segment: SegmentRef, limit: int) -> tuple[int, list[tuple]]:
-    """(how many leads the segment has, the first `limit` of them: best score first)."""
+def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tuple[int, list[tuple]]:
+    """(how many leads the segment has, `limit` of them from `offset` on: best score first)."""
     total = query(con, "select count(*) from main.segment_leads where segment_id = $id", {"id": segment.id})[0][0]
     columns = ", ".join(f"l.{c}" for c in ("id", *LEAD_COLUMNS[1:]))
     rows = query(con, f"""
@@ -50,7 +51,7 @@ def segment_leads(con, segment: SegmentRef, limit: int) -> tuple[int, list[tuple
         join src.leads as l on l.id = sl.lead_id
         where sl.segment_id = $id
         order by l.score desc nulls last, l.id
-        limit $limit""", {"id": segment.id, "limit": limit})
+        limit $limit offset $offset""", {"id": segment.id, "limit": limit, "offset": offset})
     return total, rows
 
 
@@ -84,3 +85,36 @@ def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, li
         group by s.campaign_id, c.name
         order by min(s.sent_at), s.campaign_id""", {"id": segment.id, "start": window.start, "end": window.end})
     return attribution, [[*row, *(Fraction(n, row[4]) for n in row[5:8])] for row in rows]
+
+
+def check_leads_options(limit: int, offset: int) -> None:
+    check_limit(limit)
+    check_range("--offset", offset, 0)
+
+
+def leads_json(segment: SegmentRef, total: int, rows: list[tuple]) -> dict:
+    """`segpipe leads --format json`'s value (the HTTP API's too)."""
+    return {"segment_id": segment.id, "segment_name": segment.name, "lead_count": total,
+            "leads": records(LEAD_COLUMNS, rows)}
+
+
+def leads_report(con, segment: str, *, limit: int = 20, offset: int = 0) -> dict:
+    """A page of a segment's leads as `segpipe leads --format json` prints it."""
+    check_leads_options(limit, offset)
+    found = find_segment(con, segment)
+    return leads_json(found, *segment_leads(con, found, limit, offset))
+
+
+def campaigns_json(segment: SegmentRef, attribution: str, window: Window, rows: list[list]) -> dict:
+    """`segpipe campaigns --format json`'s value (the HTTP API's too)."""
+    return {"segment_id": segment.id, "segment_name": segment.name, "attribution": attribution,
+            "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
+            "campaigns": records(CAMPAIGN_COLUMNS, rows)}
+
+
+def campaigns_report(con, segment: str, *, days: int = 30, as_of: str | None = None) -> dict:
+    """The campaigns that sent to a segment in the window, as `segpipe campaigns --format json` prints them."""
+    window = window_ending(as_of, days)
+    found = find_segment(con, segment)
+    attribution, rows = segment_campaigns(con, found, window)
+    return campaigns_json(found, attribution, window, rows)

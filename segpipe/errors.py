@@ -15,6 +15,14 @@ class ConfigError(SegpipeError):
     """Bad project.yml, segments file, source or command-line value (exit 2)."""
 
 
+class UnknownSegmentError(ConfigError):
+    """No segment has the id or name asked for (exit 2; HTTP 404)."""
+
+
+class NoPublishedFileError(ConfigError):
+    """The published file is missing, unreadable or predates what a command reads (exit 2; HTTP 503)."""
+
+
 class CompileError(SegpipeError):
     """A model cannot be rendered: Jinja syntax, unknown ref, cycle, undefined var."""
 

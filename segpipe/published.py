@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import ConfigError, first_line
+from .errors import ConfigError, NoPublishedFileError, first_line
 
 PUBLISHED = "segpipe_published"  # the catalog name of the attached published file
 
@@ -22,11 +22,11 @@ def connect_published(path: Path):
     import duckdb
 
     if not Path(path).exists():
-        raise ConfigError(f"no published database at {path} — run `segpipe run` first")
+        raise NoPublishedFileError(f"no published database at {path} — run `segpipe run` first")
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        raise ConfigError(f"cannot open {path}: {first_line(exc)}") from None
+        raise NoPublishedFileError(f"cannot open {path}: {first_line(exc)}") from None
 
 
 def query(con, sql: str, params=None) -> list[tuple]:
@@ -36,7 +36,7 @@ def query(con, sql: str, params=None) -> list[tuple]:
     try:
         return con.execute(sql, params or {}).fetchall()
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        raise ConfigError(f"the published database lacks what this command reads ({first_line(exc)}) — "
+        raise NoPublishedFileError(f"the published database lacks what this command reads ({first_line(exc)}) — "
                           "rebuild it with `segpipe run`") from None
 
 

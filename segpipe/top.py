@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import ConfigError
-from .output import check_format, emit, formatted
+from .output import check_format, emit, formatted, json_text, records
 from .project import parse_date
 from .published import connect_published, query
 from .suggest import did_you_mean
@@ -77,13 +77,12 @@ def check_metric(metric: str) -> None:
         raise ConfigError(f"--metric must be one of {', '.join(METRICS)}; got '{metric}'{did_you_mean(metric, METRICS)}")
 
 
-def check_options(metric: str, limit: int, min_sent: int, output_format: str, workspace_id: int | None = None) -> None:
+def check_options(metric: str, limit: int, min_sent: int, workspace_id: int | None = None) -> None:
     check_metric(metric)
     check_limit(limit)
     check_range("--min-sent", min_sent, 0)
     if workspace_id is not None:
         check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
-    check_format(output_format)
 
 
 def check_limit(limit: int) -> None:
@@ -143,17 +142,36 @@ def output_keys(metric: str) -> tuple[str, ...]:
     return (*BASE_KEYS, METRICS[metric], metric)
 
 
+def ranked(con, *, days: int = 30, metric: str = "reply_rate", limit: int = 5, workspace_id: int | None = None,
+           as_of: str | None = None, min_sent: int = 1) -> tuple[Window, list[dict]]:
+    """The options checked as the CLI checks them, the window, and its ranked rows."""
+    check_options(metric, limit, min_sent, workspace_id=workspace_id)
+    window = window_ending(as_of, days)
+    return window, rank_segments(con, window, metric, limit, min_sent, workspace_id)
+
+
+def as_json(window: Window, metric: str, rows: list[dict]) -> dict:
+    """The seed dashboard's JSON value: `segpipe top --format json` and the HTTP API alike."""
+    return {"time_range_from": window.time_range_from, "time_range_to": window.time_range_to, "metric": metric,
+            "segments": records(output_keys(metric), [[row[k] for k in output_keys(metric)] for row in rows])}
+
+
+def report(con, **options) -> dict:
+    """`segpipe top`'s JSON value over a read-only connection (options as `ranked` takes them)."""
+    window, rows = ranked(con, **options)
+    return as_json(window, options.get("metric", "reply_rate"), rows)
+
+
 def render(window: Window, metric: str, rows: list[dict], output_format: str) -> str:
     """The dashboard's JSON shape, CSV with the same keys, or a ranked table."""
+    if output_format == "json":
+        return json_text(as_json(window, metric, rows))
     columns = list(output_keys(metric))
     values = [[row[k] for k in columns] for row in rows]
     if output_format == "table":
         columns, values = ["#", *columns], [[rank, *v] for rank, v in enumerate(values, 1)]
-    return formatted(output_format, columns, values, key="segments",
-                     envelope={"time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
-                               "metric": metric},
-                     title=f"Top {len(rows)} segments by {metric}, {window.describe()}", text_columns={"segment_name"},
-                     empty="(no segment has enough sends in this window)")
+    return formatted(output_format, columns, values, title=f"Top {len(rows)} segments by {metric}, {window.describe()}",
+                     text_columns={"segment_name"}, empty="(no segment has enough sends in this window)")
 
 
 def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
@@ -162,8 +180,10 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     entry point (entry.py) with the same option values; `echo` prints the result."""
     from .project import load_project
 
-    check_options(metric, limit, min_sent, output_format, workspace_id)
+    check_options(metric, limit, min_sent, workspace_id)
+    check_format(output_format)
     window = window_ending(as_of, days)
     with connect_published(load_project(project_dir, db=db).database) as con:
-        rows = rank_segments(con, window, metric, limit, min_sent, workspace_id)
+        window, rows = ranked(con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of,
+                              min_sent=min_sent)
     emit(render(window, metric, rows, output_format), output, echo)

@@ -33,7 +33,7 @@ with timed_sends as (
 ),
 
 sends as (
-    -- one row per send, its outcomes already as the numbers to sum
+    -- one row per send, its outcomes already as the counts to sum (summed_counts())
     select
         lead_id,
         campaign_segment_id,
@@ -42,15 +42,19 @@ sends as (
         sent_at,
         date_trunc('hour', sent_at)                               as hour,
         cast(sent_at as date)                                     as day,
+        1                                                         as leads_sent,
         opened::int                                               as opened,
         replied::int                                              as replied,
         bounced::int                                              as bounced,
         coalesce(clicked, false)::int                             as clicked,
         coalesce(converted, false)::int                           as converted,
-        (clicked is not null)::int                                as click_tracked,
-        (converted is not null)::int                              as conversion_tracked,
+        -- a NULL flag: this send does not track clicks (conversions), so it is no denominator
+        (clicked is not null)::int                                as clicks_tracked,
+        (converted is not null)::int                              as conversions_tracked,
+        (replied and replied_at is not null)::int                 as timed_replies,
         -- response time in whole microseconds: exact, so any window's average is reproducible
-        case when replied then datediff('microsecond', sent_at, replied_at) end as response_micros
+        case when replied and replied_at is not null
+             then datediff('microsecond', sent_at, replied_at) else 0 end as response_micros_sum
     from timed_sends
 ),
 
@@ -84,17 +88,8 @@ select
     hour,
     campaign_id,
     variant,
-    count(*)                                        as leads_sent,
     -- bigint, not sum()'s hugeint: readers sum these again, and hugeint sums are slow
-    sum(opened)::bigint                             as opened,
-    sum(replied)::bigint                            as replied,
-    sum(bounced)::bigint                            as bounced,
-    sum(clicked)::bigint                            as clicked,
-    sum(converted)::bigint                          as converted,
-    sum(click_tracked)::bigint                      as clicks_tracked,
-    sum(conversion_tracked)::bigint                 as conversions_tracked,
-    count(response_micros)                          as timed_replies,
-    coalesce(sum(response_micros), 0)::bigint       as response_micros_sum,
+    {{ summed_counts() }},
     min(sent_at)                                    as first_sent_at,
     max(sent_at)                                    as last_sent_at
 from attributed

@@ -108,10 +108,10 @@ def render(result: dict, output_format: str) -> str:
         return json_text(result)
     keys = BUCKETS[result["by"]][0]
     values = [f"{metric}", f"{metric}_low", f"{metric}_high"]
-    if output_format == "csv":
+    if output_format != "table":  # csv, and the file formats output.py writes (parquet, xlsx)
         columns = [*keys, "leads_sent", count, *values, "best"]
         rows = [[*(b[k] for k in columns[:-1]), b == result["best"]] for b in result["buckets"]]
-        return formatted("csv", columns, rows)
+        return formatted(output_format, columns, rows)
     columns = [*("weekday" if k == "weekday" else f"hour ({result['tz']})" for k in keys),
                "leads_sent", count, f"{metric} (95 % interval)", ""]
     rows = [[*(WEEKDAYS[b[k] - 1] if k == "weekday" else f"{b[k]:02d}:00" for k in keys), b["leads_sent"], b[count],

@@ -87,12 +87,12 @@ def render(result: dict, output_format: str) -> str:
     metric, count = result["metric"], METRICS[result["metric"]]
     if output_format == "json":
         return json_text(result)
-    if output_format == "csv":
+    if output_format != "table":  # csv, and the file formats output.py writes (parquet, xlsx)
         columns = ["segment_id", "segment_name", "period_start", "leads_sent", count,
                    metric, f"{metric}_low", f"{metric}_high"]
         rows = [[s["segment_id"], s["segment_name"], *(p[c] for c in columns[2:])]
                 for s in result["series"] for p in s["points"]]
-        return formatted("csv", columns, rows)
+        return formatted(output_format, columns, rows)
     window = f"{result['time_range_from'][:10]} to {result['time_range_to'][:10]} (UTC)"
     blocks = []
     for series in result["series"]:

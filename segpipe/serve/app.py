@@ -1,0 +1,153 @@
+"""The FastAPI application: the /api routes, /healthz, the widget, and how errors answer.
+
+Status codes (SPEC §10): a bad parameter is 422 with the CLI's one-line message
+in `detail` (a SegpipeError the library raised, or a text that is no integer);
+an unknown segment 404; no published file yet 503; a missing or unknown token
+401, a workspace outside the token's list 403; anything unexpected 500 with a
+one-line `detail`, its traceback in the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import NoPublishedFileError, SegpipeError, UnknownSegmentError
+from .params import missing_argument, type_error
+from .routes import router
+from .snapshots import Snapshots
+from .tenancy import Tokens
+
+log = logging.getLogger("segpipe.serve")
+access_log = logging.getLogger("segpipe.serve.access")
+
+STATIC = Path(__file__).parent / "static"
+#: the widget loads nothing from another host (SPEC §10); uPlot sets inline styles from script
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                 b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+ENV_DB, ENV_TOKENS = "SEGPIPE_SERVE_DB", "SEGPIPE_SERVE_TOKENS"
+
+
+def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
+    """The app serving `database` read-only; with `tokens`, every /api request needs one."""
+    snapshots = Snapshots(database)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        try:
+            snapshots.refresh()  # attach now, not on the first request
+        except NoPublishedFileError as exc:
+            log.warning("%s", exc)
+        yield
+        snapshots.close()
+
+    app = FastAPI(title="segpipe", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Segment performance from the published segpipe file (SPEC §10). "
+                              "Query parameters are the CLI's options in snake_case, with its defaults and checks.")
+    app.state.snapshots = snapshots
+    app.state.tokens = tokens
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _bad_parameter)
+    app.add_exception_handler(SegpipeError, _segpipe_error)
+    app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness and the published run's time")
+    app.add_api_route("/", widget, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(AccessLog)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `uvicorn --factory` (one per worker process of `segpipe serve --workers N`)."""
+    tokens = os.environ.get(ENV_TOKENS)
+    return create_app(Path(os.environ[ENV_DB]), Tokens.load(Path(tokens)) if tokens else None)
+
+
+def healthz(request: Request) -> JSONResponse:
+    """`{"status": "ok", "published_at": …}`; 503 while there is no published file to serve."""
+    try:
+        with request.app.state.snapshots.reading() as snapshot:
+            return JSONResponse({"status": "ok", "published_at": snapshot.published_at})
+    except NoPublishedFileError as exc:
+        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+
+
+def widget() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def docs() -> FileResponse:
+    """Swagger UI from the vendored copy: FastAPI's own /docs would load it from a CDN."""
+    return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
+
+
+def _bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI only checks that integers are integers; say so in the CLI's words."""
+    command = getattr(request.scope.get("endpoint"), "cli_command", None)
+    error = exc.errors()[0]
+    name = str(error["loc"][-1])
+    if error.get("type") == "missing":  # only compare's `a` and `b`, the CLI's arguments A and B
+        detail = missing_argument(command, name)
+    else:
+        detail = type_error(command, name, error.get("input"))
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _segpipe_error(request: Request, exc: SegpipeError) -> JSONResponse:
+    status = 404 if isinstance(exc, UnknownSegmentError) else 503 if isinstance(exc, NoPublishedFileError) else 422
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+class AccessLog:
+    """One access-log line per request (client, request line, status, bytes, milliseconds);
+    empty query parameters (`workspace_id=`) count as not given, as the seed's client sends them;
+    an unexpected exception becomes a one-line 500, its traceback logged here only."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+                 if v != ""]
+        scope["query_string"] = urlencode(query).encode("latin-1")
+        started, sent = time.perf_counter(), {"status": 0, "bytes": 0}
+
+        async def send_logged(message):
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            elif message["type"] == "http.response.body":
+                sent["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        except Exception as exc:
+            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            if sent["status"] == 0:
+                response = JSONResponse({"detail": f"unexpected {type(exc).__name__} — the server log has the details"},
+                                        status_code=500)
+                await response(scope, receive, send_logged)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            target = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
+            access_log.info('%s:%s "%s %s HTTP/%s" %d %d %.1fms', client[0], client[1], scope["method"], target,
+                            scope.get("http_version", "1.1"), sent["status"], sent["bytes"],
+                            (time.perf_counter() - started) * 1000)

@@ -1,0 +1,153 @@
+"""The `/api` endpoints of SPEC §10: each calls the library function its CLI command calls.
+
+Route functions are plain `def`, so FastAPI runs them in its thread pool and the
+DuckDB work never blocks the event loop. Each request reads one snapshot of the
+published file (snapshots.py) through its tenant's view of it (tenancy.py), and
+answers with the CLI's JSON text, so an endpoint and `segpipe X --format json`
+give the same bytes. A response carries an ETag naming the published run, the
+tenant and the UTC day (a window without `as_of` ends today), so a dashboard
+polling every minute gets `304 Not Modified` until the next run publishes. The
+answers computed on a snapshot are kept with it (a published file never changes),
+so many dashboards asking the same thing cost one query per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from .. import drilldown, segment_pages, top
+from ..analyses.best_time import best_time as best_time_analysis
+from ..analyses.trend import trend as trend_analysis
+from ..output import json_text
+from ..top import window_ending
+from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, SegmentRef, TimeZone,
+                     WorkspaceId)
+from .tenancy import Scope
+
+router = APIRouter(prefix="/api")
+
+
+def tenant(request: Request) -> Scope | None:
+    """The workspaces the request's bearer token may see (None: all of them).
+
+    Without `--tokens` every request may see everything; with it, a request
+    without a known token is refused (401)."""
+    tokens = request.app.state.tokens
+    if tokens is None:
+        return None
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    known, scope = tokens.scope_of(presented.strip()) if scheme.lower() == "bearer" else (False, None)
+    if not known:
+        raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return scope
+
+
+Tenant = Depends(tenant)
+
+
+def cli(command: str | None):
+    """Name the CLI command whose options an endpoint takes (for the CLI's messages; None: no such command)."""
+    def mark(endpoint):
+        endpoint.cli_command = command
+        return endpoint
+    return mark
+
+
+def answer(request: Request, scope: Scope | None, compute: Callable, workspace_id: int | None = None) -> Response:
+    """`compute(connection)` on the current snapshot as the CLI's JSON text (segpipe.output.json_text,
+    byte for byte) with an ETag, or 304; an answer already computed on this snapshot is sent again."""
+    if scope is not None and workspace_id is not None and not scope.allows(workspace_id):
+        raise HTTPException(403, f"this token may not see workspace {workspace_id}")
+    with request.app.state.snapshots.reading() as snapshot:
+        scope_tag = scope.tag if scope else "all"
+        etag = f'W/"{snapshot.identity.tag}-{scope_tag}-{dt.datetime.now(dt.timezone.utc).date():%Y%m%d}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
+        if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+            return Response(status_code=304, headers=headers)
+        key = (etag, request.url.path, request.url.query)
+        body = snapshot.answers.get(key)
+        if body is None:
+            body = json_text(compute(snapshot.cursor(scope))).encode("utf-8")
+            snapshot.answers.put(key, body)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/dashboard/top-segments", summary="Top segments (the seed dashboard's endpoint)")
+@cli("top")
+def top_segments(request: Request, days: Days = 30, metric: Metric = "reply_rate", limit: Limit = 5,
+                 workspace_id: WorkspaceId = None, as_of: AsOf = None, min_sent: MinSent = 1,
+                 scope=Tenant) -> Response:
+    """Segments ranked by `metric` over the window: `segpipe top --format json`."""
+    return answer(request, scope, lambda con: top.report(
+        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent),
+        workspace_id)
+
+
+@router.get("/segments", summary="Every segment")
+@cli(None)
+def segments(request: Request, workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The published segments with their filters (only workspace W's with `workspace_id`)."""
+    return answer(request, scope, lambda con: segment_pages.segments_list(con, workspace_id=workspace_id),
+                  workspace_id)
+
+
+@router.get("/segments/{segment}", summary="One segment and its figures")
+@cli(None)
+def segment(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsOf = None,
+            scope=Tenant) -> Response:
+    """The segment and its counts and rates over the window."""
+    return answer(request, scope, lambda con: segment_pages.segment_report(con, segment, days=days, as_of=as_of))
+
+
+@router.get("/segments/{segment}/leads", summary="A segment's leads")
+@cli("leads")
+def leads(request: Request, segment: SegmentRef, limit: Limit = 20, offset: Offset = 0, scope=Tenant) -> Response:
+    """The leads the segment matches, best score first, paged: `segpipe leads --format json`."""
+    return answer(request, scope, lambda con: drilldown.leads_report(con, segment, limit=limit, offset=offset))
+
+
+@router.get("/segments/{segment}/campaigns", summary="The campaigns that sent to a segment")
+@cli("campaigns")
+def campaigns(request: Request, segment: SegmentRef, days: Days = 30, as_of: AsOf = None,
+              scope=Tenant) -> Response:
+    """Per campaign, the segment's sends and outcomes in the window: `segpipe campaigns --format json`."""
+    return answer(request, scope, lambda con: drilldown.campaigns_report(con, segment, days=days, as_of=as_of))
+
+
+@router.get("/segments/{segment}/trend", summary="A segment's rate per day, week or month")
+@cli("trend")
+def trend(request: Request, segment: SegmentRef, by: Period = "week", days: Days = 30, as_of: AsOf = None,
+          metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The rate per period with its 95 % Wilson interval: `segpipe trend SEGMENT --format json`."""
+    return answer(request, scope, lambda con: trend_analysis(
+        con, [segment], window=window_ending(as_of, days), by=by, metric=metric, workspace_id=workspace_id),
+        workspace_id)
+
+
+def _best_time(request, segment, by, tz, min_sent, days, as_of, metric, workspace_id, scope) -> Response:
+    return answer(request, scope, lambda con: best_time_analysis(
+        con, segment, window=window_ending(as_of, days), by=by, tz=tz, metric=metric, workspace_id=workspace_id,
+        min_sent=min_sent), workspace_id)
+
+
+@router.get("/segments/{segment}/best-time", summary="When a segment's sends do best")
+@cli("best-time")
+def best_time(request: Request, segment: SegmentRef, by: Bucket = "hour", tz: TimeZone = "UTC",
+              min_sent: BucketMinSent = 30, days: Days = 30, as_of: AsOf = None, metric: Metric = "reply_rate",
+              workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """The rate per local hour, weekday or both, and the best bucket: `segpipe best-time SEGMENT --format json`."""
+    return _best_time(request, segment, by, tz, min_sent, days, as_of, metric, workspace_id, scope)
+
+
+@router.get("/best-time", summary="When the sends of every segment in scope do best")
+@cli("best-time")
+def best_time_overall(request: Request, by: Bucket = "hour", tz: TimeZone = "UTC", min_sent: BucketMinSent = 30,
+                      days: Days = 30, as_of: AsOf = None, metric: Metric = "reply_rate",
+                      workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """`segpipe best-time --format json` without a segment: every send of the ranked scope."""
+    return _best_time(request, None, by, tz, min_sent, days, as_of, metric, workspace_id, scope)

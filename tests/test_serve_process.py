@@ -1,0 +1,86 @@
+"""`segpipe serve` as a process: what it says at start, where it listens, errors it cannot answer in JSON."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import duckdb
+import pytest
+
+from tests.conftest import run_segpipe
+from tests.conftest_serve import AS_OF
+from tests.serve_server import ServeProcess, get
+
+
+def test_without_tokens_it_listens_on_loopback_and_says_so(served_project, tmp_path):
+    server = ServeProcess("--project-dir", served_project, log_dir=tmp_path)
+    try:
+        log = server.log()
+        assert f"at http://127.0.0.1:{server.port}/" in log
+        assert "No --tokens: every request sees every workspace, so serve listens on this machine only" in log
+        assert f"Uvicorn running on http://127.0.0.1:{server.port}" in log
+        status, _, body = get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}")
+        assert status == 200 and body["segments"]  # no token needed without --tokens
+    finally:
+        server.stop()
+
+
+def test_workers_are_processes_that_each_answer(served_project, tmp_path):
+    server = ServeProcess("--project-dir", served_project, "--workers", "2", log_dir=tmp_path)
+    try:
+        answers = [get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}") for _ in range(6)]
+        assert {status for status, _, _ in answers} == {200} and len({str(body) for _, _, body in answers}) == 1
+        assert "2 workers" in server.log()
+        deadline = time.monotonic() + 20  # the second worker may still be starting
+        while server.log().count("Started server process") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.log().count("Started server process") == 2
+    finally:
+        server.stop()
+
+
+def test_an_unexpected_error_is_a_one_line_500_and_a_logged_traceback(served_project, tmp_path):
+    broken = tmp_path / "broken.duckdb"
+    shutil.copyfile(served_project / "out.duckdb", broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute("ALTER TABLE main.segments ALTER filters TYPE VARCHAR")
+        con.execute("UPDATE main.segments SET filters = '{not json'")
+    server = ServeProcess("--project-dir", served_project, "--db", broken, log_dir=tmp_path)
+    try:
+        status, _, body = get(server.base_url + "/api/segments")
+        assert (status, body) == (500, {"detail": "unexpected JSONDecodeError — the server log has the details"})
+        log = server.log()
+        assert "Traceback (most recent call last)" in log and "json.decoder.JSONDecodeError" in log
+        assert get(server.base_url + "/api/dashboard/top-segments")[0] == 200  # the server goes on
+    finally:
+        server.stop()
+
+
+def test_before_the_first_run_it_answers_503_then_serves_what_a_run_publishes(served_project, tmp_path):
+    server = ServeProcess("--project-dir", served_project, "--db", tmp_path / "later.duckdb", log_dir=tmp_path)
+    try:
+        assert "Warning: no published database at" in server.log()
+        status, _, body = get(server.base_url + "/healthz")
+        assert status == 503 and body["status"] == "unavailable"
+        status, _, body = get(server.base_url + "/api/segments")
+        assert (status, body) == (503, {"detail": f"no published database at {tmp_path / 'later.duckdb'} — "
+                                                  "run `segpipe run` first"})
+        built = run_segpipe("run", "--project-dir", served_project, "--db", tmp_path / "later.duckdb", "--as-of", AS_OF)
+        assert built.returncode == 0, built.stderr
+        assert get(server.base_url + "/api/segments")[0] == 200
+        assert get(server.base_url + "/healthz")[2]["status"] == "ok"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("content,line", [
+    ("tok: [1, x]", "--tokens: {path}: token 'tok…' must map to a list of workspace ids (integers) or to 'all', got [1, 'x']"),
+    ("- tok", "--tokens: {path} must map each token to a list of workspace ids or to 'all', e.g. 'sk_team_a: [1]'"),
+    ("tok: [1", "--tokens: {path} is not valid YAML: while parsing a flow sequence"),
+])
+def test_a_bad_tokens_file_is_one_line(served_project, tmp_path, content, line):
+    path = tmp_path / "tokens.yml"
+    path.write_text(content)
+    done = run_segpipe("serve", "--project-dir", served_project, "--tokens", path, "--port", "1")
+    assert (done.returncode, done.stderr, done.stdout) == (2, f"Error: {line.format(path=path)}\n", "")

@@ -1,0 +1,163 @@
+"""The dashboard widget in a real headless Chromium (Debian's chromium + chromium-driver).
+
+Against the shared server (tests/conftest_serve.py), which needs a token: the
+widget must ask for it. Then the ranked table must equal the API's JSON, a new
+metric must reorder it, a segment link must open the segment's page, and no
+request may leave the server's host (Chromium's own network log says which
+requests it made).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest_serve import AS_OF
+from tests.serve_server import get
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+         "--window-size=1200,900"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_ready(driver, shown: str | None = None, timeout: float = 15):
+    """Until the page is drawn (and, with `shown`, until that CSS selector matches: the new view)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(
+        "return document.body.dataset.ready === 'true' && (!arguments[0] || !!document.querySelector(arguments[0]))",
+        shown))
+
+
+def ranked_rows(driver) -> list[dict]:
+    """The card's table as the page shows it: segment id, name, and the counts."""
+    return driver.execute_script("""
+        return [...document.querySelectorAll('#top-segments tbody tr')].map(tr => ({
+            segment_id: Number(tr.dataset.segmentId),
+            segment_name: tr.querySelector('th a').textContent,
+            leads_sent: tr.querySelector('[data-key=leads_sent]').textContent,
+            replied: tr.querySelector('[data-key=replied]').textContent,
+            rates: [...tr.querySelectorAll('td.rate .pct')].map(td => td.textContent),
+        }));""")
+
+
+def expected_rows(body: dict) -> list[dict]:
+    return [{"segment_id": s["segment_id"], "segment_name": s["segment_name"], "leads_sent": f"{s['leads_sent']:,}",
+             "replied": f"{s['replied']:,}",
+             "rates": [f"{s[r] * 100:.2f} %" if s[r] is not None else "–" for r in ("open_rate", "reply_rate", "bounce_rate")]}
+            for s in body["segments"]]
+
+
+def requested_urls(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def test_the_widget_in_chromium(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    browser.get_log("performance")  # start the network log afresh
+    browser.get(f"{server.base_url}/?as_of={AS_OF}")
+    wait_ready(browser)
+    # the server needs a token: the widget asks for it, and a wrong one is refused
+    field = browser.find_element(By.ID, "token")
+    field.send_keys("not-a-token", Keys.ENTER)
+    wait_ready(browser, "#token-form[data-rejected]")
+    assert "did not accept" in browser.find_element(By.ID, "token-help").text
+    browser.find_element(By.ID, "token").send_keys("tok-all", Keys.ENTER)
+    wait_ready(browser, "#top-segments")
+
+    api = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}&days=30&limit=5"
+    by_reply = get(api + "&metric=reply_rate", "tok-all")[2]
+    assert ranked_rows(browser) == expected_rows(by_reply) != []
+
+    Select(browser.find_element(By.ID, "metric")).select_by_value("bounce_rate")
+    wait_ready(browser, "#metric option[value=bounce_rate][selected]")
+    by_bounce = get(api + "&metric=bounce_rate", "tok-all")[2]
+    assert ranked_rows(browser) == expected_rows(by_bounce)
+    assert [r["segment_id"] for r in expected_rows(by_bounce)] != [r["segment_id"] for r in expected_rows(by_reply)]
+    assert "bounce rate" in browser.find_element(By.CSS_SELECTOR, "#top-segments caption").text
+
+    first = by_bounce["segments"][0]
+    link = browser.find_element(By.CSS_SELECTOR, f"#top-segments tr[data-segment-id='{first['segment_id']}'] a")
+    link.send_keys(Keys.ENTER)  # keyboard, not a click
+    wait_ready(browser, "article.segment #leads-table")
+    assert browser.find_element(By.TAG_NAME, "h1").text == first["segment_name"]
+    leads = get(f"{server.base_url}/api/segments/{first['segment_id']}/leads?limit=20", "tok-all")[2]
+    shown = browser.find_elements(By.CSS_SELECTOR, "#leads-table tbody tr")
+    assert len(shown) == len(leads["leads"])
+    campaigns = get(f"{server.base_url}/api/segments/{first['segment_id']}/campaigns?as_of={AS_OF}", "tok-all")[2]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#campaigns-table tbody tr")) == len(campaigns["campaigns"])
+    trend = get(f"{server.base_url}/api/segments/{first['segment_id']}/trend?as_of={AS_OF}", "tok-all")[2]
+    if any(point["leads_sent"] for point in trend["series"][0]["points"]):
+        assert browser.find_elements(By.CSS_SELECTOR, "#trend .uplot canvas"), "the trend chart is drawn"
+    else:
+        assert browser.find_element(By.ID, "trend").text == "No sends in this window."
+
+    urls = requested_urls(browser)
+    assert any(u.endswith("/api/dashboard/top-segments?metric=bounce_rate&days=30&limit=5&as_of=" + AS_OF)
+               for u in urls)
+    foreign = [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about")
+               and urlsplit(u).netloc != f"127.0.0.1:{server.port}"]
+    assert foreign == []
+
+
+def test_the_widget_at_phone_width(server, browser):
+    """At 390 px wide the card still shows every segment name without a page-wide horizontal scroll."""
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(f"{server.base_url}/?as_of={AS_OF}")
+        wait_ready(browser)
+        if browser.find_elements("id", "token"):
+            browser.find_element("id", "token").send_keys("tok-all\n")
+            wait_ready(browser)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        viewport = browser.execute_script("return window.innerWidth")
+        assert width <= viewport
+        assert browser.find_elements("css selector", "#top-segments tbody tr")
+    finally:
+        browser.set_window_size(1200, 900)
+
+
+def test_the_api_docs_render_from_the_server_itself(server, browser):
+    """/docs is Swagger UI from the vendored copy: every endpoint listed, nothing from another host."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("performance")
+    browser.get(f"{server.base_url}/docs")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", ".opblock-summary-path"))
+    paths = {e.get_attribute("data-path") for e in browser.find_elements("css selector", ".opblock-summary-path")}
+    assert {"/api/dashboard/top-segments", "/api/segments/{segment}/leads", "/api/segments/{segment}/trend"} <= paths
+    foreign = [u for u in requested_urls(browser) if urlsplit(u).scheme not in ("data", "blob", "about")
+               and urlsplit(u).netloc != f"127.0.0.1:{server.port}"]
+    assert foreign == []
