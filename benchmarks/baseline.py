@@ -67,9 +67,10 @@ def sends_sql(data_dir) -> str:
         coalesce(cl.opened, false)       as opened,
         coalesce(cl.replied, false)      as replied,
         coalesce(cl.bounced, false)      as bounced,
-        coalesce(cl.clicked, false)      as clicked,
-        coalesce(cl.converted, false)    as converted,
-        cl.replied_at
+        cl.clicked,                      -- NULL: not tracked
+        cl.converted,
+        cl.replied_at,
+        c.workspace_id                   as campaign_workspace_id
     from {_parquet(data_dir, 'campaign_leads/*.parquet')} as cl
     left join {_parquet(data_dir, 'campaigns.parquet')} as c on c.id = cl.campaign_id
     where cl.sent"""
@@ -100,12 +101,15 @@ select
     count(*) filter (where s.bounced)                                as bounced,
     count(*) filter (where s.clicked)                                as clicked,
     count(*) filter (where s.converted)                              as converted,
+    count(s.clicked)                                                 as clicks_tracked,
+    count(s.converted)                                               as conversions_tracked,
     count(*) filter (where s.replied and s.replied_at is not null)   as timed_replies,
     cast(coalesce(sum(datediff('microsecond', s.sent_at, s.replied_at))
         filter (where s.replied and s.replied_at is not null), 0) as bigint) as response_micros_sum
 from sends as s
 join segment_leads as m on m.lead_id = s.lead_id
 where s.sent_at is not null
+  and (s.campaign_workspace_id is null or s.campaign_workspace_id = m.workspace_id)  -- SPEC §4 tenancy
 group by m.segment_id, cast(s.sent_at as date)"""
 
 

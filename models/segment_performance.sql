@@ -8,6 +8,8 @@ with window_totals as (
         sum(bounced)            as bounced,
         sum(clicked)            as clicked,
         sum(converted)          as converted,
+        sum(clicks_tracked)     as clicks_tracked,
+        sum(conversions_tracked) as conversions_tracked,
         sum(timed_replies)      as timed_replies,
         sum(response_micros_sum) as response_micros_sum
     from {{ ref('segment_performance_daily') }}
@@ -27,11 +29,13 @@ select
     cast(coalesce(w.bounced, 0) as bigint)              as bounced,
     cast(coalesce(w.clicked, 0) as bigint)              as clicked,
     cast(coalesce(w.converted, 0) as bigint)            as converted,
+    cast(coalesce(w.clicks_tracked, 0) as bigint)       as clicks_tracked,
+    cast(coalesce(w.conversions_tracked, 0) as bigint)  as conversions_tracked,
     {{ rate('w.opened', 'w.leads_sent') }}              as open_rate,
     {{ rate('w.replied', 'w.leads_sent') }}             as reply_rate,
     {{ rate('w.bounced', 'w.leads_sent') }}             as bounce_rate,
-    {{ rate('w.clicked', 'w.leads_sent') }}             as click_rate,
-    {{ rate('w.converted', 'w.leads_sent') }}           as conversion_rate,
+    {{ rate('w.clicked', 'w.clicks_tracked') }}         as click_rate,
+    {{ rate('w.converted', 'w.conversions_tracked') }}  as conversion_rate,
     {{ rate('w.response_micros_sum / 3600e6', 'w.timed_replies') }} as avg_response_hours
 from {{ ref('segments') }} as s
 left join window_totals as w using (segment_id)

@@ -128,12 +128,11 @@ def _project(project_dir, db=None, cli_vars=None):
     return load_project(project_dir, db=db, cli_vars=cli_vars)
 
 
-def _published_with_sources(project_dir, db):
-    """A read-only connection to the project's published file (a context manager that closes it),
-    plus the views over source files the drill-downs read."""
-    from .published import connect_with_sources
+def _published(project_dir, db):
+    """A read-only connection to the project's published file (a context manager that closes it)."""
+    from .published import connect_published
 
-    return connect_with_sources(_project(project_dir, db), warn=lambda line: typer.echo(line, err=True))
+    return connect_published(_project(project_dir, db).database)
 
 
 def _emit(text: str, output: Optional[Path]) -> None:
@@ -209,7 +208,7 @@ def leads(
 
     check_leads_options(limit, offset)
     check_format(output_format)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         total, rows = segment_leads(con, found, limit, offset)
     _emit(json_text(leads_json(found, total, rows)) if output_format == "json" else
@@ -239,7 +238,7 @@ def campaigns(
 
     check_format(output_format)
     window = window_ending(as_of, days)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
     _emit(json_text(campaigns_json(found, attribution, window, rows)) if output_format == "json" else
@@ -354,7 +353,7 @@ def why(
     from .why import explain, render
 
     check_format(output_format)
-    with _published_with_sources(project_dir, db) as con:
+    with _published(project_dir, db) as con:
         result = explain(con, segment, lead_id)
     _emit(render(result, output_format), None)
 

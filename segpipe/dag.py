@@ -54,8 +54,11 @@ def _closure(start: str, edges) -> set[str]:
     return seen
 
 
-def select(models: dict, selection: str | None, models_dir: Path) -> set[str]:
-    """Names of the models a selection string picks; all models when it is empty."""
+def select(models: dict, selection: str | None, models_dirs) -> set[str]:
+    """Names of the models a selection string picks; all models when it is empty.
+    `models_dirs`: the folder (or folders: the project's, the built-in one) a `path/` is in."""
+    if isinstance(models_dirs, Path):
+        models_dirs = [models_dirs]
     if not selection or not selection.strip():
         return set(models)
     children = children_of(models)
@@ -66,8 +69,9 @@ def select(models: dict, selection: str | None, models_dir: Path) -> set[str]:
             raise ConfigError(f"--select: cannot read '{token}' — use name, +name, name+ or path/")
         name = match["name"]
         if name.endswith("/") or "/" in name:
-            folder = (models_dir.parent / name).resolve() if name.startswith("models/") else (models_dir / name).resolve()
-            roots = {m for m, model in models.items() if folder in Path(model.path).resolve().parents}
+            folders = {(d.parent / name).resolve() if name.startswith("models/") else (d / name).resolve()
+                       for d in models_dirs}
+            roots = {m for m, model in models.items() if folders & set(Path(model.path).resolve().parents)}
             if not roots:
                 raise ConfigError(f"--select: no models under '{name}'")
         elif name in models:

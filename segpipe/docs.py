@@ -36,9 +36,11 @@ from .errors import ConfigError
 from .yaml_files import read_yaml
 from .sql import sql_literal
 from .suggest import check_keys
+from .wording import plural
 
-COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
+COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships", "at_least_one")
 MODEL_TESTS = ("unique_combination_of_columns", "expression_is_true")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REF = re.compile(r"""^\s*(ref|source)\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*$""")
 
 
@@ -79,10 +81,41 @@ class DataTest:
             field_ = f'"{self.args["field"]}"'
             return (f"SELECT child.* FROM {relation} AS child WHERE child.{col} IS NOT NULL "
                     f"AND NOT EXISTS (SELECT 1 FROM {parent} AS parent WHERE parent.{field_} = child.{col})")
+        if self.kind == "at_least_one":  # dbt_utils': one row (the count) when no row has a value
+            return f"SELECT count({col}) AS n FROM {relation} HAVING count({col}) = 0"
         if self.kind == "unique_combination_of_columns":
             cols = ", ".join(f'"{c}"' for c in self.args["combination_of_columns"])
             return f"SELECT {cols}, count(*) AS n FROM {relation} GROUP BY {cols} HAVING count(*) > 1"
         return f"SELECT * FROM {relation} WHERE NOT coalesce(({self.args['expression']}), false)"
+
+
+    def failure(self, count: int, sample: list[str]) -> tuple[str, str]:
+        """What a failing run prints: (the count, a sample row with its column names)."""
+        if self.kind == "at_least_one":
+            return f"{self.model} has no row with a {self.column}", ""
+        return plural(count, "failing row"), sample[0]
+
+    def shown_columns(self, names: list[str]) -> list[str]:
+        """The columns of a failing row worth showing: the relation's leading ids (its key)
+        and the columns the test names; a test that selects its own columns shows them all."""
+        if self.kind in ("unique", "unique_combination_of_columns"):
+            return names
+        named = {self.column, *self.args.get("combination_of_columns", ()),
+                 *IDENTIFIER.findall(str(self.args.get("expression", "")))}
+        leading_ids = []
+        for name in names:
+            if not (name == "id" or name.endswith("_id")):
+                break
+            leading_ids.append(name)
+        return [n for n in names if n in named or n in leading_ids] or names
+
+
+def sample_text(names: list[str], row: tuple) -> str:
+    """`send_id=16, lead_id=77777, tags='a,b'`: a failing row people can read."""
+    def shown(value):
+        return "NULL" if value is None else repr(value) if isinstance(value, (str, list)) else str(value)
+
+    return ", ".join(f"{name}={shown(value)}" for name, value in zip(names, row))
 
 
 def load_docs(root: Path, files, cache_of=lambda path: None) -> dict[str, ModelDoc]:
@@ -182,6 +215,9 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
         raise ConfigError(f"{where}: a test is a name or a one-key mapping such as {{accepted_values: {{values: [a, b]}}}}")
     args = dict(args or {})
     check_keys({kind: 1}, kinds, where, ConfigError)
+    name = args.pop("name", None)  # as in dbt: a test's own name, shown in the run's output
+    if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_]+", name)):
+        raise ConfigError(f"{where}: {kind}: name must be letters, digits and _, such as sends_to_unknown_leads")
     config = args.pop("config", None) or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{where}: {kind}: config must be a mapping such as {{severity: warn}}")
@@ -198,17 +234,22 @@ def _test(spec, model: str, column: str | None, where: str, kinds) -> DataTest:
     if kind == "relationships" and not REF.match(str(args.get("to", ""))):
         raise ConfigError(f"{where}: relationships needs to: ref('model') or source('name')")
     suffix = f"{model}_{column}" if column else f"{model}"
-    return DataTest(name=f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity,
+    return DataTest(name=name or f"{kind}_{suffix}", model=model, kind=kind, column=column, args=args, severity=severity,
                     where=config.get("where"))
 
 
 def run_tests(con, tests, relation_of, resolve, sample_size: int = 3):
-    """Run each test; yield (test, failing row count, sample rows, seconds)."""
+    """Run each test; yield (test, failing row count, sample rows as text, seconds)."""
     for test in tests:
         started = time.perf_counter()
         sql = test.sql(relation_of(test.model), resolve)
         count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-        sample = con.execute(f"SELECT * FROM ({sql}) LIMIT {sample_size}").fetchall() if count else []
+        sample = []
+        if count:
+            cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {sample_size}")
+            names = [d[0] for d in cursor.description]
+            shown = test.shown_columns(names)
+            sample = [sample_text(shown, [row[names.index(n)] for n in shown]) for row in cursor.fetchall()]
         yield test, count, sample, time.perf_counter() - started
 
 

@@ -1,9 +1,11 @@
 """`segpipe leads` and `segpipe campaigns`: the seed dashboard's links behind a segment.
 
-Both read the published file. A segment is named by its id or its exact name;
-an unknown one is an error suggesting the closest name. `campaigns` attributes
-sends the way the published figures were built (`vars.attribution` of that
-run), so a segment's campaigns add up to what `segpipe top` shows for it.
+Both read the published file only (the relations of contract.py), so they work
+with the source files gone. A segment is named by its id or its exact name; an
+unknown one is an error suggesting the closest name. `campaigns` sums
+`segment_campaign_daily`, which comes from the same one pass over the sends as
+`segment_performance_daily` (models/internal/segment_send_totals.sql), so a
+segment's campaigns add up to what `segpipe top` shows for it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .contract import LEADS, SEGMENT_CAMPAIGN_DAILY, SEGMENT_LEADS, SEGMENTS
 from .errors import ConfigError, UnknownSegmentError
 from .output import records
-from .published import query, run_vars
+from .published import query, run_info
 from .suggest import did_you_mean
 from .top import Window, check_limit, check_range, window_ending
 
@@ -33,7 +36,7 @@ class SegmentRef:
 def find_segment(con, ref: str) -> SegmentRef:
     """The segment whose id or exact name is `ref`."""
     segments = [SegmentRef(*row) for row in query(
-        con, "select segment_id, segment_name, workspace_id from main.segments order by segment_id")]
+        con, f"select segment_id, segment_name, workspace_id from {SEGMENTS} order by segment_id")]
     for segment in segments:
         if ref == segment.name or (ref.strip().isascii() and ref.strip().isdigit() and int(ref) == segment.id):
             return segment
@@ -43,47 +46,41 @@ def find_segment(con, ref: str) -> SegmentRef:
 
 def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tuple[int, list[tuple]]:
     """(how many leads the segment has, `limit` of them from `offset` on: best score first)."""
-    total = query(con, "select count(*) from main.segment_leads where segment_id = $id", {"id": segment.id})[0][0]
-    columns = ", ".join(f"l.{c}" for c in ("id", *LEAD_COLUMNS[1:]))
+    total = query(con, f"select count(*) from {SEGMENT_LEADS} where segment_id = $id", {"id": segment.id})[0][0]
+    columns = ", ".join(f"l.{c}" for c in LEAD_COLUMNS)
     rows = query(con, f"""
         select {columns}
-        from main.segment_leads as sl
-        join src.leads as l on l.id = sl.lead_id
+        from {SEGMENT_LEADS} as sl
+        join {LEADS} as l on l.lead_id = sl.lead_id
         where sl.segment_id = $id
-        order by l.score desc nulls last, l.id
+        order by l.score desc nulls last, l.lead_id
         limit $limit offset $offset""", {"id": segment.id, "limit": limit, "offset": offset})
-    return total, rows
+    return total, [_whole_score(row) for row in rows]
 
 
-def _has_relation(con, schema: str, name: str) -> bool:
-    """A table or view (a Parquet source is a view over its files, see file_views)."""
-    return bool(query(con, "select count(*) from information_schema.tables where table_catalog = current_database() "
-                           "and table_schema = $schema and table_name = $name", {"schema": schema, "name": name})[0][0])
-
-
-def _attributed_sends(attribution: str) -> str:
-    """The sends counted for segment $id, as segment_performance_daily counts them."""
-    if attribution == "campaign":
-        return "select * from staging.stg_sends where campaign_segment_id = $id"
-    return ("select s.* from staging.stg_sends as s "
-            "join main.segment_leads as sl on sl.lead_id = s.lead_id and sl.segment_id = $id")
+def _whole_score(row: tuple) -> tuple:
+    """A score of 90.0 as 90: the column is a DOUBLE (59.5 is a score too), but a whole score
+    reads as the integer it is in JSON and CSV, as in the leads file."""
+    at = LEAD_COLUMNS.index("score")
+    score = row[at]
+    if isinstance(score, float) and score.is_integer():
+        return (*row[:at], int(score), *row[at + 1:])
+    return row
 
 
 def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, list[list]]:
     """(the attribution used, one row per campaign that sent to the segment in the window)."""
-    if not _has_relation(con, "src", "campaigns"):
+    info = run_info(con)
+    if "campaigns" not in info.get("sources", ["campaigns"]):
         raise ConfigError("this project has no campaigns source: its sends are read from leads.metadata, so there are no campaigns to list")
-    attribution = run_vars(con).get("attribution", "matching")
     rows = query(con, f"""
-        with sends as ({_attributed_sends(attribution)})
-        select s.campaign_id, c.name, min(s.sent_at), max(s.sent_at), count(*),
-               count(*) filter (where s.opened), count(*) filter (where s.replied),
-               count(*) filter (where s.bounced)
-        from sends as s
-        left join src.campaigns as c on c.id = s.campaign_id
-        where s.sent_at is not null and cast(s.sent_at as date) between $start and $end
-        group by s.campaign_id, c.name
-        order by min(s.sent_at), s.campaign_id""", {"id": segment.id, "start": window.start, "end": window.end})
+        select campaign_id, campaign_name, min(first_sent_at), max(last_sent_at), sum(leads_sent)::bigint,
+               sum(opened)::bigint, sum(replied)::bigint, sum(bounced)::bigint
+        from {SEGMENT_CAMPAIGN_DAILY}
+        where segment_id = $id and day between $start and $end
+        group by campaign_id, campaign_name
+        order by min(first_sent_at), campaign_id""", {"id": segment.id, "start": window.start, "end": window.end})
+    attribution = info.get("vars", {}).get("attribution", "matching")
     return attribution, [[*row, *(Fraction(n, row[4]) for n in row[5:8])] for row in rows]
 
 

@@ -8,10 +8,11 @@ are left out of the published file. Their definitions are kept in
 
 - by the next `segpipe run`, which starts from a copy of the published file
   and needs them to build what changed;
-- by the drill-downs and `segpipe test`, which read the sends and leads: they
-  open an in-memory database over the published file (attached read-only) and
-  recreate the views there, reading the files as they are now
-  (`published.connect_with_sources`).
+- by `segpipe test`, which tests those views too: it opens an in-memory
+  database over the published file (attached read-only) and recreates the
+  views there, reading the files as they are now
+  (`published.connect_with_sources`). The drill-downs need none of this: they
+  read published tables (segment_campaign_daily, leads).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""`segpipe ls`: the project's nodes — sources, seeds, models — and what each depends on.
+"""`segpipe ls`: the project's nodes — sources, seeds, models — what each depends on, and
+where each comes from: a file or database for sources and seeds, `builtin` or the
+project's own file for models (see overrides.py).
 
 Read from a compiled plan, so dependencies are the `ref()`/`source()` calls the
 models really make. `--select` uses dbt's grammar over models (`name`, `+name`,
@@ -9,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .overrides import BUILTIN, is_builtin
 from .plan import Plan
 
-COLUMNS = ("type", "name", "relation", "depends_on", "path")
+COLUMNS = ("type", "name", "relation", "depends_on", "origin")
 
 
 def list_nodes(plan: Plan, selected_only: bool) -> list[list]:
@@ -33,5 +36,6 @@ def list_nodes(plan: Plan, selected_only: bool) -> list[list]:
         model = plan.models[name]
         depends = [f"source:{s}" for s in model.sources] + [
             f"{'model' if r in plan.models else 'seed'}:{r}" for r in model.refs]
-        rows.append([f"model ({model.materialized})", name, model.relation, depends, project.relpath(model.path)])
+        origin = BUILTIN if is_builtin(model.path) else project.relpath(model.path)
+        rows.append([f"model ({model.materialized})", name, model.relation, depends, origin])
     return rows

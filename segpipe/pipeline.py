@@ -1,9 +1,10 @@
-"""segpipe's pipeline: the engine's build, with the segments in it.
+"""segpipe's pipeline: the engine's build, with the segments and the contract in it.
 
 The engine (plan, runner) builds any project of Jinja SQL models; it knows
 nothing of segments. This module hands it what the segment product adds: the
 validated segments as the computed source `src.segments`, and the Jinja
-functions the built-in models call to turn them into SQL. `compile`, `run`
+functions the built-in models call to turn them into SQL, and the check that the
+built file still holds what the commands read (contract.py). `compile`, `run`
 and `test` all go through here, so every command sees the same build.
 """
 
@@ -13,7 +14,7 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
-from . import membership
+from . import contract, membership
 from .changes import digest
 from .errors import ConfigError
 from .plan import ComputedSource, Plan, compile_project
@@ -23,6 +24,7 @@ from .published import connect_with_sources
 from .runner import Progress, run_data_tests
 from .runner import run as run_plan
 from .segments import Segment, load_segments, segment_predicate, write_segments_table
+from .wording import plural
 
 
 def segment_context(segments: list[Segment]) -> dict:
@@ -62,7 +64,17 @@ def run(project: Project, *, selection: str | None = None, as_of: dt.date | None
         full_refresh: bool = False, echo=print, wait: float = 0) -> dict:
     """`segpipe run` on a loaded project: compile, then build, test and publish (runner.run)."""
     plan = compile_plan(project, as_of=as_of, selection=selection)
-    return run_plan(plan, full_refresh=full_refresh, echo=echo, wait=wait)
+    return run_plan(plan, full_refresh=full_refresh, echo=echo, verify=check_contract, wait=wait)
+
+
+def check_contract(con, plan: Plan, model: str | None) -> None:
+    """The relations `model` built (every one when None) hold the columns segpipe's commands
+    read (contract.py): a replaced model that broke them stops the run before the models
+    built on it fail with a less telling error."""
+    relations = [r for r in contract.RELATIONS if model is None or r.model == model]
+    if relations:
+        contract.check(con, relations, origin_of=lambda name: plan.project.relpath(plan.models[name].path)
+                       if name in plan.models else None)
 
 
 def test_published(project: Project, *, selection: str | None = None, echo=print) -> None:
@@ -77,8 +89,8 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
         run_data_tests(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
     finally:
         con.close()
-    passed = sum(1 for r in progress.results if r["status"] == "pass")
-    echo(f"Done: {passed} of {len(progress.results)} data tests passed")
+    echo(f"Done: {progress.count('test', 'pass')} of {plural(len(progress.results), 'data test')} passed, "
+         f"{plural(progress.count('test', 'warn'), 'warning')}")
 
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,

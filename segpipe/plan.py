@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .dag import build_order, select
 from .docs import load_docs
+from .overrides import builtin_root, layered_docs
 from .errors import ConfigError
 from .project import Project, parse_cache_file, parse_date
 from .render import Model, Renderer, compile_models, discover_models
@@ -91,12 +92,14 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     models = discover_models(project.root, project.model_files())
     compile_models(renderer, models)
     order = build_order(models)
-    docs = load_docs(project.root, project.doc_files(), cache_of=lambda path: parse_cache_file(project, path))
-    for name, doc in docs.items():
+    builtin_docs, own_docs = (load_docs(root, files, cache_of=lambda path: parse_cache_file(project, path))
+                              for root, files in zip((builtin_root(), project.root), project.doc_files()))
+    for name, doc in own_docs.items():
         if name not in models:
             raise ConfigError(f"{doc.file}: documents model '{name}', which does not exist")
-    return Plan(project, models, order, select(models, selection, project.models_dir), variables, docs, renderer,
-                computed_sources)
+    docs = layered_docs(models, builtin_docs, own_docs)
+    selected = select(models, selection, [project.models_dir, builtin_root() / "models"])
+    return Plan(project, models, order, selected, variables, docs, renderer, computed_sources)
 
 
 def _check_campaign_sources(project: Project) -> None:

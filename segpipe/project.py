@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import overrides
 from . import target
 from .errors import ConfigError
 from .suggest import check_keys
@@ -122,22 +123,21 @@ class Project:
         return Source(name=name, seed=self.seeds[name], column_types=self.seed_column_types.get(name, {}))
 
     def model_files(self) -> list[Path]:
-        return sorted(self.models_dir.rglob("*.sql")) if self.models_dir.is_dir() else []
+        """The built-in models it does not replace, then its own (see overrides.py)."""
+        return overrides.model_files(self.models_dir)
 
-    def doc_files(self) -> list[Path]:
-        if not self.models_dir.is_dir():
-            return []
-        return sorted([*self.models_dir.rglob("*.yml"), *self.models_dir.rglob("*.yaml")])
+    def doc_files(self) -> tuple[list[Path], list[Path]]:
+        """(the built-in docs files, its own)."""
+        return overrides.doc_files(self.models_dir)
 
     def macro_files(self) -> list[Path]:
-        return sorted(self.macros_dir.rglob("*.sql")) if self.macros_dir.is_dir() else []
+        """The built-in macro files, then its own (which replace built-in macros by name)."""
+        return overrides.macro_files(self.macros_dir)
 
     def relpath(self, path: Path) -> str:
-        """Path as shown to users: relative to the project folder when inside it."""
-        try:
-            return str(Path(path).resolve().relative_to(self.root))
-        except ValueError:
-            return str(path)
+        """Path as shown to users: relative to the project folder when inside it,
+        `builtin:models/…` for a built-in model or macro."""
+        return overrides.display(self.root, path)
 
 
 def find_project_dir(start: Path | None = None) -> Path:

@@ -2,9 +2,10 @@
 
 `segpipe top`, `leads`, `campaigns` and `test` read the file `segpipe run`
 published. They open it read-only (so they never block a run or a BI tool) and
-turn a missing file or table into one line pointing at `segpipe run`. Those
-that read the sends or leads also get the views over source files the run left
-out of the file (see file_views.py).
+turn a missing file or table into one line pointing at `segpipe run`. The
+commands read published tables only (contract.py); `segpipe test`, which also
+tests the staging views over source files, gets those views back (see
+file_views.py).
 """
 
 from __future__ import annotations
@@ -40,15 +41,19 @@ def query(con, sql: str, params=None) -> list[tuple]:
                           "rebuild it with `segpipe run`") from None
 
 
-def run_vars(con) -> dict:
-    """The vars the published file was built with (attribution, days, as_of)."""
-    rows = query(con, "select vars from segpipe_meta.run_info")
-    return json.loads(rows[0][0]) if rows else {}
+def run_info(con) -> dict:
+    """What the published file was built with: `vars` (attribution, days, as_of) and
+    `sources` (the names of the sources it read)."""
+    from .contract import RUN_INFO
+
+    rows = query(con, f"select vars, sources from {RUN_INFO}")
+    return {"vars": json.loads(rows[0][0]), "sources": json.loads(rows[0][1])} if rows else {}
+
 
 
 def connect_with_sources(project, warn=None):
     """A connection reading the published file plus the views over source files
-    (for `leads`, `campaigns` and `test`): an in-memory database with the published
+    (for `segpipe test`): an in-memory database with the published
     file attached read-only. Without such views it is simply the current database;
     with them, every published table and view gets an alias in memory and the file
     views are recreated beside them. `warn` gets one line per source changed since

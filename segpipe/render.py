@@ -22,12 +22,14 @@ import jinja2
 
 from . import target
 from .errors import CompileError, first_line
+from .overrides import builtin_root, display, is_builtin
 from .sql import sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
 CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+VAR_CALL = re.compile(r"""\bvar\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SCHEMA = "main"
 
 
@@ -84,8 +86,10 @@ class Renderer:
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
                  seed_relations: dict, extra_context: dict | None = None):
         self.root = root
+        self.builtin_root = builtin_root()
+        folders = {"builtin": self.builtin_root, "project": root}  # templates are named `builtin/…` or `project/…`
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(root)),
+            loader=jinja2.PrefixLoader({prefix: jinja2.FileSystemLoader(str(folder)) for prefix, folder in folders.items()}),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
@@ -95,14 +99,18 @@ class Renderer:
         self.source_names = set(source_names)
         self.seed_relations = seed_relations
         self.extra_context = dict(extra_context or {})
-        self.macro_templates = [self._template(path) for path in macro_files]
+        self.macro_files = list(macro_files)
+        self.macro_templates = [self._template(path) for path in self.macro_files]
+        self.vars_read: set[str] = set()  # var() names called while rendering
 
     def _template(self, path: Path) -> jinja2.Template:
-        relative = path.resolve().relative_to(self.root).as_posix()
+        resolved = path.resolve()
+        name = (f"builtin/{resolved.relative_to(self.builtin_root).as_posix()}" if is_builtin(resolved)
+                else f"project/{resolved.relative_to(self.root).as_posix()}")
         try:
-            return self.env.get_template(relative)
+            return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise CompileError(f"{relative}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
+            raise CompileError(f"{_rel(self.root, path)}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
 
     def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None) -> None:
         """Render `model` in place, `ref(name)` becoming `relations[name]`. `run_query`
@@ -161,6 +169,7 @@ class Renderer:
             return f"src.{name}"
 
         def var(name: str, default=_MISSING):
+            self.vars_read.add(name)
             if name in self.variables:
                 return self.variables[name]
             if default is _MISSING:
@@ -200,10 +209,19 @@ _MISSING = object()
 
 
 def _rel(root: Path, path) -> str:
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
+    return display(root, path)
+
+
+def unread_vars(renderer: Renderer, models: dict[str, Model], names) -> list[tuple[str, str]]:
+    """(name, ' (did you mean …?)') for each of `names` that no model or macro reads: not
+    called while rendering, nor named in a var('…') of a branch not rendered this time
+    (say, one read only by an incremental run). A typo such as `attribtion` is otherwise
+    silently ignored."""
+    read = set(renderer.vars_read)
+    for path in [*renderer.macro_files, *(m.path for m in models.values())]:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            read.update(VAR_CALL.findall(Path(path).read_text(encoding="utf-8")))
+    return [(name, did_you_mean(name, read)) for name in names if name not in read]
 
 
 def discover_models(root: Path, model_files) -> dict[str, Model]:

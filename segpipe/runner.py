@@ -24,8 +24,10 @@ from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
 from .interrupt import stoppable, watch
 from .plan import Plan
 from .publish import BuildFile
+from .render import unread_vars
 from .sources import Loader
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident
+from .wording import plural
 
 
 class Progress:
@@ -35,20 +37,26 @@ class Progress:
         self.echo = echo
         self.results: list[dict] = []
 
-    def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = ""):
+    def node(self, kind: str, name: str, status: str, seconds: float, rows: int | None = None, message: str = "",
+             example: str = ""):
+        """`example` (a failing row) goes on a line of its own, whole: it is what a user acts on."""
         rows_text = f"{rows:>10,} rows" if rows is not None else " " * 15
-        if len(message) > 100:
-            message = message[:99] + "…"
-        self.echo(f"{status:<5} {kind:<6} {name:<56} {rows_text}  {seconds:6.2f}s{('  ' + message) if message else ''}")
+        shown = message[:99] + "…" if len(message) > 100 else message
+        self.echo(f"{status:<5} {kind:<6} {name:<56} {rows_text}  {seconds:6.2f}s{('  ' + shown) if shown else ''}")
+        if example:
+            self.echo(f"{'':12} e.g. {example}")
         self.results.append({"unique_id": f"{kind}.{name}", "status": status.lower(), "rows": rows,
-                             "execution_time": round(seconds, 4), "message": message or None})
+                             "execution_time": round(seconds, 4),
+                             "message": (f"{message}, e.g. {example}" if example else message) or None})
 
     def count(self, kind: str, status: str) -> int:
         return sum(1 for r in self.results if r["unique_id"].startswith(f"{kind}.") and r["status"] == status)
 
 
-def run(plan: Plan, *, full_refresh: bool = False, echo=print, wait: float = 0) -> dict:
+def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait: float = 0) -> dict:
     """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
+    `verify(con, plan, name)`, when given, checks the file after model `name` is built, and
+    with name None once everything is built; it raises to stop the run before publishing.
 
     With a published file from an earlier run (and no --full-refresh), the build
     starts from a copy of it: unchanged sources are not reloaded, unchanged
@@ -61,6 +69,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, wait: float = 0) 
     project = plan.project
     target.write_compiled(project, plan.models.values())
     progress = Progress(echo)
+    warn_unread_vars(plan, progress)
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
@@ -74,7 +83,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, wait: float = 0) 
             if not (previous and build.start_from_published()):
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
-            _build(plan, changes, build.path, progress)
+            _build(plan, changes, build.path, progress, verify)
             build.publish()
     except Exception as exc:
         _write_results(plan, progress, started, "error", str(exc))
@@ -85,12 +94,19 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, wait: float = 0) 
     seconds = time.perf_counter() - started
     _write_results(plan, progress, started, "success", None)
     warned = sum(1 for r in progress.results if r["status"] == "warn")
-    echo(f"Done: {progress.count('model', 'ok')} models built, {progress.count('test', 'pass')} data tests passed, "
-         f"{warned} warnings in {seconds:.2f}s — published {project.relpath(project.database)}")
+    echo(f"Done: {plural(progress.count('model', 'ok'), 'model')} built, {plural(progress.count('test', 'pass'), 'data test')} "
+         f"passed, {plural(warned, 'warning')} in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
 
 
-def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None:
+def warn_unread_vars(plan: Plan, progress: Progress) -> None:
+    """SPEC §12: a var set in project.yml (or --vars) that no model reads is a warning naming
+    the closest var that is read — `attribtion: campaign` would otherwise change nothing."""
+    for name, hint in unread_vars(plan.renderer, plan.models, plan.project.vars):
+        progress.node("var", name, "WARN", 0.0, message=f"vars.{name} is set, but no model reads it{hint}")
+
+
+def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:
     con = watch(connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit))
     try:
         for node in sorted(changes.removed):
@@ -99,12 +115,19 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress) -> None
         _load_changed_sources(con, plan, changes, progress)
         file_views.replay(con, sources=_names("source", changes.changed | changes.removed),
                           models=_names("model", changes.removed))
-        built = [name for name in plan.order if _build_model(con, plan, changes, name, progress)]
+        built = []
+        for name in plan.order:
+            if _build_model(con, plan, changes, name, progress):
+                built.append(name)
+                if verify is not None:
+                    verify(con, plan, name)
         for name in built:
             if name in plan.docs:
                 apply_comments(con, plan.docs[name], plan.models[name].relation)
         run_data_tests(con, plan, progress, built)
         _write_run_info(con, plan)
+        if verify is not None:
+            verify(con, plan, None)
         file_views.detach(con, plan)
         write_fingerprints(con, changes.fingerprints)
         con.execute("CHECKPOINT")
@@ -127,7 +150,7 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
     files_of = lambda kind, name: changes.paths.get(NodeId(kind, name))  # noqa: E731
     for kind, name, count, seconds in Loader(con, stale).load_all_timed(files_of, changes.appends):
         appended = changes.appends.get(name) if kind == "source" else None
-        progress.node(kind, name, "OK", seconds, count, message=f"appended {len(appended)} new file(s)" if appended else "")
+        progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
     for computed in plan.computed_sources:
         if changes.source(computed.name):
             t0 = time.perf_counter()
@@ -176,12 +199,12 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
 
     for test, count, sample, seconds in run_tests(con, tests, plan.relation_of, resolve):
         status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
-        message = f"{count} failing rows, e.g. {sample[0]}" if count else ""
-        progress.node("test", test.name, status, seconds, None, message)
+        message, example = test.failure(count, sample) if count else ("", "")
+        progress.node("test", test.name, status, seconds, None, message, example)
         if status == "FAIL":
-            failures.append(f"{test.name} ({count} rows, e.g. {sample[0]})")
+            failures.append(f"{test.name} ({message}{', e.g. ' + example if example else ''})")
     if failures:
-        raise DataTestError(f"{len(failures)} data test(s) failed, {consequence}: {'; '.join(failures)}")
+        raise DataTestError(f"{plural(len(failures), 'data test')} failed, {consequence}: {'; '.join(failures)}")
 
 
 #: the vars run_info publishes: what readers need to interpret the figures. Every BI user
@@ -193,10 +216,12 @@ def _write_run_info(con, plan: Plan) -> None:
     """What the published file was built with, for `segpipe top` and curious BI users."""
     public = {name: plan.variables[name] for name in PUBLISHED_VARS if name in plan.variables}
     create_meta_schema(con)
-    con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info (built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON)")
-    con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?)",
+    con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info "
+                "(built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON, sources JSON)")
+    con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
-                 json.dumps(public, default=str, sort_keys=True)])
+                 json.dumps(public, default=str, sort_keys=True),
+                 json.dumps(sorted([*plan.project.sources, *(s.name for s in plan.computed_sources)]))])
 
 
 def _write_results(plan: Plan, progress: Progress, started: float, status: str, message) -> None:

@@ -1,8 +1,9 @@
 """`segpipe init DIR`: a new, working project from the templates in `scaffold/`.
 
 The `scaffold/` folder beside this module ships in the package: project.yml,
-the demo's models and macros (a test keeps them identical to the repository's)
-and a few dozen example leads and sends. The example data ends on
+one example project model, and a few dozen example leads and sends. It copies
+no built-in model or macro: the project uses those of the installed segpipe
+(see overrides.py), so upgrading segpipe upgrades it. The example data ends on
 `TEMPLATE_LAST_DAY`; init moves every timestamp forward so it ends today, so
 `segpipe run` then `segpipe top` show a ranking without `--as-of`.
 """
@@ -53,10 +54,9 @@ def init_project(target: Path, today: dt.date | None = None) -> list[Path]:
 
 
 def template_files() -> list[Path]:
-    """Every file of the scaffold. In the repository `models/` and `macros/` there are
-    symlinks to the demo's own (one copy, no drift); os.walk follows them, rglob would not."""
+    """Every file of the scaffold."""
     files = []
-    for folder, dirs, names in os.walk(TEMPLATES, followlinks=True):
+    for folder, dirs, names in os.walk(TEMPLATES):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         files += [Path(folder) / name for name in names]
     return sorted(files)

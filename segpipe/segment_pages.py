@@ -11,6 +11,7 @@ import json
 from fractions import Fraction
 
 from .analyses.scope import DENOMINATORS
+from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .drilldown import find_segment
 from .output import plain, round_rate
 from .published import query
@@ -23,7 +24,7 @@ COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", 
 
 
 def _segment_rows(con, where: str = "", params=None) -> list[dict]:
-    rows = query(con, f"select {', '.join(SEGMENT_KEYS)} from main.segments {where} order by segment_id", params)
+    rows = query(con, f"select {', '.join(SEGMENT_KEYS)} from {SEGMENTS} {where} order by segment_id", params)
     return [{**dict(zip(SEGMENT_KEYS, row)), "filters": json.loads(row[4]) if row[4] else {}} for row in rows]
 
 
@@ -43,7 +44,7 @@ def segment_report(con, segment: str, *, days: int = 30, as_of: str | None = Non
     sums = query(con, f"""
         select {', '.join(f'coalesce(sum({c}), 0)::BIGINT' for c in COUNTS)},
                coalesce(sum(timed_replies), 0)::BIGINT, coalesce(sum(response_micros_sum), 0)
-        from main.segment_performance_daily
+        from {SEGMENT_PERFORMANCE_DAILY}
         where segment_id = $id and day between $start and $end""",
                  {"id": found.id, "start": window.start, "end": window.end})[0]
     counts = dict(zip(COUNTS, sums))

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from .errors import ConfigError, disk_full
+from .overrides import display
 from .safe_write import write_own_file
 
 FOLDER = "target"
@@ -34,13 +35,17 @@ def project_config_cache(root: Path) -> Path:
 
 
 def parsed_file(root: Path, path: Path) -> Path | None:
-    """Where the parse of a project file is cached (`target/parsed/<path>.json`);
-    None for a file outside the project."""
-    try:
-        relative = Path(path).resolve().relative_to(root)
-    except ValueError:
+    """Where the parse of a project or built-in file is cached (`target/parsed/<path>.json`,
+    `target/parsed/builtin/<path>.json`); None for a file elsewhere."""
+    relative = display(root, path)
+    if Path(relative).is_absolute():
         return None
-    return folder(root) / "parsed" / f"{relative.as_posix()}.json"
+    return folder(root) / "parsed" / f"{_as_path(relative)}.json"
+
+
+def _as_path(shown: str) -> str:
+    """`builtin:models/x.sql` (overrides.display) as a relative path, `builtin/models/x.sql`."""
+    return shown.replace(":", "/", 1)
 
 
 def jinja_folder(root: Path) -> Path:
@@ -51,7 +56,7 @@ def jinja_folder(root: Path) -> Path:
 def write_compiled(project, models) -> None:
     """target/compiled/<model path>: the SQL exactly as it was run."""
     for model in models:
-        path = folder(project.root) / "compiled" / project.relpath(model.path)
+        path = folder(project.root) / "compiled" / _as_path(project.relpath(model.path))
         try:
             write_own_file(path, model.sql)
         except OSError as exc:

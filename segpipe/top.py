@@ -13,15 +13,17 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
 from .output import check_format, emit, formatted, json_text, records
 from .project import parse_date
 from .published import connect_published, query
 from .suggest import did_you_mean
+from .wording import plural
 
 BIGINT_MAX = 2**63 - 1
 
-#: metric → the count it divides by leads_sent
+#: metric → the count it divides by its denominator (DENOMINATORS)
 METRICS = {
     "reply_rate": "replied",
     "open_rate": "opened",
@@ -29,6 +31,16 @@ METRICS = {
     "click_rate": "clicked",
     "conversion_rate": "converted",
 }
+#: metric → its denominator (SPEC §4): clicks and conversions only over the sends that track them,
+#: so a segment whose campaigns do not track clicks has no click rate, not 0 %
+DENOMINATORS = {
+    "reply_rate": "leads_sent",
+    "open_rate": "leads_sent",
+    "bounce_rate": "leads_sent",
+    "click_rate": "clicks_tracked",
+    "conversion_rate": "conversions_tracked",
+}
+COUNTS = ("opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 #: the seed dashboard's keys, in its order
 BASE_KEYS = ("segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
              "open_rate", "reply_rate", "bounce_rate")
@@ -96,36 +108,36 @@ def check_range(option: str, value: int, least: int) -> None:
                           if value > BIGINT_MAX else f"{option} must be {least} or more, got {value}")
 
 
-WINDOW_SQL = """
+WINDOW_SQL = f"""
 with window_totals as (
-    select segment_id,
-           sum(leads_sent) as leads_sent, sum(opened) as opened, sum(replied) as replied,
-           sum(bounced) as bounced, sum(clicked) as clicked, sum(converted) as converted
-    from main.segment_performance_daily
+    select segment_id, sum(leads_sent) as leads_sent, {", ".join(f"sum({c}) as {c}" for c in COUNTS)}
+    from {SEGMENT_PERFORMANCE_DAILY}
     where day between $start and $end
     group by segment_id
 )
-select s.segment_id, s.segment_name,
-       coalesce(w.leads_sent, 0)::BIGINT, coalesce(w.opened, 0)::BIGINT, coalesce(w.replied, 0)::BIGINT,
-       coalesce(w.bounced, 0)::BIGINT, coalesce(w.clicked, 0)::BIGINT, coalesce(w.converted, 0)::BIGINT
-from main.segments as s
+select s.segment_id, s.segment_name, coalesce(w.leads_sent, 0)::BIGINT,
+       {", ".join(f"coalesce(w.{c}, 0)::BIGINT" for c in COUNTS)}
+from {SEGMENTS} as s
 left join window_totals as w using (segment_id)
 where coalesce(w.leads_sent, 0) >= $min_sent
   and ($workspace_id is null or s.workspace_id = $workspace_id)
 """
 
 
+def with_rates(row: dict) -> dict:
+    """The row with every metric as an exact Fraction, None when its denominator is 0."""
+    return {**row, **{rate: Fraction(row[count], row[DENOMINATORS[rate]]) if row[DENOMINATORS[rate]] else None
+                      for rate, count in METRICS.items()}}
+
+
 def rank_segments(con, window: Window, metric: str, limit: int, min_sent: int,
                   workspace_id: int | None) -> list[dict]:
-    """The ranked rows, counts as ints and rates as exact Fractions (None without sends)."""
+    """The ranked rows, counts as ints and rates as exact Fractions (None when not measurable,
+    ranked after every measured one)."""
     rows = query(con, WINDOW_SQL, {"start": window.start, "end": window.end, "min_sent": min_sent,
                                    "workspace_id": workspace_id})
-    segments = []
-    for seg_id, name, sent, *counts in rows:
-        row = {"segment_id": seg_id, "segment_name": name, "leads_sent": sent,
-               **dict(zip(("opened", "replied", "bounced", "clicked", "converted"), counts))}
-        row.update({rate: Fraction(row[count], sent) if sent else None for rate, count in METRICS.items()})
-        segments.append(row)
+    segments = [with_rates({"segment_id": seg_id, "segment_name": name, "leads_sent": sent, **dict(zip(COUNTS, counts))})
+                for seg_id, name, sent, *counts in rows]
     sign = 1 if metric == "bounce_rate" else -1
 
     def key(row):
@@ -140,6 +152,15 @@ def output_keys(metric: str) -> tuple[str, ...]:
     if metric in BASE_KEYS:
         return BASE_KEYS
     return (*BASE_KEYS, METRICS[metric], metric)
+
+
+def why_empty(con, workspace_id: int | None) -> str:
+    """What an empty ranking means: a workspace without segments is not one whose segments
+    were sent too little."""
+    if workspace_id is not None and not query(
+            con, "select count(*) from main.segments where workspace_id = $w", {"w": workspace_id})[0][0]:
+        return f"(workspace {workspace_id} has no segments — give one `workspace_id: {workspace_id}` in the segments file)"
+    return "(no segment has enough sends in this window)"
 
 
 def ranked(con, *, days: int = 30, metric: str = "reply_rate", limit: int = 5, workspace_id: int | None = None,
@@ -162,7 +183,8 @@ def report(con, **options) -> dict:
     return as_json(window, options.get("metric", "reply_rate"), rows)
 
 
-def render(window: Window, metric: str, rows: list[dict], output_format: str) -> str:
+def render(window: Window, metric: str, rows: list[dict], output_format: str,
+           empty: str = "(no segment has enough sends in this window)") -> str:
     """The dashboard's JSON shape, CSV with the same keys, or a ranked table."""
     if output_format == "json":
         return json_text(as_json(window, metric, rows))
@@ -170,8 +192,8 @@ def render(window: Window, metric: str, rows: list[dict], output_format: str) ->
     values = [[row[k] for k in columns] for row in rows]
     if output_format == "table":
         columns, values = ["#", *columns], [[rank, *v] for rank, v in enumerate(values, 1)]
-    return formatted(output_format, columns, values, title=f"Top {len(rows)} segments by {metric}, {window.describe()}",
-                     text_columns={"segment_name"}, empty="(no segment has enough sends in this window)")
+    return formatted(output_format, columns, values, title=f"Top {plural(len(rows), 'segment')} by {metric}, {window.describe()}",
+                     text_columns={"segment_name"}, empty=empty)
 
 
 def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
@@ -186,4 +208,5 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
     with connect_published(load_project(project_dir, db=db).database) as con:
         window, rows = ranked(con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of,
                               min_sent=min_sent)
-    emit(render(window, metric, rows, output_format), output, echo)
+        empty = why_empty(con, workspace_id) if not rows else ""
+    emit(render(window, metric, rows, output_format, empty), output, echo)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from .contract import LEADS, SEGMENT_LEADS, SEGMENTS
 from .drilldown import find_segment
 from .errors import ConfigError
 from .published import query
@@ -23,7 +24,6 @@ from .segments import FILTER_KEYS, LIST_FILTERS
 LEAD_COLUMN = {"sources": "source", "countries": "country", "roles": "role",
                "company_sizes": "company_size", "industries": "industry"}
 COLUMNS = ("rule", "lead_value", "segment_values", "passes")
-LEADS = "src.leads"  # the published copy of the leads source
 
 #: the lead's values, and its match keys computed as stg_leads computes them
 LEAD_SQL = f"""
@@ -32,14 +32,14 @@ select workspace_id, email, source, score, country, role, company_size, industry
        list_filter(list_transform(coalesce(tags, []), t -> lower(trim(t))), t -> t <> ''),
        coalesce(trim(email), '') <> ''
 from {LEADS}
-where id = $lead_id
+where lead_id = $lead_id
 """
 
 
 def explain(con, segment: str, lead_id: int) -> dict:
     """The JSON value of `segpipe why`: the segment, the lead, one check per rule, the verdict."""
     found = find_segment(con, segment)
-    filters = json.loads(query(con, "select filters from main.segments where segment_id = $id", {"id": found.id})[0][0] or "{}")
+    filters = json.loads(query(con, f"select filters from {SEGMENTS} where segment_id = $id", {"id": found.id})[0][0] or "{}")
     rows = query(con, LEAD_SQL, {"lead_id": lead_id})
     if not rows:
         raise ConfigError(f"no lead with id {lead_id} in the published leads — `segpipe leads {found.id}` lists the segment's leads")
@@ -48,7 +48,7 @@ def explain(con, segment: str, lead_id: int) -> dict:
     checks = [_check("workspace_id", lead["workspace_id"], found.workspace_id,
                      found.workspace_id is None or lead["workspace_id"] == found.workspace_id)]
     checks += [_filter_check(key, filters[key], lead) for key in sorted(filters, key=_spec_order)]
-    listed = query(con, "select count(*) from main.segment_leads where segment_id = $id and lead_id = $lead_id",
+    listed = query(con, f"select count(*) from {SEGMENT_LEADS} where segment_id = $id and lead_id = $lead_id",
                    {"id": found.id, "lead_id": lead_id})[0][0] > 0
     return {"segment_id": found.id, "segment_name": found.name, "lead_id": lead_id,
             "member": all(check["passes"] for check in checks), "in_segment_leads": listed, "checks": checks}

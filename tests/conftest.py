@@ -62,10 +62,10 @@ def _csv_value(value):
 
 def make_project(root: Path, *, leads=(), campaigns=(), campaign_leads=(), workspaces=None,
                  segments=(), project: dict | None = None, with_campaigns: bool = True) -> Path:
-    """A project using the repository's models and macros on the given rows."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(REPO / "models", root / "models")
-    shutil.copytree(REPO / "macros", root / "macros")
+    """A project on the given rows using segpipe's built-in models and macros: its own
+    `models/` and `macros/` are empty, for a test to add to or override."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "macros").mkdir()
     config = {"name": "test_project", "database": "out.duckdb", "vars": {"days": 30}}
     config.update(project or {})
     (root / "project.yml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -60,9 +60,19 @@ def _ts(value):
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def _counted(segment, members, by_campaign, sends, attribution) -> list[tuple[dict, dt.datetime]]:
+def _workspace(row):
+    value = row.get("workspace_id")
+    return None if value in (None, "") else int(value)
+
+
+def _same_workspace(a, b) -> bool:
+    """SPEC §4 tenancy: differing workspaces, both known."""
+    return a is None or b is None or a == b
+
+
+def _counted(segment, members, by_campaign, by_lead, sends, attribution) -> list[tuple[dict, dt.datetime]]:
     """(send, send time) of every send counted for `segment`, whenever it was sent; sends
-    without a send time are left out (SPEC §4)."""
+    without a send time, to a lead not in `leads`, or across workspaces are left out (SPEC §4)."""
     counted = []
     for send in sends:
         if not send.get("sent"):
@@ -71,8 +81,13 @@ def _counted(segment, members, by_campaign, sends, attribution) -> list[tuple[di
         sent_at = _ts(send.get("sent_at")) or _ts(campaign.get("sent_at"))
         if sent_at is None:
             continue
+        lead = by_lead.get(send["lead_id"])
+        if lead is None or not _same_workspace(_workspace(campaign), _workspace(lead)):
+            continue
         if attribution == "campaign":
             if campaign.get("segment_id") != segment["id"]:
+                continue
+            if not _same_workspace(_workspace(segment), _workspace(lead)):
                 continue
         elif (segment["id"], send["lead_id"]) not in members:
             continue
@@ -84,7 +99,15 @@ def _counts(counted) -> dict:
     row = {"leads_sent": len(counted)}
     for flag in ("opened", "replied", "bounced", "clicked", "converted"):
         row[flag] = sum(1 for s, _ in counted if s.get(flag) is True)
+    row["clicks_tracked"] = sum(1 for s, _ in counted if s.get("clicked") is not None)
+    row["conversions_tracked"] = sum(1 for s, _ in counted if s.get("converted") is not None)
     return row
+
+
+#: rate → (count, denominator), SPEC §4
+RATES = {"open_rate": ("opened", "leads_sent"), "reply_rate": ("replied", "leads_sent"),
+         "bounce_rate": ("bounced", "leads_sent"), "click_rate": ("clicked", "clicks_tracked"),
+         "conversion_rate": ("converted", "conversions_tracked")}
 
 
 def _response_times(counted) -> list[dt.timedelta]:
@@ -94,19 +117,18 @@ def _response_times(counted) -> list[dt.timedelta]:
 
 def performance(segments, leads, campaigns, sends, *, as_of: dt.date, days: int,
                 attribution: str = "matching") -> dict[int, dict]:
-    """Per segment id: counts, rates (None without sends) and avg_response_hours."""
+    """Per segment id: counts, rates (None when their denominator is 0) and avg_response_hours."""
     start = as_of - dt.timedelta(days=days - 1)
     by_campaign = {c["id"]: c for c in campaigns}
+    by_lead = {l["id"]: l for l in leads}
     members = membership(segments, leads)
     result = {}
     for segment in segments:
-        counted = [(s, t) for s, t in _counted(segment, members, by_campaign, sends, attribution)
+        counted = [(s, t) for s, t in _counted(segment, members, by_campaign, by_lead, sends, attribution)
                    if start <= t.date() <= as_of]
-        n = len(counted)
         row = _counts(counted)
-        for rate, flag in (("open_rate", "opened"), ("reply_rate", "replied"), ("bounce_rate", "bounced"),
-                           ("click_rate", "clicked"), ("conversion_rate", "converted")):
-            row[rate] = row[flag] / n if n else None
+        for rate, (count, denominator) in RATES.items():
+            row[rate] = row[count] / row[denominator] if row[denominator] else None
         hours = [delta.total_seconds() / 3600 for delta in _response_times(counted)]
         row["avg_response_hours"] = sum(hours) / len(hours) if hours else None
         result[segment["id"]] = row
@@ -143,11 +165,12 @@ def grouped(segments, leads, campaigns, sends, key, *, attribution: str = "match
             span: bool = False) -> dict[tuple, dict]:
     """Per (segment id, *key(send, send time)) with at least one counted send: the counts."""
     by_campaign = {c["id"]: c for c in campaigns}
+    by_lead = {l["id"]: l for l in leads}
     members = membership(segments, leads)
     result = {}
     for segment in segments:
         groups = {}
-        for send, sent_at in _counted(segment, members, by_campaign, sends, attribution):
+        for send, sent_at in _counted(segment, members, by_campaign, by_lead, sends, attribution):
             groups.setdefault(key(send, sent_at), []).append((send, sent_at))
         for group, counted in groups.items():
             times = _response_times(counted)
@@ -161,3 +184,4 @@ def grouped(segments, leads, campaigns, sends, key, *, attribution: str = "match
                 row["last_sent_at"] = max(t for _, t in counted)
             result[(segment["id"], *group)] = row
     return result
+

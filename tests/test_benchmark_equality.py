@@ -33,8 +33,9 @@ from segpipe.segments import load_segments_file
 REPO = Path(__file__).resolve().parents[1]
 AS_OF, NEW_DAY = "2026-11-15", "2026-11-16"
 DAILY_COLUMNS = ["segment_id", "day", "leads_sent", "opened", "replied", "bounced", "clicked", "converted",
-                 "timed_replies", "response_micros_sum"]
-PERFORMANCE_COUNTS = ["leads_sent", "opened", "replied", "bounced", "clicked", "converted"]
+                 "clicks_tracked", "conversions_tracked", "timed_replies", "response_micros_sum"]
+PERFORMANCE_COUNTS = ["leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked",
+                      "conversions_tracked"]
 
 
 def _module(name: str):
@@ -146,8 +147,8 @@ def test_segment_performance_equals_the_window_of_the_straightforward_daily_tabl
               where day between DATE '{AS_OF}' - 29 and DATE '{AS_OF}' group by segment_id)
         select s.segment_id, {', '.join(f"coalesce(w.{c}, 0)::bigint" for c in PERFORMANCE_COUNTS)},
                w.opened / nullif(w.leads_sent, 0), w.replied / nullif(w.leads_sent, 0),
-               w.bounced / nullif(w.leads_sent, 0), w.clicked / nullif(w.leads_sent, 0),
-               w.converted / nullif(w.leads_sent, 0), w.response_micros_sum / 3600e6 / nullif(w.timed_replies, 0)
+               w.bounced / nullif(w.leads_sent, 0), w.clicked / nullif(w.clicks_tracked, 0),
+               w.converted / nullif(w.conversions_tracked, 0), w.response_micros_sum / 3600e6 / nullif(w.timed_replies, 0)
         from (select unnest({[s.id for s in segments]}::bigint[]) as segment_id) as s
         left join w using (segment_id) order by s.segment_id""")
     rates = ["open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"]

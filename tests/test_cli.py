@@ -196,6 +196,9 @@ def test_leads_by_id_or_name_best_score_first(project, segment):
     assert [lead["lead_id"] for lead in payload["leads"]] == founders_best_first() == [2, 1, 3]
     first = payload["leads"][1]
     assert (first["email"], first["workspace_id"], first["role"], first["tags"]) == ("l1@x.io", 1, "Founder", ["a", "b"])
+    # whole scores print as the integers they are (90, not 90.0), as in the leads CSV
+    assert '"score": 90,' in result.stdout and '"score": 70,' in result.stdout
+    assert [(lead["score"], type(lead["score"])) for lead in payload["leads"]] == [(90, int), (70, int), (None, type(None))]
 
 
 def test_leads_limit_and_csv(project):
@@ -229,15 +232,18 @@ def test_leads_limit_zero(project):
 # --- campaigns ------------------------------------------------------------------------------
 
 def campaign_figures(segment_id: int, attribution: str) -> list[dict]:
-    """Per campaign, the January sends counted for the segment — in plain Python."""
+    """Per campaign, the January sends counted for the segment — in plain Python. A send of a
+    campaign of another workspace than its lead's (campaign 12 to lead 1) counts for none."""
     role = {1: "Founder", 2: "CMO"}[segment_id]
     by_lead = {lead["id"]: lead for lead in LEADS}
     sent_at = {c["id"]: c["sent_at"] for c in CAMPAIGNS}
     target = {c["id"]: c["segment_id"] for c in CAMPAIGNS}
+    workspace = {c["id"]: c["workspace_id"] for c in CAMPAIGNS}
     per = {}
     for c, lead, opened, replied, bounced, own in SENDS:
         day = dt.date.fromisoformat((own or sent_at[c])[:10])
         counts = by_lead[lead]["role"] == role if attribution == "matching" else target[c] == segment_id
+        counts = counts and workspace[c] == by_lead[lead]["workspace_id"]
         if counts and dt.date(2025, 1, 1) <= day <= dt.date(2025, 1, 31):
             row = per.setdefault(c, {"campaign_id": c, "leads_sent": 0, "opened": 0, "replied": 0, "bounced": 0})
             row["leads_sent"] += 1
@@ -303,7 +309,7 @@ def test_test_fails_with_exit_1_and_one_line(project, tmp_path):
     result = invoke("test", "--project-dir", project, "--db", broken)
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("Error: 1 data test(s) failed")
+    assert result.stderr.startswith("Error: 1 data test failed")
     assert "unique_segments_segment_id" in result.stderr
 
 
@@ -321,20 +327,20 @@ def test_ls_lists_sources_seeds_and_models_with_dependencies(project):
     assert rows["stg_sends"]["relation"] == "staging.stg_sends"
     assert set(rows["stg_sends"]["depends_on"]) == {"source:campaign_leads", "source:campaigns"}
     assert set(rows["segment_performance"]["depends_on"]) == {"model:segment_performance_daily", "model:segments"}
-    assert rows["stg_leads"]["path"] == "models/staging/stg_leads.sql"
+    assert rows["stg_leads"]["origin"] == "builtin"
 
 
 def test_ls_select_uses_the_dag_grammar(project):
     assert ls_rows(project, "--select", "+segment_leads")[0].keys() == {"segment_leads", "lead_segments", "stg_leads"}
     assert ls_rows(project, "--select", "stg_leads+")[0].keys() == {
         "stg_leads", "lead_segments", "segment_leads", "segment_send_totals", "segment_performance_hourly",
-        "segment_campaign_daily", "segment_performance_daily", "segment_performance"}
+        "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems"}
     assert ls_rows(project, "--select", "staging/") == ({"stg_leads": ANY, "stg_sends": ANY}, set())
 
 
 def test_ls_table_and_an_unknown_selection(project):
     result = invoke("ls", "--project-dir", project)
-    assert result.stdout.splitlines()[0].split() == ["type", "name", "relation", "depends_on", "path"]
+    assert result.stdout.splitlines()[0].split() == ["type", "name", "relation", "depends_on", "origin"]
     assert_error(invoke("ls", "--project-dir", project, "--select", "segment_leeds"),
                  "--select: no model named 'segment_leeds' (did you mean 'segment_leads'?)")
 
@@ -342,6 +348,6 @@ def test_ls_table_and_an_unknown_selection(project):
 def test_compile_prints_the_selected_sql(project):
     result = invoke("compile", "--project-dir", project, "--select", "segments")
     assert result.exit_code == 0
-    assert result.stdout.startswith("-- main.segments (models/segments.sql)\n")
+    assert result.stdout.startswith("-- main.segments (builtin:models/segments.sql)\n")
     assert "from src.segments" in result.stdout
     assert "stg_leads" not in result.stdout

@@ -8,6 +8,7 @@ size and modification time, and a cached parse is validated like a fresh one.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
 from segpipe.pipeline import compile_plan as compile_project
-from tests.conftest import make_project
+from tests.conftest import REPO, make_project
 from tests.datasets import LEADS, SEGMENTS
 
 AS_OF = ("--as-of", "2025-01-31")
@@ -41,7 +42,7 @@ def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
     root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
     first = {name: model.sql for name, model in compiled(root).models.items()}
     assert (root / "target" / "parsed" / "seeds" / "segments.yml.lines.json").exists()
-    assert (root / "target" / "parsed" / "models" / "published.yml.json").exists()
+    assert (root / "target" / "parsed" / "builtin" / "models" / "published.yml.json").exists()
     assert list((root / "target" / "jinja").iterdir())
 
     probe = ("import sys, jinja2\nfrom segpipe.project import load_project\nfrom segpipe.pipeline import compile_plan as compile_project\n"
@@ -58,6 +59,8 @@ def test_a_second_compile_uses_the_caches_and_renders_the_same_sql(tmp_path):
 
 def test_edits_are_seen_even_with_the_same_size_and_modification_time(tmp_path):
     root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    for name in ("segments.sql", "published.yml"):  # the project's own copies, replacing the built-in ones
+        shutil.copyfile(REPO / "models" / name, root / "models" / name)
     plan = compiled(root)
     assert "'us'" in plan.models["lead_segments"].sql  # the segments' values, quoted
     assert "SELECT" not in plan.models["segments"].sql
@@ -104,7 +107,7 @@ def test_a_target_that_is_not_a_folder_is_one_line_and_nothing_is_built(tmp_path
     for command in ("run", "compile"):
         result = cli(command, "--project-dir", root, *AS_OF)
         assert (result.exit_code, result.stderr) == (
-            2, "Error: target/compiled/models/internal/lead_segments.sql: cannot write the compiled SQL (Not a directory) — "
+            2, "Error: target/compiled/builtin/models/internal/lead_segments.sql: cannot write the compiled SQL (Not a directory) — "
                "make target/ a folder segpipe can write to\n")
     assert not (root / "out.duckdb").exists()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps, template_files
+from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps
 from tests.conftest import REPO, run_segpipe, utc_today
 
 
@@ -20,21 +20,22 @@ def tree(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-@pytest.mark.parametrize("folder", ["models", "macros"])
-def test_scaffold_models_and_macros_are_links_to_the_repositorys(folder):
-    """One copy of the demo models: the scaffold links to them, and init writes them all."""
-    link = TEMPLATES / folder
-    assert link.is_symlink() and link.resolve() == (REPO / folder).resolve()
-    shipped = {p.relative_to(TEMPLATES).as_posix() for p in template_files()}
-    assert {f"{folder}/{name}" for name in tree(REPO / folder)} <= shipped
+def test_init_copies_no_built_in_model_or_macro(tmp_path):
+    """A new project holds project.yml, seeds/ and one example model of its own: the built-in
+    models and macros stay in the package, so an upgrade of segpipe reaches the project."""
+    init_project(tmp_path / "p")
+    files = set(tree(tmp_path / "p"))
+    assert files == {"project.yml", ".gitignore", "models/well_sampled_segments.sql", "seeds/segments.yml",
+                     "seeds/leads.csv", "seeds/campaigns.csv", "seeds/campaign_leads.csv", "seeds/workspaces.csv"}
+    built_in = {p.name for folder in ("models", "macros") for p in (REPO / folder).rglob("*") if p.is_file()}
+    assert not built_in & {Path(f).name for f in files}
 
 
 def test_init_run_top_round_trip(tmp_path):
     target = tmp_path / "new_project"
     done = run_segpipe("init", target)
     assert done.returncode == 0, done.stderr
-    assert {"project.yml", ".gitignore", "seeds/segments.yml", "seeds/leads.csv", "models/segments.sql",
-            "macros/window.sql"} <= set(tree(target))
+    assert {"project.yml", ".gitignore", "seeds/segments.yml", "seeds/leads.csv"} <= set(tree(target))
 
     built = run_segpipe("run", "--project-dir", target)
     assert built.returncode == 0, built.stderr

@@ -11,7 +11,7 @@ from tests import reference
 from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
-PUBLISHED = ("segments", "segment_leads", "segment_performance_daily", "segment_performance_hourly",
+PUBLISHED = ("segments", "segment_leads", "leads", "segment_performance_daily", "segment_performance_hourly",
              "segment_campaign_daily", "segment_performance")
 
 
@@ -66,8 +66,9 @@ def test_window_days_var_changes_published_window(tmp_path, cli):
     assert (start.isoformat(), end.isoformat()) == ("2025-01-25", "2025-01-31")
 
 
-DAILY_COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "timed_replies",
-                "response_micros_sum")
+WINDOW_COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked",
+                 "conversions_tracked")
+DAILY_COUNTS = (*WINDOW_COUNTS, "timed_replies", "response_micros_sum")
 
 
 @pytest.mark.parametrize("attribution", ["matching", "campaign"])
@@ -83,13 +84,13 @@ def test_daily_table_sums_to_all_history(tmp_path, cli, attribution):
     assert all(sum(row[c] for row in expected.values()) > 0 for c in DAILY_COUNTS)
     everything = reference.performance(SEGMENTS, LEADS, CAMPAIGNS, SENDS, as_of=AS_OF.replace(year=2030),
                                        days=365 * 10, attribution=attribution)
-    sums = con.execute(f"select segment_id, {', '.join(f'sum({c})::bigint' for c in DAILY_COUNTS[:6])} "
+    sums = con.execute(f"select segment_id, {', '.join(f'sum({c})::bigint' for c in WINDOW_COUNTS)} "
                        "from segment_performance_daily group by 1").fetchall()
     assert {seg_id: tuple(counts) for seg_id, *counts in sums} == {
-        seg_id: tuple(v[c] for c in DAILY_COUNTS[:6]) for seg_id, v in everything.items() if v["leads_sent"]}
+        seg_id: tuple(v[c] for c in WINDOW_COUNTS) for seg_id, v in everything.items() if v["leads_sent"]}
 
 
-TRACKED_COUNTS = (*DAILY_COUNTS, "clicks_tracked", "conversions_tracked")
+TRACKED_COUNTS = DAILY_COUNTS  # the tracked counts are among them
 
 
 @pytest.mark.parametrize("attribution", ["matching", "campaign"])
@@ -125,7 +126,7 @@ def test_counts_are_integers_and_never_null(tmp_path, cli):
                   "segment_campaign_daily"):
         types = dict(con.execute("select column_name, data_type from duckdb_columns() "
                                  "where table_name = ?", [table]).fetchall())
-        for column in ("segment_id", "leads_sent", "opened", "replied", "bounced", "clicked", "converted"):
+        for column in ("segment_id", *WINDOW_COUNTS):
             assert types[column] == "BIGINT", (table, column)  # not HUGEINT: slow to sum again
             assert con.execute(f"select count(*) from {table} where {column} is null").fetchone()[0] == 0
     nobody = performance_rows(con)[7]
@@ -152,7 +153,7 @@ def test_injection_values_are_kept_and_matched_literally(tmp_path, cli):
     assert name == "Quote ' \\ -- ; {{ 7*7 }} segment"
     assert json.loads(filters) == {"sources": ["o'brien; --"], "tags": ["{{ 7*7 }}"]}
     assert con.execute("select lead_id from segment_leads where segment_id = 5").fetchall() == [(9,)]
-    compiled = (root / "target/compiled/models/internal/lead_segments.sql").read_text()
+    compiled = (root / "target/compiled/builtin/models/internal/lead_segments.sql").read_text()
     assert "'o''brien; --'" in compiled and "'{{ 7*7 }}'" in compiled and "49" not in compiled
 
 
@@ -172,5 +173,8 @@ def test_metadata_fallback_without_campaign_sources(tmp_path, cli):
     perf = performance_rows(con)
     # segment 3 (Acme everyone) holds leads 1 and 2: two sends in the window
     assert (perf[3]["leads_sent"], perf[3]["opened"], perf[3]["replied"], perf[3]["clicked"]) == (2, 2, 1, 1)
+    # only lead 2's metadata says whether it was clicked: one send tracks clicks, none conversions
+    assert (perf[3]["clicks_tracked"], perf[3]["click_rate"]) == (1, 1.0)
+    assert (perf[3]["conversions_tracked"], perf[3]["conversion_rate"]) == (0, None)
     assert perf[3]["avg_response_hours"] == pytest.approx(3.0)
     assert perf[2]["leads_sent"] == 0  # lead 6's send is outside the window; lead 5 has no sent_at

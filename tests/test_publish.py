@@ -60,7 +60,7 @@ def test_failing_data_test_blocks_publish(published, cli):
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 1
     assert "FAIL  test   unique_lead_ids_lead_id" in result.stdout
-    assert result.stderr.startswith("Error: 1 data test(s) failed, nothing published: unique_lead_ids_lead_id (")
+    assert result.stderr.startswith("Error: 1 data test failed, nothing published: unique_lead_ids_lead_id (")
     assert sha256(db) == before and leftovers(db) == []
 
 

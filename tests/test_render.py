@@ -6,6 +6,7 @@ import pytest
 
 from segpipe.dag import build_order, select
 from segpipe.errors import CompileError
+from segpipe.overrides import builtin_root
 from segpipe.project import load_project
 from segpipe.pipeline import compile_plan as compile_project
 from tests.conftest import make_project
@@ -72,12 +73,12 @@ def test_build_order_and_selection(project_root):
     order = plan.order
     assert order.index("stg_leads") < order.index("lead_segments") < order.index("segment_leads")
     assert order.index("segment_performance_daily") < order.index("segment_performance")
-    models, models_dir = plan.models, project_root / "models"
+    models, models_dir = plan.models, [project_root / "models", builtin_root() / "models"]
     assert select(models, "segment_leads", models_dir) == {"segment_leads"}
     assert select(models, "+segment_leads", models_dir) == {"segment_leads", "lead_segments", "stg_leads"}
     assert select(models, "stg_sends+", models_dir) == {"stg_sends", "segment_send_totals", "segment_performance_hourly",
                                                         "segment_campaign_daily", "segment_performance_daily",
-                                                        "segment_performance"}
+                                                        "segment_performance", "send_problems"}
     assert select(models, "staging/", models_dir) == {"stg_leads", "stg_sends"}
     assert select(models, "segments stg_leads", models_dir) == {"segments", "stg_leads"}
     assert build_order({}) == []

@@ -160,7 +160,7 @@ def test_table_has_a_header_line_and_aligned_columns(spec_project):
     root, _ = spec_project
     result = invoke("top", "--project-dir", root, "--days", 31, "--as-of", "2025-01-31")
     lines = result.stdout.splitlines()
-    assert lines[0] == "Top 1 segments by reply_rate, 2025-01-01 to 2025-01-31 (31 UTC days)"
+    assert lines[0] == "Top 1 segment by reply_rate, 2025-01-01 to 2025-01-31 (31 UTC days)"
     assert lines[1].split() == ["#", "segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
                                 "open_rate", "reply_rate", "bounce_rate"]
     assert lines[3].split() == ["1", "1", "US", "SaaS", "Founders", "310", "192", "43", "6", "61.94%", "13.87%", "1.94%"]
@@ -171,7 +171,7 @@ def test_table_has_a_header_line_and_aligned_columns(spec_project):
 
 def country_dataset(plan):
     """plan: (segment id, workspace_id, country, sends, replies, bounces). Each segment's own
-    leads (one per send) all sent on 2025-01-10."""
+    leads (one per send) all sent on 2025-01-10, by a campaign of the leads' workspace."""
     leads, sends, segments = [], [], []
     for seg_id, workspace, country, n_sent, n_replied, n_bounced in plan:
         segments.append({"id": seg_id, "name": f"Segment {seg_id}", "workspace_id": workspace,
@@ -180,9 +180,10 @@ def country_dataset(plan):
             lead_id = seg_id * 1000 + k
             leads.append({"id": lead_id, "workspace_id": workspace or 1, "email": f"{lead_id}@x.io",
                           "country": country, "created_at": "2024-01-01 00:00:00"})
-            sends.append({"id": lead_id, "campaign_id": 1, "lead_id": lead_id, "sent": True, "opened": k < n_replied,
+            sends.append({"id": lead_id, "campaign_id": workspace or 1, "lead_id": lead_id, "sent": True, "opened": k < n_replied,
                           "replied": k < n_replied, "bounced": k >= n_sent - n_bounced, "sent_at": "2025-01-10 12:00:00"})
-    campaigns = [{"id": 1, "workspace_id": 1, "name": "c", "sent_at": "2025-01-10 09:00:00"}]
+    campaigns = [{"id": w, "workspace_id": w, "name": f"c{w}", "sent_at": "2025-01-10 09:00:00"}
+                 for w in sorted({lead["workspace_id"] for lead in leads})]
     return leads, campaigns, sends, segments
 
 
@@ -254,13 +255,14 @@ def test_workspace_isolation_excludes_other_tenants_and_global_segments(ranked_p
 
 # --- click_rate and conversion_rate: distinct clicked and converted counts -------------------
 
-# segment: id, country, sends, clicked, converted (clicked are a segment's first sends, converted its last)
+# segment: id, country, sends, clicked, converted (clicked are a segment's first sends, converted its
+# last; every other send's flag is null (not tracked) or false in turn, so rates are over tracked sends)
 OUTCOME_PLAN = [
-    (1, "AA", 10, 5, 1),   # click 1/2 (ties 3, more sends), conversion 1/10
-    (2, "BB", 8, 2, 4),    # click 1/4, conversion 1/2 (ties 4, more sends)
-    (3, "CC", 4, 2, 0),    # click 1/2, conversion 0
-    (4, "DD", 6, 0, 3),    # click 0, conversion 1/2
-    (5, "EE", 3, 1, 2),    # click 1/3, conversion 2/3
+    (1, "AA", 10, 5, 1),   # click 5/7, conversion 1/6
+    (2, "BB", 8, 2, 4),    # click 2/5, conversion 4/6 (ties 5, more sends)
+    (3, "CC", 4, 2, 0),    # click 2/3, conversion 0/2
+    (4, "DD", 6, 0, 3),    # click 0/3, conversion 3/5
+    (5, "EE", 3, 1, 2),    # click 1/2, conversion 2/3
 ]
 
 
@@ -283,7 +285,8 @@ def outcome_dataset():
                 send.update(opened=True, replied=True, bounced=True, clicked=True, converted=True,
                             sent=k == n_sent, sent_at="2025-02-01 00:00:00" if k == n_sent else send["sent_at"])
             sends.append(send)
-    campaigns = [{"id": 1, "workspace_id": 1, "name": "c", "sent_at": "2025-01-10 09:00:00"}]
+    campaigns = [{"id": w, "workspace_id": w, "name": f"c{w}", "sent_at": "2025-01-10 09:00:00"}
+                 for w in sorted({lead["workspace_id"] for lead in leads})]
     return leads, campaigns, sends, segments
 
 
@@ -302,15 +305,18 @@ def expected_outcomes(metric: str) -> list[dict]:
         n = len(counted)
         counts = {k: sum(1 for s in counted if s[k] is True)
                   for k in ("opened", "replied", "bounced", "clicked", "converted")}
+        # clicks and conversions: over the sends that track them (the flag not null), SPEC §4
+        tracked = {k: sum(1 for s in counted if s[k] is not None) for k in ("clicked", "converted")}
 
         def rate(k):
-            return float((Decimal(counts[k]) / Decimal(n)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+            denominator = tracked.get(k, n)
+            return float((Decimal(counts[k]) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
         rows.append(({"segment_id": segment["id"], "segment_name": segment["name"], "leads_sent": n,
                       "opened": counts["opened"], "replied": counts["replied"], "bounced": counts["bounced"],
                       "open_rate": rate("opened"), "reply_rate": rate("replied"), "bounce_rate": rate("bounced"),
                       count_key: counts[count_key], metric: rate(count_key)},
-                     Fraction(counts[count_key], n)))
+                     Fraction(counts[count_key], tracked[count_key])))
     rows.sort(key=lambda pair: (-pair[1], -pair[0]["leads_sent"], pair[0]["segment_id"]))
     return [row for row, _ in rows]
 
@@ -327,7 +333,7 @@ def outcome_project(tmp_path_factory):
 def test_the_outcome_data_tells_clicks_from_conversions():
     clicks, conversions = expected_outcomes("click_rate"), expected_outcomes("conversion_rate")
     assert [r["segment_id"] for r in clicks] == [1, 3, 5, 2, 4]
-    assert [r["segment_id"] for r in conversions] == [5, 2, 4, 1, 3]
+    assert [r["segment_id"] for r in conversions] == [2, 5, 4, 1, 3]
     by_id = {r["segment_id"]: r for r in conversions}
     assert all(r["clicked"] != by_id[r["segment_id"]]["converted"] for r in clicks)
 
@@ -344,6 +350,19 @@ def test_click_rate_adds_its_count_and_rate_after_the_seed_keys(outcome_project,
     count_key = {"click_rate": "clicked", "conversion_rate": "converted"}[metric]
     keys = [*SPEC_EXAMPLE["segments"][0], count_key, metric]  # the seed's keys, then the count and the rate
     assert all(list(row) == keys and type(row[count_key]) is int for row in payload["segments"])
+
+
+def test_a_workspace_without_segments_says_so(ranked_project):
+    """PLAN has segments of workspaces 1 and 2 only; workspace 2's single segment has 3 sends."""
+    assert {p[1] for p in PLAN} == {None, 1, 2}
+    result = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 9)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1] == "(workspace 9 has no segments — give one `workspace_id: 9` in the segments file)"
+    # a workspace with segments but too few sends is told apart
+    too_few = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 2, "--min-sent", 4)
+    assert too_few.stdout.splitlines()[1] == "(no segment has enough sends in this window)"
+    as_json = invoke("top", "--project-dir", ranked_project, "--as-of", "2025-01-31", "--workspace-id", 9, "--format", "json")
+    assert json.loads(as_json.stdout)["segments"] == []
 
 
 def test_window_outside_the_data_is_empty_not_an_error(ranked_project):

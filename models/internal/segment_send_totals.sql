@@ -37,6 +37,7 @@ sends as (
     select
         lead_id,
         campaign_segment_id,
+        campaign_workspace_id,
         campaign_id,
         variant,
         sent_at,
@@ -59,16 +60,23 @@ sends as (
 ),
 
 attributed as (
+    -- SPEC §4: a send to a lead not in `leads` counts for no segment (the joins to the
+    -- leads drop it), nor does one whose campaign is of another workspace than its lead
 {%- if var('attribution') == 'campaign' %}
+    -- nor, for the campaign's segment, one to a lead of another workspace than the segment's
     select sends.campaign_segment_id as segment_id, sends.*
     from sends
-    where sends.campaign_segment_id in (select segment_id from {{ ref('segments') }})
+    join {{ ref('lead_segments') }} as leads using (lead_id)
+    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
+      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
 {%- elif is_incremental() %}
     -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
     -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
     select members.segment_id, sends.*
     from sends
     join {{ ref('segment_leads') }} as members using (lead_id)
+    where {{ same_workspace('sends.campaign_workspace_id', 'members.workspace_id') }}
 {%- else %}
     -- depends_on: {{ ref('segment_leads') }} (read by the incremental branch above)
     -- all sends joined to one list per lead (not to every membership row), then unnested;
@@ -76,8 +84,9 @@ attributed as (
     -- table on the leads, not on the ten times larger sends
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
-    join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
+    join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
       using (lead_id)
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}
 )
 

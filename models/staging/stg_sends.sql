@@ -8,6 +8,7 @@ select
     cl.id                                   as send_id,
     cl.campaign_id,
     c.segment_id                            as campaign_segment_id,
+    c.workspace_id                          as campaign_workspace_id,
     cl.lead_id,
     coalesce(cl.sent_at, c.sent_at)         as sent_at,
     cl.sent_at                              as own_sent_at,
@@ -18,7 +19,8 @@ select
     cl.clicked,                             -- NULL: this send does not track clicks
     cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
-    cl.variant
+    cl.variant,
+    cl.campaign_id is null or c.id is not null as campaign_known
 from {{ source('campaign_leads') }} as cl
 left join {{ source('campaigns') }} as c on c.id = cl.campaign_id
 where cl.sent
@@ -28,6 +30,7 @@ select
     id                                      as send_id,
     cast(null as bigint)                    as campaign_id,
     cast(null as bigint)                    as campaign_segment_id,
+    cast(null as bigint)                    as campaign_workspace_id,
     id                                      as lead_id,
     {{ metadata_timestamp('sent_at') }}     as sent_at,
     {{ metadata_timestamp('sent_at') }}     as own_sent_at,
@@ -38,7 +41,8 @@ select
     {{ metadata_optional_flag('clicked') }} as clicked,
     {{ metadata_optional_flag('converted') }} as converted,
     {{ metadata_timestamp('replied_at') }}  as replied_at,
-    cast(null as varchar)                   as variant
+    cast(null as varchar)                   as variant,
+    true                                    as campaign_known
 from {{ source('leads') }}
 where json_extract_string(metadata, '$.sent_at') is not null
 {% endif %}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from ..contract import SEGMENT_PERFORMANCE_HOURLY, SEGMENTS
 from ..errors import ConfigError
 from ..output import formatted, interval_cell, json_text
 from ..published import query
@@ -27,10 +28,10 @@ BUCKETS = {
     "weekday-hour": (("weekday", "hour"), [(d, h) for d in range(1, 8) for h in range(24)]),
 }
 
-HOURLY_SQL = """
-select h.hour, sum(h.leads_sent)::BIGINT, sum(h.{count})::BIGINT, sum(h.{denominator})::BIGINT
-from main.segment_performance_hourly as h
-join main.segments as s using (segment_id)
+HOURLY_SQL = f"""
+select h.hour, sum(h.leads_sent)::BIGINT, sum(h.{{count}})::BIGINT, sum(h.{{denominator}})::BIGINT
+from {SEGMENT_PERFORMANCE_HOURLY} as h
+join {SEGMENTS} as s using (segment_id)
 where h.hour >= $start and h.hour < $end
   and ($segment_id is null or h.segment_id = $segment_id)
   and ($workspace_id is null or s.workspace_id = $workspace_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..contract import SEGMENT_PERFORMANCE_DAILY
 from ..errors import ConfigError
 from ..output import formatted, interval_cell, json_text
 from ..published import query
@@ -19,9 +20,9 @@ from .scope import check_workspace, metric_columns, rate_keys, segment_in_scope
 
 PERIODS = ("day", "week", "month")
 
-DAILY_SQL = """
-select day, sum(leads_sent)::BIGINT, sum({count})::BIGINT, sum({denominator})::BIGINT
-from main.segment_performance_daily
+DAILY_SQL = f"""
+select day, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
+from {SEGMENT_PERFORMANCE_DAILY}
 where segment_id = $segment_id and day between $start and $end
 group by day
 """

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..contract import RUN_INFO
 from ..errors import NoPublishedFileError, first_line
 from ..sql import quote_ident, quote_str
 from .tenancy import Scope, create_scoped_views
@@ -117,7 +118,7 @@ class Snapshot:
 
     def _built_at(self) -> str | None:
         try:
-            row = self._con.execute(f"SELECT max(built_at) FROM {PUBLISHED}.segpipe_meta.run_info").fetchone()
+            row = self._con.execute(f"SELECT max(built_at) FROM {PUBLISHED}.{RUN_INFO}").fetchone()
         except duckdb.Error:
             return None
         built = row[0] if row else None

@@ -23,11 +23,12 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENTS
 from ..errors import ConfigError
 from ..sql import quote_ident
 
 #: relations without a segment_id or workspace_id column a limited token may still read
-UNSCOPED_RELATIONS = {("segpipe_meta", "run_info")}
+UNSCOPED_RELATIONS = {(RUN_INFO.schema, RUN_INFO.name)}
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,9 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
     """An in-memory catalog of views over the `published` catalog showing only `scope`'s rows."""
     catalog = quote_ident(scope.catalog)
     workspaces = ", ".join(str(int(w)) for w in sorted(scope.workspaces))
-    visible_segments = (f"SELECT segment_id FROM {quote_ident(published)}.main.segments "
+    visible_segments = (f"SELECT segment_id FROM {quote_ident(published)}.{SEGMENTS} "
                         f"WHERE workspace_id IN ({workspaces})")
-    visible_leads = (f"SELECT lead_id FROM {quote_ident(published)}.main.segment_leads "
+    visible_leads = (f"SELECT lead_id FROM {quote_ident(published)}.{SEGMENT_LEADS} "
                      f"WHERE workspace_id IN ({workspaces})")
     columns: dict[tuple[str, str], set[str]] = {}
     for schema, name, column in con.execute(

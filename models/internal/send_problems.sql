@@ -1,0 +1,50 @@
+{%- if is_incremental() %}
+{#- the days segment_performance_daily recomputes (its last day minus vars.lookback_days,
+    read after it was updated): a send older than that cannot have become a problem unless
+    leads or campaigns changed, and then this table is rebuilt in full (full_refresh_on) -#}
+{%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
+                                  ~ " as varchar), '-infinity') from " ~ ref('segment_performance_daily'))[0][0]) %}
+{%- else %}
+{%- set since = "'-infinity'" %}
+{%- endif %}
+{{ config(
+    schema='internal',
+    materialized='incremental',
+    incremental_predicates=["day >= DATE " ~ since ~ " or day is null"],
+    full_refresh_on=['lead_segments', 'campaigns'],
+) }}
+-- depends_on: {{ ref('segment_performance_daily') }} (its last day is where an incremental run starts)
+
+-- The sends the data-quality checks report (SPEC §12; the tests in internal.yml): to a
+-- lead not in `leads`, of a campaign not in `campaigns`, or of a campaign of another
+-- workspace than the lead's. Such a send counts for no segment (SPEC §4), so without a
+-- warning the figures would just be quietly smaller. Usually empty: one pass over the
+-- sends here, and the checks read a few rows instead of joining the sends again each.
+-- Incremental like segment_performance_daily: a rerun looks only at the recent sends
+-- (and those without a send time, which DuckDB finds in the Parquet scan).
+with sends as (
+{%- if is_incremental() %}
+    select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}
+    union all
+    select * from {{ ref('stg_sends') }}
+    where own_sent_at is null and (campaign_sent_at >= TIMESTAMP {{ since }} or campaign_sent_at is null)
+{%- else %}
+    select * from {{ ref('stg_sends') }}
+{%- endif %}
+)
+
+select
+    s.send_id,
+    s.lead_id,
+    s.campaign_id,
+    s.sent_at,
+    s.campaign_workspace_id,
+    l.workspace_id                          as lead_workspace_id,
+    l.lead_id is not null                   as lead_known,
+    s.campaign_known,
+    cast(s.sent_at as date)                 as day
+from sends as s
+left join {{ ref('stg_leads') }} as l using (lead_id)
+where l.lead_id is null
+   or not s.campaign_known
+   or s.campaign_workspace_id <> l.workspace_id

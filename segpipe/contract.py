@@ -1,0 +1,96 @@
+"""The contract of the published file: the relations segpipe's commands read, and their columns.
+
+The built-in models publish these relations; a project may replace any of those
+models (see overrides.py), so a run checks the built file against this list
+before publishing it (`check`): a replaced model that drops a column `top` or
+the drill-downs read stops the run with one line naming the relation and the
+column, and the published file stays as it was. Every command reads these
+relations through the names declared here, never through a name of its own:
+`f"select … from {SEGMENTS}"`.
+
+A new published table that a command or the HTTP API reads is declared here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import RunError
+from .sql import META_SCHEMA, quote_ident
+
+#: the counts every performance table carries (bigint, never null)
+COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted",
+          "clicks_tracked", "conversions_tracked", "timed_replies", "response_micros_sum")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A published table: its schema, name, and the columns segpipe reads from it."""
+
+    name: str
+    columns: tuple[str, ...]
+    schema: str = "main"
+    #: the model that builds it; None for what the runner writes itself
+    model: str | None = None
+
+    def __str__(self) -> str:
+        """The qualified name, ready for SQL."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+
+
+SEGMENTS = Relation("segments", ("segment_id", "segment_name", "workspace_id", "description", "filters"),
+                    model="segments")
+SEGMENT_LEADS = Relation("segment_leads", ("segment_id", "lead_id", "workspace_id"), model="segment_leads")
+LEADS = Relation("leads", ("lead_id", "workspace_id", "email", "source", "score", "country", "role",
+                           "company_size", "industry", "tags"), model="leads")
+SEGMENT_PERFORMANCE_DAILY = Relation("segment_performance_daily", ("segment_id", "day", *COUNTS),
+                                     model="segment_performance_daily")
+SEGMENT_PERFORMANCE_HOURLY = Relation("segment_performance_hourly", ("segment_id", "hour", *COUNTS),
+                                      model="segment_performance_hourly")
+SEGMENT_PERFORMANCE = Relation("segment_performance", (
+    "segment_id", "segment_name", "workspace_id", *COUNTS[:6],
+    "open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"),
+    model="segment_performance")
+SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
+    "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
+    model="segment_campaign_daily")
+#: written by every run: what the file was built with (`vars` holds attribution, days, as_of;
+#: `sources` the names of the sources it read)
+RUN_INFO = Relation("run_info", ("built_at", "segpipe_version", "vars", "sources"), schema=META_SCHEMA)
+
+RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE_HOURLY,
+             SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, RUN_INFO)
+
+
+def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:
+    """(relation, missing column) for each break of the contract among `relations` in the
+    database `con` is using; the column is None when the whole relation is missing."""
+    present: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_name in (select unnest($names))",
+            {"names": [r.name for r in relations]}).fetchall():
+        present.setdefault((schema, table), set()).add(column)
+    breaks = []
+    for relation in relations:
+        columns = present.get((relation.schema, relation.name))
+        if columns is None:
+            breaks.append((relation, None))
+        else:
+            breaks += [(relation, column) for column in relation.columns if column not in columns]
+    return breaks
+
+
+def check(con, relations=RELATIONS, origin_of=lambda model: None) -> None:
+    """Raise RunError (exit 1) naming the first relation and column the built file lacks.
+    `origin_of(model name)` says which file built it, for the message."""
+    breaks = missing(con, relations)
+    if not breaks:
+        return
+    relation, column = breaks[0]
+    origin = origin_of(relation.model) if relation.model else None
+    built_by = f" (built by {origin})" if origin else ""
+    what = f"has no column '{column}'" if column else f"is missing from {relation.schema}"
+    more = f" (and {len(breaks) - 1} more)" if len(breaks) > 1 else ""
+    raise RunError(f"{relation.name}{built_by} {what}{more}, which segpipe's commands read — "
+                   f"keep the built-in model's columns when replacing it; nothing published")

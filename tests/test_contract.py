@@ -1,0 +1,108 @@
+"""SPEC §1, the contract of the published file: a run whose built tables lack what
+segpipe's commands read stops before publishing, naming the relation and the column;
+the drill-downs read published tables only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from segpipe import contract
+from tests import reference
+from tests.conftest import make_project, run_segpipe
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+RUN = ("--as-of", AS_OF.isoformat())
+WINDOW = ("--as-of", AS_OF.isoformat(), "--days", "365")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(tmp_path):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+DAILY_WITHOUT_REPLIED = textwrap.dedent("""\
+    -- our daily table, which forgot `replied`
+    select segment_id, day, sum(leads_sent)::bigint as leads_sent, sum(opened)::bigint as opened,
+           sum(bounced)::bigint as bounced, sum(clicked)::bigint as clicked, sum(converted)::bigint as converted,
+           sum(clicks_tracked)::bigint as clicks_tracked, sum(conversions_tracked)::bigint as conversions_tracked,
+           sum(timed_replies)::bigint as timed_replies, sum(response_micros_sum)::bigint as response_micros_sum
+    from {{ ref('segment_campaign_daily') }}
+    group by segment_id, day
+    """)
+
+
+def test_a_replaced_model_without_a_read_column_stops_the_run_and_publishes_nothing(published):
+    db = published / "out.duckdb"
+    before = sha256(db)
+    (published / "models" / "segment_performance_daily.sql").write_text(DAILY_WITHOUT_REPLIED)
+    done = run_segpipe("run", "--project-dir", published, *RUN)
+    assert done.returncode == 1
+    assert done.stderr == ("Error: segment_performance_daily (built by models/segment_performance_daily.sql) has no "
+                           "column 'replied', which segpipe's commands read — keep the built-in model's columns "
+                           "when replacing it; nothing published\n")
+    assert sha256(db) == before
+    assert sorted(p.name for p in db.parent.glob("out.duckdb.*") if not p.name.endswith(".lock")) == []
+
+
+def test_a_fresh_project_with_the_broken_model_publishes_nothing(tmp_path):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    (root / "models" / "segment_performance_daily.sql").write_text(DAILY_WITHOUT_REPLIED)
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 1 and "segment_performance_daily" in done.stderr and "'replied'" in done.stderr
+    assert not (root / "out.duckdb").exists()
+
+
+def test_a_published_relation_moved_to_another_schema_is_named(tmp_path):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    (root / "models" / "leads.sql").write_text(
+        "{{ config(schema='private') }}\nselect id as lead_id from {{ source('leads') }}\n")
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: leads (built by models/leads.sql) is missing from main, ")
+    assert not (root / "out.duckdb").exists()
+
+
+def test_every_declared_relation_is_published_with_its_columns(published):
+    with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
+        assert contract.missing(con) == []
+        comments = dict(con.execute("select table_name, comment from duckdb_tables() where schema_name = 'main'").fetchall())
+    assert all(comments[r.name] for r in contract.RELATIONS if r.schema == "main")  # documented for BI users
+
+
+def json_of(*args) -> dict:
+    done = run_segpipe(*args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_drilldowns_work_with_the_source_files_gone(published):
+    """campaigns and leads read published tables: removing every source file changes nothing,
+    and a segment's campaigns add up to its figures in `top`."""
+    before = {args: json_of(*args) for args in (
+        ("campaigns", "1", "--project-dir", published, *WINDOW),
+        ("leads", "1", "--project-dir", published, "--limit", "100"),
+        ("top", "--project-dir", published, *WINDOW, "--min-sent", "0", "--limit", "100"))}
+    shutil.rmtree(published / "seeds")
+    after = {args: json_of(*args) for args in before}
+    assert after == before
+    campaigns, leads, top = before.values()
+    assert campaigns["campaigns"] and leads["leads"]
+    shown = next(s for s in top["segments"] if s["segment_id"] == 1)
+    for count in ("leads_sent", "opened", "replied", "bounced"):
+        assert sum(c[count] for c in campaigns["campaigns"]) == shown[count]
+    members = reference.membership(SEGMENTS, LEADS)
+    assert {lead["lead_id"] for lead in leads["leads"]} == {lead for seg, lead in members if seg == 1}

@@ -1,0 +1,186 @@
+"""SPEC §12's data-quality checks (issue 11): `segpipe run` warns, with the count and a sample
+row with its column names, about everything that makes figures quietly smaller or wrong, and
+still publishes (exit 0).
+
+Expected counts are counted here in plain Python from the rows written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, SEND_COLUMNS, make_project, write_csv
+from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
+from tests.datasets import _send as send
+
+AS_OF = ("--as-of", "2025-01-31")
+CHECKS = ("sends_to_unknown_leads", "sends_of_unknown_campaigns", "sends_across_workspaces",
+          "sends_without_a_send_time", "leads_source_is_not_empty", "segments_file_has_segments",
+          "tags_that_look_comma_separated", "scores_outside_0_to_100")
+
+
+def warnings(stdout: str) -> dict[str, tuple[str, str]]:
+    """{check: (its message, the example line after it)} for every WARN line of a run."""
+    lines = stdout.splitlines()
+    found = {}
+    for i, line in enumerate(lines):
+        match = re.match(r"WARN\s+(test|var)\s+(\S+)\s+\S+s\s+(.*)$", line)
+        if match:
+            example = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith(" ") else ""
+            found[match.group(2)] = (match.group(3), example)
+    return found
+
+
+def run(cli, root):
+    result = cli("run", "--project-dir", root, *AS_OF)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_clean_data_warns_of_nothing_but_what_it_holds(tmp_path, cli):
+    """The shared dataset's only problem: send 12, whose campaign has no time either."""
+    out = run(cli, make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS,
+                                segments=SEGMENTS))
+    assert set(warnings(out)) == {"sends_without_a_send_time"}
+    for check in set(CHECKS) - {"sends_without_a_send_time"}:
+        assert re.search(rf"^PASS\s+test\s+{check}\s", out, re.M), check
+    assert out.splitlines()[-1].startswith("Done: ") and ", 1 warning in " in out.splitlines()[-1]
+
+
+def test_problem_sends_are_counted_with_a_named_sample(tmp_path, cli):
+    sends = [
+        *SENDS,
+        send(16, 10, 77777, {"sent", "opened"}, sent_at="2025-01-13 11:00:00"),   # lead not in leads
+        send(17, 10, 88888, {"sent"}, sent_at="2025-01-13 12:00:00"),             # another one
+        send(18, 10, 77777, {"opened"}, sent_at="2025-01-13 12:00:00"),           # not sent: no send
+        send(19, 999, 1, {"sent", "opened"}, sent_at="2025-01-14 09:00:00"),      # campaign not in campaigns
+        send(15, 10, 5, {"sent", "replied"}, sent_at="2025-01-12 10:00:00"),      # workspace 1 -> lead of 2
+    ]
+    known_leads = {lead["id"] for lead in LEADS}
+    campaigns = {c["id"]: c for c in CAMPAIGNS}
+    workspace = {lead["id"]: lead["workspace_id"] for lead in LEADS}
+    sent = [s for s in sends if s["sent"]]
+    expected = {
+        "sends_to_unknown_leads": [s for s in sent if s["lead_id"] not in known_leads],
+        "sends_of_unknown_campaigns": [s for s in sent if s["campaign_id"] not in campaigns],
+        "sends_across_workspaces": [s for s in sent if s["campaign_id"] in campaigns and s["lead_id"] in workspace
+                                    and campaigns[s["campaign_id"]]["workspace_id"] != workspace[s["lead_id"]]],
+    }
+    assert [len(v) for v in expected.values()] == [2, 1, 1]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=sends, segments=SEGMENTS)
+    found = warnings(run(cli, root))
+    for check, rows in expected.items():
+        message, example = found[check]
+        assert message == f"{len(rows)} failing row{'s' if len(rows) > 1 else ''}", check
+        assert example.startswith("e.g. send_id="), example
+    # the sample names its columns and shows the values that explain the warning
+    assert re.fullmatch(r"e\.g\. send_id=1[67], lead_id=(77777|88888), campaign_id=10, lead_known=False",
+                        found["sends_to_unknown_leads"][1])
+    assert found["sends_of_unknown_campaigns"][1] == "e.g. send_id=19, lead_id=1, campaign_id=999, campaign_known=False"
+    assert found["sends_across_workspaces"][1] == ("e.g. send_id=15, lead_id=5, campaign_id=10, "
+                                                   "campaign_workspace_id=1, lead_workspace_id=2")
+
+
+def test_a_send_without_a_send_time_is_shown_with_its_columns(tmp_path, cli):
+    found = warnings(run(cli, make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS,
+                                           segments=SEGMENTS)))
+    campaign_time = {c["id"]: c["sent_at"] for c in CAMPAIGNS}
+    untimed = [s for s in SENDS if s["sent"] and not s["sent_at"] and not campaign_time[s["campaign_id"]]]
+    assert found["sends_without_a_send_time"] == (
+        "1 failing row", f"e.g. send_id={untimed[0]['id']}, campaign_id=30, campaign_segment_id=5, "
+                         f"campaign_workspace_id=3, lead_id={untimed[0]['lead_id']}, sent_at=NULL")
+
+
+def test_an_empty_leads_source_warns_and_every_send_is_unknown(tmp_path, cli):
+    root = make_project(tmp_path / "p", leads=[], campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    found = warnings(run(cli, root))
+    assert found["leads_source_is_not_empty"] == ("stg_leads has no row with a lead_id", "")
+    assert found["sends_to_unknown_leads"][0] == f"{sum(1 for s in SENDS if s['sent'])} failing rows"
+
+
+def test_a_segments_file_without_segments_warns(tmp_path, cli):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=[])
+    found = warnings(run(cli, root))
+    assert found["segments_file_has_segments"] == ("segments has no row with a segment_id", "")
+
+
+def test_lead_values_a_filter_would_misread(tmp_path, cli):
+    leads = [{**LEADS[0], "tags": "vip,webinar"},                       # one tag "vip,webinar"
+             {**LEADS[1], "tags": "vip;webinar", "score": 100},        # two tags, a top score
+             {**LEADS[2], "score": 150}, {**LEADS[3], "score": -5}, {**LEADS[4], "score": 0}, *LEADS[5:]]
+    comma = [lead for lead in leads if any("," in t for t in str(lead.get("tags") or "").split(";"))]
+    out_of_range = [lead for lead in leads if lead.get("score") is not None and not 0 <= lead["score"] <= 100]
+    assert (len(comma), len(out_of_range)) == (1, 2)
+    found = warnings(run(cli, make_project(tmp_path / "p", leads=leads, campaigns=CAMPAIGNS, campaign_leads=SENDS,
+                                           segments=SEGMENTS)))
+    assert found["tags_that_look_comma_separated"] == ("1 failing row",
+                                                       "e.g. lead_id=1, workspace_id=1, tag_keys=['vip,webinar']")
+    message, example = found["scores_outside_0_to_100"]
+    assert message == "2 failing rows"
+    assert re.fullmatch(r"e\.g\. lead_id=([34]), workspace_id=1, score=(150|-5)(\.0)?", example)
+
+
+def test_a_var_no_model_reads_is_named_with_the_closest(tmp_path, cli):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        project={"vars": {"days": 30, "attribtion": "campaign", "lookback_days": 5}})
+    out = run(cli, root)
+    found = warnings(out)
+    assert found["attribtion"] == ("vars.attribtion is set, but no model reads it (did you mean 'attribution'?)", "")
+    # lookback_days is read only by an incremental run, which this first run is not: still read
+    assert "lookback_days" not in found
+    assert ", 2 warnings in " in out.splitlines()[-1]
+
+
+def test_make_demo_shows_the_checks_readably(tmp_path):
+    """The demo project's run (what `make demo` runs) prints each check with a named sample."""
+    root = tmp_path / "demo"
+    for folder in ("models", "macros", "seeds"):
+        shutil.copytree(REPO / folder, root / folder)
+    shutil.copy(REPO / "project.yml", root / "project.yml")
+    done = subprocess.run([sys.executable, "-m", "segpipe", "run", "--as-of", "2026-11-15"], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for check in CHECKS:
+        assert re.search(rf"^(PASS|WARN)\s+test\s+{check}\s", done.stdout, re.M), check
+    for check, (message, example) in warnings(done.stdout).items():
+        assert re.fullmatch(r"[\d,]+ failing rows?", message), (check, message)
+        assert re.fullmatch(r"e\.g\. [a-z_]+=\S+(, [a-z_]+=.+)*", example), (check, example)
+    config = yaml.safe_load((REPO / "project.yml").read_text())
+    assert set(config["vars"]) <= {"days", "attribution"}  # nothing the demo sets goes unread
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x;drop"])
+def test_a_test_name_must_be_an_identifier(tmp_path, cli, name):
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    (root / "models" / "checks.sql").write_text("select 1 as id\n")
+    (root / "models" / "checks.yml").write_text(yaml.safe_dump(
+        {"models": [{"name": "checks", "columns": [{"name": "id", "tests": [{"not_null": {"name": name}}]}]}]}))
+    result = cli("run", "--project-dir", root, *AS_OF)
+    assert result.exit_code == 2
+    assert "not_null: name must be letters, digits and _" in result.stderr
+
+
+def test_an_incremental_run_keeps_old_problems_and_finds_new_ones(tmp_path, cli):
+    """send_problems is incremental like the daily table: a rerun after new sends looks at the
+    recent days only, and warns exactly as a full rebuild would."""
+    sends = [*SENDS, send(16, 10, 77777, {"sent"}, sent_at="2025-01-13 11:00:00")]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=sends, segments=SEGMENTS)
+    assert warnings(run(cli, root))["sends_to_unknown_leads"][0] == "1 failing row"
+    later = [*sends, send(20, 20, 99999, {"sent"}, sent_at="2025-01-30 09:00:00"),   # unknown lead
+             send(21, 10, 6, {"sent"}, sent_at="2025-01-30 10:00:00")]              # workspace 1 -> lead of 2
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS, later)
+    out = run(cli, root)
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental", out, re.M), out
+    found = warnings(out)
+    assert found["sends_to_unknown_leads"][0] == "2 failing rows"
+    assert found["sends_across_workspaces"] == ("1 failing row", "e.g. send_id=21, lead_id=6, campaign_id=10, "
+                                                                 "campaign_workspace_id=1, lead_workspace_id=2")
+    again = cli("run", "--project-dir", root, *AS_OF, "--full-refresh")
+    assert again.exit_code == 0
+    assert {k: v for k, v in warnings(again.stdout).items()} == found

@@ -1,0 +1,140 @@
+"""SPEC §1, the built-in segment package: a project uses segpipe's own models and macros,
+replaces one by giving a model or macro of its own the same name, and adds others."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, make_project, run_segpipe
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+RUN = ("--as-of", AS_OF.isoformat())
+
+
+def project(tmp_path, name="p"):
+    return make_project(tmp_path / name, leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+
+
+def run_ok(root):
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def top_json(root) -> dict:
+    done = run_segpipe("top", "--project-dir", root, *RUN, "--format", "json", "--limit", 100, "--min-sent", 0)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def ls_models(root) -> dict[str, dict]:
+    done = run_segpipe("ls", "--project-dir", root, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return {row["name"]: row for row in json.loads(done.stdout) if row["type"].startswith("model")}
+
+
+def columns(db, relation: str) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [row[0] for row in con.execute(f"describe {relation}").fetchall()]
+
+
+def test_a_project_with_no_models_of_its_own_builds_every_built_in_one(tmp_path):
+    root = project(tmp_path)
+    assert not any((root / "models").iterdir())
+    run_ok(root)
+    built_in = {path.stem for path in (REPO / "models").rglob("*.sql")}
+    models = ls_models(root)
+    assert set(models) == built_in
+    assert {row["origin"] for row in models.values()} == {"builtin"}
+
+
+def test_replacing_segment_performance_with_an_extra_column(tmp_path):
+    plain, replaced = project(tmp_path, "plain"), project(tmp_path, "replaced")
+    # the built-in model's rows, plus a column of the project's own
+    (replaced / "models" / "segment_performance.sql").write_text(textwrap.dedent("""\
+        -- our segment_performance: the built-in one plus twice the sends
+        select *, leads_sent * 2 as sends_doubled
+        from (
+        """) + (REPO / "models" / "segment_performance.sql").read_text() + ")\n")
+    run_ok(plain)
+    run_ok(replaced)
+
+    models = ls_models(replaced)
+    assert models["segment_performance"]["origin"] == "models/segment_performance.sql"
+    assert models["segments"]["origin"] == "builtin"
+    assert sum(name == "segment_performance" for name in models) == 1  # the built-in one is not built
+    assert columns(replaced / "out.duckdb", "segment_performance") == [
+        *columns(plain / "out.duckdb", "segment_performance"), "sends_doubled"]
+    with duckdb.connect(str(replaced / "out.duckdb"), read_only=True) as con:
+        rows = con.execute("select leads_sent, sends_doubled from segment_performance").fetchall()
+    assert rows and all(doubled == 2 * sent for sent, doubled in rows)
+    assert top_json(replaced) == top_json(plain)
+
+
+def test_a_project_macro_replaces_the_built_in_one_everywhere(tmp_path):
+    """`rate` is a built-in macro the built-in segment_performance calls: the project's
+    version (rates in whole percent) is the one that model gets."""
+    root = project(tmp_path)
+    (root / "macros" / "rates.sql").write_text(
+        "{% macro rate(numerator, denominator) -%}\n"
+        "round(100 * {{ numerator }} / nullif({{ denominator }}, 0))\n"
+        "{%- endmacro %}\n")
+    run_ok(root)
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        rows = con.execute("select replied, leads_sent, reply_rate from segment_performance").fetchall()
+    assert any(sent for _, sent, _ in rows)
+    for replied, sent, rate in rows:
+        assert rate == (round(100 * replied / sent) if sent else None)
+    # the other built-in macros still come from segpipe: the window is the built-in one
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("select distinct window_end from segment_performance").fetchall() == [(AS_OF,)]
+
+
+def test_docs_go_with_their_model(tmp_path):
+    """A replaced model loses the built-in docs and tests; the project documents its own."""
+    root = project(tmp_path)
+    (root / "models" / "segments.sql").write_text(
+        "select segment_id, segment_name, workspace_id, description, filters from {{ source('segments') }}\n")
+    (root / "models" / "lead_count.sql").write_text("select count(*) as leads from {{ ref('segment_leads') }}\n")
+    (root / "models" / "ours.yml").write_text(textwrap.dedent("""\
+        models:
+          - name: lead_count
+            description: How many segment memberships there are.
+            columns:
+              - name: leads
+                description: Memberships.
+                tests: [not_null]
+        """))
+    done = run_ok(root)
+    assert "not_null_lead_count_leads" in done.stdout
+    assert "unique_segments_segment_id" not in done.stdout  # the built-in test of a replaced model
+    assert "not_null_segment_leads_segment_id" in done.stdout  # a built-in model keeps its own
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        comments = dict(con.execute("select table_name, comment from duckdb_tables() "
+                                    "where table_name in ('lead_count', 'segments')").fetchall())
+    assert comments == {"lead_count": "How many segment memberships there are.", "segments": None}
+
+
+def test_a_project_cannot_document_a_model_that_does_not_exist(tmp_path):
+    root = project(tmp_path)
+    (root / "models" / "ours.yml").write_text("models:\n  - name: nothing_here\n")
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert (done.returncode, done.stderr) == (
+        2, "Error: models/ours.yml: documents model 'nothing_here', which does not exist\n")
+
+
+@pytest.mark.parametrize("selection, expected", [
+    ("staging/", {"stg_leads", "stg_sends", "stg_extra"}),
+    ("models/staging/", {"stg_leads", "stg_sends", "stg_extra"}),
+])
+def test_a_path_selection_covers_built_in_and_project_models(tmp_path, selection, expected):
+    root = project(tmp_path)
+    (root / "models" / "staging").mkdir()
+    (root / "models" / "staging" / "stg_extra.sql").write_text("select 1 as x\n")
+    done = run_segpipe("ls", "--project-dir", root, "--select", selection, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert {row["name"] for row in json.loads(done.stdout)} == expected
