@@ -133,7 +133,7 @@ def test_links_planted_where_segpipe_writes_its_files_are_not_followed(project):
     assert result.returncode == 0, result.stderr
     assert {victim: victim.read_text() for victim in victims} == victims
     assert leftovers(db) == []
-    for link in planted[2:]:
+    for link in planted[2:4]:  # rewritten by every run: replaced by a file of segpipe's own
         assert not link.is_symlink() and link.is_file(), link
 
 
