@@ -43,6 +43,7 @@ TOP_OPTIONS = {
     "--format": ("output_format", str),
     "--output": ("output", Path),
     "-o": ("output", Path),
+    "--rank-by": ("rank_by", str),
 }
 #: `segpipe run`'s options, likewise for pipeline.run_command and cli.run (tests/test_fast_run.py);
 #: bool is a flag, which takes no value.

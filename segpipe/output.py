@@ -1,7 +1,10 @@
-"""Rows as text: an aligned table for people, CSV and JSON for scripts.
+"""Rows as text: an aligned table for people, CSV and JSON for scripts; Parquet and
+XLSX files for BI tools and spreadsheets.
 
-Every read command (`top`, `leads`, `campaigns`, `ls`) prints through here, so
-`--format` and `--output` behave the same everywhere. Rates are exact
+Every read command (`top`, `leads`, `campaigns`, `ls`, the analyses) prints through
+here, so `--format` and `--output` behave the same everywhere. Parquet and XLSX are
+files, so they need `--output`; they hold the rows (JSON's list of records) with the
+values JSON and CSV show. Rates are exact
 `Fraction`s until they are printed: JSON and CSV round them half away from zero
 to 4 decimals with integer arithmetic (0.13875 → 0.1388, never 0.1387), a
 table shows them as percentages.
@@ -13,25 +16,64 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from .errors import ConfigError
 
-FORMATS = ("table", "json", "csv")
+TEXT_FORMATS = ("table", "json", "csv")
+#: formats written only to a file (--output)
+FILE_FORMATS = ("parquet", "xlsx")
+FORMATS = TEXT_FORMATS + FILE_FORMATS
+#: an XLSX worksheet's last row (Excel's limit), the header included
+XLSX_MAX_ROWS = 1_048_576
 
 
-def check_format(output_format: str) -> None:
+def check_format(output_format: str, output: Path | None | bool = True) -> None:
+    """A known --format; a file format needs --output (pass `output` to check that up front)."""
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got '{output_format}'")
+    if output_format in FILE_FORMATS and output is None:
+        raise ConfigError(f"--format {output_format} writes a file: add --output FILE")
 
 
-def round_rate(value: Fraction | None) -> float | None:
-    """Round half away from zero to 4 decimals, exactly (rates are never negative)."""
+@dataclass(frozen=True)
+class FileRows:
+    """Rows bound for a Parquet or XLSX file (formatted() for a file format)."""
+
+    output_format: str
+    columns: tuple
+    rows: list
+
+
+def round_rate(value: Fraction | float | None) -> float | None:
+    """Round half away from zero to 4 decimals, exactly (a float by its exact binary value)."""
     if value is None:
         return None
-    scaled = Fraction(value) * 10000
-    return ((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)) / 10000
+    scaled = abs(Fraction(value)) * 10000
+    rounded = ((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)) / 10000
+    return -rounded if value < 0 and rounded else rounded
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A rate with its 95 % interval, as a table shows it: `13.9 % (10.4–18.2)`."""
+
+    rate: Fraction | float | None
+    low: Fraction | float | None
+    high: Fraction | float | None
+
+    def __str__(self) -> str:
+        if self.rate is None:
+            return "-"
+        return f"{_percent(self.rate)} % ({_percent(self.low)}–{_percent(self.high)})"
+
+
+def _percent(value) -> str:
+    """One decimal of a percentage, rounded half away from zero like the JSON's rates."""
+    tenths = round_rate(Fraction(value) / 10) * 1000
+    return f"{tenths:.1f}".replace("-0.0", "0.0")
 
 
 def plain(value):
@@ -47,6 +89,8 @@ def cell(value) -> str:
     """A value as a table shows it: rates as percentages, '-' for nothing."""
     if value is None:
         return "-"
+    if isinstance(value, Interval):
+        return str(value)
     if isinstance(value, Fraction):
         return f"{float(value) * 100:.2f}%"
     if isinstance(value, (list, tuple)):
@@ -81,7 +125,8 @@ def csv_text(columns, rows) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([";".join(map(str, v)) if isinstance(v, (list, tuple)) else plain(v) for v in row])
+        writer.writerow([";".join(map(str, v)) if isinstance(v, (list, tuple))
+                         else ("true" if v else "false") if isinstance(v, bool) else plain(v) for v in row])
     return buffer.getvalue()
 
 
@@ -97,6 +142,8 @@ def formatted(output_format: str, columns, rows, *, envelope: dict | None = None
               title: str = "", text_columns=(), empty: str = "(none)") -> str:
     """Rows in the chosen format: JSON records (inside `envelope` under `key` when
     given), CSV, or a table under a title line."""
+    if output_format in FILE_FORMATS:
+        return FileRows(output_format, tuple(columns), [[file_value(v) for v in row] for row in rows])
     if output_format == "json":
         items = records(columns, rows)
         return json_text({**envelope, key: items} if envelope is not None else items)
@@ -106,8 +153,12 @@ def formatted(output_format: str, columns, rows, *, envelope: dict | None = None
     return (title + "\n" if title else "") + body
 
 
-def emit(text: str, output: Path | None, echo) -> None:
-    """Print the text, or write it to the --output file instead."""
+def emit(text: "str | FileRows", output: Path | None, echo) -> None:
+    """Print the text, or write it (or the file rows) to the --output file instead."""
+    if isinstance(text, FileRows):
+        check_format(text.output_format, output)
+        write_file(text, Path(output))
+        return
     if output is None:
         echo(text, nl=False)
         return
@@ -115,3 +166,102 @@ def emit(text: str, output: Path | None, echo) -> None:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"--output: cannot write {output}: {exc.strerror}") from None
+
+
+def file_value(value):
+    """A value as a Parquet/XLSX cell holds it: like JSON's, a list stays a list."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, Fraction):
+        return round_rate(value)
+    if isinstance(value, Interval):
+        return round_rate(value.rate) if value.rate is not None else None
+    return value
+
+
+def write_file(rows: FileRows, path: Path) -> None:
+    """Write the rows as Parquet (through DuckDB, already a dependency) or XLSX."""
+    try:
+        if rows.output_format == "parquet":
+            _write_parquet(rows, path)
+        else:
+            write_xlsx(path, rows.columns, rows.rows)
+    except OSError as exc:
+        raise ConfigError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _duckdb_type(values) -> str:
+    """The column's type from its first non-null Python value (VARCHAR when all are null)."""
+    sample = next((v for v in values if v is not None), None)
+    for kind, name in ((bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (dt.datetime, "TIMESTAMP"),
+                       (dt.date, "DATE")):
+        if isinstance(sample, kind):
+            if name == "BIGINT" and any(isinstance(v, float) for v in values):
+                return "DOUBLE"
+            return name
+    if isinstance(sample, list):
+        return "VARCHAR[]"
+    return "VARCHAR"
+
+
+def _write_parquet(rows: FileRows, path: Path) -> None:
+    import duckdb
+
+    from .sql import quote_ident
+
+    if not path.parent.is_dir():
+        raise OSError(2, "No such file or directory")
+    columns = list(zip(*rows.rows)) if rows.rows else [()] * len(rows.columns)
+    definition = ", ".join(f"{quote_ident(name)} {_duckdb_type(values)}"
+                           for name, values in zip(rows.columns, columns))
+    with duckdb.connect() as con:
+        con.execute(f"create table rows_out ({definition})")
+        if rows.rows:
+            con.executemany(f"insert into rows_out values ({', '.join('?' * len(rows.columns))})", rows.rows)
+        con.execute("copy rows_out to $path (format parquet)", {"path": str(path)})
+
+
+def write_xlsx(path: Path, columns, rows) -> int:
+    """One worksheet: a bold header row, then the rows; lists as `a;b`, times as Excel times.
+
+    xlsxwriter (not openpyxl): segpipe only writes workbooks, and xlsxwriter is a
+    write-only, dependency-free library that streams rows (constant_memory), so a
+    large export does not hold the whole sheet in memory."""
+    import xlsxwriter
+
+    if not Path(path).parent.is_dir():
+        raise OSError(2, "No such file or directory")
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                               "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet("data")
+    bold = workbook.add_format({"bold": True})
+    stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, list(columns), bold)
+    r = 0
+    for r, row in enumerate(rows, 1):
+        if r >= XLSX_MAX_ROWS:
+            workbook.close()
+            Path(path).unlink(missing_ok=True)
+            raise ConfigError(f"--format xlsx: more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet; "
+                              "use --format parquet or csv")
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                sheet.write_string(r, c, ";".join(map(str, value)))
+            elif isinstance(value, dt.datetime):
+                sheet.write_datetime(r, c, value.replace(tzinfo=None), stamp)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
+            elif isinstance(value, bool):
+                sheet.write_boolean(r, c, value)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                if isinstance(value, int) and abs(value) >= 2**53:
+                    sheet.write_string(r, c, str(value))  # Excel numbers are doubles
+                else:
+                    sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, str(value))
+    workbook.close()
+    return r

@@ -77,7 +77,7 @@ def assert_error(result, line: str, code: int = 2) -> None:
     (["--as-of", "2025-02-30"], "--as-of must be a date like 2025-01-31, got '2025-02-30'"),
     (["--as-of", "31/01/2025"], "--as-of must be a date like 2025-01-31, got '31/01/2025'"),
     (["--as-of", "20250131"], "--as-of must be a date like 2025-01-31, got '20250131'"),
-    (["--format", "xml"], "--format must be one of table, json, csv; got 'xml'"),
+    (["--format", "xml"], "--format must be one of table, json, csv, parquet, xlsx; got 'xml'"),
     (["--bogus"], "No such option: --bogus (see 'segpipe top --help')"),
     # numbers and dates too large or early for DuckDB and Python
     (["--limit", 2**63], f"--limit must be from 1 to {2**63 - 1}, got {2**63}"),
@@ -334,7 +334,8 @@ def test_ls_select_uses_the_dag_grammar(project):
     assert ls_rows(project, "--select", "+segment_leads")[0].keys() == {"segment_leads", "lead_segments", "stg_leads"}
     assert ls_rows(project, "--select", "stg_leads+")[0].keys() == {
         "stg_leads", "lead_segments", "segment_leads", "segment_send_totals", "segment_performance_hourly",
-        "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems"}
+        "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems",
+        "segment_set_sends_daily"}
     assert ls_rows(project, "--select", "staging/") == ({"stg_leads": ANY, "stg_sends": ANY}, set())
 
 

@@ -39,7 +39,7 @@ def environment(**extra: str) -> dict[str, str]:
 #: an example value for every option of top ({out} is a folder of each process's own)
 EXAMPLES = {"--project-dir": "{project}", "--db": "segpipe.duckdb", "--days": "90", "--metric": "open_rate",
             "--limit": "3", "--workspace-id": "1", "--as-of": AS_OF, "--min-sent": "50", "--format": "json",
-            "--output": "{out}/top.txt", "-o": "{out}/top.txt"}
+            "--output": "{out}/top.txt", "-o": "{out}/top.txt", "--rank-by": "wilson"}
 BOTH_FORMS = [[flag, value] for flag, value in EXAMPLES.items()] + [
     [f"{flag}={value}"] for flag, value in EXAMPLES.items() if flag.startswith("--")]
 ACCEPTED = [

@@ -7,6 +7,7 @@ tenancy on every endpoint with tokens limited to workspaces.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -58,6 +59,8 @@ def options(params: dict) -> list[str]:
     {"as_of": AS_OF, "metric": "bounce_rate", "min_sent": 0, "limit": 100},
     {"as_of": AS_OF, "metric": "click_rate", "workspace_id": 1},
     {"as_of": AS_OF, "metric": "conversion_rate", "min_sent": 2},
+    {"as_of": AS_OF, "rank_by": "wilson", "limit": 10},
+    {"as_of": AS_OF, "rank_by": "shrunk", "metric": "open_rate", "limit": 10},
 ])
 def test_top_segments_is_the_cli_json(server, served_project, params):
     status, headers, body = api(server, "/api/dashboard/top-segments", **params)
@@ -112,6 +115,23 @@ def test_best_time_is_the_cli_json(server, served_project, params):
     overall = api(server, "/api/best-time", **params)[2]
     assert overall == cli_json(served_project, "best-time", *options(params))
     assert any(bucket["leads_sent"] for bucket in overall["buckets"])
+
+
+@pytest.mark.parametrize("a,b,params", [
+    ("1", "4", {"as_of": AS_OF}),
+    ("3", "9", {"as_of": AS_OF, "days": 60, "metric": "open_rate"}),
+    ("Acme everyone", "2", {"as_of": AS_OF, "metric": "bounce_rate"}),
+])
+def test_compare_is_the_cli_json(server, served_project, a, b, params):
+    body = api(server, "/api/segments/compare", a=a, b=b, **params)[2]
+    assert body == cli_json(served_project, "compare", a, b, *options(params))
+
+
+@pytest.mark.parametrize("params", [{"as_of": AS_OF}, {"as_of": AS_OF, "campaign": 10, "days": 60},
+                                    {"as_of": AS_OF, "metric": "open_rate"}])
+def test_variants_are_the_cli_json(server, served_project, params):
+    body = api(server, "/api/segments/1/variants", **params)[2]
+    assert body == cli_json(served_project, "variants", "1", *options(params))
 
 
 def test_a_segment_by_name_as_in_the_cli(server, served_project):
@@ -170,6 +190,7 @@ def test_healthz_and_docs(server):
     ("/api/dashboard/top-segments", {"limit": 0}, ["top", "--limit", "0"]),
     ("/api/dashboard/top-segments", {"min_sent": -1}, ["top", "--min-sent=-1"]),
     ("/api/dashboard/top-segments", {"metric": "reply"}, ["top", "--metric", "reply"]),
+    ("/api/dashboard/top-segments", {"rank_by": "wilsn"}, ["top", "--rank-by", "wilsn"]),
     ("/api/dashboard/top-segments", {"metric": "x'; drop table segments; --"}, ["top", "--metric", "x'; drop table segments; --"]),
     ("/api/dashboard/top-segments", {"as_of": "2025-02-30"}, ["top", "--as-of", "2025-02-30"]),
     ("/api/dashboard/top-segments", {"workspace_id": "one"}, ["top", "--workspace-id", "one"]),
@@ -186,6 +207,11 @@ def test_healthz_and_docs(server):
     ("/api/segments/1/best-time", {"tz": "Mars/Base"}, ["best-time", "1", "--tz", "Mars/Base"]),
     ("/api/segments/1/best-time", {"by": "minute"}, ["best-time", "1", "--by", "minute"]),
     ("/api/best-time", {"min_sent": -1}, ["best-time", "--min-sent=-1"]),
+    ("/api/dashboard/top-segments", {"rank_by": "bayes"}, ["top", "--rank-by", "bayes"]),
+    ("/api/segments/compare", {"a": 1}, ["compare", "1"]),
+    ("/api/segments/compare", {"a": 1, "b": "US SaaS Founders"}, ["compare", "1", "US SaaS Founders"]),
+    ("/api/segments/compare", {"a": 1, "b": 2, "metric": "x"}, ["compare", "1", "2", "--metric", "x"]),
+    ("/api/segments/1/variants", {"campaign": "x"}, ["variants", "1", "--campaign", "x"]),
 ])
 def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, params, cli):
     status, _, body = api(server, path, **params)
@@ -194,17 +220,19 @@ def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, 
 
 @pytest.mark.parametrize("path", ["/api/segments/99", "/api/segments/99/leads", "/api/segments/99/campaigns",
                                   "/api/segments/Founders/leads", "/api/segments/99/trend",
-                                  "/api/segments/99/best-time"])
+                                  "/api/segments/99/best-time", "/api/segments/99/variants",
+                                  "/api/segments/compare?a=99&b=1"])
 def test_unknown_segment_is_404_with_the_cli_line(server, served_project, path):
     status, _, body = api(server, path)
-    ref = path.split("/")[3]
+    ref = "99" if "compare" in path else path.split("/")[3]
     assert (status, body) == (404, {"detail": cli_error(served_project, "leads", ref)})
 
 
 # --- tokens ---------------------------------------------------------------------------------------
 
 ENDPOINTS = ["/api/dashboard/top-segments", "/api/segments", "/api/segments/1", "/api/segments/1/leads",
-             "/api/segments/1/campaigns", "/api/segments/1/trend", "/api/segments/1/best-time", "/api/best-time"]
+             "/api/segments/1/campaigns", "/api/segments/1/trend", "/api/segments/1/best-time", "/api/best-time",
+             "/api/segments/1/variants", "/api/segments/compare?a=1&b=2"]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -212,7 +240,7 @@ ENDPOINTS = ["/api/dashboard/top-segments", "/api/segments", "/api/segments/1", 
                                      {"Authorization": "Bearer tok-all2"}, {"Authorization": "Bearer tok-al"},
                                      {"Authorization": "Bearer"}])
 def test_api_needs_a_known_token(server, path, headers):
-    status, head, body = get(server.base_url + path + "?days=0", headers=headers)  # 401 before any 422
+    status, head, body = get(server.base_url + path + ("&" if "?" in path else "?") + "days=0", headers=headers)  # 401 before any 422
     assert (status, head.get("www-authenticate")) == (401, "Bearer")
     assert body == {"detail": "a known token is required: send 'Authorization: Bearer <token>'"}
 
@@ -268,7 +296,7 @@ def test_tokens_see_only_their_workspaces_on_every_endpoint(server, served_proje
         assert overall["buckets"] == cli_json(served_project, "best-time", "--as-of", AS_OF, "--days", 60,
                                               "--workspace-id", workspace)["buckets"]
     for segment_id in ids:
-        for suffix in ("", "/leads", "/campaigns", "/trend", "/best-time"):
+        for suffix in ("", "/leads", "/campaigns", "/trend", "/best-time", "/variants"):
             status, _, body = api(server, f"/api/segments/{segment_id}{suffix}", token=token, as_of=AS_OF, days=60)
             if visible(token, segment_id):
                 assert status == 200, (segment_id, suffix, body)
@@ -278,10 +306,30 @@ def test_tokens_see_only_their_workspaces_on_every_endpoint(server, served_proje
                 if suffix == "/campaigns":
                     assert all(scope is None or CAMPAIGN_WORKSPACE[c["campaign_name"]] in scope
                                for c in body["campaigns"])
+                if suffix == "/variants":
+                    assert all(scope is None or CAMPAIGN_WORKSPACE[c["campaign_name"]] in scope
+                               for c in body["campaigns"])
             else:
                 assert status == 404, (segment_id, suffix, body)
                 assert body == {"detail": f"no segment with id or name '{segment_id}' — "
                                           "`segpipe top --min-sent 0 --limit 1000` lists them"}
+
+
+@functools.lru_cache
+def cli_compare(project, a, b):
+    return cli_json(project, "compare", a, b, "--as-of", AS_OF, "--days", 60)
+
+
+@pytest.mark.parametrize("token", sorted(SCOPES))
+def test_compare_only_within_the_tokens_segments(server, served_project, token):
+    ids = [1, 3, 8, 9]  # global, workspace 1, workspace 2, workspace 1
+    for a, b in [(a, b) for a in ids for b in ids if a < b]:
+        status, _, body = api(server, "/api/segments/compare", token=token, a=a, b=b, as_of=AS_OF, days=60)
+        if visible(token, a) and visible(token, b):
+            assert status == 200 and body == cli_compare(served_project, a, b)
+        else:
+            hidden = a if not visible(token, a) else b
+            assert (status, body["detail"].split(" — ")[0]) == (404, f"no segment with id or name '{hidden}'")
 
 
 def test_an_unknown_segments_hint_names_only_the_tokens_segments(server):

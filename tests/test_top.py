@@ -163,7 +163,9 @@ def test_table_has_a_header_line_and_aligned_columns(spec_project):
     assert lines[0] == "Top 1 segment by reply_rate, 2025-01-01 to 2025-01-31 (31 UTC days)"
     assert lines[1].split() == ["#", "segment_id", "segment_name", "leads_sent", "opened", "replied", "bounced",
                                 "open_rate", "reply_rate", "bounce_rate"]
-    assert lines[3].split() == ["1", "1", "US", "SaaS", "Founders", "310", "192", "43", "6", "61.94%", "13.87%", "1.94%"]
+    # the ranked rate with its 95 % Wilson interval: 43/310 → 0.10464–0.18163
+    assert lines[3].split() == ["1", "1", "US", "SaaS", "Founders", "310", "192", "43", "6", "61.94%",
+                                "13.9", "%", "(10.5–18.2)", "1.94%"]
     assert len(lines[1]) == len(lines[2]) == len(lines[3])
 
 

@@ -15,7 +15,7 @@ from fastapi import Path, Query
 
 from ..analyses.best_time import BUCKETS
 from ..analyses.trend import PERIODS
-from ..top import BIGINT_MAX, MAX_DAYS, METRICS
+from ..top import BIGINT_MAX, MAX_DAYS, METRICS, RANK_BY
 
 
 def _int(description: str, least: int, most: int = BIGINT_MAX):
@@ -31,6 +31,7 @@ AsOf = Annotated[Optional[str], Query(description="Last day of the window, YYYY-
                                       json_schema_extra={"format": "date"})]
 Metric = Annotated[str, _choice("The rate to rank or chart by.", METRICS)]
 Limit = Annotated[int, _int("How many to return.", 1)]
+RankBy = Annotated[str, _choice("Rank by the rate, its 95 % Wilson bound or its empirical-Bayes shrunk rate.", RANK_BY)]
 Offset = Annotated[int, _int("How many leads to skip first (paging).", 0)]
 MinSent = Annotated[int, _int("Leave out segments with fewer sends in the window.", 0)]
 WorkspaceId = Annotated[Optional[int], _int("Only segments of this workspace (global segments are left out).",
@@ -39,6 +40,9 @@ SegmentRef = Annotated[str, Path(description="Segment id or exact name.")]
 Period = Annotated[str, _choice("Period: day, week (from Monday) or month, in UTC.", PERIODS)]
 Bucket = Annotated[str, _choice("Bucket: hour, weekday or weekday-hour, local to `tz`.", BUCKETS)]
 TimeZone = Annotated[str, Query(description="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")]
+CampaignId = Annotated[Optional[int], _int("Only this campaign's variants.", -BIGINT_MAX - 1)]
+SegmentA = Annotated[str, Query(description="Segment id or exact name.")]
+SegmentB = Annotated[str, Query(description="Segment id or exact name.")]
 BucketMinSent = Annotated[int, _int("Fewest sends a bucket needs to be the best.", 0)]
 
 

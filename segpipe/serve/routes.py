@@ -21,11 +21,13 @@ from fastapi.responses import Response
 
 from .. import drilldown, segment_pages, top
 from ..analyses.best_time import best_time as best_time_analysis
+from ..analyses.compare import compare_segments
+from ..analyses.variants import segment_variants
 from ..analyses.trend import trend as trend_analysis
 from ..output import json_text
-from ..top import window_ending
-from .params import (AsOf, Bucket, BucketMinSent, Days, Limit, Metric, MinSent, Offset, Period, SegmentRef, TimeZone,
-                     WorkspaceId)
+from ..top import check_metric, window_ending
+from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metric, MinSent, Offset, Period, RankBy,
+                     SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
 from .tenancy import Scope
 
 router = APIRouter(prefix="/api")
@@ -81,11 +83,11 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
 @cli("top")
 def top_segments(request: Request, days: Days = 30, metric: Metric = "reply_rate", limit: Limit = 5,
                  workspace_id: WorkspaceId = None, as_of: AsOf = None, min_sent: MinSent = 1,
-                 scope=Tenant) -> Response:
+                 rank_by: RankBy = "rate", scope=Tenant) -> Response:
     """Segments ranked by `metric` over the window: `segpipe top --format json`."""
     return answer(request, scope, lambda con: top.report(
-        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent),
-        workspace_id)
+        con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of, min_sent=min_sent,
+        rank_by=rank_by), workspace_id)
 
 
 @router.get("/segments", summary="Every segment")
@@ -94,6 +96,21 @@ def segments(request: Request, workspace_id: WorkspaceId = None, scope=Tenant) -
     """The published segments with their filters (only workspace W's with `workspace_id`)."""
     return answer(request, scope, lambda con: segment_pages.segments_list(con, workspace_id=workspace_id),
                   workspace_id)
+
+
+def analysis_window(metric: str, as_of: str | None, days: int):
+    """compare's and variants' window, checked in the CLI's order (the metric first)."""
+    check_metric(metric)
+    return window_ending(as_of, days)
+
+
+@router.get("/segments/compare", summary="Do two segments differ on a rate?")
+@cli("compare")
+def compare(request: Request, a: SegmentA, b: SegmentB, days: Days = 30, as_of: AsOf = None,
+            metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """Both segments' rates, their difference with its interval and test: `segpipe compare A B --format json`."""
+    return answer(request, scope, lambda con: compare_segments(
+        con, a, b, analysis_window(metric, as_of, days), metric, workspace_id), workspace_id)
 
 
 @router.get("/segments/{segment}", summary="One segment and its figures")
@@ -151,3 +168,12 @@ def best_time_overall(request: Request, by: Bucket = "hour", tz: TimeZone = "UTC
                       workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
     """`segpipe best-time --format json` without a segment: every send of the ranked scope."""
     return _best_time(request, None, by, tz, min_sent, days, as_of, metric, workspace_id, scope)
+
+
+@router.get("/segments/{segment}/variants", summary="A/B variants of the campaigns that sent to a segment")
+@cli("variants")
+def variants(request: Request, segment: SegmentRef, campaign: CampaignId = None, days: Days = 30, as_of: AsOf = None,
+             metric: Metric = "reply_rate", workspace_id: WorkspaceId = None, scope=Tenant) -> Response:
+    """Each variant against its campaign's control: `segpipe variants SEGMENT --format json`."""
+    return answer(request, scope, lambda con: segment_variants(
+        con, segment, analysis_window(metric, as_of, days), metric, workspace_id, campaign), workspace_id)

@@ -1,0 +1,30 @@
+{%- if is_incremental() %}
+{%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
+                                  ~ " as varchar), '-infinity') from " ~ this)[0][0]) %}
+{%- else %}
+{%- set since = "'-infinity'" %}
+{%- endif %}
+{{ config(
+    schema='internal',
+    materialized='incremental',
+    unique_key=['day', 'segment_ids'],
+    incremental_predicates=["day >= DATE " ~ since],
+    full_refresh_on=['lead_segments', 'segments'],
+) }}
+-- Sends per UTC day and set of segments their lead is in, for sets of two or more
+-- segments: `segpipe compare A B` sums the rows whose set holds both A and B to count
+-- the sends the two segments share, reading one window's slice (sorted by day) and
+-- nothing else. A per-segment-pair table would hold ~segments² × days rows; a per-lead
+-- one must be joined with segment_leads, which costs more than the whole `segpipe top`.
+-- Under campaign attribution a send counts for one segment only, so two segments never
+-- share one and the table stays empty. Incremental like segment_performance_daily.
+select cast(sends.sent_at as date) as day, leads.segment_ids, count(*) as leads_sent
+from {{ ref('stg_sends') }} as sends
+{%- if var('attribution') == 'campaign' %}
+join {{ ref('lead_segments') }} as leads on false
+{%- else %}
+join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 1) as leads using (lead_id)
+where sends.sent_at >= TIMESTAMP {{ since }}
+{%- endif %}
+group by cast(sends.sent_at as date), leads.segment_ids
+order by day

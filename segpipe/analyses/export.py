@@ -1,0 +1,96 @@
+"""`segpipe export`: a published table, or the leads of the top segments, to a file.
+
+`export TABLE` copies any published table (the default schema of the file, what a
+BI tool sees) to CSV or Parquet with DuckDB's own writers, or to XLSX streamed row
+by row, so a table of millions of rows never sits in Python's memory.
+`export leads --top N` ranks segments exactly as `segpipe top` (same options) and
+writes each lead of the first N once, with the ids of those ranked segments it
+matches, best-ranked first: a list a sequencer imports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..contract import LEADS, SEGMENT_LEADS
+from ..drilldown import LEAD_COLUMNS
+from ..errors import ConfigError
+from ..output import write_xlsx
+from ..published import query
+from ..sql import quote_ident, quote_str
+from ..suggest import did_you_mean
+from ..top import Window, rank_segments
+
+EXPORT_FORMATS = ("csv", "parquet", "xlsx")
+BATCH = 10_000
+
+
+def published_tables(con) -> list[str]:
+    return [name for (name,) in query(con, "select table_name from information_schema.tables "
+                                           "where table_catalog = current_database() and table_schema = 'main' "
+                                           "order by table_name")]
+
+
+def check_export_format(output_format: str, output: Path | None) -> None:
+    if output_format not in EXPORT_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(EXPORT_FORMATS)}; got '{output_format}'")
+    if output is None and output_format != "csv":
+        raise ConfigError(f"--format {output_format} writes a file: add --output FILE")
+
+
+def table_query(con, table: str) -> str:
+    """`select * from` the published table, named exactly (a name is data: quoted, and must exist)."""
+    tables = published_tables(con)
+    if table not in tables:
+        raise ConfigError(f"no published table '{table}'{did_you_mean(table, tables)}; "
+                          f"published tables: {', '.join(tables)} (or `export leads --top N`)")
+    return f"select * from main.{quote_ident(table)}"
+
+
+def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, workspace_id: int | None,
+                    rank_by: str, list_separator: str | None) -> tuple[str, list[int]]:
+    """(the query of the top segments' leads, the ranked segment ids). Each lead once, with
+    the ids of the ranked segments it matches in rank order; leads of the best-ranked
+    segment first, then by score (best first) and id. With `list_separator` (CSV) the
+    lists are joined into text like `1;7`, as in the seed CSVs."""
+    ranked = [row["segment_id"] for row in rank_segments(con, window, metric, top, min_sent, workspace_id, rank_by)]
+    ids = ", ".join(f"({int(segment_id)}, {rank})" for rank, segment_id in enumerate(ranked, 1)) or "(null, null)"
+
+    def as_listed(expression: str) -> str:
+        return expression if list_separator is None else f"array_to_string({expression}, {quote_str(list_separator)})"
+
+    attributes = [f"any_value({as_listed('l.tags') if c == 'tags' else 'l.' + quote_ident(c)}) as {quote_ident(c)}"
+                  for c in LEAD_COLUMNS[1:]]
+    sql = f"""
+        with ranked(segment_id, rank) as (values {ids})
+        select l.lead_id, {", ".join(attributes)},
+               {as_listed("list(sl.segment_id order by r.rank)")} as segment_ids
+        from {SEGMENT_LEADS} as sl
+        join ranked as r on r.segment_id = sl.segment_id
+        join {LEADS} as l on l.lead_id = sl.lead_id
+        group by l.lead_id
+        order by min(r.rank), any_value(l.score) desc nulls last, l.lead_id"""
+    return sql, ranked
+
+
+def write_query(con, sql: str, output_format: str, output: Path | None, echo) -> int:
+    """Write the query's rows to the file (CSV without --output: to stdout); returns how many rows."""
+    from ..output import csv_text
+
+    if output is None:
+        cursor = con.execute(sql)
+        rows = cursor.fetchall()
+        echo(csv_text([d[0] for d in cursor.description], rows), nl=False)
+        return len(rows)
+    if not Path(output).parent.is_dir():
+        raise ConfigError(f"--output: cannot write {output}: its folder does not exist")
+    if output_format == "xlsx":
+        cursor = con.execute(sql)
+
+        def rows():
+            while batch := cursor.fetchmany(BATCH):
+                yield from batch
+
+        return write_xlsx(Path(output), [d[0] for d in cursor.description], rows())
+    options = "format parquet" if output_format == "parquet" else "format csv, header true"
+    return query(con, f"copy ({sql}) to {quote_str(str(output))} ({options})")[0][0]

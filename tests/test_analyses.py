@@ -1,0 +1,338 @@
+"""`segpipe compare`, `variants` and `export` as real processes on a small project; every
+figure recomputed here from the raw rows (plain Python) and scipy/statsmodels."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+import openpyxl
+import pytest
+from scipy.stats import fisher_exact
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
+
+from tests.conftest import make_project, run_segpipe
+
+AS_OF = "2025-01-31"
+WINDOW = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+SEGMENTS = [
+    {"id": 1, "name": "US leads", "workspace_id": 1, "filters": {"countries": ["US"]}},
+    {"id": 2, "name": "SaaS leads", "workspace_id": 1, "filters": {"industries": ["SaaS"]}},
+    {"id": 3, "name": "DE leads; 'quoted' -- name", "workspace_id": 1, "filters": {"countries": ["DE"]}},
+    {"id": 4, "name": "Nobody", "workspace_id": 2, "filters": {"countries": ["ZZ"]}},
+]
+MEMBERS = {1: lambda lead: lead["country"] == "US", 2: lambda lead: lead["industry"] == "SaaS",
+           3: lambda lead: lead["country"] == "DE", 4: lambda lead: False}
+
+
+def dataset():
+    rng = random.Random(12)
+    leads, sends = [], []
+    for i in range(1, 601):
+        lead = {"id": i, "workspace_id": 1, "email": f"l{i}@x.io", "country": ["US", "DE", "FR"][i % 3],
+                "industry": ["SaaS", "Fintech"][i % 2], "score": i % 101, "created_at": "2024-01-01 00:00:00"}
+        leads.append(lead)
+        variant = ["A", "B", None][(i // 3) % 3]
+        base = {"US": 0.25, "DE": 0.1, "FR": 0.15}[lead["country"]] + (0.12 if variant == "B" else 0)
+        day = dt.date(2024, 12, 25) + dt.timedelta(days=i % 40)  # some before the window
+        sends.append({"id": 2 * i, "campaign_id": 1, "lead_id": i, "sent": True, "opened": True,
+                      "replied": rng.random() < base, "bounced": rng.random() < 0.03,
+                      "sent_at": f"{day} 10:00:00", "variant": variant})
+        if i % 2 == 0:
+            sends.append({"id": 2 * i + 1, "campaign_id": 2, "lead_id": i, "sent": True, "opened": False,
+                          "replied": rng.random() < 0.2, "bounced": False, "sent_at": "2025-01-15 09:00:00",
+                          "variant": "A" if i % 20 == 0 else None})
+    campaigns = [{"id": 1, "workspace_id": 1, "name": "Spring", "sent_at": "2024-12-25 09:00:00"},
+                 {"id": 2, "workspace_id": 1, "name": "Autumn", "sent_at": "2025-01-15 09:00:00"}]
+    return leads, campaigns, sends
+
+
+LEADS, CAMPAIGNS, SENDS = dataset()
+LEAD_BY_ID = {lead["id"]: lead for lead in LEADS}
+
+
+def in_window(send) -> bool:
+    return WINDOW[0] <= dt.date.fromisoformat(send["sent_at"][:10]) <= WINDOW[1]
+
+
+def segment_sends(segment_id):
+    return [s for s in SENDS if in_window(s) and MEMBERS[segment_id](LEAD_BY_ID[s["lead_id"]])]
+
+
+def rounded(value):
+    return None if value is None else float(Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def expected_test(xa, na, xb, nb):
+    """(p-value, test) chosen by the expected counts, from statsmodels or scipy."""
+    pooled = (xa + xb) / (na + nb)
+    if min(na * pooled, na * (1 - pooled), nb * pooled, nb * (1 - pooled)) >= 5:
+        return proportions_ztest([xa, xb], [na, nb])[1], "z"
+    return fisher_exact([[xa, na - xa], [xb, nb - xb]]).pvalue, "fisher"
+
+
+def check_side(side, x, n, count_key="replied", metric="reply_rate"):
+    low, high = proportion_confint(x, n, method="wilson")
+    assert (side["leads_sent"], side[count_key]) == (n, x)
+    assert side[metric] == rounded(x / n)
+    assert (side[f"{metric}_low"], side[f"{metric}_high"]) == (rounded(low), rounded(high))
+
+
+def check_comparison(result, xa, na, xb, nb, p_key="p_value"):
+    low, high = confint_proportions_2indep(xa, na, xb, nb, method="newcomb", compare="diff")
+    assert result["difference"] == rounded(xa / na - xb / nb)
+    assert result["difference_low"] == rounded(low)
+    assert result["difference_high"] == rounded(high)
+    p_value, test = expected_test(xa, na, xb, nb)
+    assert result["test"] == test
+    assert result["p_value"] == pytest.approx(p_value, rel=1e-5)
+    return p_value
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("analyses"), leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS,
+                        segments=SEGMENTS, workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def segpipe(root, *args, code=0):
+    result = run_segpipe(*args, "--project-dir", root)
+    assert result.returncode == code, result.stderr
+    return result
+
+
+def window_args(*args):
+    return ("--as-of", AS_OF, "--days", "31", *args)
+
+
+# --- compare ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("metric, count", [("reply_rate", "replied"), ("bounce_rate", "bounced")])
+def test_compare_matches_scipy_and_statsmodels(project, metric, count):
+    result = json.loads(segpipe(project, "compare", "1", "SaaS leads", *window_args("--metric", metric, "--format", "json")).stdout)
+    a, b = segment_sends(1), segment_sends(2)
+    xa, xb = sum(s[count] for s in a), sum(s[count] for s in b)
+    assert list(result)[:3] == ["metric", "time_range_from", "time_range_to"]
+    assert result["a"]["segment_name"] == "US leads" and result["b"]["segment_id"] == 2
+    check_side(result["a"], xa, len(a), count, metric)
+    check_side(result["b"], xb, len(b), count, metric)
+    p_value = check_comparison(result, xa, len(a), xb, len(b))
+    assert result["significant"] is bool(p_value < 0.05)
+    # US leads that are SaaS leads too: their sends count for both segments
+    assert result["shared_sends"] == len([s for s in a if MEMBERS[2](LEAD_BY_ID[s["lead_id"]])]) > 0
+
+
+def test_compare_without_overlap_says_nothing_about_it(project):
+    result = json.loads(segpipe(project, "compare", "1", "3", *window_args("--format", "json")).stdout)
+    assert result["shared_sends"] == 0
+    table = segpipe(project, "compare", "1", "3", *window_args()).stdout
+    assert "overlap" not in table
+
+
+def test_compare_table_says_in_words_what_the_test_found(project):
+    result = json.loads(segpipe(project, "compare", "1", "2", *window_args("--format", "json")).stdout)
+    table = segpipe(project, "compare", "1", "2", *window_args()).stdout
+    assert ("NOT significant" in table) is (not result["significant"])
+    assert f"The samples overlap: {result['shared_sends']} sends count for both segments" in table
+    assert "approximate" in table
+    low, high = proportion_confint(result["a"]["replied"], result["a"]["leads_sent"], method="wilson")
+    assert f"({low * 100:.1f}–{high * 100:.1f})" in table
+
+
+def test_compare_small_samples_use_fisher(project):
+    # one day: a handful of sends per segment, so an expected count is below 5
+    result = json.loads(segpipe(project, "compare", "1", "3", "--as-of", "2025-01-05", "--days", "1",
+                                "--format", "json").stdout)
+    day = [s for s in SENDS if s["sent_at"].startswith("2025-01-05")]
+    a = [s for s in day if MEMBERS[1](LEAD_BY_ID[s["lead_id"]])]
+    b = [s for s in day if MEMBERS[3](LEAD_BY_ID[s["lead_id"]])]
+    check_comparison(result, sum(s["replied"] for s in a), len(a), sum(s["replied"] for s in b), len(b))
+    assert result["test"] == "fisher"
+
+
+def test_compare_csv_is_one_flat_row(project):
+    rows = list(csv.DictReader(io.StringIO(segpipe(project, "compare", "1", "2", *window_args("--format", "csv")).stdout)))
+    result = json.loads(segpipe(project, "compare", "1", "2", *window_args("--format", "json")).stdout)
+    assert len(rows) == 1
+    assert rows[0]["a_segment_id"] == "1" and rows[0]["b_reply_rate"] == str(result["b"]["reply_rate"])
+    assert rows[0]["significant"] == str(result["significant"]).lower()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("1", "1"), "compare needs two different segments"),
+    (("1", "nope"), "no segment with id or name 'nope'"),
+    (("1", "2", "--metric", "reply"), "--metric must be one of"),
+    (("1", "2", "--workspace-id", "2"), "belongs to workspace 1, not to --workspace-id 2"),
+    (("1", "2", "--format", "parquet"), "--format parquet writes a file: add --output FILE"),
+])
+def test_compare_bad_input_is_one_line(project, args, message):
+    result = segpipe(project, "compare", *args, "--as-of", AS_OF, code=2)
+    assert result.stderr.startswith("Error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_segment_name_is_data(project):
+    result = json.loads(segpipe(project, "compare", "DE leads; 'quoted' -- name", "1",
+                                *window_args("--format", "json")).stdout)
+    assert result["a"]["segment_id"] == 3
+
+
+# --- variants ------------------------------------------------------------------------------
+
+def expected_variants(segment_id, campaign=None):
+    """{campaign_id: {variant: (sends, replies)}} from the raw rows."""
+    groups = {}
+    for s in segment_sends(segment_id):
+        if campaign is None or s["campaign_id"] == campaign:
+            counts = groups.setdefault(s["campaign_id"], {}).setdefault(s["variant"] or "(none)", [0, 0])
+            counts[0] += 1
+            counts[1] += s["replied"]
+    return groups
+
+
+@pytest.mark.parametrize("segment, campaign", [("1", None), ("2", None), ("SaaS leads", 2)])
+def test_variants_against_the_control_with_bh(project, segment, campaign):
+    args = ("--campaign", str(campaign)) if campaign else ()
+    result = json.loads(segpipe(project, "variants", segment, *window_args("--format", "json", *args)).stdout)
+    seg_id = 1 if segment == "1" else 2
+    groups = expected_variants(seg_id, campaign)
+    assert result["segment_id"] == seg_id
+    assert {c["campaign_id"] for c in result["campaigns"]} == set(groups)
+    raw, shown = [], []
+    for campaign_result in result["campaigns"]:
+        counts = groups[campaign_result["campaign_id"]]
+        control = min(counts, key=lambda v: (-counts[v][0], v))
+        assert campaign_result["control"] == control
+        assert campaign_result["campaign_name"] == {1: "Spring", 2: "Autumn"}[campaign_result["campaign_id"]]
+        assert {v["variant"] for v in campaign_result["variants"]} == set(counts)
+        n_c, x_c = counts[control]
+        for v in campaign_result["variants"]:
+            n, x = counts[v["variant"]]
+            check_side(v, x, n)
+            assert v["control"] is (v["variant"] == control)
+            if v["control"]:
+                assert v["p_value"] is None and v["p_adjusted"] is None and v["difference"] is None
+            else:
+                raw.append(check_comparison(v, x, n, x_c, n_c))
+                shown.append(v)
+    adjusted = multipletests(raw, method="fdr_bh")[1] if raw else []
+    for v, p_adj in zip(shown, adjusted):
+        assert v["p_adjusted"] == pytest.approx(p_adj, rel=1e-5)
+        assert v["significant"] is bool(p_adj < 0.05)
+    assert len(shown) >= (1 if campaign else 3)
+
+
+def test_variants_table_and_csv(project):
+    table = segpipe(project, "variants", "1", *window_args()).stdout
+    assert "Campaign 1 Spring" in table and "control" in table and "(none)" in table
+    assert "Benjamini–Hochberg" in table
+    rows = list(csv.DictReader(io.StringIO(segpipe(project, "variants", "1", *window_args("--format", "csv")).stdout)))
+    groups = expected_variants(1)
+    assert {(int(r["campaign_id"]), r["variant"]) for r in rows} == {(c, v) for c in groups for v in groups[c]}
+
+
+def test_variants_of_a_segment_without_sends(project):
+    result = json.loads(segpipe(project, "variants", "4", *window_args("--format", "json")).stdout)
+    assert result["campaigns"] == []
+    assert "(no sends in this window)" in segpipe(project, "variants", "4", *window_args()).stdout
+
+
+# --- file formats and export ---------------------------------------------------------------
+
+def read_parquet(path):
+    return duckdb.sql(f"select * from '{path}'").fetchall()
+
+
+def read_xlsx(path):
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("command", [("top", "--rank-by", "wilson", "--limit", "10"), ("compare", "1", "2"),
+                                     ("variants", "2")])
+def test_parquet_and_xlsx_hold_the_csv_rows(project, tmp_path, command):
+    text = segpipe(project, *command, *window_args("--format", "csv")).stdout
+    expected = list(csv.reader(io.StringIO(text)))
+    segpipe(project, *command, *window_args("--format", "parquet", "--output", tmp_path / "out.parquet"))
+    segpipe(project, *command, *window_args("--format", "xlsx", "--output", tmp_path / "out.xlsx"))
+    as_text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    parquet = read_parquet(tmp_path / "out.parquet")
+    xlsx = read_xlsx(tmp_path / "out.xlsx")
+    assert xlsx[0] == expected[0]
+    for got in (parquet, xlsx[1:]):
+        assert [[as_text(v) for v in row] for row in got] == expected[1:]
+
+
+def test_export_a_published_table_in_every_format(project, tmp_path):
+    con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
+    want = con.execute("select * from main.segment_performance_daily order by all").fetchall()
+    columns = [d[0] for d in con.description]
+    con.close()
+    for fmt in ("csv", "parquet", "xlsx"):
+        target = tmp_path / f"daily.{fmt}"
+        assert segpipe(project, "export", "segment_performance_daily", "--format", fmt, "--output", target).stdout == ""
+        if fmt == "xlsx":
+            rows = read_xlsx(target)
+            assert rows[0] == columns
+            as_cell = lambda v: dt.datetime.combine(v, dt.time()) if type(v) is dt.date else v  # noqa: E731
+            assert sorted(map(tuple, rows[1:])) == sorted(tuple(as_cell(v) for v in r) for r in want)
+        else:
+            got = duckdb.sql(f"select * from '{target}' order by all").fetchall()
+            assert [tuple(str(v) for v in r) for r in got] == [tuple(str(v) for v in r) for r in want]
+    stdout = segpipe(project, "export", "segments").stdout
+    assert stdout.splitlines()[0].startswith("segment_id,segment_name")
+
+
+def test_export_unknown_table_suggests_the_name(project):
+    result = segpipe(project, "export", "segment_performance_dayly", code=2)
+    assert "did you mean 'segment_performance_daily'" in result.stderr
+    result = segpipe(project, "export", "segments; drop table segments", code=2)
+    assert "no published table" in result.stderr
+
+
+def test_export_leads_of_the_top_segments(project, tmp_path):
+    ranked = [s["segment_id"] for s in json.loads(segpipe(
+        project, "top", *window_args("--limit", "2", "--rank-by", "wilson", "--format", "json")).stdout)["segments"]]
+    target = tmp_path / "leads.parquet"
+    segpipe(project, "export", "leads", "--top", "2", *window_args("--rank-by", "wilson", "--format", "parquet",
+                                                                    "--output", target))
+    rows = duckdb.sql(f"select lead_id, email, segment_ids from '{target}'").fetchall()
+    expected = {lead["id"]: [s for s in ranked if MEMBERS[s](lead)] for lead in LEADS}
+    expected = {k: v for k, v in expected.items() if v}
+    assert len(rows) == len({r[0] for r in rows})  # each lead once
+    assert {r[0]: r[2] for r in rows} == expected
+    assert all(r[1] == LEAD_BY_ID[r[0]]["email"] for r in rows)
+    csv_rows = list(csv.DictReader(io.StringIO(segpipe(project, "export", "leads", "--top", "2",
+                                                       *window_args("--rank-by", "wilson")).stdout)))
+    assert {int(r["lead_id"]): [int(x) for x in r["segment_ids"].split(";")] for r in csv_rows} == expected
+    xlsx = tmp_path / "leads.xlsx"
+    segpipe(project, "export", "leads", "--top", "2", *window_args("--rank-by", "wilson", "--format", "xlsx",
+                                                                    "--output", xlsx))
+    sheet = read_xlsx(xlsx)
+    assert sheet[0][0] == "lead_id" and sheet[0][-1] == "segment_ids"
+    assert {r[0]: [int(x) for x in r[-1].split(";")] for r in sheet[1:]} == expected
+
+
+def test_export_bad_options(project, tmp_path):
+    assert "use `segpipe export leads --top 2`" in segpipe(project, "export", "segments", "--top", "2", code=2).stderr
+    assert "add --output FILE" in segpipe(project, "export", "segments", "--format", "xlsx", code=2).stderr
+    assert "--format must be one of csv, parquet, xlsx" in segpipe(project, "export", "segments", "--format", "json",
+                                                                     code=2).stderr
+
+
+def test_campaign_attribution_shares_no_sends(project):
+    built = run_segpipe("run", "--project-dir", project, "--as-of", AS_OF, "--db", "campaign.duckdb",
+                        "--vars", "{attribution: campaign}")
+    assert built.returncode == 0, built.stdout + built.stderr
+    result = json.loads(segpipe(project, "compare", "1", "2", "--db", "campaign.duckdb",
+                                *window_args("--format", "json")).stdout)
+    assert result["shared_sends"] == 0
