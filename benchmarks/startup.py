@@ -1,4 +1,4 @@
-"""Start-up cost of `segpipe top` next to a bare DuckDB query doing the same work.
+"""Start-up cost of `segpipe top` and `segpipe run`, with and without typer, next to bare DuckDB.
 
     python benchmarks/startup.py [--project-dir .] [--as-of 2026-11-15] [--repeat 15] [--check]
 
@@ -6,10 +6,13 @@ Each command is a fresh process: `segpipe top` on the published demo file as
 the console script runs it (segpipe/entry.py, which skips typer for a plain
 `top`), the same through typer (segpipe.cli.main, what any other command line
 gets), and `python -c "import duckdb; duckdb.connect(PATH,
-read_only=True).execute(<the same ranking query>).fetchall()"`. Runs are
-interleaved (the order rotates each round) so machine drift hits all alike; the
-medians and the ratio of `segpipe top` to bare duckdb are printed. The target is
-a ratio of at most 1.5. `--check` exits 1 above it.
+read_only=True).execute(<the same ranking query>).fetchall()"`; then `segpipe
+run` with nothing to do (the shortest run there is, where start-up weighs
+most), again through the console script and through typer. Runs are
+interleaved (the order rotates each round) so machine drift hits all alike;
+wall-time medians and CPU-time medians (user + system of the process, steadier
+on a shared machine) are printed, with the ratio of `segpipe top` to bare
+duckdb. The target is a ratio of at most 1.5. `--check` exits 1 above it.
 Build the demo first: `segpipe run --as-of 2026-11-15`.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +43,11 @@ TYPER = "import re, sys\nfrom segpipe.cli import main\nsys.exit(main())"
 
 def segpipe_command(project_dir: Path, as_of: str, days: int, code: str = CONSOLE_SCRIPT) -> list[str]:
     return [sys.executable, "-c", code, "top", "--project-dir", str(project_dir), "--as-of", as_of, "--days", str(days)]
+
+
+def run_command(project_dir: Path, as_of: str, code: str = CONSOLE_SCRIPT) -> list[str]:
+    """`segpipe run` on the built demo: nothing to do, so it is mostly start-up."""
+    return [sys.executable, "-c", code, "run", "--project-dir", str(project_dir), "--as-of", as_of]
 
 
 def bare_command(database: Path, as_of: str, days: int) -> list[str]:
@@ -69,10 +78,14 @@ def compiles_on_every_run() -> bool:
     return sys.flags.dont_write_bytecode and not cached.exists()
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `command` in a fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -88,8 +101,10 @@ def main() -> int:
     if not database.exists():
         sys.exit(f"no published database at {database} — run `segpipe run --as-of {args.as_of}` first")
     commands = {"segpipe top": segpipe_command(args.project_dir, args.as_of, args.days),
-                "via typer": segpipe_command(args.project_dir, args.as_of, args.days, TYPER),
-                "bare duckdb": bare_command(database, args.as_of, args.days)}
+                "top via typer": segpipe_command(args.project_dir, args.as_of, args.days, TYPER),
+                "bare duckdb": bare_command(database, args.as_of, args.days),
+                "segpipe run": run_command(args.project_dir, args.as_of),
+                "run via typer": run_command(args.project_dir, args.as_of, TYPER)}
     for command in commands.values():  # warm the OS caches and segpipe's project.yml parse cache once
         timed(command)
     names = list(commands)
@@ -98,10 +113,15 @@ def main() -> int:
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             times[name].append(timed(commands[name]))
 
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians = {name: statistics.median(wall for wall, _ in values) for name, values in times.items()}
+    cpu = {name: statistics.median(used for _, used in values) for name, values in times.items()}
     for name, values in times.items():
-        print(f"{name:<12} median {medians[name] * 1000:6.1f} ms   min {min(values) * 1000:6.1f} ms   "
-              f"({len(values)} runs, {medians[name] / medians['bare duckdb']:.2f}x)")
+        print(f"{name:<14} median {medians[name] * 1000:6.1f} ms   min {min(w for w, _ in values) * 1000:6.1f} ms   "
+              f"cpu median {cpu[name] * 1000:6.1f} ms   ({len(values)} runs, {medians[name] / medians['bare duckdb']:.2f}x)")
+    for fast, slow in (("segpipe top", "top via typer"), ("segpipe run", "run via typer")):
+        print(f"{fast} without typer saves {(medians[slow] - medians[fast]) * 1000:5.1f} ms wall "
+              f"({1 - medians[fast] / medians[slow]:.0%}), {(cpu[slow] - cpu[fast]) * 1000:5.1f} ms cpu "
+              f"({1 - cpu[fast] / cpu[slow]:.0%})")
     ratio = medians["segpipe top"] / medians["bare duckdb"]
     print(f"ratio        {ratio:.2f}x   (target <= {TARGET}x; Python {sys.version.split()[0]}, typer {typer_version()})")
     if compiles_on_every_run():

@@ -7,10 +7,17 @@ for `--days`) get the same one-line form. Heavy modules (duckdb, jinja2, yaml)
 are imported inside the commands so `segpipe --help` and `segpipe top` start
 quickly. The console script is segpipe/entry.py: a plain `segpipe top …` or
 `segpipe run …` runs there without typer, and every other command line comes here.
+
+A command is a plain typer command: `@app.command()`, `@reports_errors`, options
+as `Annotated` parameters (the shared ones below), the docstring as its help.
+Only `top` and `run`, which entry.py also runs without typer, are built from
+their declarations in options.py (`fast_command`), so both paths read the same
+options with the same defaults.
 """
 
 
 import functools
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -19,8 +26,8 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
-from .errors import ConfigError, debugging, one_line
+from . import __version__, options
+from .errors import debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -71,15 +78,23 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ProjectDir = Annotated[Optional[Path], typer.Option("--project-dir", help="Project folder (default: the current folder or the nearest parent holding project.yml).")]
-Db = Annotated[Optional[str], typer.Option("--db", help="Database file to use instead of project.yml's (also $SEGPIPE_DB).")]
-AsOf = Annotated[Optional[str], typer.Option("--as-of", help="Last day of the window, YYYY-MM-DD (default: today in UTC).")]
-Days = Annotated[int, typer.Option("--days", help="Window length in whole UTC days, 1-365.")]
-Select = Annotated[Optional[str], typer.Option("--select", "-s", help="Models to use: name, +name, name+, path/ (space-separated).")]
-Vars = Annotated[Optional[str], typer.Option("--vars", help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")]
-Format = Annotated[str, typer.Option("--format", help="Output: table, json, csv, or (with --output) parquet or xlsx.")]
-RankBy = Annotated[str, typer.Option("--rank-by", help="rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")]
-Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+def typer_option(option: options.Option):
+    """An options.Option as the annotation of a typer command's parameter."""
+    kind = option.type if option.default is not None else Optional[option.type]
+    return Annotated[kind, typer.Option(*option.flags, help=option.help)]
+
+
+ProjectDir = typer_option(options.PROJECT_DIR)
+Db = typer_option(options.DB)
+AsOf = typer_option(options.AS_OF)
+Days = typer_option(options.DAYS)
+Select = typer_option(options.SELECT)
+Vars = typer_option(options.VARS)
+Format = typer_option(options.FORMAT)
+Output = typer_option(options.OUTPUT)
+Metric = typer_option(options.METRIC)
+WorkspaceId = typer_option(options.WORKSPACE_ID)
+RankBy = typer_option(options.RANK_BY)
 SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id or exact name.")]
 
 
@@ -142,53 +157,24 @@ def _emit(text: str, output: Optional[Path]) -> None:
     emit(text, output, typer.echo)
 
 
-@app.command()
-@reports_errors
-def run(
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    select: Select = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild every model from scratch, ignoring incremental state.")] = False,
-    vars_: Vars = None,
-    as_of: AsOf = None,
-    wait: Annotated[Optional[str], typer.Option("--wait", metavar="[SECONDS]", help="When another run is building, wait for it (up to SECONDS; alone: as long as it takes) instead of stopping with exit code 75.")] = None,
-) -> None:
-    """Load sources, build every model in order, run the data tests, publish atomically.
+def fast_command(command: options.Command) -> None:
+    """Add a command of options.FAST_COMMANDS: a typer command whose parameters are its
+    declared options, calling the same function as entry.py's typer-free path."""
 
-    Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
-    """
-    # The console script runs a plain `segpipe run …` without typer (segpipe/entry.py); both call run_command.
-    from .pipeline import run_command
+    def body(**values) -> None:
+        command.call(typer.echo, **values)
 
-    run_command(typer.echo, project_dir=project_dir, db=db, select=select, full_refresh=full_refresh,
-                vars_=vars_, as_of=as_of, wait=wait)
+    body.__name__ = body.__qualname__ = command.name
+    body.__doc__ = command.help
+    body.__signature__ = inspect.Signature([
+        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default,
+                          annotation=typer_option(option))
+        for option in command.options])
+    app.command(name=command.name)(reports_errors(body))
 
 
-@app.command()
-@reports_errors
-def top(
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    days: Days = 30,
-    metric: Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")] = "reply_rate",
-    limit: Annotated[int, typer.Option("--limit", help="How many segments to show.")] = 5,
-    workspace_id: Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")] = None,
-    as_of: AsOf = None,
-    min_sent: Annotated[int, typer.Option("--min-sent", help="Leave out segments with fewer sends in the window.")] = 1,
-    output_format: Format = "table",
-    output: Output = None,
-    rank_by: RankBy = "rate",
-) -> None:
-    """Rank segments by a rate over the last N days, from the published database.
-
-    Example: segpipe top --days 90 --metric open_rate --rank-by wilson --format json
-    """
-    # The console script runs a plain `segpipe top …` without typer (segpipe/entry.py); both call top.show.
-    from .top import show
-
-    show(typer.echo, project_dir=project_dir, db=db, days=days, metric=metric, limit=limit,
-         workspace_id=workspace_id, as_of=as_of, min_sent=min_sent, output_format=output_format, output=output,
-         rank_by=rank_by)
+fast_command(options.RUN)
+fast_command(options.TOP)
 
 
 @app.command()
@@ -248,10 +234,6 @@ def campaigns(
           formatted(output_format, CAMPAIGN_COLUMNS, rows,
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
-
-
-Metric = Annotated[str, typer.Option("--metric", help="reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")]
-WorkspaceId = Annotated[Optional[int], typer.Option("--workspace-id", help="Only segments of this workspace (global segments are left out).")]
 
 
 def _analysis(project_dir, db, output_format, output, analyse, render) -> None:
@@ -465,8 +447,7 @@ def compile(
     """
     from . import target
     from .pipeline import compile_plan
-    from .project import parse_date
-    from .yaml_files import parse_vars
+    from .project import parse_date, parse_vars
 
     plan = compile_plan(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
     target.write_compiled(plan.project, plan.models.values())
@@ -510,22 +491,6 @@ def ls(
     check_format(output_format)
     rows = list_nodes(compile_plan(_project(project_dir), selection=select), selected_only=bool(select))
     _emit(formatted(output_format, COLUMNS, rows, text_columns=set(COLUMNS)), None)
-
-
-@app.command()
-@reports_errors
-def clean(
-    project_dir: ProjectDir = None,
-    db: Db = None,
-) -> None:
-    """Delete target/ and the build files of runs that died; never the published database.
-
-    Example: segpipe clean --project-dir my_segments
-    """
-    from .clean import clean_project
-
-    for line in clean_project(_project(project_dir, db)):
-        typer.echo(line)
 
 
 @app.command()

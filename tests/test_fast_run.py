@@ -11,8 +11,6 @@ path refuses must reach typer and end exactly as they do there.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import re
 import shutil
 import subprocess
@@ -22,9 +20,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import typer.main
 
-from segpipe import cli, entry, pipeline
+from segpipe import entry
 from tests.conftest import REPO, make_project, on_one_utc_day
 from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
 from tests.test_fast_top import FAST, TYPER, environment
@@ -201,31 +198,6 @@ def test_the_fast_path_does_not_import_typer(projects, tmp_path):
     loaded = set(done.stderr.split())
     assert "segpipe.runner" in loaded
     assert {m for m in loaded if m.split(".")[0] in ("typer", "click") or m == "segpipe.cli"} == set()
-
-
-def test_the_option_table_matches_the_typer_command():
-    """entry.RUN_OPTIONS and pipeline.run_command's defaults cannot drift from cli.run's options."""
-    params = typer.main.get_command(cli.app).commands["run"].params
-    declared = {opt: param.name for param in params for opt in [*param.opts, *param.secondary_opts]}
-    assert {flag: name for flag, (name, _) in entry.RUN_OPTIONS.items()} == declared  # no --no-full-refresh either
-    kinds = {name: kind for name, kind in entry.RUN_OPTIONS.values()}
-    assert {p.name for p in params if p.is_flag} == {name for name, kind in kinds.items() if kind is bool}
-    type_names = {bool: ("bool", "boolean"), str: ("str", "text"), Path: ("path",)}  # vendored click's, click's
-    assert all(p.type.name in type_names[kinds[p.name]] for p in params), [(p.name, p.type.name) for p in params]
-    assert all((p.multiple, p.count, p.required, p.envvar) == (False, False, False, None) for p in params)
-    assert all(p.nargs == 1 for p in params if not p.is_flag)  # one plain value each, as the fast parser assumes
-    assert all(p.default is False for p in params if p.is_flag)  # the fast path passes True when given
-    defaults = {name: p.default for name, p in inspect.signature(pipeline.run_command).parameters.items()
-                if name != "echo"}
-    assert defaults == {p.name: p.default for p in params}
-
-
-@pytest.mark.parametrize("command", sorted(entry.FAST_COMMANDS))
-def test_every_fast_command_calls_a_function_taking_its_options(command):
-    table, module, function = entry.FAST_COMMANDS[command]
-    parameters = inspect.signature(getattr(importlib.import_module(module), function)).parameters
-    assert list(parameters)[0] == "echo"
-    assert {name for name, _ in table.values()} == set(list(parameters)[1:])
 
 
 @pytest.mark.parametrize("argv,expected", [
