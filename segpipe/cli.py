@@ -38,11 +38,12 @@ except ImportError:  # pragma: no cover
 class OneLineErrors(TyperGroup):
     """Report click's usage errors as `Error: … (see 'segpipe X --help')`, like ours."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        args = optional_values(list(sys.argv[1:] if args is None else args))
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, *rest, standalone_mode=False, **kwargs)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, *rest, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as exc:
             exc.show()
             sys.exit(exc.exit_code)
@@ -51,6 +52,21 @@ class OneLineErrors(TyperGroup):
             typer.echo(f"Error: {exc.format_message()}{where}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """`segpipe run --wait` with no SECONDS means "as long as it takes": click (as typer
+    vendors it) has no option with an optional value, so a bare `--wait` (last, or
+    before another option) becomes `--wait=forever` here."""
+    if "run" not in args:
+        return args
+    from .pipeline import WAIT_FOREVER
+
+    start = args.index("run")
+    return args[:start] + [
+        f"--wait={WAIT_FOREVER}" if word == "--wait" and (i + 1 == len(args) or args[i + 1].startswith("-")) else word
+        for i, word in enumerate(args) if i >= start
+    ]
 
 
 app = typer.Typer(

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .project import SQL_TYPE, read_yaml
+from .project import SQL_TYPE
+from .yaml_files import read_yaml
 from .sql import sql_literal
 from .suggest import check_keys
 from .wording import plural
@@ -128,15 +129,67 @@ def load_docs(root: Path, files, cache_of=lambda path: None) -> dict[str, ModelD
     for path in files:
         where = str(Path(path).relative_to(root))
         content = read_yaml(path, "model docs", cache=cache_of(path)) or {}
-        if not isinstance(content, dict):
-            raise ConfigError(f"{where}: expected a mapping with a 'models:' list")
-        check_keys(content, {"version", "models"}, where, ConfigError)
-        for entry in content.get("models") or []:
-            doc = _model_doc(entry, where)
-            if doc.name in docs:
-                raise ConfigError(f"{where}: model '{doc.name}' is documented twice (also in {docs[doc.name].file})")
-            docs[doc.name] = doc
+        try:
+            _load_doc_file(content, where, docs)
+        except ConfigError as exc:
+            raise _at_line(exc, path, where) from None
     return docs
+
+
+def _load_doc_file(content, where: str, docs: dict[str, ModelDoc]) -> None:
+    if not isinstance(content, dict):
+        raise ConfigError(f"{where}: expected a mapping with a 'models:' list")
+    check_keys(content, {"version", "models"}, where, ConfigError)
+    for entry in content.get("models") or []:
+        doc = _model_doc(entry, where)
+        if doc.name in docs:
+            raise ConfigError(f"{where}: model '{doc.name}' is documented twice (also in {docs[doc.name].file})")
+        docs[doc.name] = doc
+
+
+#: what a message names: `model NAME`, `, column NAME`, then a quoted key such as `unknown key 'x'`
+NAMED = re.compile(r"^(?:model (?P<model>[^,:]+))?(?:, column (?P<column>[^:]+))?")
+
+
+def _at_line(exc: ConfigError, path: Path, where: str) -> ConfigError:
+    """The error at `file:LINE:`, LINE being that of the entry or key it names: the model's
+    entry, its column's, and the first quoted key found in there (SPEC §12). Only on the
+    error path, so the file is parsed again, this time with lines."""
+    message = str(exc)
+    if not message.startswith(f"{where}: "):
+        return exc
+    rest = message[len(where) + 2:]
+    try:
+        node = read_yaml(path, "model docs", lines=True)
+    except ConfigError:
+        return exc
+    named = NAMED.match(rest)
+    line = None
+    for key, value in (("models", named["model"]), ("columns", named["column"])):
+        if value is None or not isinstance(node, dict):
+            break
+        node = next((item for item in node.get(key) or [] if isinstance(item, dict) and item.get("name") == value), None)
+        line = node["__line__"] if node else line
+    for word in re.findall(r"[A-Za-z_][\w]*", rest[named.end():]):  # `accepted_values: severity …`, `'x'`
+        found = _find_key(node, word)
+        if found:
+            line, node = found
+    if line is None:
+        return exc
+    return ConfigError(f"{where}:{line}: {rest}")
+
+
+def _find_key(node, key: str) -> tuple[int, object] | None:
+    """(line, value) of the first `key` in a parse with lines, depth first."""
+    if isinstance(node, dict):
+        if key in node.get("__keys__", {}):
+            return node["__keys__"][key], node[key]
+        children = [v for k, v in node.items() if k not in ("__line__", "__keys__")]
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    return next((found for child in children if (found := _find_key(child, key))), None)
 
 
 def _model_doc(entry, where: str) -> ModelDoc:

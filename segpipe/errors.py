@@ -1,6 +1,7 @@
 """One exception hierarchy. Every message names the file, model or key at fault
 and, where it can, what would fix it; the CLI prints it as one line."""
 
+import errno
 import os
 
 
@@ -43,9 +44,36 @@ class DataTestError(SegpipeError):
 
 
 class LockedError(SegpipeError):
-    """Another `segpipe run` holds the project's lock (exit 1)."""
+    """Another `segpipe run` holds the project's lock: try again later (exit 75, EX_TEMPFAIL)."""
+
+    exit_code = 75
+
+
+class DiskFullError(SegpipeError):
+    """The disk filled up during a run; the published file is unchanged (exit 1)."""
 
     exit_code = 1
+
+
+class InterruptedRun(KeyboardInterrupt):
+    """Ctrl-C (exit 130) or SIGTERM (exit 143) stopped a run; the published file is unchanged.
+    A KeyboardInterrupt, so no `except Exception` on the way out swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__("interrupted")
+        self.exit_code = 128 + signum
+
+
+def disk_full(exc: BaseException, folder) -> DiskFullError | None:
+    """The one-line error for an exception caused by a full disk (an OSError, or DuckDB
+    failing to write), naming the folder written to; None for any other exception."""
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if not (full or any(text in str(exc) for text in ("No space left on device", "Disk quota exceeded"))):
+        return None
+    if isinstance(exc, OSError) and exc.filename:
+        folder = os.path.dirname(os.path.abspath(exc.filename))
+    return DiskFullError(f"the disk is full: no space left in {folder} — the published database was not changed; "
+                         "free some space and run again")
 
 
 def first_line(exc: BaseException) -> str:
@@ -64,7 +92,7 @@ def one_line(exc: BaseException) -> tuple[str, int]:
 
     Shared by the typer commands and the fast `segpipe top` and `segpipe run`
     (segpipe/entry.py) so both report alike: a SegpipeError's message and code,
-    130 for Ctrl-C, and the first line of anything else (a bug or an unforeseen
+    130 for Ctrl-C (143 for a run stopped by SIGTERM), a full disk as one line, and the first line of anything else (a bug or an unforeseen
     DuckDB error), exit 1. A reader that stopped reading (`segpipe leads X | head`)
     is no error: no line, exit 141 as if killed by SIGPIPE, and stdout goes to
     /dev/null so Python's final flush does not fail again.
@@ -73,7 +101,7 @@ def one_line(exc: BaseException) -> tuple[str, int]:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return "", 141
     if isinstance(exc, KeyboardInterrupt):
-        return "Error: interrupted — the published database was not changed", 130
+        return "Error: interrupted — the published database was not changed", getattr(exc, "exit_code", 130)
     if isinstance(exc, SegpipeError):
         return f"Error: {exc}", exc.exit_code
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

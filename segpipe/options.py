@@ -80,6 +80,9 @@ RUN = Command("run", "segpipe.pipeline:run_command", (
     VARS, AS_OF,
     Option(("--engine",), "engine", str, None,
            "Build on duckdb or spark for this run (default: project.yml's engine)."),
+    # `--wait` alone (no SECONDS) is rewritten to `--wait=forever` by cli.optional_values
+    Option(("--wait",), "wait", str, help="When another run is building, wait for it (up to SECONDS; alone: as "
+           "long as it takes) instead of stopping with exit code 75."),
 ), """Load sources, build every model in order, run the data tests, publish atomically.
 
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31

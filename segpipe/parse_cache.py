@@ -13,11 +13,11 @@ as usual.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
+
+from .safe_write import write_own_file
 
 #: Marks a file as this cache, in this layout.
 FORMAT = "segpipe parse cache 1"
@@ -44,11 +44,7 @@ def _store(cache: Path, entry: dict) -> None:
         return
     if json.loads(encoded) != entry:  # a number key turned to text, NaN
         return
-    partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(encoded, encoding="utf-8")
-        os.replace(partial, cache)
+        write_own_file(cache, encoded)
     except OSError:  # a read-only project, or target/ is a file: parse again next time
-        with contextlib.suppress(OSError):
-            partial.unlink()
+        pass

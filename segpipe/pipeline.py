@@ -16,8 +16,10 @@ from pathlib import Path
 
 from . import contract, membership
 from .changes import digest, read_fingerprints
+from .errors import ConfigError
 from .plan import ComputedSource, Plan, compile_project
-from .project import Project, load_project, parse_date, parse_vars
+from .project import Project, load_project, parse_date
+from .yaml_files import parse_vars
 from .published import connect_with_sources
 from .render import DEFAULT_SCHEMA
 from .runner import ENGINE_NODE, Progress, run_data_tests
@@ -61,10 +63,10 @@ def compile_plan(project: Project, *, as_of: dt.date | None = None, selection: s
 
 
 def run(project: Project, *, selection: str | None = None, as_of: dt.date | None = None,
-        full_refresh: bool = False, echo=print) -> dict:
+        full_refresh: bool = False, echo=print, wait: float = 0) -> dict:
     """`segpipe run` on a loaded project: compile, then build, test and publish (runner.run)."""
     plan = compile_plan(project, as_of=as_of, selection=selection)
-    return run_plan(plan, full_refresh=full_refresh, echo=echo, verify=check_contract)
+    return run_plan(plan, full_refresh=full_refresh, echo=echo, verify=check_contract, wait=wait)
 
 
 def check_contract(con, plan: Plan, model: str | None) -> None:
@@ -99,8 +101,30 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
                 full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None,
-                engine: str | None = None) -> dict:
+                wait: str | None = None, engine: str | None = None) -> dict:
     """`segpipe run` from its command-line values: the body of the typer command (cli.run)
     and of the console script's typer-free path (entry.py), so both behave alike."""
+    seconds = parse_wait(wait)
     project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_), engine=engine)
-    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo)
+    return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo, wait=seconds)
+
+
+#: what `--wait` alone stands for (cli.py puts it in): no time limit
+WAIT_FOREVER = "forever"
+
+
+def parse_wait(text: str | None) -> float:
+    """--wait [SECONDS]: 0 without it (stop at once), math.inf alone, else the seconds given."""
+    import math
+
+    if text is None:
+        return 0.0
+    if text == WAIT_FOREVER:
+        return math.inf
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(f"--wait takes a number of seconds such as 60 (or nothing, to wait as long as it takes), got {text!r}")
+    return seconds

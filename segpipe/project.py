@@ -8,7 +8,6 @@ so that later stages never re-read configuration.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import glob
 import os
 import re
@@ -17,10 +16,10 @@ from pathlib import Path
 
 from .engines import EngineConfig, parse_engine
 from . import overrides
-from .errors import ConfigError
 from . import target
-from .parse_cache import cached_parse
+from .errors import ConfigError
 from .suggest import check_keys
+from .yaml_files import parse_yaml, read_yaml
 
 PROJECT_FILE = "project.yml"
 DEFAULT_VARS = {"days": 30, "attribution": "matching"}
@@ -170,72 +169,9 @@ def find_project_dir(start: Path | None = None) -> Path:
     raise ConfigError(f"no {PROJECT_FILE} in {here} or its parents — pass --project-dir or run `segpipe init DIR`")
 
 
-def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = False):
-    """Parse a YAML file, turning syntax errors into one line with the file and line.
-
-    With `cache`, the parse stored there is reused while the file's text is
-    unchanged (see parse_cache.py). With `lines`, see `yaml_loader`.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if cache is not None:
-        if lines:  # a parse with line numbers is another value than one without
-            cache = cache.with_suffix(".lines.json")
-        return cached_parse(text, cache, lambda source: parse_yaml(source, path, what, lines))
-    return parse_yaml(text, path, what, lines)
-
-
 def parse_cache_file(project: "Project", path: Path) -> Path | None:
     """Where the parse of a project file is cached (see target.py)."""
     return target.parsed_file(project.root, path)
-
-
-@functools.cache
-def yaml_loader(lines: bool = False):
-    """libyaml's safe loader when PyYAML has it (3x faster than the pure-Python one).
-    With `lines`, each mapping also gets `__line__`: its line, for error messages."""
-    import yaml  # about 17 ms, so only when there is something to parse
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    if not lines:
-        return base
-
-    class LineLoader(base):
-        def construct_mapping(self, node, deep=False):
-            mapping = super().construct_mapping(node, deep=deep)
-            mapping["__line__"] = node.start_mark.line + 1
-            return mapping
-
-    return LineLoader
-
-
-def parse_yaml(text: str, path: Path, what: str, lines: bool = False):
-    import yaml
-
-    try:
-        return yaml.load(text, Loader=yaml_loader(lines))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML in {what}: {problem}") from None
-
-
-def parse_vars(text: str | None) -> dict:
-    """--vars takes a YAML or JSON mapping, as dbt's does (for `segpipe run` and `compile`)."""
-    if not text:
-        return {}
-    import yaml
-
-    try:
-        value = yaml.load(text, Loader=yaml_loader())
-    except yaml.YAMLError:
-        value = None
-    if not isinstance(value, dict):
-        raise ConfigError(f"--vars must be a YAML or JSON mapping such as '{{days: 7, attribution: campaign}}', got {text!r}")
-    return value
 
 
 def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
@@ -253,10 +189,52 @@ def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
 def load_project(project_dir: Path | None = None, db: str | None = None,
                  cli_vars: dict | None = None, engine: str | None = None) -> Project:
     """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path,
-    `engine` (--engine) its engine type."""
+    `engine` (--engine) its engine type.
+    A mistake in it is reported at the line of the key at fault (`_at_key_line`)."""
     root = find_project_dir(project_dir)
     config_path = root / PROJECT_FILE
     config = read_yaml(config_path, "project config", cache=target.project_config_cache(root)) or {}
+    try:
+        return _project(root, config_path, config, db, cli_vars)
+    except ConfigError as exc:
+        raise _at_key_line(exc, config_path) from None
+
+
+#: the key a message is about: `sources.leads.column_types: …`, `… unknown key 'x'`, `'threads' must …`
+KEY_PATH = re.compile(r"^(?P<path>[A-Za-z_][\w-]*(?:\.[^\s:.']+)*)(?=:)")
+QUOTED_KEY = re.compile(r"'([^']+)'")
+
+
+def _at_key_line(exc: ConfigError, config_path: Path) -> ConfigError:
+    """The error with `project.yml:LINE:` in place of `project.yml:`, LINE being the line of
+    the deepest key its message names; unchanged when no key is found. Only on the error
+    path, so the file is parsed again, this time with lines (yaml_loader(lines=True))."""
+    prefix = f"{config_path}: "
+    message = str(exc)
+    if not message.startswith(prefix):
+        return exc
+    rest = message[len(prefix):]
+    try:
+        node = parse_yaml(config_path.read_text(encoding="utf-8"), config_path, "project config", lines=True)
+    except (OSError, ConfigError):
+        return exc
+    found = KEY_PATH.match(rest)
+    names = found.group("path").split(".") if found else []
+    names += QUOTED_KEY.findall(rest[found.end() if found else 0:])[:1]
+    line = None
+    for name in names:
+        if not isinstance(node, dict) or name not in node.get("__keys__", {}):
+            break
+        line, node = node["__keys__"][name], node[name]
+    if line is None:
+        return exc
+    error = ConfigError(f"{config_path}:{line}: {rest}")
+    error.exit_code = exc.exit_code
+    return error
+
+
+def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None) -> Project:
+    """The validated Project of a parsed project.yml."""
     if not isinstance(config, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
     check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)

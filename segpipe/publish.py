@@ -4,48 +4,99 @@ A run builds into `<db>.building-<pid>` beside the published file and, only
 when everything passed, renames it over the published file. A rename within a
 folder is atomic, so readers see the old file or the new one, never a mix; a
 BI tool holding the old file open keeps reading its (unlinked) snapshot.
-A lock file stops a second concurrent run; the kernel drops the lock when a
-run dies, and the next run deletes what the dead one left behind.
+A lock file stops a second concurrent run (or makes it wait, `--wait`); the
+kernel drops the lock when a run dies, and the next run deletes what the dead
+one left behind. segpipe never writes through a symbolic link: a link where the
+lock goes is refused, one where a build file goes is removed as a leftover.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import glob
+import math
 import os
-import shutil
+import stat
+import time
 from pathlib import Path
 
 from .errors import ConfigError, LockedError, RunError
+
+#: how often a run waiting for the lock (--wait) tries again, in seconds
+WAIT_POLL = 0.1
 
 
 class BuildFile:
     """The lock, the private build file, and the final rename for one published database."""
 
-    def __init__(self, published: Path):
+    def __init__(self, published: Path, wait: float = 0, on_wait=None):
+        """`wait`: seconds to wait for another run's lock (math.inf: as long as it takes);
+        `on_wait(line)` hears once that this run is waiting."""
         self.published = Path(published)
         self.lock_path = self.published.with_name(self.published.name + ".lock")
         self.path = self.published.with_name(f"{self.published.name}.building-{os.getpid()}")
+        self.wait = wait
+        self.on_wait = on_wait
         self._lock_fd: int | None = None
 
     def __enter__(self) -> "BuildFile":
+        fd = self._open_lock()
         try:
-            self.published.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the database {self.published}: {exc.strerror} — set `database` in "
-                              "project.yml (or --db) to a file in a folder segpipe can write to") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            self._take(fd)
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except BaseException:
             os.close(fd)
-            raise LockedError(f"another segpipe run (pid {holder}) is building {self.published} — wait for it to finish, then run again") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+            raise
         self._lock_fd = fd
         self.remove_leftovers()
         return self
+
+    def _open_lock(self) -> int:
+        """The lock file, opened without following a symbolic link and refused when it is
+        not a plain file of its own (a hard link to another file would be truncated)."""
+        try:
+            self.published.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ConfigError(f"{self.lock_path}: is a symbolic link — segpipe never writes through one (it would "
+                                  "overwrite the file it points to); remove the link, segpipe creates its own lock") from None
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise ConfigError(f"cannot write the database {self.published}: {exc.strerror} — set `database` in "
+                              "project.yml (or --db) to a file in a folder segpipe can write to") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise ConfigError(f"{self.lock_path}: is not a plain file of its own (a hard link or a device) — segpipe "
+                              "would overwrite it; remove it, segpipe creates its own lock")
+        return fd
+
+    def _take(self, fd: int) -> None:
+        """flock the lock file, waiting up to self.wait seconds for a running build."""
+        deadline = time.monotonic() + self.wait
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if self.wait:
+                    raise LockedError(f"another segpipe run (pid {holder}) is still building {self.published} after "
+                                      f"waiting {self.wait:g}s — run again later, or with a longer --wait") from None
+                raise LockedError(f"another segpipe run (pid {holder}) is building {self.published} — wait for it to "
+                                  "finish, or run again with --wait to wait for it") from None
+            if not announced and self.on_wait:
+                limit = "" if math.isinf(self.wait) else f" (up to {self.wait:g}s)"
+                self.on_wait(f"Waiting for the segpipe run (pid {holder}) building {self.published.name} to finish{limit}…")
+                announced = True
+            time.sleep(min(WAIT_POLL, left))
 
     def __exit__(self, *exc) -> None:
         self.discard()
@@ -61,10 +112,16 @@ class BuildFile:
             leftover.unlink(missing_ok=True)
 
     def start_from_published(self) -> bool:
-        """Begin the build as a copy of the published file (for --select and incremental runs)."""
+        """Begin the build as a copy of the published file (for --select and incremental runs).
+        The copy is a new file (O_EXCL, O_NOFOLLOW): never a link planted where it goes."""
         if not self.published.exists():
             return False
-        shutil.copyfile(self.published, self.path)
+        with open(self.published, "rb") as source:
+            target = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                _copy(source.fileno(), target)
+            finally:
+                os.close(target)
         return True
 
     def publish(self) -> None:
@@ -84,3 +141,13 @@ class BuildFile:
     def discard(self) -> None:
         for path in (self.path, Path(str(self.path) + ".wal")):
             path.unlink(missing_ok=True)
+
+
+def _copy(source: int, target: int) -> None:
+    """Copy one open file into another in the kernel (sendfile), as shutil.copyfile does."""
+    size, offset = os.fstat(source).st_size, 0
+    while offset < size:
+        sent = os.sendfile(target, source, offset, size - offset)
+        if sent == 0:
+            break
+        offset += sent

@@ -22,7 +22,8 @@ import duckdb
 from . import __version__, file_views, materialize, target
 from .changes import Changes, NodeId, read_fingerprints, write_fingerprints
 from .docs import apply_comments, run_tests
-from .errors import ConfigError, DataTestError, RunError, first_line
+from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
+from .interrupt import stoppable, watch
 from .plan import Plan
 from .publish import BuildFile
 from .render import unread_vars
@@ -58,7 +59,7 @@ class Progress:
         return sum(1 for r in self.results if r["unique_id"].startswith(f"{kind}.") and r["status"] == status)
 
 
-def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> dict:
+def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait: float = 0) -> dict:
     """Build what changed, test it, publish. Returns the run results; raises a SegpipeError on failure.
     `verify(con, plan, name)`, when given, checks the file after model `name` is built, and
     with name None once everything is built; it raises to stop the run before publishing.
@@ -66,7 +67,9 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> d
     With a published file from an earlier run (and no --full-refresh), the build
     starts from a copy of it: unchanged sources are not reloaded, unchanged
     models not rebuilt, and incremental models only recompute their recent rows.
-    When nothing changed at all, nothing is built or published.
+    When nothing changed at all, nothing is built or published. `wait`: seconds to
+    wait for another run holding the lock (publish.BuildFile). Ctrl-C or SIGTERM
+    stops the running query (interrupt.py); a full disk is one line (DiskFullError).
     """
     started = time.perf_counter()
     project = plan.project
@@ -85,7 +88,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> d
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
-        with BuildFile(project.database) as build:
+        with stoppable(), BuildFile(project.database, wait=wait, on_wait=echo) as build:
             previous = {} if full_refresh else read_fingerprints(project.database)
             if previous.get(ENGINE_NODE, "duckdb") != engine.type:
                 previous = {}  # built by the other engine: start afresh
@@ -109,6 +112,9 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None) -> d
                 remove_old_external(project.database, folders)
     except Exception as exc:
         _write_results(plan, progress, started, "error", str(exc))
+        full = disk_full(exc, project.database.parent)
+        if full:
+            raise full from None
         raise
     seconds = time.perf_counter() - started
     _write_results(plan, progress, started, "success", None)
@@ -126,7 +132,7 @@ def warn_unread_vars(plan: Plan, progress: Progress) -> None:
 
 
 def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:
-    con = connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit)
+    con = watch(connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit))
     try:
         for node in sorted(changes.removed):
             materialize.drop_node(con, node.kind, node.name)
@@ -276,14 +282,20 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
         raise DataTestError(f"{plural(len(failures), 'data test')} failed, {consequence}: {'; '.join(failures)}")
 
 
+#: the vars run_info publishes: what readers need to interpret the figures. Every BI user
+#: reads the file, so other vars (a --vars token, a connection name) never go into it.
+PUBLISHED_VARS = ("as_of", "attribution", "days")
+
+
 def _write_run_info(con, plan: Plan) -> None:
     """What the published file was built with, for `segpipe top` and curious BI users."""
+    public = {name: plan.variables[name] for name in PUBLISHED_VARS if name in plan.variables}
     create_meta_schema(con)
     con.execute(f"CREATE OR REPLACE TABLE {META_SCHEMA}.run_info "
                 "(built_at TIMESTAMP, segpipe_version VARCHAR, vars JSON, sources JSON)")
     con.execute(f"INSERT INTO {META_SCHEMA}.run_info VALUES (?, ?, ?, ?)",
                 [dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), __version__,
-                 json.dumps(plan.variables, default=str, sort_keys=True),
+                 json.dumps(public, default=str, sort_keys=True),
                  json.dumps(sorted([*plan.project.sources, *(s.name for s in plan.computed_sources)]))])
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
-from .project import Project, Source, parse_cache_file, read_yaml
+from .project import Project, Source, parse_cache_file
+from .yaml_files import read_yaml
 from .sources import Loader
 from .sql import connect, sql_literal
 from .suggest import did_you_mean
@@ -87,18 +89,29 @@ def load_segments_file(path: Path, cache: Path | None = None) -> list[Segment]:
         return []
     if not isinstance(document, dict) or not isinstance(document.get("segments", []), (list, type(None))):
         raise ConfigError(f"{path}: expected a top-level 'segments:' list")
-    document.pop("__line__", None)
-    extra = [k for k in document if k != "segments"]
+    extra = [k for k in _keys(document) if k != "segments"]
     if extra:
-        raise ConfigError(f"{path}: unknown top-level key '{extra[0]}'{did_you_mean(extra[0], ['segments'])}")
+        raise ConfigError(f"{path}:{_line_of(document, extra[0])}: unknown top-level key '{extra[0]}'"
+                          f"{did_you_mean(extra[0], ['segments'])}")
     entries = document.get("segments") or []
-    return validate_segments(entries, lambda i, entry: _where_in_file(path, i, entry))
+    return validate_segments(entries, lambda i, entry, line=None: _where_in_file(path, i, entry, line))
 
 
-def _where_in_file(path: Path, index: int, entry) -> str:
-    line = entry.get("__line__") if isinstance(entry, dict) else None
+def _where_in_file(path: Path, index: int, entry, line: int | None = None) -> str:
+    """`file:line: segment N`: the line of the key at fault, else of the segment."""
+    line = line or (entry.get("__line__") if isinstance(entry, dict) else None)
     label = f"segment {entry['id']}" if isinstance(entry, dict) and "id" in entry else f"segment #{index + 1}"
     return f"{path}:{line}: {label}" if line else f"{path}: {label}"
+
+
+def _keys(mapping: dict) -> list:
+    """A parsed mapping's own keys, without the line bookkeeping of yaml_files.yaml_loader."""
+    return [key for key in mapping if key not in ("__line__", "__keys__")]
+
+
+def _line_of(mapping, key) -> int | None:
+    """The line of `key` in a mapping parsed with lines (None for one from a table)."""
+    return mapping.get("__keys__", {}).get(key) if isinstance(mapping, dict) else None
 
 
 def segments_from_rows(rows, table: str) -> list[Segment]:
@@ -112,7 +125,7 @@ def segments_from_rows(rows, table: str) -> list[Segment]:
                 raise ConfigError(f"{table}: segment {row_id}: 'filters' is not valid JSON ({exc.msg} at char {exc.pos}) — store a JSON object such as {{\"countries\": [\"US\"]}}") from None
         entries.append({"id": row_id, "workspace_id": workspace_id, "name": name,
                         "description": description, "filters": filters})
-    return validate_segments(entries, lambda i, entry: f"{table}: segment {entry.get('id', f'#{i + 1}')}")
+    return validate_segments(entries, lambda i, entry, line=None: f"{table}: segment {entry.get('id', f'#{i + 1}')}")
 
 
 def read_segments_table(project: Project, source: Source) -> list[Segment]:
@@ -144,71 +157,107 @@ def write_segments_table(con, segments: list[Segment]) -> int:
 
 
 def validate_segments(entries, where_of) -> list[Segment]:
-    """Validate raw segment mappings; `where_of(index, entry)` names one in messages."""
+    """Validate raw segment mappings; `where_of(index, entry, line=None)` names one in
+    messages (at `line`, the line of the key at fault, when the source has lines)."""
     if not isinstance(entries, list):
         raise ConfigError(f"{where_of(0, {})}: expected a list of segments")
     segments, seen = [], {}
     for index, entry in enumerate(entries):
-        where = where_of(index, entry)
-        segment = _segment(entry, where)
+        segment = _segment(entry, lambda line=None, i=index, e=entry: where_of(i, e, line))
         if segment.id in seen:
-            raise ConfigError(f"{where}: duplicate id {segment.id} (also used by '{seen[segment.id]}') — give each segment its own id")
+            raise ConfigError(f"{where_of(index, entry, _line_of(entry, 'id'))}: duplicate id {segment.id} (also used "
+                              f"by '{seen[segment.id]}') — give each segment its own id")
         seen[segment.id] = segment.name
         segments.append(segment)
     return segments
 
 
-def _segment(entry, where: str) -> Segment:
+#: ids and workspace ids are stored as BIGINT: a signed 64-bit integer
+BIGINT_MAX = 2**63 - 1
+
+
+def _segment(entry, where) -> Segment:
+    """One validated segment; `where(line)` names it in messages (see validate_segments)."""
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a mapping with id, name and filters")
-    entry = {k: v for k, v in entry.items() if k != "__line__"}
-    _reject_unknown(entry, SEGMENT_KEYS, where)
+        raise ConfigError(f"{where()}: expected a mapping with id, name and filters")
+    at = lambda key: where(_line_of(entry, key))  # noqa: E731  the place of one key
+    _reject_unknown(entry, SEGMENT_KEYS, where, "")
     seg_id = entry.get("id")
     if seg_id is None:
-        raise ConfigError(f"{where}: missing 'id' — give a unique positive integer")
-    if isinstance(seg_id, bool) or not isinstance(seg_id, int) or seg_id <= 0:
-        raise ConfigError(f"{where}: 'id' must be a positive integer, got {seg_id!r}")
+        raise ConfigError(f"{where()}: missing 'id' — give a unique positive integer")
+    if isinstance(seg_id, bool) or not isinstance(seg_id, int) or not 0 < seg_id <= BIGINT_MAX:
+        raise ConfigError(f"{at('id')}: 'id' must be a positive integer{_beyond_64_bits(seg_id)}, got {seg_id!r}")
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: missing 'name' — every segment needs a non-empty name")
+        raise ConfigError(f"{at('name') if 'name' in entry else where()}: missing 'name' — every segment needs a non-empty name")
+    _no_nul(name, at("name"), "name")
     workspace_id = entry.get("workspace_id")
-    if workspace_id is not None and (isinstance(workspace_id, bool) or not isinstance(workspace_id, int)):
-        raise ConfigError(f"{where}: 'workspace_id' must be an integer or omitted, got {workspace_id!r}")
+    if workspace_id is not None and (isinstance(workspace_id, bool) or not isinstance(workspace_id, int)
+                                     or not -BIGINT_MAX - 1 <= workspace_id <= BIGINT_MAX):
+        raise ConfigError(f"{at('workspace_id')}: 'workspace_id' must be an integer{_beyond_64_bits(workspace_id)} "
+                          f"or omitted, got {workspace_id!r}")
     description = entry.get("description")
     if description is not None and not isinstance(description, str):
-        raise ConfigError(f"{where}: 'description' must be text")
-    return Segment(seg_id, name, workspace_id, description, _filters(entry.get("filters"), where))
+        raise ConfigError(f"{at('description')}: 'description' must be text")
+    _no_nul(description, at("description"), "description")
+    return Segment(seg_id, name, workspace_id, description, _filters(entry.get("filters"), at("filters"), where))
 
 
-def _reject_unknown(mapping: dict, allowed, where: str) -> None:
-    for key in mapping:
+def _beyond_64_bits(value) -> str:
+    too_large = isinstance(value, int) and not isinstance(value, bool) and abs(value) > BIGINT_MAX
+    return f" that fits in 64 bits (at most {BIGINT_MAX})" if too_large else ""
+
+
+def _no_nul(text, where: str, key: str) -> None:
+    """A NUL character ends a string in C and SQL: never a valid name or value."""
+    if isinstance(text, str) and "\0" in text:
+        raise ConfigError(f"{where}: {key} contains a NUL character (\\0) — remove it")
+
+
+def _reject_unknown(mapping: dict, allowed, where, prefix: str) -> None:
+    for key in _keys(mapping):
         if key not in allowed:
             hint = did_you_mean(key, allowed) or f" (valid keys: {', '.join(allowed)})"
-            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
+            raise ConfigError(f"{where(_line_of(mapping, key))}: {prefix}unknown key '{key}'{hint}")
 
 
-def _filters(raw, where: str) -> dict:
+#: a number as YAML 1.2 writes it; PyYAML (YAML 1.1) reads `1e5` or `6e1` as text
+NUMBER_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _filters(raw, where_filters: str, where) -> dict:
+    """Validated filters; `where(line)` names the segment at a line (the key's own)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: 'filters' must be a mapping of filter keys")
-    raw = {k: v for k, v in raw.items() if k != "__line__"}
-    _reject_unknown(raw, FILTER_KEYS, f"{where}: filters")
+        raise ConfigError(f"{where_filters}: 'filters' must be a mapping of filter keys")
+    _reject_unknown(raw, FILTER_KEYS, where, "filters: ")
     filters = {}
-    for key, value in raw.items():
+    for key in _keys(raw):
+        value = raw[key]
+        at = f"{where(_line_of(raw, key))}: filters.{key}"
         if value is None or value == []:
             continue  # no restriction
         if key in LIST_FILTERS or key == "tags":
-            filters[key] = _text_list(value, f"{where}: filters.{key}")
+            filters[key] = _text_list(value, at)
         elif key == "min_score":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{where}: filters.min_score must be a number, got {value!r}")
-            filters[key] = value
+            filters[key] = _min_score(value, at)
         elif key == "has_email":
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: filters.has_email must be true or false, got {value!r}")
+                raise ConfigError(f"{at} must be true or false, got {value!r}")
             filters[key] = value
     return filters
+
+
+def _min_score(value, at: str):
+    """A number (scores are 0–100); numeric text such as `6e1` is read as YAML 1.2 would."""
+    if isinstance(value, str) and NUMBER_TEXT.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{at} must be a number such as 60 (scores are 0–100), got {value!r}")
+    if not math.isfinite(value) or abs(value) > BIGINT_MAX:
+        raise ConfigError(f"{at}: {value!r} is beyond the range of a 64-bit number — scores are 0–100, use a number such as 60")
+    return value
 
 
 def _text_list(value, where: str) -> list[str]:
@@ -217,6 +266,8 @@ def _text_list(value, where: str) -> list[str]:
     for item in values:
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
             raise ConfigError(f"{where}: expected a string or a list of strings, got {item!r}")
+        if isinstance(item, str) and "\0" in item:
+            raise ConfigError(f"{where}: {item!r} contains a NUL character (\\0) — remove it")
         normalised = str(item).strip().lower()
         if normalised and normalised not in result:
             result.append(normalised)

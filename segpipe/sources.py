@@ -20,6 +20,7 @@ import time
 
 import duckdb
 
+from . import csv_files
 from .connections import attach
 from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
@@ -132,6 +133,7 @@ class Loader:
         self.con = con
         self.project = project
         self.attached: set[str] = set()
+        self.originals: dict[str, str] = {}  # normalised copy of a CSV file → the file (csv_files)
         configure(con)  # naive text timestamps are UTC
 
     def load_all_timed(self, files_of=None, appends: dict[str, list[str]] | None = None):
@@ -182,6 +184,22 @@ class Loader:
         if self.reads_in_place(source):
             added = None
         where = self.where(source)
+        try:
+            return self._load(source, target, contract, files, added, where)
+        except SeedError as exc:
+            mixed = [] if _file_format(source) != "csv" else csv_files.mixed_line_endings(exc, added or files or [])
+            if not mixed:
+                raise
+        # DuckDB reads one line ending per file; Python's csv module reads them all
+        with csv_files.normalised(mixed) as copies:
+            self.originals = {copy: path for path, copy in copies.items()}
+            try:
+                return self._load(source, target, contract, [copies.get(f, f) for f in files or []],
+                                  [copies.get(f, f) for f in added] if added else added, where)
+            finally:
+                self.originals = {}
+
+    def _load(self, source: Source, target: str, contract: dict, files, added, where: str) -> int:
         raw = self.raw_relation(source, files=added or files)
         columns = self.raw_columns(source, raw, where)
         declared = declared_types(source, contract, columns, where)
@@ -261,8 +279,19 @@ class Loader:
             raise ConfigError(f"{where}: no table {source.table} in connection '{source.connection.name}' "
                               f"— check 'table' under sources.{source.name} in project.yml") from None
         except duckdb.Error as exc:
-            raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
+            raise SeedError(f"{where}: cannot read: {self._reason(source, exc)}") from None
         return {name: type_ for name, type_, *_ in rows}
+
+    def _reason(self, source: Source, exc: Exception) -> str:
+        """DuckDB's reason in one line; for a line past its maximum line size, the real line
+        (DuckDB counts it from the start of its buffer) instead of a 10 MB quote of it."""
+        long_line = csv_files.too_long_line(exc, source.paths() if source.kind != "database" else [])
+        if long_line:
+            file, number, size, limit = long_line
+            shown = f"{self.project.relpath(file)} " if re.search(r"[*?[]", str(source.path or "")) else ""
+            return (f"{shown}line {number} is {size:,} bytes, more than DuckDB's maximum line size "
+                    f"({limit:,} bytes) — a field that long is not lead data; fix or remove that line")
+        return first_line(exc)
 
     def _explain_failure(self, source, files, columns, declared, lower, where, exc) -> None:
         """Turn a failed load into one line naming the bad value and its place:
@@ -292,19 +321,20 @@ class Loader:
                 except duckdb.Error:
                     continue
                 if bad:
+                    fix = ("fix the value or change the column's type under column_types"
+                           if column in source.column_types else "fix the value")
                     raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
-                                    f"{str(bad[3])!r} as {type_} — fix the value or declare the column's type "
-                                    f"under column_types") from None
+                                    f"{str(bad[3])[:80]!r} as {type_} — it takes {accepted_forms(type_)}; {fix}") from None
         finally:
             self.con.execute(f"SET threads = {int(threads)}")
-        raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
+        raise SeedError(f"{where}: cannot load: {self._reason(source, exc)}") from None
 
     def _place(self, source: Source, file, number: int, key) -> str:
         if source.kind == "database":
             return f"row with id {key}" if key is not None else f"row {number}"
         place = f"line {number + 1}" if _file_format(source) == "csv" else f"row {number}"
         if file and re.search(r"[*?[]", str(source.path or "")):
-            place = f"{self.project.relpath(file)} {place}"
+            place = f"{self.project.relpath(self.originals.get(file, file))} {place}"
         return place
 
     def _attach(self, conn) -> None:
@@ -327,6 +357,22 @@ class Loader:
         for name in sorted(self.attached):
             self.con.execute(f"DETACH {quote_ident(name)}")
         self.attached.clear()
+
+
+def accepted_forms(type_: str) -> str:
+    """What a column of this type accepts, for a message about a value it could not read."""
+    type_ = type_.upper()
+    if type_ == "BOOLEAN":
+        return "true/false, t/f, yes/no, y/n or 1/0"
+    if type_.startswith("TIMESTAMP") or type_ == "DATE":
+        return "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
+    if type_ in INTEGER_TYPES:
+        return "a whole number such as 42"
+    if type_ in ("DOUBLE", "FLOAT", "REAL") or type_.startswith("DECIMAL") or type_.startswith("NUMERIC"):
+        return "a number such as 72.5"
+    if type_ == "JSON":
+        return 'JSON such as {"sent_at": "2025-01-31"}'
+    return f"a {type_} value"
 
 
 def _file_format(source: Source) -> str:

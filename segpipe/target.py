@@ -6,18 +6,21 @@
 - `compiled/<model path>`: each model's SQL exactly as it ran;
 - `run_results.json`: what the last `segpipe run` did.
 
-The caches are only ever a shortcut: one that cannot be read or written means
+Every file is written through safe_write (a new file renamed into place, never
+through a symbolic link). The caches are only ever a shortcut: one that cannot be read or written means
 parsing or compiling again, never a failed command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, disk_full
 from .overrides import display
+from .safe_write import write_own_file
 
 FOLDER = "target"
 
@@ -55,15 +58,17 @@ def write_compiled(project, models) -> None:
     for model in models:
         path = folder(project.root) / "compiled" / _as_path(project.relpath(model.path))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(model.sql, encoding="utf-8")
+            write_own_file(path, model.sql)
         except OSError as exc:
+            if disk_full(exc, path.parent):
+                raise disk_full(exc, path.parent) from None
             raise ConfigError(f"{project.relpath(path)}: cannot write the compiled SQL ({exc.strerror}) — "
                               f"make {FOLDER}/ a folder segpipe can write to") from None
 
 
 def write_run_results(root: Path, payload: dict) -> None:
-    """target/run_results.json, stamped with the time it was written."""
+    """target/run_results.json, stamped with the time it was written; a disk too full
+    for it (or a read-only project) fails nothing."""
     payload = {**payload, "generated_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-    folder(root).mkdir(parents=True, exist_ok=True)
-    (folder(root) / "run_results.json").write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    with contextlib.suppress(OSError):
+        write_own_file(folder(root) / "run_results.json", json.dumps(payload, indent=2, default=str))

@@ -115,3 +115,13 @@ def on_one_utc_day(action):
         if utc_today() == day:
             return day, result
     raise AssertionError("the UTC date changed during each of two tries")
+
+
+def yaml_key_line(path: Path, dotted: str) -> int:
+    """The line of key `a.b.c` in a YAML file, from PyYAML's node marks (for messages that
+    name the key's own line)."""
+    node, line = yaml.compose(Path(path).read_text()), None
+    for name in dotted.split("."):
+        key, node = next((k, v) for k, v in node.value if k.value == name)
+        line = key.start_mark.line + 1
+    return line

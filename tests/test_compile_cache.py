@@ -84,7 +84,7 @@ def test_a_cached_parse_still_reports_segment_errors_with_their_line(tmp_path, c
     for _ in range(2):
         result = cli("compile", "--project-dir", root, *AS_OF)
         assert result.exit_code == 2
-        assert result.stderr == (f"Error: {path}:5: segment 2: unknown key 'filterz' (did you mean 'filters'?)\n")
+        assert result.stderr == (f"Error: {path}:7: segment 2: unknown key 'filterz' (did you mean 'filters'?)\n")
     assert (root / "target" / "parsed" / "seeds" / "segments.yml.lines.json").exists()
 
 
@@ -125,5 +125,5 @@ def test_a_file_read_as_model_docs_then_as_segments_keeps_its_lines(tmp_path):
     project = load_project(root)
     with pytest.raises(ConfigError, match="unknown key 'segments'"):
         load_docs(root, [shared], cache_of=lambda path: parse_cache_file(project, path))
-    with pytest.raises(ConfigError, match=f"^{shared}:2: segment 1: unknown key 'filterz'"):
+    with pytest.raises(ConfigError, match=f"^{shared}:4: segment 1: unknown key 'filterz'"):
         load_segments_file(shared, cache=parse_cache_file(project, shared))

@@ -60,11 +60,11 @@ def test_where_and_severity_together(tmp_path, cli):
 def test_an_unknown_config_key_is_named_with_the_closest(tmp_path, cli):
     result = cli("run", "--project-dir", checks_project(tmp_path, "{whre: id = 2}"), *AS_OF)
     assert result.exit_code == 2
-    assert result.stderr == ("Error: models/checks.yml: model checks, column v: not_null: config: "
+    assert result.stderr == ("Error: models/checks.yml:6: model checks, column v: not_null: config: "
                              "unknown key 'whre' (did you mean 'where'?)\n")
 
 
 def test_where_must_be_a_condition(tmp_path, cli):
     result = cli("run", "--project-dir", checks_project(tmp_path, "{where: [1]}"), *AS_OF)
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: models/checks.yml: model checks, column v: not_null: config.where must be a SQL condition")
+    assert result.stderr.startswith("Error: models/checks.yml:6: model checks, column v: not_null: config.where must be a SQL condition")

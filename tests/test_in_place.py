@@ -15,6 +15,7 @@ import shutil
 import duckdb
 import pytest
 
+from tests.conftest import yaml_key_line
 from tests.sources_dataset import (AS_OF, dataset, reference, run_project,  # noqa: F401
                                    write_project_yml, write_typed_files)
 
@@ -105,7 +106,8 @@ def test_copy_must_be_a_boolean(cli, tmp_path, reference):
     write_project_yml(root, {"leads": {"path": "data/leads.parquet", "copy": "yes"}})
     result = run_project(cli, root)
     assert (result.exit_code, result.stderr) == (
-        2, f"Error: {root / 'project.yml'}: sources.leads: 'copy' must be true or false, got 'yes'\n")
+        2, f"Error: {root / 'project.yml'}:{yaml_key_line(root / 'project.yml', 'sources.leads.copy')}: "
+           "sources.leads: 'copy' must be true or false, got 'yes'\n")
 
 
 @pytest.mark.parametrize("where", ["", "{% if true %}"])

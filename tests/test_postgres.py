@@ -217,17 +217,18 @@ def test_missing_required_column(cli, published_pg_project, app_db):
 
 @pytest.mark.parametrize("change,message", [
     ("UPDATE app.sends_v2 SET clicked = 'maybe' WHERE id IN (1500, 2500)",
-     "row with id 1500, column 'clicked': cannot read 'maybe' as BOOLEAN"),
+     "row with id 1500, column 'clicked': cannot read 'maybe' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0"),
     ("ALTER TABLE app.sends_v2 ALTER COLUMN replied_at TYPE text; "
      "UPDATE app.sends_v2 SET replied_at = 'soon' WHERE id = 42",
-     "row with id 42, column 'replied_at': cannot read 'soon' as TIMESTAMP"),
+     "row with id 42, column 'replied_at': cannot read 'soon' as TIMESTAMP — it takes "
+     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"),
 ])
 def test_value_that_does_not_fit_names_the_row(cli, published_pg_project, app_db, change, message):
     pg_execute(app_db, f"DROP TABLE IF EXISTS app.sends_v2; "
                        f"CREATE TABLE app.sends_v2 AS SELECT * FROM app.campaign_leads; {change}")
     point_at_postgres(published_pg_project, campaign_leads="app.sends_v2")
-    assert_fails(cli, published_pg_project, f"source 'campaign_leads' (app:app.sends_v2): {message} "
-                                               f"— fix the value or declare the column's type under column_types")
+    assert_fails(cli, published_pg_project, f"source 'campaign_leads' (app:app.sends_v2): {message}; "
+                                               f"fix the value")
 
 
 # -- segments kept in a PostgreSQL table ---------------------------------------------------------
@@ -245,7 +246,7 @@ def test_malformed_filters_json_names_the_table_and_segment(cli, published_pg_pr
 
 @pytest.mark.parametrize("filters,message", [
     ("""'{"countrys": ["US"]}'""", "segment 3: filters: unknown key 'countrys' (did you mean 'countries'?)"),
-    ("""'{"min_score": "high"}'""", "segment 3: filters.min_score must be a number, got 'high'"),
+    ("""'{"min_score": "high"}'""", "segment 3: filters.min_score must be a number such as 60 (scores are 0–100), got 'high'"),
     ("""'["US"]'""", "segment 3: 'filters' must be a mapping of filter keys"),
 ])
 def test_segments_table_is_validated_like_segments_yml(cli, published_pg_project, app_db, filters, message):

@@ -70,7 +70,7 @@ def test_bad_segments_file_builds_nothing(published, cli):
     segments.write_text(segments.read_text().replace("filters:", "filtres:", 1))
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {segments}:2: segment 1: unknown key 'filtres' (did you mean 'filters'?)\n"
+    assert result.stderr == f"Error: {segments}:5: segment 1: unknown key 'filtres' (did you mean 'filters'?)\n"
     assert result.stdout == ""  # nothing was built
     assert sha256(db) == before
 
@@ -134,8 +134,9 @@ def test_second_concurrent_run_stops_with_a_clear_message(published):
         result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--full-refresh")
     finally:
         os.close(lock)
-    assert result.returncode == 1
-    assert result.stderr == f"Error: another segpipe run (pid 4242) is building {db} — wait for it to finish, then run again\n"
+    assert result.returncode == 75  # SPEC §7: try again later
+    assert result.stderr == (f"Error: another segpipe run (pid 4242) is building {db} — wait for it to finish, "
+                             "or run again with --wait to wait for it\n")
     assert sha256(db) == before
 
 

@@ -53,7 +53,7 @@ def test_failed_cast_names_file_line_and_column(root, cli):
     result = run(cli, root)
     assert result.exit_code == 2
     assert result.stderr == ("Error: seeds/leads.csv: line 4, column 'score': cannot read 'ninety' as DOUBLE "
-                             "— fix the value or declare the column's type under column_types\n")
+                             "— it takes a number such as 72.5; fix the value\n")
 
 
 def test_bad_boolean_names_line_and_column(root, cli):

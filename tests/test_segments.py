@@ -17,30 +17,51 @@ def load(tmp_path, text: str):
 
 
 @pytest.mark.parametrize("text, message", [
+    # each message names the line of the key at fault (SPEC §12), else the segment's
     ("segments:\n  - id: 1\n    name: A\n    filtres: {}\n",
-     "{path}:2: segment 1: unknown key 'filtres' (did you mean 'filters'?)"),
+     "{path}:4: segment 1: unknown key 'filtres' (did you mean 'filters'?)"),
     ("segments:\n  - id: 1\n    name: A\n    filters:\n      countrys: [US]\n",
-     "{path}:2: segment 1: filters: unknown key 'countrys' (did you mean 'countries'?)"),
+     "{path}:5: segment 1: filters: unknown key 'countrys' (did you mean 'countries'?)"),
     ("segments:\n  - id: 1\n    name: A\n    filters: {min_score: high}\n",
-     "{path}:2: segment 1: filters.min_score must be a number, got 'high'"),
+     "{path}:4: segment 1: filters.min_score must be a number such as 60 (scores are 0–100), got 'high'"),
     ("segments:\n  - id: 1\n    name: A\n    filters: {has_email: 'yes'}\n",
-     "{path}:2: segment 1: filters.has_email must be true or false, got 'yes'"),
+     "{path}:4: segment 1: filters.has_email must be true or false, got 'yes'"),
     ("segments:\n  - id: 1\n    name: A\n    filters: {roles: [[CEO]]}\n",
-     "{path}:2: segment 1: filters.roles: expected a string or a list of strings, got ['CEO']"),
+     "{path}:4: segment 1: filters.roles: expected a string or a list of strings, got ['CEO']"),
     ("segments:\n  - id: 1\n    name: A\n  - id: 1\n    name: B\n",
      "{path}:4: segment 1: duplicate id 1 (also used by 'A') — give each segment its own id"),
     ("segments:\n  - id: 3\n    description: no name\n",
      "{path}:2: segment 3: missing 'name' — every segment needs a non-empty name"),
     ("segments:\n  - id: 3\n    name: '  '\n",
-     "{path}:2: segment 3: missing 'name' — every segment needs a non-empty name"),
+     "{path}:3: segment 3: missing 'name' — every segment needs a non-empty name"),
     ("segments:\n  - name: A\n",
      "{path}:2: segment #1: missing 'id' — give a unique positive integer"),
-    ("segments:\n  - id: -4\n    name: A\n",
-     "{path}:2: segment -4: 'id' must be a positive integer, got -4"),
+    ("segments:\n  - name: A\n    id: -4\n",
+     "{path}:3: segment -4: 'id' must be a positive integer, got -4"),
     ("segments:\n  - id: 1\n    name: A\n    workspace_id: two\n",
-     "{path}:2: segment 1: 'workspace_id' must be an integer or omitted, got 'two'"),
-    ("segmnts: []\n", "{path}: unknown top-level key 'segmnts' (did you mean 'segments'?)"),
+     "{path}:4: segment 1: 'workspace_id' must be an integer or omitted, got 'two'"),
+    ("segmnts: []\n", "{path}:1: unknown top-level key 'segmnts' (did you mean 'segments'?)"),
     ("segments:\n  - id: 1\n   name: A\n", "{path}:3: invalid YAML in the segments file: did not find expected '-' indicator"),
+    # a typo on line 7 of the second segment is reported at line 7, not at the segment's line 5
+    ("segments:\n  - id: 1\n    name: A\n\n  - id: 2\n    name: B\n    descripton: typo\n",
+     "{path}:7: segment 2: unknown key 'descripton' (did you mean 'description'?)"),
+    # numbers beyond 64 bits and NUL characters (SPEC §8): one line naming file, segment and key
+    ("segments:\n  - name: A\n    id: 99999999999999999999\n",
+     "{path}:3: segment 99999999999999999999: 'id' must be a positive integer that fits in 64 bits "
+     "(at most 9223372036854775807), got 99999999999999999999"),
+    ("segments:\n  - id: 1\n    name: A\n    workspace_id: -99999999999999999999\n",
+     "{path}:4: segment 1: 'workspace_id' must be an integer that fits in 64 bits (at most 9223372036854775807) "
+     "or omitted, got -99999999999999999999"),
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      min_score: 1e400\n",
+     "{path}:5: segment 1: filters.min_score: inf is beyond the range of a 64-bit number — scores are 0–100, "
+     "use a number such as 60"),
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      min_score: -1.0e+400\n",
+     "{path}:5: segment 1: filters.min_score: -inf is beyond the range of a 64-bit number — scores are 0–100, "
+     "use a number such as 60"),
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      countries: [DE, \"U\\0S\"]\n",
+     "{path}:5: segment 1: filters.countries: 'U\\x00S' contains a NUL character (\\0) — remove it"),
+    ("segments:\n  - id: 1\n    name: \"A\\0B\"\n",
+     "{path}:3: segment 1: name contains a NUL character (\\0) — remove it"),
 ])
 def test_invalid_segments_give_one_line_naming_file_segment_and_key(tmp_path, text, message):
     path = tmp_path / "segments.yml"
@@ -117,3 +138,10 @@ def test_vars_as_of_is_as_strict_as_the_option(tmp_path):
     (tmp_path / "project.yml").write_text("name: p\nvars:\n  days: 7\n  as_of: 2026-W46-7\n")
     with pytest.raises(ConfigError, match="^vars.as_of must be a date like 2025-01-31, got '2026-W46-7'$"):
         resolve_vars(load_project(tmp_path), None)
+
+
+def test_min_score_written_as_yaml_1_2_number_text_is_a_number(tmp_path):
+    """PyYAML reads `6e1` as text (YAML 1.1); the user meant 60."""
+    path = tmp_path / "segments.yml"
+    path.write_text("segments:\n  - id: 1\n    name: A\n    filters: {min_score: 6e1}\n")
+    assert load_segments_file(path)[0].filters == {"min_score": 60.0}

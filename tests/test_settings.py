@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.conftest import make_project
+from tests.conftest import make_project, yaml_key_line
 from tests.datasets import LEADS, SEGMENTS
 
 
@@ -24,7 +24,8 @@ def test_bad_memory_limit_is_a_config_error(tmp_path, cli):
     root = make_project(tmp_path / "proj", leads=LEADS, segments=SEGMENTS, project={"memory_limit": "lots"})
     result = cli("run", "--project-dir", root)
     assert (result.exit_code, result.stderr) == (
-        2, f"Error: {root / 'project.yml'}: 'memory_limit' must be a size such as 4GB or 512MiB, got 'lots'\n")
+        2, f"Error: {root / 'project.yml'}:{yaml_key_line(root / 'project.yml', 'memory_limit')}: 'memory_limit' must be "
+           "a size such as 4GB or 512MiB, got 'lots'\n")
 
 
 @pytest.mark.parametrize("setting,line", [
@@ -44,7 +45,17 @@ def test_settings_of_the_wrong_shape_are_one_line(tmp_path, cli, setting, line):
     root = make_project(tmp_path / "proj", leads=LEADS, segments=SEGMENTS, project=setting)
     for command in ("run", "top"):
         result = cli(command, "--project-dir", root)
-        assert (result.exit_code, result.stderr) == (2, f"Error: {root / 'project.yml'}: {line}\n")
+        at = yaml_key_line(root / "project.yml", bad_key(setting))
+        assert (result.exit_code, result.stderr) == (2, f"Error: {root / 'project.yml'}:{at}: {line}\n")
+
+
+def bad_key(setting: dict) -> str:
+    """The dotted key of the bad value in these settings: the last key at each level."""
+    keys = []
+    while isinstance(setting, dict):
+        keys.append(list(setting)[-1])
+        setting = setting[keys[-1]]
+    return ".".join(keys)
 
 
 def test_type_names_with_arguments_and_lists_are_accepted(tmp_path, cli):

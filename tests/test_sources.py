@@ -22,7 +22,7 @@ import yaml
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
 from segpipe.sources import convert
-from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv
+from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv, yaml_key_line
 from tests.sources_dataset import (BOOLEAN_WORDS, assert_fails, dataset, published_tables,  # noqa: F401
                                    reference, run_project, segment_rows, source_tables,
                                    up_to_float_summation, write_project_yml, write_sqlite, write_typed_files)
@@ -256,8 +256,8 @@ def test_bad_boolean_in_a_csv_glob_names_file_and_line(cli, published, dataset):
         write_csv(published / "exports" / f"sends-{part}.csv", SEND_COLUMNS, _zoned(rows, SEND_COLUMNS))
     write_project_yml(published, {"campaign_leads": {"path": "exports/sends-*.csv"}})
     assert_fails(cli, published, "source 'campaign_leads' (exports/sends-*.csv): exports/sends-1.csv line 5, "
-                                 "column 'opened': cannot read 'maybe' as BOOLEAN — fix the value or declare the "
-                                 "column's type under column_types")
+                                 "column 'opened': cannot read 'maybe' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; "
+                                 "fix the value")
 
 
 def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
@@ -266,8 +266,7 @@ def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
     db.close()
     sqlite_sources(published)
     assert_fails(cli, published, "source 'campaign_leads' (app:campaign_leads): row with id 7, column 'sent': "
-                                 "cannot read '2' as BOOLEAN — fix the value or declare the column's type under "
-                                 "column_types")
+                                 "cannot read '2' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; fix the value")
 
 
 def test_missing_sqlite_file(cli, published):
@@ -286,7 +285,8 @@ def test_missing_sqlite_extension_names_the_extra(cli, published, monkeypatch):
 def test_unknown_connection(cli, published):
     write_project_yml(published, {"leads": {"connection": "ap", "table": "leads"}},
                       connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
-    assert_fails(cli, published, f"{published / 'project.yml'}: sources.leads: unknown connection 'ap' "
+    assert_fails(cli, published, f"{published / 'project.yml'}:"
+                                 f"{yaml_key_line(published / 'project.yml', 'sources.leads')}: sources.leads: unknown connection 'ap' "
                                  f"— declare it under 'connections'")
 
 
@@ -305,7 +305,7 @@ def test_segment_id_that_is_not_a_number(cli, published):
               [{"id": "1", "name": "All", "filters": "{}"}, {"id": "two", "name": "Two", "filters": ""}])
     write_project_yml(published, {}, segments={"path": "data/segments.csv"})
     assert_fails(cli, published, "source 'segments' (data/segments.csv): line 3, column 'id': cannot read 'two' as "
-                                 "BIGINT — fix the value or declare the column's type under column_types")
+                                 "BIGINT — it takes a whole number such as 42; fix the value")
 
 
 @pytest.mark.parametrize("spec,message", [
@@ -323,7 +323,9 @@ def test_connection_config_errors(tmp_path, spec, message):
     (tmp_path / "project.yml").write_text(yaml.safe_dump({"connections": {"app": spec}}))
     with pytest.raises(ConfigError) as error:
         load_project(tmp_path)
-    assert str(error.value) == f"{tmp_path / 'project.yml'}: connections.app: {message}"
+    named = message.split("'")[1] if message.count("'") >= 2 else None  # the key the message is about, if set
+    at = yaml_key_line(tmp_path / "project.yml", f"connections.app.{named}" if named in spec else "connections.app")
+    assert str(error.value) == f"{tmp_path / 'project.yml'}:{at}: connections.app: {message}"
 
 
 # -- conversions, one by one ----------------------------------------------------------------

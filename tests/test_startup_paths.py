@@ -108,7 +108,7 @@ def test_validation_still_runs_on_a_cached_parse(root):
     for _ in range(2):
         result = invoke("top", "--project-dir", root)
         assert (result.exit_code, result.stderr) == (
-            2, f"Error: {root.resolve() / 'project.yml'}: 'threads' must be a positive integer\n")
+            2, f"Error: {root.resolve() / 'project.yml'}:2: 'threads' must be a positive integer\n")
     assert cache_of(root).exists()
 
 

@@ -1,0 +1,40 @@
+"""`segpipe clean`, as dbt's: delete what segpipe can make again, never the published file.
+
+That is `target/` (compiled SQL, run results, parse caches) and the build files
+of runs that died (`<db>.building-<pid>` and its WAL; a run removes those too).
+Build files are removed only while holding the project's lock, so a running
+build's file is never touched; a `target/` that is a symbolic link loses only
+the link, never what it points to.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+
+from .errors import LockedError
+from .project import Project
+from .publish import BuildFile
+
+
+def clean_project(project: Project) -> list[str]:
+    """Remove target/ and leftover build files; the lines saying what was done."""
+    lines = []
+    target = project.target_dir
+    if target.is_symlink():
+        target.unlink()
+        lines.append(f"Removed the link {project.relpath(target)} (not what it points to)")
+    elif target.exists():
+        shutil.rmtree(target)
+        lines.append(f"Removed {project.relpath(target)}/")
+    database = project.database
+    leftovers = sorted(database.parent.glob(glob.escape(database.name) + ".building-*"))
+    if leftovers:
+        try:
+            with BuildFile(database):  # takes the lock and removes what dead runs left
+                pass
+            lines.append(f"Removed {len(leftovers)} leftover build file{'s' if len(leftovers) != 1 else ''} "
+                         f"of {project.relpath(database)}")
+        except LockedError:
+            lines.append(f"Kept the build files of {project.relpath(database)}: a segpipe run is building it now")
+    return lines or ["Nothing to clean"]

@@ -1,0 +1,89 @@
+"""Ctrl-C and SIGTERM during a run: stop the running query at once and say so in one line.
+
+Python runs a signal handler only between bytecodes, so while DuckDB executes a
+long query the handler would wait for it (up to seconds). The C-level handler
+does write the signal's number to the "wakeup fd" at once, so a thread waiting
+on that socket calls `interrupt()` on the connections registered with `watch`;
+the query stops, and the Python handler then raises InterruptedRun. The run's
+clean-up (BuildFile removes the build file and releases the lock) runs as for
+any failure, and the published file is never touched. A second signal while
+cleaning up is ignored, so the clean-up finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+import weakref
+
+from .errors import InterruptedRun
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: how often the connections are interrupted again once a stop signal came, in seconds
+REPEAT = 0.05
+#: the connections a signal interrupts; one closed and dropped leaves by itself
+_connections: weakref.WeakSet = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def stoppable():
+    """Within the block, SIGINT and SIGTERM interrupt every watched connection and raise
+    InterruptedRun (exit 130 or 143); any error the interruption causes becomes that one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers (a server's worker thread)
+        return
+    received: list[int] = []
+
+    def handler(signum, frame):
+        received.append(signum)
+        if len(received) == 1:
+            raise InterruptedRun(signum)
+
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    waker = threading.Thread(target=_interrupt_on_signal, args=(reader,), name="segpipe-interrupt", daemon=True)
+    waker.start()
+    try:
+        yield
+    except BaseException as exc:
+        if received and not isinstance(exc, InterruptedRun):
+            raise InterruptedRun(received[0]) from None  # DuckDB's "Interrupted!", a KeyboardInterrupt…
+        raise
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        for number, old in previous.items():
+            signal.signal(number, old)
+        writer.close()  # the waker reads end-of-file and stops
+        waker.join()
+        reader.close()
+
+
+def _interrupt_on_signal(reader: socket.socket) -> None:
+    """After a stop signal, interrupt the watched connections now and every REPEAT
+    seconds until the block ends: DuckDB may take the Python handler's exception as
+    its own (checking signals while it runs) and carry on to the next statement."""
+    stops = {int(number) for number in STOP_SIGNALS}
+    while True:
+        try:
+            data = reader.recv(64)
+        except TimeoutError:  # stopping: whatever query started since is interrupted too
+            pass
+        else:
+            if not data:
+                return
+            if not stops & set(data):
+                continue
+            reader.settimeout(REPEAT)
+        for con in list(_connections):
+            with contextlib.suppress(Exception):
+                con.interrupt()
+
+
+def watch(con):
+    """Let a Ctrl-C or SIGTERM during `stoppable` interrupt the queries `con` runs; returns `con`."""
+    _connections.add(con)
+    return con

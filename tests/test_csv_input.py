@@ -1,0 +1,104 @@
+"""SPEC §8, §12: CSV exports as spreadsheets and apps write them — mixed line endings
+load as Python's csv module reads them; a 10 MB field and a bad value are one line
+naming the real line, the reason and what the column accepts."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import duckdb
+import pytest
+
+from tests.conftest import make_project, run_segpipe
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+
+@pytest.fixture
+def root(tmp_path):
+    return make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+
+
+def run(root):
+    return run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+
+
+def python_rows(data: bytes) -> list[dict]:
+    """The rows as Python's csv module reads them (DictReader skips blank rows)."""
+    return list(csv.DictReader(io.StringIO(data.decode(), newline="")))
+
+
+def loaded_leads(root) -> list[dict]:
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        cursor = con.execute("select id, email, country, tags from src.leads order by id")
+        return [dict(zip([d[0] for d in cursor.description], row)) for row in cursor.fetchall()]
+
+
+def crlf_with_one_lf_row(data: bytes) -> bytes:
+    lines = data.split(b"\r\n")
+    assert len(lines) > 5  # conftest.write_csv writes CRLF, as csv.writer does
+    return b"\r\n".join(lines[:4]) + b"\n" + b"\r\n".join(lines[4:])
+
+
+@pytest.mark.parametrize("rewrite", [crlf_with_one_lf_row, lambda data: data.replace(b"\r\n", b"\r\r\n")],
+                         ids=["crlf-with-one-lf", "cr-cr-lf"])
+def test_mixed_line_endings_load_as_pythons_csv_reads_them(root, rewrite):
+    leads = root / "seeds" / "leads.csv"
+    leads.write_bytes(rewrite(leads.read_bytes()))
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    expected = sorted(python_rows(leads.read_bytes()), key=lambda row: int(row["id"]))
+    assert len(expected) == len(LEADS)
+    got = loaded_leads(root)
+    assert [row["id"] for row in got] == [int(row["id"]) for row in expected]
+    assert [row["email"] for row in got] == [row["email"] or None for row in expected]
+    assert [row["country"] for row in got] == [row["country"] or None for row in expected]
+
+
+def test_a_10_mb_field_names_its_real_line_and_duckdbs_reason(root):
+    leads = root / "seeds" / "leads.csv"
+    lines = leads.read_bytes().split(b"\r\n")
+    header, first = lines[0], lines[1]
+    rows = [first.replace(b"1,1,", f"{n},1,".encode(), 1) for n in range(100, 140)]  # lines 2-41
+    huge = b"41,1,x@y.io,linkedin,50,US,Founder,1-10,SaaS," + b"t" * (10 * 1024 * 1024) + b",,"  # line 42
+    leads.write_bytes(b"\n".join([header, *rows, huge, *rows[:3]]) + b"\n")
+    result = run(root)
+    assert result.returncode == 2
+    assert result.stderr == (f"Error: seeds/leads.csv: cannot read: line 42 is {len(huge):,} bytes, more than DuckDB's "
+                             "maximum line size (2,000,000 bytes) — a field that long is not lead data; fix or "
+                             "remove that line\n")
+
+
+@pytest.mark.parametrize("seed, column, value, forms", [
+    ("campaign_leads", "sent_at", "next tuesday",
+     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"),
+    ("leads", "score", "ninety", "a number such as 72.5"),
+    ("campaign_leads", "opened", "maybe", "true/false, t/f, yes/no, y/n or 1/0"),
+    ("leads", "workspace_id", "one", "a whole number such as 42"),
+])
+def test_a_bad_value_says_what_the_column_accepts_and_never_offers_column_types_for_a_fixed_type(
+        root, seed, column, value, forms):
+    path = root / "seeds" / f"{seed}.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    rows[2][column] = value  # line 4
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), newline="")
+    result = run(root)
+    assert result.returncode == 2
+    type_ = {"sent_at": "TIMESTAMP", "score": "DOUBLE", "opened": "BOOLEAN", "workspace_id": "BIGINT"}[column]
+    assert result.stderr == (f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {type_} "
+                             f"— it takes {forms}; fix the value\n")
+
+
+def test_a_bad_value_in_a_column_typed_by_column_types_offers_column_types(root):
+    config = root / "project.yml"
+    config.write_text(config.read_text() + "seeds:\n  column_types:\n    zip_codes: {population: BIGINT}\n")
+    (root / "seeds" / "zip_codes.csv").write_text("zip,population\n10001,21102\n94105,many\n")
+    result = run(root)
+    assert result.returncode == 2
+    assert result.stderr == ("Error: seeds/zip_codes.csv: line 3, column 'population': cannot read 'many' as BIGINT "
+                             "— it takes a whole number such as 42; fix the value or change the column's type under "
+                             "column_types\n")

@@ -1,0 +1,82 @@
+"""SPEC §8: a disk that fills up during a run — one line saying so and naming the folder,
+exit 1, the published file unchanged, nothing left behind; on a real full filesystem
+(a small tmpfs mounted for the test, which needs root: skipped otherwise)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_project
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
+from tests.test_publish import leftovers, sha256
+
+SIZE = 24 * 1024 * 1024  # the published test project is ~3.4 MB; a build needs as much again
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory):
+    """A 24 MB tmpfs of its own, so filling it disturbs nothing else."""
+    if not shutil.which("mount") or os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    mountpoint = tmp_path_factory.mktemp("small_disk")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mountpoint)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield mountpoint
+    subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def free_bytes(folder: Path) -> int:
+    stat = os.statvfs(folder)
+    return stat.f_bavail * stat.f_frsize
+
+
+def segpipe(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "segpipe", "run", "--project-dir", str(root), "--as-of",
+                           AS_OF.isoformat(), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def published(small_disk):
+    root = make_project(small_disk / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    first = segpipe(root)
+    assert first.returncode == 0, first.stderr
+    return root, root / "out.duckdb"
+
+
+@pytest.mark.parametrize("free, args", [
+    (0, ["--full-refresh"]),                    # not even the lock's pid or the compiled SQL fits
+    (64 * 1024, ["--full-refresh"]),            # DuckDB's first checkpoint fails
+    (1024 * 1024, ["--full-refresh"]),
+    (3 * 1024 * 1024, ["--full-refresh"]),      # the build almost fits
+    (1024 * 1024, []),                          # the copy of the published file (incremental run) fails
+], ids=["0", "64KiB", "1MiB", "3MiB", "1MiB-copy"])
+def test_a_full_disk_is_one_line_and_changes_nothing(published, free, args):
+    root, db = published
+    before = sha256(db)
+    segments = root / "seeds" / "segments.yml"  # a change, so that every run has something to build
+    segments.write_text(segments.read_text() + f"- id: {1000 + len(segments.read_text())}\n  name: New\n")
+    filler = root.parent / "filler"
+    with open(filler, "wb") as handle:
+        handle.write(b"\0" * max(0, free_bytes(root.parent) - free))
+    try:
+        result = segpipe(root, *args)
+    finally:
+        filler.unlink()
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: the disk is full: no space left in ")
+    assert result.stderr.endswith(" — the published database was not changed; free some space and run again\n")
+    assert result.stderr.count("\n") == 1
+    folder = result.stderr.split("no space left in ", 1)[1].split(" — ")[0]
+    assert Path(folder).is_dir() and Path(folder).is_relative_to(root)
+    assert sha256(db) == before
+    assert leftovers(db) == []
+    again = segpipe(root)  # with space again, the next run builds and publishes
+    assert again.returncode == 0, again.stderr

@@ -1,0 +1,58 @@
+"""SPEC §8: Ctrl-C or SIGTERM during a long query stops the run at once, in one line,
+with the published file as it was and the build file removed."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.test_lock import RUN, project  # noqa: F401  (the fixture)
+from tests.test_publish import leftovers, sha256
+
+#: built last (it reads segment_performance), so the signal lands in its query, not in a
+#: Python import DuckDB may be doing (it imports pandas, when installed, on the first
+#: bound parameter: seconds on a busy machine, and no interrupt stops an import)
+SLOW_MODEL = ("select count(*) as n from range(50000000000) as t(i), "
+              "(select count(*) as c from {{ ref('segment_performance') }}) as p where i % 7 = 3 + p.c * 0\n")
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_signal_during_a_query_stops_the_run_in_one_line(project, signum, code):  # noqa: F811
+    root, db, before = project
+    (root / "models" / "slow.sql").write_text(SLOW_MODEL)
+    proc = subprocess.Popen([sys.executable, "-m", "segpipe", *RUN, "--project-dir", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # progress: one line per node as it finishes
+        if " segment_performance " in line:
+            break
+    time.sleep(1.0)  # inside the slow model: it runs for minutes
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)  # DuckDB's own check took up to 6 s; measured: benchmarks/interrupt.py
+    assert proc.returncode == code
+    assert err == "Error: interrupted — the published database was not changed\n"
+    assert sha256(db) == before
+    assert leftovers(db) == []  # the build file and its WAL are gone
+
+
+def test_ctrl_c_while_waiting_for_the_lock(project):  # noqa: F811
+    """Waiting (--wait) is a sleep in Python: the signal ends it the same way."""
+    from tests.test_lock import HeldLock
+
+    root, db, before = project
+    lock = HeldLock(db)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "segpipe", *RUN, "--project-dir", str(root), "--wait"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().startswith("Waiting for the segpipe run (pid 4242)")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        lock.release()
+    assert proc.returncode == 130
+    assert err == "Error: interrupted — the published database was not changed\n"
+    assert sha256(db) == before
