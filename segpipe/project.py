@@ -195,7 +195,7 @@ def load_project(project_dir: Path | None = None, db: str | None = None,
     config_path = root / PROJECT_FILE
     config = read_yaml(config_path, "project config", cache=target.project_config_cache(root)) or {}
     try:
-        return _project(root, config_path, config, db, cli_vars)
+        return _project(root, config_path, config, db, cli_vars, engine)
     except ConfigError as exc:
         raise _at_key_line(exc, config_path) from None
 
@@ -233,7 +233,7 @@ def _at_key_line(exc: ConfigError, config_path: Path) -> ConfigError:
     return error
 
 
-def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None) -> Project:
+def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None, engine=None) -> Project:
     """The validated Project of a parsed project.yml."""
     if not isinstance(config, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
