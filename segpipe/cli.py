@@ -447,7 +447,8 @@ def compile(
     """
     from . import target
     from .pipeline import compile_plan
-    from .project import parse_date, parse_vars
+    from .project import parse_date
+    from .yaml_files import parse_vars
 
     plan = compile_plan(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
     target.write_compiled(plan.project, plan.models.values())
