@@ -55,8 +55,9 @@ def digest(*parts) -> str:
 
 
 def source_files(source) -> list[tuple[str, int, int]] | None:
-    """(path, size, mtime_ns) of each file behind a seed or file source; None for a database."""
-    if source.kind == "database":
+    """(path, size, mtime_ns) of each file behind a seed or file source; None for a database,
+    a Spark table or a URI (those cannot be fingerprinted cheaply, so they count as changed)."""
+    if source.kind in ("database", "table") or source.is_uri:
         return None
     files = []
     for path in source.paths():
@@ -136,6 +137,8 @@ class Changes:
             model = plan.models[name]
             doc = plan.docs.get(name)
             definition = digest(model.sql, model.config, vars(doc) if doc else None)
+            if plan.project.engine.is_spark:  # the same SQL runs differently there
+                definition = digest(definition, plan.project.engine.type)
             inputs = [fps.get(NodeId("model", r), fps.get(NodeId("seed", r))) for r in model.refs]
             inputs += [fps[NodeId("source", s)] for s in model.sources]
             fps[NodeId("definition", name)] = definition

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .project import SQL_TYPE
 from .yaml_files import read_yaml
 from .sql import sql_literal
 from .suggest import check_keys
@@ -51,6 +52,9 @@ class ModelDoc:
     description: str | None = None
     columns: dict[str, str | None] = field(default_factory=dict)
     tests: list["DataTest"] = field(default_factory=list)
+    #: column → declared `data_type` (a SQL type name): the type the published column
+    #: gets when an engine without it (Spark has no JSON) built the model
+    data_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -202,6 +206,10 @@ def _model_doc(entry, where: str) -> ModelDoc:
         cwhere = f"{where}: model {name}, column {column['name']}"
         check_keys(column, {"name", "description", "tests", "data_tests", "data_type"}, cwhere, ConfigError)
         doc.columns[column["name"]] = column.get("description")
+        if column.get("data_type") is not None:
+            if not (isinstance(column["data_type"], str) and SQL_TYPE.match(column["data_type"].strip())):
+                raise ConfigError(f"{cwhere}: data_type {column['data_type']!r} is not a type name such as BIGINT or JSON")
+            doc.data_types[column["name"]] = column["data_type"].strip()
         for spec in column.get("tests") or column.get("data_tests") or []:
             doc.tests.append(_test(spec, name, column["name"], cwhere, COLUMN_TESTS))
     for test in doc.tests:

@@ -26,7 +26,7 @@ only in the vocabulary lists of step 1, quoted by `sql_literal`.
 
 from __future__ import annotations
 
-from .segments import LIST_FILTERS, Segment
+from .segments import LIST_FILTERS, Segment, segment_predicate
 from .sql import sql_literal
 
 WORD_BITS = 64
@@ -197,3 +197,12 @@ def _narrowest_type(ids: list[int]) -> str:
         return "BIGINT"
     top = max(ids, default=0)
     return "USMALLINT" if top <= 0xFFFF else "UINTEGER" if top <= 0xFFFFFFFF else "BIGINT"
+
+
+def segment_membership_by_predicates(segments: list[Segment], relation: str) -> str:
+    """The same query as segment_membership(), one predicate per segment, in SQL both
+    engines run alike: Spark's membership. Spark has no unsigned 64-bit masks, and a
+    cluster spreads the predicates over its executors anyway; DuckDB keeps the masks."""
+    tests = [f"CASE WHEN {segment_predicate(s)} THEN {s.id} END" for s in sorted(segments, key=lambda s: s.id)]
+    ids = "list_filter([" + ", ".join(tests) + "], id -> id IS NOT NULL)" if tests else "CAST([] AS BIGINT[])"
+    return f"select lead_id, workspace_id, {ids} as segment_ids\nfrom {relation}"

@@ -78,6 +78,8 @@ RUN = Command("run", "segpipe.pipeline:run_command", (
     Option(("--full-refresh",), "full_refresh", bool, False,
            "Rebuild every model from scratch, ignoring incremental state."),
     VARS, AS_OF,
+    Option(("--engine",), "engine", str, None,
+           "Build on duckdb or spark for this run (default: project.yml's engine)."),
     # `--wait` alone (no SECONDS) is rewritten to `--wait=forever` by cli.optional_values
     Option(("--wait",), "wait", str, help="When another run is building, wait for it (up to SECONDS; alone: as "
            "long as it takes) instead of stopping with exit code 75."),

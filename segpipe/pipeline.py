@@ -15,25 +15,27 @@ from functools import partial
 from pathlib import Path
 
 from . import contract, membership
-from .changes import digest
+from .changes import digest, read_fingerprints
 from .errors import ConfigError
 from .plan import ComputedSource, Plan, compile_project
 from .project import Project, load_project, parse_date
 from .yaml_files import parse_vars
 from .published import connect_with_sources
-from .runner import Progress, run_data_tests
+from .render import DEFAULT_SCHEMA
+from .runner import ENGINE_NODE, Progress, run_data_tests
 from .runner import run as run_plan
 from .segments import Segment, load_segments, segment_predicate, write_segments_table
 from .wording import plural
 
 
-def segment_context(segments: list[Segment]) -> dict:
+def segment_context(segments: list[Segment], engine: str = "duckdb") -> dict:
     """What models may call to use the segments (all values quoted): the segments as
     data, one segment's predicate, and the whole lead → segment ids query."""
     return {
         "segments": segments,
         "segment_predicate": segment_predicate,
-        "segment_membership": partial(membership.segment_membership, segments),
+        "segment_membership": partial(membership.segment_membership_by_predicates if engine == "spark"
+                                      else membership.segment_membership, segments),
         **{name: partial(_retired, name) for name in RETIRED},
     }
 
@@ -56,7 +58,7 @@ def segments_source(segments: list[Segment]) -> ComputedSource:
 def compile_plan(project: Project, *, as_of: dt.date | None = None, selection: str | None = None) -> Plan:
     """The project compiled with its segments; no database opened."""
     segments = load_segments(project)
-    return compile_project(project, as_of=as_of, selection=selection, context=segment_context(segments),
+    return compile_project(project, as_of=as_of, selection=selection, context=segment_context(segments, project.engine.type),
                            computed_sources=[segments_source(segments)])
 
 
@@ -83,10 +85,14 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
     Raises DataTestError (exit 1) when a test of error severity fails; warnings only print.
     """
     plan = compile_plan(project, selection=selection)
+    models = None
+    if read_fingerprints(project.database).get(ENGINE_NODE) == "spark":
+        models = {name for name in plan.selected if plan.models[name].schema == DEFAULT_SCHEMA}
+        echo("Built on Spark: testing the published tables (staging and internal relations stayed on Spark)")
     con = connect_with_sources(project, warn=echo)
     progress = Progress(echo)
     try:
-        run_data_tests(con, plan, progress, consequence=f"in {project.relpath(project.database)}")
+        run_data_tests(con, plan, progress, models, consequence=f"in {project.relpath(project.database)}")
     finally:
         con.close()
     echo(f"Done: {progress.count('test', 'pass')} of {plural(len(progress.results), 'data test')} passed, "
@@ -95,11 +101,11 @@ def test_published(project: Project, *, selection: str | None = None, echo=print
 
 def run_command(echo, *, project_dir: Path | None = None, db: str | None = None, select: str | None = None,
                 full_refresh: bool = False, vars_: str | None = None, as_of: str | None = None,
-                wait: str | None = None) -> dict:
+                wait: str | None = None, engine: str | None = None) -> dict:
     """`segpipe run` from its command-line values: the body of the typer command (cli.run)
     and of the console script's typer-free path (entry.py), so both behave alike."""
     seconds = parse_wait(wait)
-    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_))
+    project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_), engine=engine)
     return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo, wait=seconds)
 
 

@@ -88,7 +88,7 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     seed_relations = {name: f"seeds.{quote_ident(name)}" for name in project.seeds}
     renderer = Renderer(project.root, project.macro_files(), variables=variables,
                         source_names=[*project.sources, *(s.name for s in computed_sources)],
-                        seed_relations=seed_relations, extra_context=context)
+                        seed_relations=seed_relations, extra_context=context, engine=project.engine.type)
     models = discover_models(project.root, project.model_files())
     compile_models(renderer, models)
     order = build_order(models)

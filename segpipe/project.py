@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines import EngineConfig, parse_engine
 from . import overrides
 from . import target
 from .errors import ConfigError
@@ -24,7 +25,7 @@ PROJECT_FILE = "project.yml"
 DEFAULT_VARS = {"days": 30, "attribution": "matching"}
 PROJECT_KEYS = {
     "name", "database", "vars", "sources", "seeds", "segments",
-    "connections", "threads", "memory_limit", "incremental",
+    "connections", "threads", "memory_limit", "incremental", "engine",
 }
 SOURCE_KEYS = {"seed", "path", "connection", "table", "column_types", "format", "copy"}
 CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
@@ -35,6 +36,8 @@ SQL_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\
 MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
+#: a path with a scheme (s3a://, hdfs://, file://, gs://, abfss://): a location only Spark reads
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,22 @@ class Source:
         """The files behind a seed or file source now, sorted."""
         if self.seed is not None:
             return [str(self.seed)] if self.seed.exists() else []
+        if self.is_uri:
+            return []  # only Spark reads URIs, and lists them itself
         return sorted(glob.glob(self.pattern or str(self.path)))
+
+    @property
+    def is_uri(self) -> bool:
+        """A path such as s3a://bucket/sends/*.parquet: read by Spark (engine: spark) only."""
+        return bool(self.path and URI.match(self.path))
 
     @property
     def kind(self) -> str:
         if self.seed is not None:
             return "seed"
-        return "database" if self.connection is not None else "file"
+        if self.connection is not None:
+            return "database"
+        return "table" if self.table is not None else "file"
 
     @property
     def location(self) -> str:
@@ -89,6 +101,8 @@ class Source:
             return str(self.seed)
         if self.connection is not None:
             return f"{self.connection.name}:{self.table}"
+        if self.table is not None:
+            return f"Spark table {self.table}"
         return str(self.path)
 
 
@@ -105,6 +119,7 @@ class Project:
     threads: int | None = None
     memory_limit: str | None = None
     incremental: dict = field(default_factory=dict)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     @property
     def models_dir(self) -> Path:
@@ -172,14 +187,15 @@ def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
 
 
 def load_project(project_dir: Path | None = None, db: str | None = None,
-                 cli_vars: dict | None = None) -> Project:
-    """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path.
+                 cli_vars: dict | None = None, engine: str | None = None) -> Project:
+    """Read project.yml; `db` (--db) and $SEGPIPE_DB override its database path,
+    `engine` (--engine) its engine type.
     A mistake in it is reported at the line of the key at fault (`_at_key_line`)."""
     root = find_project_dir(project_dir)
     config_path = root / PROJECT_FILE
     config = read_yaml(config_path, "project config", cache=target.project_config_cache(root)) or {}
     try:
-        return _project(root, config_path, config, db, cli_vars)
+        return _project(root, config_path, config, db, cli_vars, engine)
     except ConfigError as exc:
         raise _at_key_line(exc, config_path) from None
 
@@ -217,7 +233,7 @@ def _at_key_line(exc: ConfigError, config_path: Path) -> ConfigError:
     return error
 
 
-def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None) -> Project:
+def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: dict | None, engine=None) -> Project:
     """The validated Project of a parsed project.yml."""
     if not isinstance(config, dict):
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
@@ -248,6 +264,7 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
         threads=threads,
         memory_limit=str(memory_limit) if memory_limit is not None else None,
         incremental=_mapping(config, "incremental", config_path),
+        engine=parse_engine(config.get("engine"), str(config_path), override=engine),
     )
 
 
@@ -318,6 +335,11 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
         raise ConfigError(f"{where}: expected a mapping with one of 'seed', 'path' or 'connection'")
     check_keys(spec, SOURCE_KEYS, where, ConfigError)
     origins = [key for key in ("seed", "path", "connection") if spec.get(key)]
+    if not origins and spec.get("table"):
+        # a table without a connection: a table of Spark's catalog (engine: spark)
+        check_keys(spec, {"table", "column_types"}, where, ConfigError)
+        return Source(name=name, table=_text(spec, "table", where),
+                      column_types=_column_types(spec.get("column_types"), f"{where}.column_types"))
     if len(origins) != 1:
         raise ConfigError(f"{where}: give exactly one of 'seed', 'path' or 'connection'")
     column_types = _column_types(spec.get("column_types"), f"{where}.column_types")
@@ -338,7 +360,9 @@ def _source(name, spec, where, root, seeds, connections, seed_types) -> Source:
     if not isinstance(copy, bool):
         raise ConfigError(f"{where}: 'copy' must be true or false, got {copy!r}")
     path = _text(spec, "path", where)
-    if os.path.isabs(path):
+    if URI.match(path):
+        full, pattern = path, None
+    elif os.path.isabs(path):
         full, pattern = path, path
     else:
         full, pattern = str(root / path), os.path.join(glob.escape(str(root)), path)

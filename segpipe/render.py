@@ -84,8 +84,9 @@ class Renderer:
     """Holds the Jinja environment; renders one model at a time."""
 
     def __init__(self, root: Path, macro_files, *, variables: dict, source_names,
-                 seed_relations: dict, extra_context: dict | None = None):
+                 seed_relations: dict, extra_context: dict | None = None, engine: str = "duckdb"):
         self.root = root
+        self.engine = engine
         self.builtin_root = builtin_root()
         folders = {"builtin": self.builtin_root, "project": root}  # templates are named `builtin/…` or `project/…`
         self.env = jinja2.Environment(
@@ -197,8 +198,10 @@ class Renderer:
             "is_incremental": lambda: incremental,
             "run_query": query,
             "literal": sql_literal,
+            "target": {"type": self.engine, "name": self.engine},
             **self.extra_context,
         }
+        context["adapter"] = _Adapter(self.engine, context)
         for template in self.macro_templates:
             module = template.make_module(context, shared=True)
             context.update({name: getattr(module, name) for name in dir(module) if not name.startswith("_")})
@@ -206,6 +209,22 @@ class Renderer:
 
 
 _MISSING = object()
+
+
+class _Adapter:
+    """dbt's `adapter.dispatch(name)`: the macro `<engine>__name` when the project or a
+    package defines one, else `default__name` — SQL that differs between DuckDB and
+    Spark lives in such pairs, everything else is written once."""
+
+    def __init__(self, engine: str, context: dict):
+        self.engine, self.context = engine, context
+
+    def dispatch(self, name: str, macro_namespace=None):
+        for prefix in (self.engine, "default"):
+            macro = self.context.get(f"{prefix}__{name}")
+            if macro is not None:
+                return macro
+        raise _Problem(f"adapter.dispatch('{name}'): define a macro {self.engine}__{name} or default__{name}")
 
 
 def _rel(root: Path, path) -> str:

@@ -10,7 +10,9 @@ target/run_results.json.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +28,12 @@ from .plan import Plan
 from .publish import BuildFile
 from .render import unread_vars
 from .sources import Loader
+from .render import DEFAULT_SCHEMA
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident
 from .wording import plural
+
+#: the fingerprint naming the engine that built the published file
+ENGINE_NODE = NodeId("engine", "type")
 
 
 class Progress:
@@ -67,6 +73,15 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     """
     started = time.perf_counter()
     project = plan.project
+    engine = project.engine
+    if engine.is_spark:
+        from .engines.spark import require_pyspark
+
+        require_pyspark()
+    else:
+        from .engines.duckdb import check_sources
+
+        check_sources(project)
     target.write_compiled(project, plan.models.values())
     progress = Progress(echo)
     warn_unread_vars(plan, progress)
@@ -75,16 +90,26 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
         # fingerprints decide what this run rebuilds
         with stoppable(), BuildFile(project.database, wait=wait, on_wait=echo) as build:
             previous = {} if full_refresh else read_fingerprints(project.database)
+            if previous.get(ENGINE_NODE, "duckdb") != engine.type:
+                previous = {}  # built by the other engine: start afresh
             changes = Changes.detect(plan, previous)
+            changes.fingerprints[ENGINE_NODE] = engine.type
             if previous and not changes.any(plan):
                 echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
                 _write_results(plan, progress, started, "success", "nothing to do")
                 return {"results": [], "seconds": time.perf_counter() - started}
-            if not (previous and build.start_from_published()):
+            if engine.is_spark or not (previous and build.start_from_published()):
                 changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
-            _build(plan, changes, build.path, progress, verify)
+            if engine.is_spark:
+                folders = _build_on_spark(plan, changes, build.path, progress, verify)
+            else:
+                _build(plan, changes, build.path, progress, verify)
             build.publish()
+            if engine.is_spark:
+                from .engines.spark import remove_old_external
+
+                remove_old_external(project.database, folders)
     except Exception as exc:
         _write_results(plan, progress, started, "error", str(exc))
         full = disk_full(exc, project.database.parent)
@@ -135,6 +160,52 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         con.close()
 
 
+def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> set[Path]:
+    """Build every model on Spark and test it there, then copy the published models
+    (schema main) into the DuckDB build file. Returns the Parquet folders it reads."""
+    from .engines.spark import SparkBuild
+
+    project = plan.project
+    build = SparkBuild(project, progress)
+    folders = set()
+    try:
+        build.load_sources(plan, changes.paths)
+        for name in plan.order:
+            model = plan.models[name]
+            model.sql = build.build_model(model)  # target/compiled shows the SQL that ran
+        target.write_compiled(project, plan.models.values())
+        run_data_tests(None, plan, progress, plan.order, run=build.run_tests)
+        con = connect(path, threads=project.threads, memory_limit=project.memory_limit)
+        try:
+            for name in plan.order:
+                model, doc = plan.models[name], plan.docs.get(name)
+                if model.materialized == "view":
+                    continue  # staging views stay on Spark; every table comes back (commands read some internal ones)
+                types = doc.data_types if doc else {}
+                if name in project.engine.external:
+                    folders.add(build.publish_external(con, model, types, project.database))
+                else:
+                    build.publish_into(con, model, types)
+                if doc:
+                    apply_comments(con, doc, model.relation)
+                if verify is not None:
+                    verify(con, plan, name)
+            _write_run_info(con, plan)
+            if verify is not None:
+                verify(con, plan, None)
+            write_fingerprints(con, changes.fingerprints)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except BaseException:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        build.close()
+    return folders
+
+
 def _names(kind: str, nodes) -> set[str]:
     return {node.name for node in nodes if node.kind == kind}
 
@@ -180,9 +251,11 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
     return True
 
 
-def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published") -> None:
-    """Run the data tests of `models` (default: the selected ones); raise DataTestError when
-    one of error severity fails. Warnings only print."""
+def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published",
+                   run=None) -> None:
+    """Run the data tests of `models` (default: the selected ones) on `con`, or with `run`
+    (an engine's own docs.run_tests); raise DataTestError when one of error severity
+    fails. Warnings only print."""
     models = plan.selected if models is None else set(models)
     tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests]
     failures = []
@@ -197,7 +270,9 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
         except ConfigError:
             raise ConfigError(f"{test.file}: test {test.name}: {target} not found") from None
 
-    for test, count, sample, seconds in run_tests(con, tests, plan.relation_of, resolve):
+    if run is None:
+        run = functools.partial(run_tests, con)
+    for test, count, sample, seconds in run(tests, plan.relation_of, resolve):
         status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
         message, example = test.failure(count, sample) if count else ("", "")
         progress.node("test", test.name, status, seconds, None, message, example)

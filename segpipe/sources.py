@@ -95,6 +95,37 @@ def _text_list(col: str, raw_type: str) -> str:
     return f"list_filter(list_transform(coalesce({values}, []), t -> trim(t)), t -> coalesce(t, '') <> '')"
 
 
+def declared_types(source: Source, contract: dict, columns, where: str) -> dict[str, str]:
+    """column → type a source's columns are cast to (the contract's, then column_types);
+    a one-line ConfigError when a required contract column is missing. Both engines' rule."""
+    lower = {c.lower() for c in columns}
+    missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
+    if missing:
+        needed = ", ".join(c for c, (_, required) in contract.items() if required)
+        raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
+    return {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
+
+
+def typed_columns(columns: dict, declared: dict, contract: dict, *, convert, quote, type_name=lambda t: t) -> list[str]:
+    """The SELECT list that loads a source: its columns in its own order, each declared
+    one through `convert(column, raw type, declared type)`, then each optional contract
+    column it lacks as a typed NULL. Both engines' rule; they differ in `convert`."""
+    by_lower = {c.lower(): (c, t) for c, t in declared.items()}
+    lower = {c.lower() for c in columns}
+    select = []
+    for actual, raw_type in columns.items():
+        if actual.lower() in by_lower:
+            column, type_ = by_lower[actual.lower()]
+            select.append(f"{convert(actual, raw_type, type_)} AS {quote(column)}")
+        else:
+            select.append(quote(actual))
+    for column, type_ in declared.items():
+        if column.lower() not in lower and column in contract:
+            select.append(f"CAST(NULL AS {type_name(type_)}) AS {quote(column)}")
+    return select
+
+
 class Loader:
     """Loads sources and seeds of one project into one DuckDB connection."""
 
@@ -171,24 +202,9 @@ class Loader:
     def _load(self, source: Source, target: str, contract: dict, files, added, where: str) -> int:
         raw = self.raw_relation(source, files=added or files)
         columns = self.raw_columns(source, raw, where)
-        declared = {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
+        declared = declared_types(source, contract, columns, where)
         lower = {c.lower(): c for c in columns}
-        missing = [c for c, (_, required) in contract.items() if required and c.lower() not in lower]
-        if missing:
-            needed = ", ".join(c for c, (_, required) in contract.items() if required)
-            raise ConfigError(f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(repr(c) for c in missing)} — a {source.name} source needs columns {needed}")
-        declared_by_lower = {c.lower(): (c, t) for c, t in declared.items()}
-        select = []
-        for actual, raw_type in columns.items():  # the source's own column order
-            if actual.lower() in declared_by_lower:
-                column, type_ = declared_by_lower[actual.lower()]
-                select.append(f"{convert(actual, raw_type, type_)} AS {quote_ident(column)}")
-            else:
-                select.append(quote_ident(actual))
-        for column, type_ in declared.items():
-            if column.lower() not in lower and column in contract:
-                select.append(f"CAST(NULL AS {type_}) AS {quote_ident(column)}")
+        select = typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
         if self.reads_in_place(source):
             return self._create_view(source, target, files, select, columns, declared, lower, where)
         statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if added

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from segpipe.cli import app
 
-pytest_plugins = ["tests.conftest_pg", "tests.conftest_serve"]
+pytest_plugins = ["tests.conftest_pg", "tests.conftest_serve", "tests.conftest_spark"]
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -84,7 +84,7 @@ attributed as (
     -- table on the leads, not on the ten times larger sends
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
-    join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 0) as leads
+    join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 0) as leads
       using (lead_id)
     where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}

@@ -23,8 +23,12 @@ from {{ ref('stg_sends') }} as sends
 {%- if var('attribution') == 'campaign' %}
 join {{ ref('lead_segments') }} as leads on false
 {%- else %}
-join (select lead_id, segment_ids from {{ ref('lead_segments') }} where len(segment_ids) > 1) as leads using (lead_id)
+join (select lead_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 1) as leads using (lead_id)
+{%- if is_incremental() %}
 where sends.sent_at >= TIMESTAMP {{ since }}
+{%- else %}
+where sends.sent_at is not null
+{%- endif %}
 {%- endif %}
 group by cast(sends.sent_at as date), leads.segment_ids
 order by day

@@ -1,0 +1,225 @@
+"""The Spark engine: load sources, build the models and run the data tests on Spark,
+then bring the published models back into the DuckDB build file.
+
+Everything a model reads lives in one Spark session as temporary views named
+`schema__name` (spark_dialect.view_name); tables are cached, views are views.
+Only the models of the default schema (the published tables) leave Spark: each
+is fetched as Arrow into the build file, so the atomic publish, `top`, the
+analyses and `serve` are the DuckDB engine's. A model listed under
+`engine.external` is instead written by the executors as a Parquet dataset
+beside the published file and read through a view (see publish_external).
+
+Spark runs are full rebuilds: incremental models are built whole (a run where
+no source, segment or model changed still publishes nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+from ..errors import ConfigError, RunError, first_line
+from .spark_dialect import to_spark, view_name
+from .spark_sources import SparkLoader, computed_frame
+
+NAME = "spark"
+#: always set: UTC like DuckDB's build, DuckDB's naive TIMESTAMP, no progress bars on stdout
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+}
+#: for a session segpipe starts (the project's engine.conf overrides them)
+NEW_SESSION_CONF = {
+    **SESSION_CONF,
+    # fewer shuffle partitions than Spark's 200: adaptive execution splits them again where data is large
+    "spark.sql.shuffle.partitions": "16",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def require_pyspark() -> None:
+    """Exit 2 with the install line when pyspark is missing."""
+    from . import INSTALL_HINT
+
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"engine spark needs pyspark, which is not installed — {INSTALL_HINT}") from None
+
+
+def session(engine):
+    """A Spark session for `engine` (EngineConfig); reuses the active one when there is one
+    (tests share one local[2] session). Returns (session, started_here)."""
+    require_pyspark()
+    warnings.filterwarnings("ignore", module="pyspark")
+    # pyspark logs each failing query to stderr as JSON; segpipe reports it in one line itself
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None and SparkContext._active_spark_context is not None:  # a session of another thread
+        active = SparkSession.builder.getOrCreate()
+    if active is not None and not engine.master.startswith("sc://"):
+        for key, value in {**SESSION_CONF, **engine.conf}.items():
+            if key.startswith("spark.sql."):  # the others are fixed when a session starts
+                active.conf.set(key, value)
+        return active, False
+    builder = SparkSession.builder.appName("segpipe")
+    if engine.master.startswith("sc://"):
+        builder = builder.remote(engine.master)
+    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master decides
+        builder = builder.master(engine.master)
+    for key, value in {**NEW_SESSION_CONF, **engine.conf}.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:
+        raise ConfigError(f"engine spark: cannot start a session on {engine.master}: {first_line(exc)} — "
+                          "Spark needs Java 17 or newer (JAVA_HOME), and the master must be reachable") from None
+    if not engine.master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark, True
+
+
+class SparkBuild:
+    """One build on Spark: sources, models, and the hand-over to DuckDB."""
+
+    def __init__(self, project, progress):
+        self.project = project
+        self.progress = progress
+        self.spark, self.started_here = session(project.engine)
+        self.views: list[str] = []
+
+    def close(self) -> None:
+        for view in self.views:
+            self.spark.catalog.dropTempView(view)
+        self.spark.catalog.clearCache()
+        if self.started_here:
+            self.spark.stop()
+
+    def load_sources(self, plan, paths) -> None:
+        loader = SparkLoader(self.spark, plan.project)
+        started = time.perf_counter()
+        for kind, name, view, rows in loader.load_all(paths):
+            self.views.append(view)
+            self.progress.node(kind, name, "OK", time.perf_counter() - started, rows)
+            started = time.perf_counter()
+        for computed in plan.computed_sources:
+            frame = computed_frame(self.spark, computed).cache()
+            view = view_name(f"src.{computed.name}")
+            frame.createOrReplaceTempView(view)
+            self.views.append(view)
+            self.progress.node("source", computed.name, "OK", time.perf_counter() - started, frame.count())
+            started = time.perf_counter()
+
+    def build_model(self, model) -> str:
+        """A view stays a view; a table or incremental model is computed once and cached
+        (one Spark job: the count that fills the cache). Returns the Spark SQL."""
+        started = time.perf_counter()
+        view = view_name(model.relation)
+        spark_sql = to_spark(model.sql, f"model {model.name} ({model.path.name})",
+                             keep_order=model.materialized == "view")
+        try:
+            if view in self.views:
+                self.spark.catalog.dropTempView(view)
+            frame = self.spark.sql(spark_sql)
+            rows = None
+            if model.materialized != "view":
+                frame = frame.cache()
+                rows = frame.count()
+            frame.createOrReplaceTempView(view)
+        except Exception as exc:
+            self.progress.node("model", model.name, "ERROR", time.perf_counter() - started)
+            raise RunError(f"model {model.name} ({model.path.name}) failed on Spark: {first_line(exc)} — "
+                           "see target/compiled for the SQL that ran") from None
+        self.views.append(view)
+        self.progress.node("model", model.name, "OK", time.perf_counter() - started, rows)
+        return spark_sql
+
+    def run_tests(self, tests, relation_of, resolve, sample_size: int = 3):
+        """docs.run_tests on Spark, with every test's count in one query (a Spark job costs
+        about a second however little it reads); samples only for the tests that failed."""
+        if not tests:
+            return
+        started = time.perf_counter()
+        queries = [to_spark(test.sql(relation_of(test.model), resolve), f"{test.file}: test {test.name}")
+                   for test in tests]
+        union = "\nUNION ALL\n".join(f"SELECT {i} AS test, count(*) AS failing FROM ({sql})"
+                                      for i, sql in enumerate(queries))
+        counts = dict(self._rows(union))
+        seconds = (time.perf_counter() - started) / len(tests)
+        for i, test in enumerate(tests):
+            sample = self._rows(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}") if counts[i] else []
+            yield test, counts[i], sample, seconds
+
+    def _rows(self, spark_sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(spark_sql).collect()]
+
+    def publish_into(self, con, model, data_types: dict) -> int:
+        """Copy the model's rows into DuckDB table `model.relation` (via Arrow), with the
+        column types its docs declare (`data_type:`, e.g. JSON) and Spark's local-time
+        timestamps as DuckDB's naive UTC TIMESTAMP."""
+        frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
+        table = frame.toArrow()
+        columns = ", ".join(_typed(c, data_types.get(c)) for c in frame.columns)
+        con.register("__spark_rows", table)
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+            con.execute(f"CREATE OR REPLACE TABLE {model.relation} AS SELECT {columns} FROM __spark_rows")
+        finally:
+            con.unregister("__spark_rows")
+        return table.num_rows
+
+    def publish_external(self, con, model, data_types: dict, published: Path) -> Path:
+        """Write the model as a Parquet dataset in a new folder beside the published file
+        (`<db>.<model>.<run id>/`, partitioned by segment_id when it has one) and make
+        `model.relation` a DuckDB view over it. The folder switch is the file's publish:
+        readers of the old file keep the old folder until the next run removes it."""
+        folder = published.with_name(f"{published.name}.{model.name}.{uuid.uuid4().hex[:12]}")
+        frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
+        writer = frame.write.mode("errorifexists")
+        partition = "segment_id" if "segment_id" in frame.columns else None
+        if partition:
+            writer = writer.partitionBy(partition)
+        writer.parquet(str(folder))
+        pattern = str(folder / ("**/*.parquet" if partition else "*.parquet")).replace("'", "''")
+        hive = ", hive_partitioning = true, hive_types = {'segment_id': BIGINT}" if partition else ""
+        columns = ", ".join(_typed(c, data_types.get(c)) for c in frame.columns)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
+        con.execute(f"CREATE OR REPLACE VIEW {model.relation} AS SELECT {columns} "
+                    f"FROM read_parquet('{pattern}'{hive})")
+        return folder
+
+    @staticmethod
+    def _naive_timestamps(frame):
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampType
+
+        for field in frame.schema.fields:
+            if isinstance(field.dataType, TimestampType):  # local-time: UTC in this session
+                frame = frame.withColumn(field.name, F.col(field.name).cast("timestamp_ntz"))
+        return frame
+
+
+def remove_old_external(published: Path, keep: set[Path]) -> None:
+    """Delete the Parquet datasets of earlier runs (once the new file is published)."""
+    for folder in published.parent.glob(f"{published.name}.*"):
+        if folder.is_dir() and folder not in keep and _is_external(published, folder):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_external(published: Path, folder: Path) -> bool:
+    tail = folder.name[len(published.name) + 1:]
+    return "." in tail and len(tail.rsplit(".", 1)[1]) == 12 and os.path.isdir(folder)
+
+
+def _typed(column: str, data_type: str | None) -> str:
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"CAST({quoted} AS {data_type}) AS {quoted}" if data_type else quoted

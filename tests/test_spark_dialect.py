@@ -1,0 +1,88 @@
+"""Every built-in model renders for Spark inside the supported subset; the known
+sqlglot traps are refused or translated right (engines/spark_dialect.py).
+
+Rendering and checking needs no Spark; the weekday translations are also run on
+the shared Spark session and compared with DuckDB's own answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from segpipe.engines.spark_dialect import check_supported, to_spark
+from segpipe.errors import CompileError
+from segpipe.project import load_project
+from segpipe.pipeline import compile_plan as compile_project
+from tests.conftest import make_project
+from tests.datasets import CAMPAIGNS, LEADS, SEGMENTS, SENDS
+
+sqlglot = pytest.importorskip("sqlglot")
+
+
+@pytest.mark.parametrize("attribution", ["matching", "campaign"])
+@pytest.mark.parametrize("with_campaigns", [True, False])
+def test_every_builtin_model_renders_for_spark(tmp_path, attribution, with_campaigns):
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        with_campaigns=with_campaigns,
+                        project={"engine": "spark", "vars": {"days": 30, "attribution": attribution}})
+    plan = compile_project(load_project(root), as_of=dt.date(2025, 1, 31))
+    assert len(plan.models) >= 7
+    for name, model in plan.models.items():
+        spark_sql = to_spark(model.sql, name)  # raises CompileError outside the subset
+        assert "UBIGINT" not in spark_sql and "LIST_POSITION" not in spark_sql.upper()
+        # only CTEs and segpipe's views, never a schema-qualified DuckDB relation
+        tree = sqlglot.parse_one(spark_sql, read="spark")
+        ctes = {cte.alias for cte in tree.find_all(sqlglot.exp.CTE)}
+        for table in tree.find_all(sqlglot.exp.Table):
+            assert not table.db and (table.name in ctes or "__" in table.name), (name, table.sql())
+
+
+def test_duckdb_builds_keep_the_bitmask_membership(tmp_path):
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    plan = compile_project(load_project(root), as_of=dt.date(2025, 1, 31))
+    assert "UBIGINT" in plan.models["lead_segments"].sql
+
+
+@pytest.mark.parametrize("sql, refused", [
+    ("select len(tags) from t", "array_length"),                       # LENGTH is a type error on arrays
+    ("select length(segment_ids) from t", "array_length"),
+    ("select list(x order by y) from t", "loses its order"),            # COLLECT_LIST has no order
+    ("select array_agg(x order by y) from t", "loses its order"),
+    ("select date_diff('day', a, b) from t", "boundaries"),             # boundaries vs whole days
+    ("select cast(x as ubigint) from t", "type UBIGINT"),
+    ("select cast(x as hugeint) from t", "type INT128"),
+    ("select list_position(['a'], x) from t", "list_position"),         # unknown to sqlglot: passed through
+    ("select cast(unnest(ids) as bigint) from t", "inside an expression"),
+    ("select extract(week from d) from t", "extract(week"),
+])
+def test_constructs_outside_the_subset_are_refused(sql, refused):
+    with pytest.raises(CompileError) as error:
+        check_supported(sqlglot.parse_one(sql, read="duckdb"), "model m (m.sql)")
+    assert str(error.value).startswith("model m (m.sql): not supported on Spark") and refused in str(error.value)
+
+
+def test_text_length_passes():
+    check_supported(sqlglot.parse_one("select length(lower(name)), length(cast(x as varchar)) from t", read="duckdb"), "m")
+
+
+def test_weekdays_mean_the_same_on_spark(spark):
+    """DuckDB: dayofweek Sunday = 0, isodow Monday = 1; sqlglot alone gets both wrong for Spark."""
+    days = [dt.date(2025, 1, 5) + dt.timedelta(days=i) for i in range(7)]  # Sunday … Saturday
+    values = ", ".join(f"(DATE '{d}')" for d in days)
+    sql = (f"select d, dayofweek(d) as dow, isodow(d) as iso, extract(isodow from d) as iso2, "
+           f"extract(dow from d) as dow2 from (values {values}) as v(d) order by d")
+    expected = duckdb.connect().execute(sql).fetchall()
+    assert [row[1] for row in expected] == [0, 1, 2, 3, 4, 5, 6]
+    got = [tuple(r) for r in spark.sql(to_spark(sql, "weekdays")).collect()]
+    assert got == expected
+
+
+def test_list_overlap_and_microsecond_differences_match_duckdb(spark):
+    sql = ("select list_has_any(['a', 'b'], ['b']) as overlap, list_has_any(['a'], ['c']) as disjoint, "
+           "date_diff('microsecond', TIMESTAMP '2025-01-01 10:00:00', TIMESTAMP '2025-01-02 11:30:00.000001') as us, "
+           "array_length([1, 2, 3]) as n")
+    expected = duckdb.connect().execute(sql).fetchall()
+    assert [tuple(r) for r in spark.sql(to_spark(sql, "lists")).collect()] == expected
