@@ -496,6 +496,22 @@ def ls(
 
 @app.command()
 @reports_errors
+def clean(
+    project_dir: ProjectDir = None,
+    db: Db = None,
+) -> None:
+    """Delete target/ and the build files of runs that died; never the published database.
+
+    Example: segpipe clean --project-dir my_segments
+    """
+    from .clean import clean_project
+
+    for line in clean_project(_project(project_dir, db)):
+        typer.echo(line)
+
+
+@app.command()
+@reports_errors
 def init(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to create (must be new or empty).")],
 ) -> None:
