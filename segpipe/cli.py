@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, options
-from .errors import debugging, one_line
+from .errors import ConfigError, debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError

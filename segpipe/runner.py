@@ -28,7 +28,6 @@ from .plan import Plan
 from .publish import BuildFile
 from .render import unread_vars
 from .sources import Loader
-from .render import DEFAULT_SCHEMA
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident
 from .wording import plural
 
