@@ -155,7 +155,7 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
     good_leads = leads_csv.read_text()
     leads_csv.write_text(good_leads + good_leads.splitlines()[1] + "\n")
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
-    assert result.exit_code == 1 and "data test(s) failed, nothing published: unique_stg_leads_lead_id" in result.stderr
+    assert result.exit_code == 1 and "data tests failed, nothing published: unique_stg_leads_lead_id (1 failing row, e.g. lead_id=" in result.stderr
     assert (root / "out.duckdb").read_bytes() == before
     assert not list(root.glob("out.duckdb.*.*"))  # no Parquet folder or build file left
 

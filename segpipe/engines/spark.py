@@ -23,6 +23,7 @@ import uuid
 import warnings
 from pathlib import Path
 
+from ..docs import sample_text
 from ..errors import ConfigError, RunError, first_line
 from .spark_dialect import to_spark, view_name
 from .spark_sources import SparkLoader, computed_frame
@@ -156,7 +157,12 @@ class SparkBuild:
         counts = dict(self._rows(union))
         seconds = (time.perf_counter() - started) / len(tests)
         for i, test in enumerate(tests):
-            sample = self._rows(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}") if counts[i] else []
+            sample = []
+            if counts[i]:
+                frame = self.spark.sql(f"SELECT * FROM ({queries[i]}) LIMIT {sample_size}")
+                names = frame.columns
+                shown = test.shown_columns(names)
+                sample = [sample_text(shown, [row[names.index(n)] for n in shown]) for row in frame.collect()]
             yield test, counts[i], sample, seconds
 
     def _rows(self, spark_sql: str) -> list[tuple]:
