@@ -72,11 +72,11 @@ STEPS = {
     "best": "(d3) segpipe best-time --tz Europe/Berlin",
     "baseline": "(f) straightforward SQL (baseline.py)",
     "demo": "(g) demo project, full segpipe run",
-    "before_full": "(h) full run, models of --before",
-    "before_incr": "(i) incremental run (+1 day), models of --before",
+    "before_full": "(h) full run, segpipe at --before",
+    "before_incr": "(i) incremental run (+1 day), segpipe at --before",
 }
 BEFORE_TARGETS = {
-    "full run / full run with the models of --before": ("full", "before_full", 1.0),
+    "full run / full run of segpipe at --before": ("full", "before_full", 1.0),
     "incremental (+1 day) / full run": ("incr", "full", 0.10),
 }
 BEFORE: str | None = None  # --before REF
@@ -113,6 +113,19 @@ def segpipe(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("segpipe")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "segpipe"]
     return [*base, *map(str, args)]
+
+
+def segpipe_at(code: Path, *args: str) -> list[str]:
+    """segpipe as it was in an older checkout's `segpipe/` package (same Python and libraries)."""
+    return ["env", f"PYTHONPATH={code}", sys.executable, "-m", "segpipe", *map(str, args)]
+
+
+def extract_code(revision: str, into: Path) -> Path:
+    """The `segpipe/` package of git `revision`, unpacked into `into`."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", revision, "segpipe"], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 RSS_WRAPPER = ("import resource, subprocess, sys\n"
@@ -271,10 +284,12 @@ def one_round(index: int, work: Path, data: Path, steps: dict[str, Step]) -> int
         run("best", segpipe("best-time", "--tz", "Europe/Berlin", "--project-dir", project, "--as-of", NEW_DAY))
     run("demo", segpipe("run", "--project-dir", demo_project(work / f"demo{index}"), "--as-of", AS_OF))
     if BEFORE:
+        # the whole of segpipe at that revision (its runner checks its own models' contract)
+        code = extract_code(BEFORE, work / "before-code")
         before = make_project(work / f"before{index}", data, BEFORE)
-        run("before_full", segpipe("run", "--project-dir", before, "--as-of", AS_OF))
+        run("before_full", segpipe_at(code, "run", "--project-dir", before, "--as-of", AS_OF))
         append_day(before / "data" / "campaign_leads", campaigns=data / "campaigns.parquet")
-        run("before_incr", segpipe("run", "--project-dir", before, "--as-of", NEW_DAY))
+        run("before_incr", segpipe_at(code, "run", "--project-dir", before, "--as-of", NEW_DAY))
     (work / f"baseline{index}.duckdb").unlink(missing_ok=True)
     return added
 
@@ -378,10 +393,10 @@ def report(scale: str, data: Path, repeat: int, added: int, steps: dict[str, Ste
             ratio = steps[num].seconds / steps[den].seconds
             lines.append(f"| {name} | {ratio:.2f} | ≤ {target:.2f} | {'met' if ratio <= target else 'NOT met'} |")
         ratio = steps["before_incr"].seconds / steps["before_full"].seconds
-        lines.append(f"| (before) incremental / full run, models of --before | {ratio:.2f} | | |")
+        lines.append(f"| (before) incremental / full run, segpipe at --before | {ratio:.2f} | | |")
     titles = [("full", "full run"), ("incr", "incremental run (+1 day)"), ("noop", "no-change rerun")]
     if BEFORE:
-        titles += [("before_full", f"full run, models of {BEFORE}"), ("before_incr", f"incremental run, models of {BEFORE}")]
+        titles += [("before_full", f"full run, segpipe at {BEFORE}"), ("before_incr", f"incremental run, segpipe at {BEFORE}")]
     for key, title in titles:
         lines += ["", f"Where the time goes, {title} (runner's per-node seconds, medians):", ""]
         lines += node_table(steps[key].runs, steps[key].seconds)

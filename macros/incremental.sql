@@ -1,8 +1,7 @@
 {#-
   The first day an incremental run recomputes: the relation's last built day minus
-  vars.lookback_days (late replies and late-arriving sends land there). Every table fed
-  by the single pass over the sends (models/internal/segment_send_totals.sql) uses it,
-  so they all recompute the same days. A literal, not a subquery: DuckDB skips Parquet
+  vars.lookback_days (late replies and late-arriving sends land there). Every table that sums
+  the sends (macros/sends.sql) uses it, so they all recompute the same days. A literal, not a subquery: DuckDB skips Parquet
   row groups only for constants.
 -#}
 {% macro recompute_since(relation, day_column='day') -%}

@@ -4,9 +4,24 @@
     incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
 ) }}
--- Outcomes per segment, campaign, variant and UTC day of send, over all history: the
--- 'campaign' grain of the single pass over the sends (segment_send_totals). A NULL
--- variant stays NULL; the campaign's name comes from the campaigns source.
+-- Outcomes per segment, campaign, variant and UTC day of send, over all history, from
+-- the (segment, send) pairs (macros/sends.sql). A NULL variant stays NULL; the campaign's
+-- name comes from the campaigns source. Incremental like segment_performance_hourly.
+with {{ attributed_sends(since) }},
+
+totals as (
+    select
+        segment_id::bigint                  as segment_id,
+        campaign_id,
+        variant,
+        cast(sent_at as date)               as day,
+        {{ send_counts() }},
+        min(sent_at)                        as first_sent_at,
+        max(sent_at)                        as last_sent_at
+    from attributed
+    group by 1, 2, 3, 4
+)
+
 select
     t.segment_id,
     t.campaign_id,
@@ -21,11 +36,7 @@ select
     t.clicks_tracked, t.conversions_tracked, t.timed_replies, t.response_micros_sum,
     t.first_sent_at,
     t.last_sent_at
-from {{ ref('segment_send_totals') }} as t
+from totals as t
 {%- if source_exists('campaigns') %}
 left join {{ source('campaigns') }} as c on c.id = t.campaign_id
-{%- endif %}
-where t.grain = 'campaign'
-{%- if is_incremental() %}
-  and t.day >= DATE {{ since }}
 {%- endif %}

@@ -3,9 +3,9 @@
 Both read the published file only (the relations of contract.py), so they work
 with the source files gone. A segment is named by its id or its exact name; an
 unknown one is an error suggesting the closest name. `campaigns` sums
-`segment_campaign_daily`, which comes from the same one pass over the sends as
-`segment_performance_daily` (models/internal/segment_send_totals.sql), so a
-segment's campaigns add up to what `segpipe top` shows for it.
+`segment_campaign_daily`, which sums the same (segment, send) pairs as
+`segment_performance_daily` (macros/sends.sql), so a segment's campaigns add up
+to what `segpipe top` shows for it.
 """
 
 from __future__ import annotations

@@ -333,7 +333,7 @@ def test_ls_lists_sources_seeds_and_models_with_dependencies(project):
 def test_ls_select_uses_the_dag_grammar(project):
     assert ls_rows(project, "--select", "+segment_leads")[0].keys() == {"segment_leads", "lead_segments", "stg_leads"}
     assert ls_rows(project, "--select", "stg_leads+")[0].keys() == {
-        "stg_leads", "lead_segments", "segment_leads", "segment_send_totals", "segment_performance_hourly",
+        "stg_leads", "lead_segments", "segment_leads", "segment_performance_hourly",
         "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems",
         "segment_set_sends_daily"}
     assert ls_rows(project, "--select", "staging/") == ({"stg_leads": ANY, "stg_sends": ANY}, set())

@@ -76,7 +76,7 @@ def test_build_order_and_selection(project_root):
     models, models_dir = plan.models, [project_root / "models", builtin_root() / "models"]
     assert select(models, "segment_leads", models_dir) == {"segment_leads"}
     assert select(models, "+segment_leads", models_dir) == {"segment_leads", "lead_segments", "stg_leads"}
-    assert select(models, "stg_sends+", models_dir) == {"stg_sends", "segment_send_totals", "segment_performance_hourly",
+    assert select(models, "stg_sends+", models_dir) == {"stg_sends", "segment_performance_hourly",
                                                         "segment_campaign_daily", "segment_performance_daily",
                                                         "segment_performance", "send_problems", "segment_set_sends_daily"}
     assert select(models, "staging/", models_dir) == {"stg_leads", "stg_sends"}

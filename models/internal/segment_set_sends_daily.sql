@@ -1,9 +1,4 @@
-{%- if is_incremental() %}
-{%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
-                                  ~ " as varchar), '-infinity') from " ~ this)[0][0]) %}
-{%- else %}
-{%- set since = "'-infinity'" %}
-{%- endif %}
+{%- set since = recompute_since(this) %}
 {{ config(
     schema='internal',
     materialized='incremental',

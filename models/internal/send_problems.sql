@@ -1,12 +1,7 @@
-{%- if is_incremental() %}
 {#- the days segment_performance_daily recomputes (its last day minus vars.lookback_days,
     read after it was updated): a send older than that cannot have become a problem unless
     leads or campaigns changed, and then this table is rebuilt in full (full_refresh_on) -#}
-{%- set since = literal(run_query("select coalesce(cast(max(day) - " ~ (var('lookback_days', 3) | int)
-                                  ~ " as varchar), '-infinity') from " ~ ref('segment_performance_daily'))[0][0]) %}
-{%- else %}
-{%- set since = "'-infinity'" %}
-{%- endif %}
+{%- set since = recompute_since(ref('segment_performance_daily')) %}
 {{ config(
     schema='internal',
     materialized='incremental',
