@@ -13,17 +13,16 @@
 -- one must be joined with segment_leads, which costs more than the whole `segpipe top`.
 -- Under campaign attribution a send counts for one segment only, so two segments never
 -- share one and the table stays empty. Incremental like segment_performance_daily.
+with sends as (
+    {{ sends_since(since) }}
+)
+
 select cast(sends.sent_at as date) as day, leads.segment_ids, count(*) as leads_sent
-from {{ ref('stg_sends') }} as sends
+from sends
 {%- if var('attribution') == 'campaign' %}
 join {{ ref('lead_segments') }} as leads on false
 {%- else %}
 join (select lead_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 1) as leads using (lead_id)
-{%- if is_incremental() %}
-where sends.sent_at >= TIMESTAMP {{ since }}
-{%- else %}
-where sends.sent_at is not null
-{%- endif %}
 {%- endif %}
 group by cast(sends.sent_at as date), leads.segment_ids
 order by day

@@ -18,14 +18,9 @@
 -- Incremental like segment_performance_daily: a rerun looks only at the recent sends
 -- (and those without a send time, which DuckDB finds in the Parquet scan).
 with sends as (
-{%- if is_incremental() %}
-    select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}
+    {{ sends_since(since) }}
     union all
-    select * from {{ ref('stg_sends') }}
-    where own_sent_at is null and (campaign_sent_at >= TIMESTAMP {{ since }} or campaign_sent_at is null)
-{%- else %}
-    select * from {{ ref('stg_sends') }}
-{%- endif %}
+    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at is null
 )
 
 select
@@ -39,7 +34,9 @@ select
     s.campaign_known,
     cast(s.sent_at as date)                 as day
 from sends as s
-left join {{ ref('stg_leads') }} as l using (lead_id)
+-- lead_segments: every lead of stg_leads, as a table (stg_leads is a view that would
+-- normalise a million leads again on every incremental run)
+left join {{ ref('lead_segments') }} as l using (lead_id)
 where l.lead_id is null
    or not s.campaign_known
    or s.campaign_workspace_id <> l.workspace_id
