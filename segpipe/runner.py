@@ -131,7 +131,7 @@ def warn_unread_vars(plan: Plan, progress: Progress) -> None:
 
 
 def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:
-    con = watch(connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit))
+    con = watch(connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit, building=True))
     try:
         for node in sorted(changes.removed):
             materialize.drop_node(con, node.kind, node.name)
