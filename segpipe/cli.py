@@ -157,24 +157,32 @@ def _emit(text: str, output: Optional[Path]) -> None:
     emit(text, output, typer.echo)
 
 
+def typer_argument(argument: options.Argument) -> inspect.Parameter:
+    """An options.Argument as a typer command's positional parameter."""
+    kind = list[str] if argument.many else Optional[str] if argument.optional else str
+    return inspect.Parameter(argument.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                             default=None if argument.optional else inspect.Parameter.empty,
+                             annotation=Annotated[kind, typer.Argument(metavar=argument.metavar, help=argument.help)])
+
+
 def fast_command(command: options.Command) -> None:
     """Add a command of options.FAST_COMMANDS: a typer command whose parameters are its
-    declared options, calling the same function as entry.py's typer-free path."""
+    declared arguments and options, calling the same function as entry.py's typer-free path."""
 
     def body(**values) -> None:
         command.call(typer.echo, **values)
 
-    body.__name__ = body.__qualname__ = command.name
+    body.__name__ = body.__qualname__ = command.name.replace("-", "_")
     body.__doc__ = command.help
     body.__signature__ = inspect.Signature([
-        inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default,
-                          annotation=typer_option(option))
-        for option in command.options])
+        *map(typer_argument, command.arguments),
+        *(inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default,
+                            annotation=typer_option(option)) for option in command.options)])
     app.command(name=command.name)(reports_errors(body))
 
 
-fast_command(options.RUN)
-fast_command(options.TOP)
+for _command in options.FAST_COMMANDS.values():
+    fast_command(_command)
 
 
 @app.command()
@@ -234,124 +242,6 @@ def campaigns(
           formatted(output_format, CAMPAIGN_COLUMNS, rows,
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
-
-
-def _analysis(project_dir, db, output_format, output, analyse, render) -> None:
-    """Open the published file read-only, run one analysis function, print its result."""
-    from .output import check_format
-    from .published import connect_published
-
-    check_format(output_format)
-    with connect_published(_project(project_dir, db).database) as con:
-        result = analyse(con)
-    _emit(render(result, output_format), output)
-
-
-@app.command()
-@reports_errors
-def trend(
-    segments: Annotated[list[str], typer.Argument(metavar="SEGMENT...", help="Segment ids or exact names.")],
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    by: Annotated[str, typer.Option("--by", help="Period: day, week (from Monday) or month, in UTC.")] = "week",
-    days: Days = 30,
-    as_of: AsOf = None,
-    metric: Metric = "reply_rate",
-    workspace_id: WorkspaceId = None,
-    output_format: Format = "table",
-    output: Output = None,
-) -> None:
-    """A rate per day, week or month with its 95 % Wilson interval, for one or more segments.
-
-    Example: segpipe trend 1 "EU Marketing Leaders" --by month --days 180
-    """
-    from .analyses.trend import render, trend as analyse
-    from .top import window_ending
-
-    window = window_ending(as_of, days)
-    _analysis(project_dir, db, output_format, output,
-              lambda con: analyse(con, segments, window=window, by=by, metric=metric, workspace_id=workspace_id), render)
-
-
-@app.command(name="best-time")
-@reports_errors
-def best_time(
-    segment: Annotated[Optional[str], typer.Argument(metavar="[SEGMENT]", help="Segment id or exact name (default: every segment in scope).")] = None,
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    by: Annotated[str, typer.Option("--by", help="Bucket: hour, weekday or weekday-hour, local to --tz.")] = "hour",
-    tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the hours and weekdays, e.g. Europe/Berlin.")] = "UTC",
-    min_sent: Annotated[int, typer.Option("--min-sent", help="Fewest sends a bucket needs to be the best.")] = 30,
-    days: Days = 30,
-    as_of: AsOf = None,
-    metric: Metric = "reply_rate",
-    workspace_id: WorkspaceId = None,
-    output_format: Format = "table",
-    output: Output = None,
-) -> None:
-    """The rate by local hour or weekday, with 95 % intervals, and the best bucket.
-
-    Example: segpipe best-time 1 --tz America/New_York --by weekday-hour --days 90
-    """
-    from .analyses.best_time import best_time as analyse, render
-    from .top import window_ending
-
-    window = window_ending(as_of, days)
-    _analysis(project_dir, db, output_format, output,
-              lambda con: analyse(con, segment, window=window, by=by, tz=tz, metric=metric,
-                                  workspace_id=workspace_id, min_sent=min_sent), render)
-
-
-@app.command()
-@reports_errors
-def compare(
-    a: Annotated[str, typer.Argument(metavar="A", help="Segment id or exact name.")],
-    b: Annotated[str, typer.Argument(metavar="B", help="Segment id or exact name.")],
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    days: Days = 30,
-    as_of: AsOf = None,
-    metric: Metric = "reply_rate",
-    workspace_id: WorkspaceId = None,
-    output_format: Format = "table",
-    output: Output = None,
-) -> None:
-    """Compare two segments' rate: the difference, its 95 % interval and whether it is significant.
-
-    Example: segpipe compare "US SaaS Founders" 7 --days 90 --metric reply_rate
-    """
-    from .analyses.compare import compare_segments, render
-    from .top import window_ending
-
-    window = window_ending(as_of, days)
-    _analysis(project_dir, db, output_format, output,
-              lambda con: compare_segments(con, a, b, window, metric, workspace_id), render)
-
-
-@app.command()
-@reports_errors
-def variants(
-    segment: SegmentArg,
-    project_dir: ProjectDir = None,
-    db: Db = None,
-    campaign: Annotated[Optional[int], typer.Option("--campaign", help="Only this campaign's variants.")] = None,
-    days: Days = 30,
-    as_of: AsOf = None,
-    metric: Metric = "reply_rate",
-    workspace_id: WorkspaceId = None,
-    output_format: Format = "table",
-    output: Output = None,
-) -> None:
-    """A/B variants of the campaigns that sent to a segment: each against its campaign's control.
-
-    Example: segpipe variants "US SaaS Founders" --campaign 3 --days 90
-    """
-    from .analyses.variants import render, segment_variants
-    from .top import window_ending
-
-    window = window_ending(as_of, days)
-    _analysis(project_dir, db, output_format, output,
-              lambda con: segment_variants(con, segment, window, metric, workspace_id, campaign), render)
 
 
 @app.command()

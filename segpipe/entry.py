@@ -1,13 +1,14 @@
-"""The `segpipe` console script: a plain `segpipe top …` or `segpipe run …` runs without typer, the rest through it.
+"""The `segpipe` console script: a plain `segpipe top …`, `run …` or analysis runs without typer, the rest through it.
 
 `import typer` alone costs ~35 ms (typer 0.28 vendors click) before any work
 is done: a fifth of `segpipe top`, and a tenth of a `segpipe run` with nothing
 to do (benchmarks/startup.py measures both ways side by side).
 
 So when the command line is a command of options.FAST_COMMANDS followed only
-by its own options, each once, as `--opt value`, `--opt=value` or `-o value`
-with a plain value (an int all digits, nothing empty or starting with '-'), or
-a flag alone (`--full-refresh`), this module calls the command's function
+by its own arguments (plain words, not starting with '-') and options, each
+once, as `--opt value`, `--opt=value` or `-o value` with a plain value (an int
+all digits, nothing empty or starting with '-'), or a flag alone
+(`--full-refresh`), this module calls the command's function
 itself — the one the typer command calls, with options read from the same
 declarations (options.py) — and reports errors through the same
 `errors.one_line`. Anything unusual goes to typer (segpipe/cli.py), so its
@@ -40,14 +41,18 @@ def main() -> None:
 
 
 def fast_command(args: list[str]) -> tuple[str, dict] | None:
-    """The command and its function's keyword arguments for a plain `top …` or `run …`;
-    None means typer's job."""
+    """The command and its function's keyword arguments for a plain `top …`, `run …`,
+    `compare A B …` and so on; None means typer's job."""
     if not args or args[0] not in FAST_COMMANDS:
         return None
-    by_flag = {flag: option for option in FAST_COMMANDS[args[0]].options for flag in option.flags}
-    values = {}
+    command = FAST_COMMANDS[args[0]]
+    by_flag = {flag: option for option in command.options for flag in option.flags}
+    values, positional = {}, []
     words = iter(args[1:])
     for word in words:
+        if word and not word.startswith("-"):
+            positional.append(word)
+            continue
         flag, equals, text = word.partition("=") if word.startswith("--") else (word, "", "")
         option = by_flag.get(flag)
         if option is None:
@@ -59,7 +64,26 @@ def fast_command(args: list[str]) -> tuple[str, dict] | None:
         if value is None or option.name in values:
             return None
         values[option.name] = value
-    return args[0], values
+    arguments = _arguments(command.arguments, positional)
+    if arguments is None:
+        return None
+    return args[0], {**arguments, **values}
+
+
+def _arguments(declared, words: list[str]) -> dict | None:
+    """The positional words as the declared arguments' values, or None when they do not
+    fit (too few or too many: typer's to explain)."""
+    values = {}
+    for argument in declared:
+        if argument.many:
+            if not words:
+                return None
+            values[argument.name], words = list(words), []
+        elif words:
+            values[argument.name], words = words[0], words[1:]
+        elif not argument.optional:
+            return None
+    return None if words else values
 
 
 def _value(kind: type, text: str | None):

@@ -1,12 +1,12 @@
-"""The options of the commands that also run without typer, declared once.
+"""The arguments and options of the commands that also run without typer, declared once.
 
-`segpipe top` and `segpipe run` are short commands run often, and importing
-typer costs ~35 ms before any work (benchmarks/startup.py). So the console
-script (entry.py) parses a plain `segpipe top …` / `segpipe run …` itself, and
-cli.py builds the typer commands for them — from these same declarations, so
-the two cannot drift: a flag, its keyword, its type, its default and its help
-exist once. Each command is one library function called as
-`function(echo, **options)` by both.
+`segpipe top`, `segpipe run` and the analyses are short commands run often, and
+importing typer costs ~35-65 ms before any work (benchmarks/startup.py). So the
+console script (entry.py) parses a plain `segpipe top …` (or run, trend, compare,
+variants, best-time) itself, and cli.py builds the typer commands for them — from
+these same declarations, so the two cannot drift: an argument or flag, its
+keyword, its type, its default and its help exist once. Each command is one
+library function called as `function(echo, **values)` by both.
 
 This module imports nothing heavy: entry.py reads it on every start-up.
 Other commands are plain typer commands in cli.py; the shared options below
@@ -31,13 +31,25 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Argument:
+    """One positional argument: text, required, optional (`[SEGMENT]`) or one or more (`SEGMENT...`)."""
+
+    name: str
+    metavar: str
+    help: str
+    many: bool = False  # one or more values, as a list
+    optional: bool = False  # may be left out (default None)
+
+
+@dataclass(frozen=True)
 class Command:
     """A command run without typer when its command line is plain (see entry.py)."""
 
     name: str
-    function: str  # "module:function", called as function(echo, **options)
+    function: str  # "module:function", called as function(echo, **values)
     options: tuple[Option, ...]
     help: str  # the command's --help: a summary, then an example
+    arguments: tuple[Argument, ...] = ()  # before the options, in this order
 
     def call(self, echo, **values):
         import importlib
@@ -88,5 +100,44 @@ RUN = Command("run", "segpipe.pipeline:run_command", (
     Example: segpipe run --vars '{attribution: campaign}' --as-of 2025-01-31
     """)
 
+SEGMENT = Argument("segment", "SEGMENT", "Segment id or exact name.")
+ANALYSIS_OPTIONS = (DAYS, AS_OF, METRIC, WORKSPACE_ID, FORMAT, OUTPUT)
+
+TREND = Command("trend", "segpipe.analyses.commands:trend", (
+    PROJECT_DIR, DB,
+    Option(("--by",), "by", str, "week", "Period: day, week (from Monday) or month, in UTC."),
+    *ANALYSIS_OPTIONS,
+), """A rate per day, week or month with its 95 % Wilson interval, for one or more segments.
+
+    Example: segpipe trend 1 "EU Marketing Leaders" --by month --days 180
+    """, (Argument("segments", "SEGMENT...", "Segment ids or exact names.", many=True),))
+
+BEST_TIME = Command("best-time", "segpipe.analyses.commands:best_time", (
+    PROJECT_DIR, DB,
+    Option(("--by",), "by", str, "hour", "Bucket: hour, weekday or weekday-hour, local to --tz."),
+    Option(("--tz",), "tz", str, "UTC", "IANA time zone of the hours and weekdays, e.g. Europe/Berlin."),
+    Option(("--min-sent",), "min_sent", int, 30, "Fewest sends a bucket needs to be the best."),
+    *ANALYSIS_OPTIONS,
+), """The rate by local hour or weekday, with 95 % intervals, and the best bucket.
+
+    Example: segpipe best-time 1 --tz America/New_York --by weekday-hour --days 90
+    """, (Argument("segment", "[SEGMENT]", "Segment id or exact name (default: every segment in scope).",
+                   optional=True),))
+
+COMPARE = Command("compare", "segpipe.analyses.commands:compare", (PROJECT_DIR, DB, *ANALYSIS_OPTIONS), """\
+Compare two segments' rate: the difference, its 95 % interval and whether it is significant.
+
+    Example: segpipe compare "US SaaS Founders" 7 --days 90 --metric reply_rate
+    """, (Argument("a", "A", "Segment id or exact name."), Argument("b", "B", "Segment id or exact name.")))
+
+VARIANTS = Command("variants", "segpipe.analyses.commands:variants", (
+    PROJECT_DIR, DB,
+    Option(("--campaign",), "campaign", int, None, "Only this campaign's variants."),
+    *ANALYSIS_OPTIONS,
+), """A/B variants of the campaigns that sent to a segment: each against its campaign's control.
+
+    Example: segpipe variants "US SaaS Founders" --campaign 3 --days 90
+    """, (SEGMENT,))
+
 #: the commands entry.py may run without typer
-FAST_COMMANDS = {command.name: command for command in (TOP, RUN)}
+FAST_COMMANDS = {command.name: command for command in (TOP, RUN, TREND, BEST_TIME, COMPARE, VARIANTS)}
