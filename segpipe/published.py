@@ -14,8 +14,12 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError, NoPublishedFileError, first_line
+
+if TYPE_CHECKING:  # changes.py imports the build machinery, which readers never need
+    from .changes import NodeId
 
 PUBLISHED = "segpipe_published"  # the catalog name of the attached published file
 
