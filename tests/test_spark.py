@@ -204,3 +204,31 @@ def test_top_reads_a_spark_built_file_unchanged(edge_builds, cli):
     assert result.exit_code == 0, result.stderr
     assert "Built on Spark" in result.stdout and "not_null_segments_segment_id" in result.stdout
     assert "stg_leads" not in result.stdout
+
+
+def test_a_table_too_large_for_the_driver_is_one_line_naming_the_ways_out():
+    """At scale l the driver refused to collect segment_leads (spark.driver.maxResultSize):
+    the run says so in one line (exit 1) naming engine.external, not an unexpected Py4J error."""
+    pytest.importorskip("pyspark")
+    from segpipe.engines.spark import collect_arrow
+    from segpipe.errors import RunError, one_line
+
+    class TooLarge:
+        def toArrow(self):
+            raise RuntimeError("An error occurred while calling o167.getResult.\n: org.apache.spark.SparkException: "
+                               "Job aborted due to stage failure: Total size of serialized results of 2 tasks "
+                               "(1289.1 MiB) is bigger than spark.driver.maxResultSize (1024.0 MiB)")
+
+    class Failing:
+        def toArrow(self):
+            raise RuntimeError("something else")
+
+    with pytest.raises(RunError) as raised:
+        collect_arrow(TooLarge(), "segment_leads")
+    line, code = one_line(raised.value)
+    assert code == 1 and "\n" not in line
+    assert line.startswith("Error: model segment_leads: its rows are more than spark.driver.maxResultSize")
+    assert "engine.external" in line and "nothing was published" in line
+    assert "(Total size of serialized results of 2 tasks (1289.1 MiB) is bigger than" in line
+    with pytest.raises(RuntimeError, match="something else"):
+        collect_arrow(Failing(), "segment_leads")

@@ -173,7 +173,7 @@ class SparkBuild:
         column types its docs declare (`data_type:`, e.g. JSON) and Spark's local-time
         timestamps as DuckDB's naive UTC TIMESTAMP."""
         frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
-        table = frame.toArrow()
+        table = collect_arrow(frame, model.name)
         columns = ", ".join(_typed(c, data_types.get(c)) for c in frame.columns)
         con.register("__spark_rows", table)
         try:
@@ -229,3 +229,21 @@ def _is_external(published: Path, folder: Path) -> bool:
 def _typed(column: str, data_type: str | None) -> str:
     quoted = '"' + column.replace('"', '""') + '"'
     return f"CAST({quoted} AS {data_type}) AS {quoted}" if data_type else quoted
+
+
+def collect_arrow(frame, model_name: str):
+    """The frame's rows on the driver, as Arrow. Spark refuses to hand the driver more
+    than spark.driver.maxResultSize (1 GiB by default): at scale l (55M segment_leads
+    rows) that surfaced as an unexpected Py4JJavaError after an hour of building, so it
+    is said in one line with the two ways out."""
+    try:
+        return frame.toArrow()
+    except Exception as exc:
+        if "spark.driver.maxResultSize" not in str(exc):
+            raise
+        text = str(exc)
+        detail = text[text.find("Total size"):].splitlines()[0] if "Total size" in text else first_line(exc)
+        raise RunError(f"model {model_name}: its rows are more than spark.driver.maxResultSize lets the driver "
+                       f"bring back into the DuckDB file ({detail}) — list it under engine.external in "
+                       "project.yml (written as Parquet beside the published file), or raise "
+                       "spark.driver.maxResultSize in engine.conf; nothing was published") from None
