@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, options
-from .errors import ConfigError, debugging, one_line
+from .errors import debugging, one_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -242,44 +242,6 @@ def campaigns(
           formatted(output_format, CAMPAIGN_COLUMNS, rows,
                     title=f"Campaigns that sent to segment {found.id} {found.name}, {window.describe()}, {attribution} attribution",
                     text_columns={"campaign_name"}, empty="(no sends in this window)"), output)
-
-
-@app.command()
-@reports_errors
-def export(
-    table: Annotated[str, typer.Argument(metavar="TABLE", help="A published table (e.g. segment_performance_daily), or 'leads' with --top.")],
-    top: Annotated[Optional[int], typer.Option("--top", help="With TABLE 'leads': the leads of the top N segments, ranked as `segpipe top`.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="csv, parquet or xlsx.")] = "csv",
-    output: Output = None,
-    days: Days = 30,
-    as_of: AsOf = None,
-    metric: Metric = "reply_rate",
-    workspace_id: WorkspaceId = None,
-    min_sent: Annotated[int, typer.Option("--min-sent", help="With --top: leave out segments with fewer sends in the window.")] = 1,
-    rank_by: RankBy = "rate",
-    project_dir: ProjectDir = None,
-    db: Db = None,
-) -> None:
-    """Write a published table, or the leads of the top N segments, to CSV, Parquet or XLSX.
-
-    Example: segpipe export leads --top 3 --rank-by wilson --format xlsx --output leads.xlsx
-    """
-    from .analyses.export import check_export_format, table_query, top_leads_query, write_query
-    from .top import check_options, window_ending
-
-    check_export_format(output_format, output)
-    if top is None:
-        with _published(project_dir, db) as con:
-            write_query(con, table_query(con, table), output_format, output, typer.echo)
-        return
-    if table != "leads":
-        raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
-    check_options(metric, top, min_sent, workspace_id, rank_by)
-    window = window_ending(as_of, days)
-    with _published(project_dir, db) as con:
-        sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
-                                 ";" if output_format == "csv" else None)
-        write_query(con, sql, output_format, output, typer.echo)
 
 
 @app.command()

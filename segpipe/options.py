@@ -139,5 +139,16 @@ VARIANTS = Command("variants", "segpipe.analyses.commands:variants", (
     Example: segpipe variants "US SaaS Founders" --campaign 3 --days 90
     """, (SEGMENT,))
 
+EXPORT = Command("export", "segpipe.analyses.commands:export", (
+    Option(("--top",), "top", int, None, "With TABLE 'leads': the leads of the top N segments, ranked as `segpipe top`."),
+    Option(("--format",), "output_format", str, "csv", "csv, parquet or xlsx."),
+    OUTPUT, DAYS, AS_OF, METRIC, WORKSPACE_ID,
+    Option(("--min-sent",), "min_sent", int, 1, "With --top: leave out segments with fewer sends in the window."),
+    RANK_BY, PROJECT_DIR, DB,
+), """Write a published table, or the leads of the top N segments, to CSV, Parquet or XLSX.
+
+    Example: segpipe export leads --top 3 --rank-by wilson --format xlsx --output leads.xlsx
+    """, (Argument("table", "TABLE", "A published table (e.g. segment_performance_daily), or 'leads' with --top."),))
+
 #: the commands entry.py may run without typer
-FAST_COMMANDS = {command.name: command for command in (TOP, RUN, TREND, BEST_TIME, COMPARE, VARIANTS)}
+FAST_COMMANDS = {command.name: command for command in (TOP, RUN, TREND, BEST_TIME, COMPARE, VARIANTS, EXPORT)}

@@ -1,4 +1,4 @@
-"""The analysis commands themselves (`segpipe trend`, `best-time`, `compare`, `variants`).
+"""The analysis commands themselves (`segpipe trend`, `best-time`, `compare`, `variants`, `export`).
 
 Each is called as `command(echo, **values)` by its typer command (cli.py) and by
 the typer-free entry point (entry.py), with the values declared in options.py:
@@ -7,16 +7,22 @@ open the published file read-only, run the analysis, print or write its result.
 
 from __future__ import annotations
 
+from ..errors import ConfigError
 from ..output import check_format, emit
 from ..top import window_ending
 
 
-def _print_analysis(echo, project_dir, db, output_format, output, analyse, render) -> None:
+def _published(project_dir, db):
+    """A read-only connection to the project's published file (a context manager that closes it)."""
     from ..project import load_project
     from ..published import connect_published
 
+    return connect_published(load_project(project_dir, db=db).database)
+
+
+def _print_analysis(echo, project_dir, db, output_format, output, analyse, render) -> None:
     check_format(output_format)
-    with connect_published(load_project(project_dir, db=db).database) as con:
+    with _published(project_dir, db) as con:
         result = analyse(con)
     emit(render(result, output_format), output, echo)
 
@@ -57,3 +63,23 @@ def variants(echo, *, segment, project_dir=None, db=None, campaign=None, days=30
     window = window_ending(as_of, days)
     _print_analysis(echo, project_dir, db, output_format, output,
                     lambda con: segment_variants(con, segment, window, metric, workspace_id, campaign), render)
+
+
+def export(echo, *, table, top=None, output_format="csv", output=None, days=30, as_of=None, metric="reply_rate",
+           workspace_id=None, min_sent=1, rank_by="rate", project_dir=None, db=None) -> None:
+    from ..top import check_options
+    from .export import check_export_format, table_query, top_leads_query, write_query
+
+    check_export_format(output_format, output)
+    if top is None:
+        with _published(project_dir, db) as con:
+            write_query(con, table_query(con, table), output_format, output, echo)
+        return
+    if table != "leads":
+        raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
+    check_options(metric, top, min_sent, workspace_id, rank_by)
+    window = window_ending(as_of, days)
+    with _published(project_dir, db) as con:
+        sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
+                                 ";" if output_format == "csv" else None)
+        write_query(con, sql, output_format, output, echo)
