@@ -144,13 +144,6 @@ def _project(project_dir, db=None, cli_vars=None):
     return load_project(project_dir, db=db, cli_vars=cli_vars)
 
 
-def _published(project_dir, db):
-    """A read-only connection to the project's published file (a context manager that closes it)."""
-    from .published import connect_published
-
-    return connect_published(_project(project_dir, db).database)
-
-
 def _emit(text: str, output: Optional[Path]) -> None:
     from .output import emit
 
@@ -202,10 +195,11 @@ def leads(
     """
     from .drilldown import LEAD_COLUMNS, check_leads_options, find_segment, leads_json, segment_leads
     from .output import check_format, formatted, json_text
+    from .published import connect_project
 
     check_leads_options(limit, offset)
     check_format(output_format)
-    with _published(project_dir, db) as con:
+    with connect_project(project_dir, db) as con:
         found = find_segment(con, segment)
         total, rows = segment_leads(con, found, limit, offset)
     _emit(json_text(leads_json(found, total, rows)) if output_format == "json" else
@@ -231,11 +225,12 @@ def campaigns(
     """
     from .drilldown import CAMPAIGN_COLUMNS, campaigns_json, find_segment, segment_campaigns
     from .output import check_format, formatted, json_text
+    from .published import connect_project
     from .top import window_ending
 
     check_format(output_format)
     window = window_ending(as_of, days)
-    with _published(project_dir, db) as con:
+    with connect_project(project_dir, db) as con:
         found = find_segment(con, segment)
         attribution, rows = segment_campaigns(con, found, window)
     _emit(json_text(campaigns_json(found, attribution, window, rows)) if output_format == "json" else
@@ -277,10 +272,11 @@ def why(
     Example: segpipe why "US SaaS Founders" 42
     """
     from .output import check_format
+    from .published import connect_project
     from .why import explain, render
 
     check_format(output_format)
-    with _published(project_dir, db) as con:
+    with connect_project(project_dir, db) as con:
         result = explain(con, segment, lead_id)
     _emit(render(result, output_format), None)
 

@@ -36,6 +36,14 @@ def connect_published(path: Path):
         raise NoPublishedFileError(f"cannot open {path}: {first_line(exc)}") from None
 
 
+def connect_project(project_dir, db=None):
+    """A read-only connection to a project's published file (`--project-dir`, `--db`):
+    what every reading command opens."""
+    from .project import load_project
+
+    return connect_published(load_project(project_dir, db=db).database)
+
+
 def query(con, sql: str, params=None) -> list[tuple]:
     """Run a read query; a missing table or column means the file predates this segpipe."""
     import duckdb

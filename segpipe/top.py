@@ -20,7 +20,7 @@ from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
 from .output import Interval, check_format, emit, formatted, json_text, records
 from .project import parse_date
-from .published import connect_published, query
+from .published import connect_project, query
 from .stats import shrunk_rates, wilson
 from .suggest import did_you_mean
 from .wording import plural
@@ -250,12 +250,10 @@ def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit
          as_of=None, min_sent=1, output_format="table", output=None, rank_by="rate") -> None:
     """`segpipe top` itself, called by the typer command (cli.top) and by the fast
     entry point (entry.py) with the same option values; `echo` prints the result."""
-    from .project import load_project
-
     check_options(metric, limit, min_sent, workspace_id, rank_by)
     check_format(output_format)
     window_ending(as_of, days)
-    with connect_published(load_project(project_dir, db=db).database) as con:
+    with connect_project(project_dir, db) as con:
         window, rows = ranked(con, days=days, metric=metric, limit=limit, workspace_id=workspace_id, as_of=as_of,
                               min_sent=min_sent, rank_by=rank_by)
         empty = why_empty(con, workspace_id) if not rows else ""

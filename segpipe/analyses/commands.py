@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..output import check_format, emit
+from ..published import connect_project
 from ..top import window_ending
-
-
-def _published(project_dir, db):
-    """A read-only connection to the project's published file (a context manager that closes it)."""
-    from ..project import load_project
-    from ..published import connect_published
-
-    return connect_published(load_project(project_dir, db=db).database)
 
 
 def _print_analysis(echo, project_dir, db, output_format, output, analyse, render) -> None:
     check_format(output_format)
-    with _published(project_dir, db) as con:
+    with connect_project(project_dir, db) as con:
         result = analyse(con)
     emit(render(result, output_format), output, echo)
 
@@ -72,14 +65,14 @@ def export(echo, *, table, top=None, output_format="csv", output=None, days=30, 
 
     check_export_format(output_format, output)
     if top is None:
-        with _published(project_dir, db) as con:
+        with connect_project(project_dir, db) as con:
             write_query(con, table_query(con, table), output_format, output, echo)
         return
     if table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
     check_options(metric, top, min_sent, workspace_id, rank_by)
     window = window_ending(as_of, days)
-    with _published(project_dir, db) as con:
+    with connect_project(project_dir, db) as con:
         sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
                                  ";" if output_format == "csv" else None)
         write_query(con, sql, output_format, output, echo)
