@@ -1,11 +1,14 @@
 {#-
   The first day an incremental run recomputes: the relation's last built day minus
   vars.lookback_days (late replies and late-arriving sends land there). Every table that sums
-  the sends (macros/sends.sql) uses it, so they all recompute the same days. A literal, not a subquery: DuckDB skips Parquet
+  the sends (macros/sends.sql) uses it, so they all recompute the same days. In a build a
+  slice at a time (config `batches`), the slice's first day. A literal, not a subquery: DuckDB skips Parquet
   row groups only for constants.
 -#}
 {% macro recompute_since(relation, day_column='day') -%}
-{%- if is_incremental() -%}
+{%- if batch -%}
+{{ batch.start }}
+{%- elif is_incremental() -%}
 {{ literal(run_query("select coalesce(cast(cast(max(" ~ day_column ~ ") as date) - " ~ (var('lookback_days', 3) | int)
                      ~ " as varchar), '-infinity') from " ~ relation)[0][0]) }}
 {%- else -%}

@@ -68,14 +68,16 @@ attributed as (
 {%- endmacro %}
 
 {#- The sends with a send time, and in an incremental run only those of the days from
-    `since`: sends timed by their own sent_at, then those timed by their campaign's (two
-    selects, each a filter DuckDB pushes into the Parquet scan, so older row groups are
-    skipped; `sent_at >= …` on the coalesced time would read every row). -#}
+    `since` (in a build a slice at a time, those of the slice): sends timed by their own
+    sent_at, then those timed by their campaign's (two selects, each a filter DuckDB pushes
+    into the Parquet scan, so other row groups are skipped; `sent_at >= …` on the coalesced
+    time would read every row). -#}
 {% macro sends_since(since) -%}
-{%- if is_incremental() -%}
-select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}
+{%- if is_incremental() or batch -%}
+{%- set until = ' and {} < TIMESTAMP ' ~ batch.end if batch else '' -%}
+select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}{{ until.format('own_sent_at') }}
     union all
-    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at >= TIMESTAMP {{ since }}
+    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at >= TIMESTAMP {{ since }}{{ until.format('campaign_sent_at') }}
 {%- else -%}
 select * from {{ ref('stg_sends') }} where sent_at is not null
 {%- endif -%}
@@ -96,4 +98,11 @@ select * from {{ ref('stg_sends') }} where sent_at is not null
     count(*) filter (where conversions_tracked)     as conversions_tracked,
     count(response_micros)                          as timed_replies,
     coalesce(sum(response_micros), 0)::bigint       as response_micros_sum
+{%- endmacro %}
+
+{#- config(batches=…) of the tables that sum the sends: the first day of each month with
+    sends, so a full build aggregates a month at a time (materialize.replace_in_batches);
+    the first slice also takes earlier sends and the last later ones. -#}
+{% macro send_months() -%}
+select distinct cast(date_trunc('month', own_sent_at) as date) from {{ ref('stg_sends') }}
 {%- endmacro %}

@@ -3,6 +3,7 @@
     materialized='incremental',
     incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
+    batches=send_months(),
 ) }}
 -- Outcomes per segment, campaign, variant and UTC day of send, over all history, from
 -- the (segment, send) pairs (macros/sends.sql). A NULL variant stays NULL; the campaign's

@@ -3,6 +3,7 @@
     materialized='incremental',
     incremental_predicates=["hour >= TIMESTAMP " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
+    batches=send_months(),
 ) }}
 -- Outcomes per segment and UTC hour of send, over all history, from the (segment, send)
 -- pairs (macros/sends.sql). segment_performance_daily sums this table per day.

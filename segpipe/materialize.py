@@ -1,7 +1,8 @@
 """Materializations: what building a model (or removing a node) does to the build file.
 
-`table` and `view` replace the relation whatever it was before; `incremental`
-replaces only the model's recent rows; a node gone from the project is dropped.
+`table` and `view` replace the relation whatever it was before (a model with
+`batches` a slice of time at a time); `incremental` replaces only the model's
+recent rows; a node gone from the project is dropped.
 Each function does the SQL and returns the rows it made; the runner times and
 reports it. A failing statement raises duckdb.Error for the runner to name.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from .errors import RunError
 from .render import Model
-from .sql import META_SCHEMA, drop_relation
+from .sql import META_SCHEMA, drop_relation, sql_literal
 
 #: where each kind of node lives in the build file
 SCHEMAS = {"source": ("src",), "seed": ("seeds",)}
@@ -24,6 +25,24 @@ def replace(con, model: Model) -> int | None:
     drop_relation(con, model.schema, model.name)
     con.execute(f"CREATE {kind} {model.relation} AS\n{model.sql}")
     return None if kind == "VIEW" else con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
+
+
+def replace_in_batches(con, model: Model, render) -> int:
+    """Build the model one slice of time at a time (dbt's microbatch): `batches` is a query
+    for the first day of each slice, `render(batch)` renders the model for one slice
+    ({'start', 'end'}, the first from -infinity, the last to infinity, so every row falls
+    in exactly one). The first slice creates the table, the others insert. Why: an
+    aggregation of all history at a fine grain holds every group in memory at once, a
+    month of it a twelfth (docs/internals.md has the figures)."""
+    starts = sorted({day for (day,) in con.execute(model.config["batches"]).fetchall() if day is not None})
+    edges = ["-infinity", *(str(day) for day in starts[1:]), "infinity"]
+    for index, (start, end) in enumerate(zip(edges, edges[1:])):
+        render({"start": sql_literal(start), "end": sql_literal(end)})
+        if index == 0:
+            replace(con, model)
+        else:
+            con.execute(f"INSERT INTO {model.relation} BY NAME\n{model.sql}")
+    return con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
 
 
 def update_incremental(con, model: Model) -> int:

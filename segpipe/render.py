@@ -27,7 +27,7 @@ from .sql import sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
-CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags")
+CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags", "batches")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VAR_CALL = re.compile(r"""\bvar\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SCHEMA = "main"
@@ -113,12 +113,14 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise CompileError(f"{_rel(self.root, path)}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
 
-    def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None) -> None:
+    def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None,
+               batch: dict | None = None) -> None:
         """Render `model` in place, `ref(name)` becoming `relations[name]`. `run_query`
-        (sql -> list of row tuples) is given when rendering against the build database."""
+        (sql -> list of row tuples) is given when rendering against the build database;
+        `batch` ({'start', 'end'} SQL literals) when building it a slice at a time."""
         model.refs, model.sources, model.config = [], [], {}
         template = self._template(model.path)
-        context = self._context(model, relations, incremental, run_query)
+        context = self._context(model, relations, incremental, run_query, batch)
         try:
             model.sql = template.render(context)
         except CompileError:
@@ -136,7 +138,7 @@ class Renderer:
             return f"{_rel(self.root, frames[-1].filename)}:{frames[-1].lineno}"
         return _rel(self.root, model.path)
 
-    def _context(self, model: Model, relations, incremental: bool, run_query=None) -> dict:
+    def _context(self, model: Model, relations, incremental: bool, run_query=None, batch=None) -> dict:
         """The whole template namespace, in one place: what a model can call."""
 
         def query(sql: str) -> list[tuple]:
@@ -196,6 +198,7 @@ class Renderer:
             "config": config,
             "this": relations[model.name],
             "is_incremental": lambda: incremental,
+            "batch": batch,
             "run_query": query,
             "literal": sql_literal,
             "target": {"type": self.engine, "name": self.engine},

@@ -48,13 +48,19 @@ def dataset():
             sends.append({"id": 2 * i + 1, "campaign_id": 2, "lead_id": i, "sent": True, "opened": False,
                           "replied": rng.random() < 0.2, "bounced": False, "sent_at": "2025-01-15 09:00:00",
                           "variant": "A" if i % 20 == 0 else None})
+    # another workspace's campaign sent to US SaaS leads: SPEC §4 counts it for no segment,
+    # so it is neither in a segment's figures nor among the sends two segments share
+    sends += [{"id": 5000 + i, "campaign_id": 3, "lead_id": i, "sent": True, "opened": True, "replied": True,
+               "bounced": False, "sent_at": "2025-01-20 10:00:00", "variant": None} for i in (6, 12, 18)]
     campaigns = [{"id": 1, "workspace_id": 1, "name": "Spring", "sent_at": "2024-12-25 09:00:00"},
-                 {"id": 2, "workspace_id": 1, "name": "Autumn", "sent_at": "2025-01-15 09:00:00"}]
+                 {"id": 2, "workspace_id": 1, "name": "Autumn", "sent_at": "2025-01-15 09:00:00"},
+                 {"id": 3, "workspace_id": 2, "name": "Other workspace", "sent_at": "2025-01-20 09:00:00"}]
     return leads, campaigns, sends
 
 
 LEADS, CAMPAIGNS, SENDS = dataset()
 LEAD_BY_ID = {lead["id"]: lead for lead in LEADS}
+CAMPAIGN_WORKSPACE = {campaign["id"]: campaign["workspace_id"] for campaign in CAMPAIGNS}
 
 
 def in_window(send) -> bool:
@@ -62,7 +68,8 @@ def in_window(send) -> bool:
 
 
 def segment_sends(segment_id):
-    return [s for s in SENDS if in_window(s) and MEMBERS[segment_id](LEAD_BY_ID[s["lead_id"]])]
+    return [s for s in SENDS if in_window(s) and MEMBERS[segment_id](LEAD_BY_ID[s["lead_id"]])
+            and CAMPAIGN_WORKSPACE[s["campaign_id"]] == LEAD_BY_ID[s["lead_id"]]["workspace_id"]]
 
 
 def rounded(value):

@@ -169,3 +169,45 @@ def test_incremental_run_after_a_new_day_equals_the_straightforward_sql(tmp_path
     assert "incremental" in output  # the fast path ran
     _daily_against_baseline(project, project / "data")
     assert _published(project, f"select count(*) from segment_performance_daily where day = DATE '{NEW_DAY}'")[0][0] > 0
+
+
+def test_tables_built_a_month_at_a_time_equal_one_pass_over_all_sends(project):
+    """segment_campaign_daily and the set table are built one month of sends at a time
+    (config `batches`); they hold exactly the rows of one straightforward pass over all
+    history: nothing lost or counted twice at a month's edge."""
+    segments = load_segments_file(project / "seeds" / "segments.yml")
+    data = project / "data"
+    pairs = f"""with stg_leads as ({baseline.staging_leads_sql(data)}),
+        segment_leads as ({baseline.membership_sql(segments)}),
+        sends as (select cl.lead_id, cl.campaign_id, cl.variant, cl.replied, c.workspace_id as campaign_workspace_id,
+                         coalesce(cl.sent_at, c.sent_at) as sent_at
+                  from read_parquet('{data}/campaign_leads/*.parquet') as cl
+                  left join read_parquet('{data}/campaigns.parquet') as c on c.id = cl.campaign_id
+                  where cl.sent),
+        pairs as (select m.segment_id, s.* from sends as s join segment_leads as m using (lead_id)
+                  where s.sent_at is not null
+                    and (s.campaign_workspace_id is null or s.campaign_workspace_id = m.workspace_id))"""
+    months = _straightforward(f"{pairs} select count(distinct date_trunc('month', sent_at)) from pairs")[0][0]
+    assert months >= 6  # several slices, so their edges are exercised
+
+    expected = _straightforward(f"""{pairs}
+        select segment_id, campaign_id, variant, cast(sent_at as date) as day, count(*),
+               count(*) filter (where replied), min(sent_at), max(sent_at)
+        from pairs group by all order by all""")
+    actual = _published(project, "select segment_id, campaign_id, variant, day, leads_sent, replied, "
+                                 "first_sent_at, last_sent_at from segment_campaign_daily order by all")
+    assert len(expected) > 1000
+    assert actual == expected
+
+    expected = _straightforward(f"""{pairs},
+        sets as (select lead_id, any_value(workspace_id) as workspace_id, list(segment_id order by segment_id) as segment_ids
+                 from segment_leads group by lead_id having count(*) > 1)
+        select cast(sends.sent_at as date) as day, sets.segment_ids, count(*) as leads_sent
+        from sends join sets using (lead_id)
+        where sends.sent_at is not null
+          and (sends.campaign_workspace_id is null or sends.campaign_workspace_id = sets.workspace_id)
+        group by all order by day, leads_sent, segment_ids""")
+    actual = _published(project, "select day, segment_ids, leads_sent from internal.segment_set_sends_daily "
+                                 "order by day, leads_sent, segment_ids")
+    assert len(expected) > 300
+    assert actual == expected

@@ -5,6 +5,7 @@
     unique_key=['day', 'segment_ids'],
     incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
+    batches=send_months(),
 ) }}
 -- Sends per UTC day and set of segments their lead is in, for sets of two or more
 -- segments: `segpipe compare A B` sums the rows whose set holds both A and B to count
@@ -22,7 +23,9 @@ from sends
 {%- if var('attribution') == 'campaign' %}
 join {{ ref('lead_segments') }} as leads on false
 {%- else %}
-join (select lead_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 1) as leads using (lead_id)
+join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 1) as leads using (lead_id)
+-- SPEC §4: a send of another workspace's campaign counts for no segment, so none share it
+where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}
 group by cast(sends.sent_at as date), leads.segment_ids
 order by day
