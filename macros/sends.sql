@@ -100,9 +100,16 @@ select * from {{ ref('stg_sends') }} where sent_at is not null
     coalesce(sum(response_micros), 0)::bigint       as response_micros_sum
 {%- endmacro %}
 
-{#- config(batches=…) of the tables that sum the sends: the first day of each month with
-    sends, so a full build aggregates a month at a time (materialize.replace_in_batches);
-    the first slice also takes earlier sends and the last later ones. -#}
-{% macro send_months() -%}
-select distinct cast(date_trunc('month', own_sent_at) as date) from {{ ref('stg_sends') }}
+{#- config(batches=…) of the tables that sum the sends: a full build aggregates one slice of
+    whole months at a time (materialize.replace_in_batches), each slice starting once the
+    months before it hold another `sends_per_batch` sends (the first slice also takes
+    earlier sends, the last later ones). Memory grows with the sends of a slice, not of all
+    history; each slice costs a join of its sends to the leads, so they are not smaller. -#}
+{% macro send_batches(sends_per_batch=4000000) -%}
+select min(month) from (
+    select month, coalesce(sum(sends) over (order by month rows between unbounded preceding and 1 preceding), 0)
+                  // {{ sends_per_batch | int }} as batch
+    from (select cast(date_trunc('month', own_sent_at) as date) as month, count(*) as sends
+          from {{ ref('stg_sends') }} where own_sent_at is not null group by 1)
+) group by batch
 {%- endmacro %}

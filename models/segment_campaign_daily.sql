@@ -3,11 +3,12 @@
     materialized='incremental',
     incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
-    batches=send_months(),
+    batches=send_batches(),
 ) }}
 -- Outcomes per segment, campaign, variant and UTC day of send, over all history, from
 -- the (segment, send) pairs (macros/sends.sql). A NULL variant stays NULL; the campaign's
 -- name comes from the campaigns source. Incremental like segment_performance_hourly.
+-- Built a slice of sends at a time like it (send_batches()).
 -- Sorted by segment: `segpipe variants` and `campaigns` read one segment's rows, and
 -- DuckDB then skips the other row groups (50 ms -> 5 ms at scale m).
 with {{ attributed_sends(since) }},

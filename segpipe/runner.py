@@ -28,7 +28,9 @@ from .plan import Plan
 from .publish import BuildFile
 from .render import unread_vars
 from .sources import Loader
+from .project import PROJECT_FILE
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident
+from .suggest import did_you_mean
 from .wording import plural
 
 #: the fingerprint naming the engine that built the published file
@@ -77,6 +79,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
         from .engines.spark import require_pyspark
 
         require_pyspark()
+        check_external(plan)
     else:
         from .engines.duckdb import check_sources
 
@@ -121,6 +124,17 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     echo(f"Done: {plural(progress.count('model', 'ok'), 'model')} built, {plural(progress.count('test', 'pass'), 'data test')} "
          f"passed, {plural(warned, 'warning')} in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
+
+
+def check_external(plan: Plan) -> None:
+    """engine.external names tables to write as Parquet: a name that is no table model
+    of the project would silently be brought back into the file like the others."""
+    tables = [name for name, model in plan.models.items() if model.materialized != "view"]
+    for name in plan.project.engine.external:
+        if name not in tables:
+            raise ConfigError(f"{plan.project.root / PROJECT_FILE}: engine.external: '{name}' is not a table model "
+                              f"of this project{did_you_mean(name, tables)} — list models such as segment_leads "
+                              "(`segpipe ls` shows them)")
 
 
 def warn_unread_vars(plan: Plan, progress: Progress) -> None:

@@ -22,20 +22,23 @@ import yaml
 from typer.testing import CliRunner
 
 from segpipe.cli import app
-from tests.conftest import REPO, make_project
+from tests.conftest import REPO, make_project, run_segpipe
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
 SPARK = {"type": "spark", "master": "local[2]"}
 
 
 def published(db: Path) -> dict[str, tuple[list, list]]:
-    """table → (its (column, type) pairs, its rows sorted) for every table BI tools see."""
+    """table → (its (column, type) pairs, its rows sorted) for every table BI tools see, and
+    the internal ones the commands read (`internal.<name>`)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-        return {t: ([tuple(r[:2]) for r in con.execute(f'DESCRIBE "{t}"').fetchall()],
-                    sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)) for t in tables}
+        tables = [r[0] if r[1] == "main" else f"{r[1]}.{r[0]}" for r in con.execute(
+            "SELECT table_name, table_schema FROM information_schema.tables "
+            "WHERE table_schema IN ('main', 'internal') ORDER BY 2, 1").fetchall()]
+        quoted = {t: ".".join(f'"{part}"' for part in t.split(".")) for t in tables}
+        return {t: ([tuple(r[:2]) for r in con.execute(f"DESCRIBE {quoted[t]}").fetchall()],
+                    sorted(con.execute(f"SELECT * FROM {quoted[t]}").fetchall(), key=repr)) for t in tables}
     finally:
         con.close()
 
@@ -44,6 +47,8 @@ def assert_same(duck: dict, spark: dict) -> None:
     assert sorted(spark) == sorted(duck)
     for table, (columns, rows) in duck.items():
         spark_columns, spark_rows = spark[table]
+        if table.startswith("internal."):  # not the published contract: names, not types (Spark has no USMALLINT)
+            spark_columns, columns = [c for c, _ in spark_columns], [c for c, _ in columns]
         assert spark_columns == columns, table
         assert len(spark_rows) == len(rows), table
         for want, got in zip(rows, spark_rows):
@@ -169,7 +174,7 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tm
     _, duck, _ = edge_builds["matching"]
     root = edge_project(tmp_path / "ext", "matching")
     config = yaml.safe_load((root / "project.yml").read_text())
-    config["engine"] = {**SPARK, "external": ["segment_leads"]}
+    config["engine"] = {**SPARK, "external": ["segment_leads", "segment_set_sends_daily"]}
     (root / "project.yml").write_text(yaml.safe_dump(config))
     result = cli("run", "--project-dir", root, "--db", root / "spark.duckdb", "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.stderr
@@ -178,9 +183,18 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tm
     first = list(tmp_path.glob("ext/spark.duckdb.segment_leads.*"))
     assert len(first) == 1 and list(first[0].glob("segment_id=*/*.parquet"))
     con = duckdb.connect(str(root / "spark.duckdb"), read_only=True)
-    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'segment_leads'"
-                       ).fetchone()[0] == "VIEW"
+    assert con.execute("SELECT table_schema, table_type FROM information_schema.tables WHERE table_name IN "
+                       "('segment_leads', 'segment_set_sends_daily') ORDER BY 1").fetchall() == [
+        ("internal", "VIEW"), ("main", "VIEW")]
     con.close()
+    # an internal table, external too: compare reads it for the sends two segments share
+    (_, (a, b, *_), _), *_ = on_spark["internal.segment_set_sends_daily"][1]
+    compared = [cli("compare", a, b, "--project-dir", root, "--db", root / db, "--as-of", AS_OF.isoformat(),
+                    "--days", "365", "--format", "json")
+                for db in ("spark.duckdb", edge_builds["matching"][0] / "duck.duckdb")]
+    assert compared[0].exit_code == 0, compared[0].stderr
+    assert json.loads(compared[0].stdout) == json.loads(compared[1].stdout)
+    assert json.loads(compared[0].stdout)["shared_sends"] > 0
     # a rebuild writes a new folder, publishes, then removes the old one
     result = cli("run", "--project-dir", root, "--db", root / "spark.duckdb", "--full-refresh",
                  "--as-of", AS_OF.isoformat())
@@ -188,6 +202,18 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tm
     second = list(tmp_path.glob("ext/spark.duckdb.segment_leads.*"))
     assert len(second) == 1 and second != first
     assert published(root / "spark.duckdb")["segment_leads"] == on_spark["segment_leads"]
+
+
+def test_external_names_a_table_model_or_the_run_stops_in_one_line(spark, tmp_path):
+    root = edge_project(tmp_path / "bad", "matching")
+    config = yaml.safe_load((root / "project.yml").read_text())
+    config["engine"] = {**SPARK, "external": ["segment_lead"]}
+    (root / "project.yml").write_text(yaml.safe_dump(config))
+    result = run_segpipe("run", "--project-dir", root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line, = result.stderr.strip().splitlines()
+    assert "engine.external: 'segment_lead' is not a table model" in line and "did you mean 'segment_leads'" in line
+    assert not (root / "out.duckdb").exists()
 
 
 def test_top_reads_a_spark_built_file_unchanged(edge_builds, cli):

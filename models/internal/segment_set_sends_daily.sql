@@ -5,7 +5,7 @@
     unique_key=['day', 'segment_ids'],
     incremental_predicates=["day >= DATE " ~ since],
     full_refresh_on=['lead_segments', 'segments'],
-    batches=send_months(),
+    batches=send_batches(),
 ) }}
 -- Sends per UTC day and set of segments their lead is in, for sets of two or more
 -- segments: `segpipe compare A B` sums the rows whose set holds both A and B to count
@@ -14,6 +14,7 @@
 -- one must be joined with segment_leads, which costs more than the whole `segpipe top`.
 -- Under campaign attribution a send counts for one segment only, so two segments never
 -- share one and the table stays empty. Incremental like segment_performance_daily.
+-- Built a slice of sends at a time like it (send_batches()).
 with sends as (
     {{ sends_since(since) }}
 )
