@@ -414,12 +414,15 @@ section says when and at which revision it was measured. Targets are issue 5's.
 
 
 def write_results(scale: str, section: str) -> None:
+    """Replace this scale's section of RESULTS.md in place (or add it at the end); every
+    other section, such as benchmarks/spark.py's, stays as it was."""
     text = RESULTS.read_text() if RESULTS.exists() else HEADER
-    sections = {m.group(1): m.group(0) for m in re.finditer(r"<!-- scale:(\w+) -->.*?<!-- /scale:\1 -->\n", text, re.S)}
-    sections[scale] = section
-    order = ["xs", "s", "m", "l"]
-    body = "\n".join(sections[s] for s in sorted(sections, key=lambda s: order.index(s) if s in order else 99))
-    RESULTS.write_text(HEADER + body)
+    pattern = re.compile(rf"<!-- scale:{scale} -->.*?<!-- /scale:{scale} -->\n", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text)
 
 
 def main() -> None:
