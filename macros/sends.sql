@@ -104,11 +104,12 @@ select * from {{ ref('stg_sends') }} where sent_at is not null
     whole months at a time (materialize.replace_in_batches), each slice starting once the
     months before it hold another `sends_per_batch` sends (the first slice also takes
     earlier sends, the last later ones). Memory grows with the sends of a slice, not of all
-    history; each slice costs a join of its sends to the leads, so they are not smaller. -#}
-{% macro send_batches(sends_per_batch=4000000) -%}
+    history; each slice costs a join of its sends to the leads, so they are not smaller.
+    `vars.sends_per_batch` (default 4M) sets the size. -#}
+{% macro send_batches() -%}
 select min(month) from (
     select month, coalesce(sum(sends) over (order by month rows between unbounded preceding and 1 preceding), 0)
-                  // {{ sends_per_batch | int }} as batch
+                  // {{ var('sends_per_batch', 4000000) | int }} as batch
     from (select cast(date_trunc('month', own_sent_at) as date) as month, count(*) as sends
           from {{ ref('stg_sends') }} where own_sent_at is not null group by 1)
 ) group by batch

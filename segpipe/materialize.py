@@ -27,13 +27,13 @@ def replace(con, model: Model) -> int | None:
     return None if kind == "VIEW" else con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
 
 
-def replace_in_batches(con, model: Model, render) -> int:
+def replace_in_batches(con, model: Model, render) -> tuple[int, int]:
     """Build the model one slice of time at a time (dbt's microbatch): `batches` is a query
     for the first day of each slice, `render(batch)` renders the model for one slice
     ({'start', 'end'}, the first from -infinity, the last to infinity, so every row falls
     in exactly one). The first slice creates the table, the others insert. Why: an
     aggregation of all history at a fine grain holds every group in memory at once, a
-    month of it a twelfth (docs/internals.md has the figures)."""
+    month of it a twelfth (docs/internals.md has the figures). Returns (rows, slices)."""
     starts = sorted({day for (day,) in con.execute(model.config["batches"]).fetchall() if day is not None})
     edges = ["-infinity", *(str(day) for day in starts[1:]), "infinity"]
     for index, (start, end) in enumerate(zip(edges, edges[1:])):
@@ -42,7 +42,7 @@ def replace_in_batches(con, model: Model, render) -> int:
             replace(con, model)
         else:
             con.execute(f"INSERT INTO {model.relation} BY NAME\n{model.sql}")
-    return con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0], len(edges) - 1
 
 
 def update_incremental(con, model: Model) -> int:

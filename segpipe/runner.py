@@ -255,8 +255,9 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
                                  run_query=lambda sql: con.execute(sql).fetchall())
             rows, message = materialize.update_incremental(con, model), "incremental"
         elif model.config.get("batches"):
-            rows, message = materialize.replace_in_batches(
-                con, model, lambda batch: plan.renderer.render(model, plan.relations, batch=batch)), ""
+            rows, slices = materialize.replace_in_batches(
+                con, model, lambda batch: plan.renderer.render(model, plan.relations, batch=batch))
+            message = f"in {plural(slices, 'slice')}"
         else:
             rows, message = materialize.replace(con, model), ""
     except duckdb.Error as exc:
