@@ -55,14 +55,16 @@ SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
     "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
     model="segment_campaign_daily")
 #: sends per UTC day and set of segments (2+) their lead is in: what `compare` counts shared sends from
-SEGMENT_SET_SENDS_DAILY = Relation("segment_set_sends_daily", ("day", "segment_ids", "leads_sent"), schema="internal",
-                                   model="segment_set_sends_daily")
+SEGMENT_SET_SENDS_DAILY = Relation("segment_set_sends_daily", ("day", "set_id", "segment_ids", "leads_sent"),
+                                   schema="internal", model="segment_set_sends_daily")
+#: the sets, numbered: `compare` finds the sets holding both segments here
+SEGMENT_SETS = Relation("segment_sets", ("set_id", "segment_ids"), schema="internal", model="segment_sets")
 #: written by every run: what the file was built with (`vars` holds attribution, days, as_of;
 #: `sources` the names of the sources it read)
 RUN_INFO = Relation("run_info", ("built_at", "segpipe_version", "vars", "sources"), schema=META_SCHEMA)
 
 RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE_HOURLY,
-             SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY, RUN_INFO)
+             SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS, RUN_INFO)
 
 
 def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:

@@ -3,7 +3,8 @@
 Both segments' counts over the window come from segment_performance_daily; the
 sends they share (a lead in both segments counts its sends for both under
 matching attribution) from internal.segment_set_sends_daily: sends per day and
-set of segments the lead is in. A per-segment-pair table would hold segments² ×
+set of segments the lead is in, by the set's number in internal.segment_sets
+(finding the sets that hold both there, not in every day row, is 3x faster). A per-segment-pair table would hold segments² ×
 days rows, and a per-lead table joined with segment_leads took several times as
 long as all of `segpipe top` at scale m. When the samples overlap the test, which assumes independent samples,
 is approximate, and the output says so.
@@ -11,7 +12,7 @@ is approximate, and the output says so.
 
 from __future__ import annotations
 
-from ..contract import SEGMENT_PERFORMANCE_DAILY, SEGMENT_SET_SENDS_DAILY
+from ..contract import SEGMENT_PERFORMANCE_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS
 from ..errors import ConfigError
 from ..output import table
 from ..published import query
@@ -30,7 +31,8 @@ where segment_id = $id and day between $start and $end
 SHARED_SQL = f"""
 select coalesce(sum(leads_sent), 0)::BIGINT
 from {SEGMENT_SET_SENDS_DAILY}
-where day between $start and $end and list_contains(segment_ids, $a) and list_contains(segment_ids, $b)
+where day between $start and $end
+  and set_id in (select set_id from {SEGMENT_SETS} where list_contains(segment_ids, $a) and list_contains(segment_ids, $b))
 """
 
 
