@@ -74,13 +74,17 @@ attributed as (
     time would read every row). -#}
 {% macro sends_since(since) -%}
 {%- if is_incremental() or batch -%}
-{%- set until = ' and {} < TIMESTAMP ' ~ batch.end if batch else '' -%}
-select * from {{ ref('stg_sends') }} where own_sent_at >= TIMESTAMP {{ since }}{{ until.format('own_sent_at') }}
+select * from {{ ref('stg_sends') }} where {{ sent_from(since, 'own_sent_at') }}
     union all
-    select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at >= TIMESTAMP {{ since }}{{ until.format('campaign_sent_at') }}
+    select * from {{ ref('stg_sends') }} where own_sent_at is null and {{ sent_from(since, 'campaign_sent_at') }}
 {%- else -%}
 select * from {{ ref('stg_sends') }} where sent_at is not null
 {%- endif -%}
+{%- endmacro %}
+
+{#- `column` from `since` on, and before the slice's end in a build a slice at a time. -#}
+{% macro sent_from(since, column) -%}
+{{ column }} >= TIMESTAMP {{ since }}{% if batch %} and {{ column }} < TIMESTAMP {{ batch.end }}{% endif %}
 {%- endmacro %}
 
 {#- The counts every performance table carries, from `attributed` pairs. count(*) FILTER

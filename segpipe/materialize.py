@@ -34,7 +34,7 @@ def replace_in_batches(con, model: Model, render) -> tuple[int, int]:
     in exactly one). The first slice creates the table, the others insert. Why: an
     aggregation of all history at a fine grain holds every group in memory at once, a
     month of it a twelfth (docs/internals.md has the figures). Returns (rows, slices)."""
-    starts = sorted({day for (day,) in con.execute(model.config["batches"]).fetchall() if day is not None})
+    starts = sorted({row[0] for row in con.execute(model.config["batches"]).fetchall() if row[0] is not None})
     edges = ["-infinity", *(str(day) for day in starts[1:]), "infinity"]
     for index, (start, end) in enumerate(zip(edges, edges[1:])):
         render({"start": sql_literal(start), "end": sql_literal(end)})

@@ -25,10 +25,10 @@ from .docs import apply_comments, run_tests
 from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
 from .interrupt import stoppable, watch
 from .plan import Plan
+from .project import PROJECT_FILE
 from .publish import BuildFile
 from .render import unread_vars
 from .sources import Loader
-from .project import PROJECT_FILE
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident
 from .suggest import did_you_mean
 from .wording import plural

@@ -4,9 +4,10 @@ Both segments' counts over the window come from segment_performance_daily; the
 sends they share (a lead in both segments counts its sends for both under
 matching attribution) from internal.segment_set_sends_daily: sends per day and
 set of segments the lead is in, by the set's number in internal.segment_sets
-(finding the sets that hold both there, not in every day row, is 3x faster). A per-segment-pair table would hold segments² ×
-days rows, and a per-lead table joined with segment_leads took several times as
-long as all of `segpipe top` at scale m. When the samples overlap the test, which assumes independent samples,
+(finding the sets that hold both there, not in every day row, is 3x faster). A
+per-segment-pair table would hold segments² × days rows, and a per-lead table
+joined with segment_leads took several times as long as all of `segpipe top` at
+scale m. When the samples overlap the test, which assumes independent samples,
 is approximate, and the output says so.
 """
 
