@@ -10,13 +10,12 @@ file_views.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, NoPublishedFileError, first_line
+from .sql import without_pandas
 
 if TYPE_CHECKING:  # changes.py imports the build machinery, which readers never need
     from .changes import NodeId
@@ -54,27 +53,6 @@ def query(con, sql: str, params=None) -> list[tuple]:
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
         raise NoPublishedFileError(f"the published database lacks what this command reads ({first_line(exc)}) — "
                           "rebuild it with `segpipe run`") from None
-
-
-@contextlib.contextmanager
-def without_pandas():
-    """Keep DuckDB from importing pandas (and numpy) to bind query parameters.
-
-    DuckDB's Python client imports pandas, when it is installed, the first time it
-    binds a parameter, to check whether a value is a pandas object: 0.3 s (seconds on a
-    loaded machine) for a reader that never touches pandas, in any environment that
-    has it (statsmodels, in the test extra, brings it). While a query binds, pandas
-    is marked unavailable unless something already imported it, so nothing that does
-    use pandas in the same process is affected."""
-    if "pandas" in sys.modules:
-        yield
-        return
-    sys.modules["pandas"] = None
-    try:
-        yield
-    finally:
-        if sys.modules.get("pandas", 0) is None:
-            del sys.modules["pandas"]
 
 
 def run_info(con) -> dict:

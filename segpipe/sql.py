@@ -8,7 +8,9 @@ through is set up by `configure`, so naive timestamps mean UTC everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 
 #: segpipe's own bookkeeping in a built file (fingerprints, run info, file views)
 META_SCHEMA = "segpipe_meta"
@@ -84,3 +86,24 @@ def drop_relation(con, schema: str, name: str, *, only: str | None = None) -> No
     if kind is None or (only is not None and kind != only):
         return
     con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {quote_ident(schema)}.{quote_ident(name)}")
+
+
+@contextlib.contextmanager
+def without_pandas():
+    """Keep DuckDB from importing pandas (and numpy) to bind query parameters.
+
+    DuckDB's Python client imports pandas, when it is installed, the first time it
+    binds a parameter, to check whether a value is a pandas object: 0.3 s (seconds on a
+    loaded machine) for a reader or a DuckDB build that never touches pandas, in any
+    environment that has it (pyspark and statsmodels bring it). Inside the block pandas
+    is marked unavailable unless something already imported it, so nothing that does
+    use pandas in the same process is affected."""
+    if "pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = None
+    try:
+        yield
+    finally:
+        if sys.modules.get("pandas", 0) is None:
+            del sys.modules["pandas"]
