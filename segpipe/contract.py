@@ -55,7 +55,7 @@ SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
     "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
     model="segment_campaign_daily")
 #: sends per UTC day and set of segments (2+) their lead is in: what `compare` counts shared sends from
-SEGMENT_SET_SENDS_DAILY = Relation("segment_set_sends_daily", ("day", "set_id", "segment_ids", "leads_sent"),
+SEGMENT_SET_SENDS_DAILY = Relation("segment_set_sends_daily", ("day", "set_id", "leads_sent"),
                                    schema="internal", model="segment_set_sends_daily")
 #: the sets, numbered: `compare` finds the sets holding both segments here
 SEGMENT_SETS = Relation("segment_sets", ("set_id", "segment_ids"), schema="internal", model="segment_sets")

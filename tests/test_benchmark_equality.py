@@ -212,6 +212,6 @@ def test_tables_built_a_slice_at_a_time_equal_one_pass_over_all_sends(tmp_path, 
           and (sends.campaign_workspace_id is null or sends.campaign_workspace_id = sets.workspace_id)
         group by all order by day, leads_sent, segment_ids""")
     actual = _published(project, "select day, segment_ids, leads_sent from internal.segment_set_sends_daily "
-                                 "order by day, leads_sent, segment_ids")
+                                 "join internal.segment_sets using (set_id) order by day, leads_sent, segment_ids")
     assert len(expected) > 300
     assert actual == expected

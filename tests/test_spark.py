@@ -188,7 +188,8 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tm
         ("internal", "VIEW"), ("main", "VIEW")]
     con.close()
     # an internal table, external too: compare reads it for the sends two segments share
-    (_, _, (a, b, *_), _), *_ = on_spark["internal.segment_set_sends_daily"][1]
+    (_, set_id, _), *_ = on_spark["internal.segment_set_sends_daily"][1]
+    a, b, *_ = dict(on_spark["internal.segment_sets"][1])[set_id]
     compared = [cli("compare", a, b, "--project-dir", root, "--db", root / db, "--as-of", AS_OF.isoformat(),
                     "--days", "365", "--format", "json")
                 for db in ("spark.duckdb", edge_builds["matching"][0] / "duck.duckdb")]

@@ -9,8 +9,9 @@ catalog of views over the published file that show only the rows of its
 workspaces. A published relation with a `segment_id` column keeps the rows of
 visible segments; one with a `workspace_id` column keeps those workspaces' rows
 (both, when it has both); one with neither but a `lead_id` column keeps the rows
-of those workspaces' leads; run metadata is shown as is; anything else is not
-there. (In a loaded source, `src.*`, a `segment_id` is a campaign's target, so
+of those workspaces' leads; a set of segments (a `segment_ids` list, or a `set_id`
+numbered in internal.segment_sets) is kept when it holds a visible segment, its
+list cut to those; run metadata is shown as is; anything else is not there. (In a loaded source, `src.*`, a `segment_id` is a campaign's target, so
 there only the owner's `workspace_id` counts.) So top, the segment pages, the
 drill-downs and every analysis are scoped alike, including the "did you mean"
 hint of an unknown segment.
@@ -23,7 +24,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENTS
+from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENT_SETS, SEGMENTS
 from ..errors import ConfigError
 from ..sql import quote_ident
 
@@ -113,6 +114,8 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
                         f"WHERE workspace_id IN ({workspaces})")
     visible_leads = (f"SELECT lead_id FROM {quote_ident(published)}.{SEGMENT_LEADS} "
                      f"WHERE workspace_id IN ({workspaces})")
+    holds_visible = f"list_has_any(segment_ids, (SELECT list(segment_id) FROM ({visible_segments})))"
+    visible_sets = f"SELECT set_id FROM {quote_ident(published)}.{SEGMENT_SETS} WHERE {holds_visible}"
     columns: dict[tuple[str, str], set[str]] = {}
     for schema, name, column in con.execute(
             "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE table_catalog = ?",
@@ -129,7 +132,9 @@ def create_scoped_views(con, published: str, scope: Scope) -> None:
             conditions.append(f"lead_id IN ({visible_leads})")
         if not conditions and "segment_ids" in names:  # a set of segments: keep only the visible ones
             select = f"* REPLACE (list_intersect(segment_ids, (SELECT list(segment_id) FROM ({visible_segments}))) AS segment_ids)"
-            conditions.append(f"list_has_any(segment_ids, (SELECT list(segment_id) FROM ({visible_segments})))")
+            conditions.append(holds_visible)
+        if not conditions and "set_id" in names:  # a set by its number
+            conditions.append(f"set_id IN ({visible_sets})")
         if not conditions and (schema, name) not in UNSCOPED_RELATIONS:
             continue
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
