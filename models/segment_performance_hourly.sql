@@ -19,7 +19,7 @@ with {{ attributed_sends(since) }}
 
 select
     segment_id::bigint                  as segment_id,
-    date_trunc('hour', sent_at)         as hour,
+    sent_hour                           as hour,
     {{ send_counts() }}
 from attributed
 group by 1, 2
