@@ -8,8 +8,9 @@
     batches=send_batches(),
 ) }}
 -- Sends per UTC day and set of segments their lead is in (set_id, numbered in
--- segment_sets, which holds the set's segment_ids), for sets of two or more segments: `segpipe compare A B` sums the rows of the sets holding both A and B to
--- count the sends the two segments share, reading one window's slice (sorted by day) and
+-- segment_sets, which holds the set's segment_ids), for sets of two or more segments:
+-- `segpipe compare A B` sums the rows of the sets holding both A and B to count the
+-- sends the two segments share, reading one window's slice (sorted by day) and
 -- nothing else. A per-segment-pair table would hold ~segments² × days rows; a per-lead
 -- one must be joined with segment_leads, which costs more than the whole `segpipe top`.
 -- Under campaign attribution a send counts for one segment only, so two segments never
