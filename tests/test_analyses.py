@@ -245,6 +245,15 @@ def test_variants_table_and_csv(project):
     rows = list(csv.DictReader(io.StringIO(segpipe(project, "variants", "1", *window_args("--format", "csv")).stdout)))
     groups = expected_variants(1)
     assert {(int(r["campaign_id"]), r["variant"]) for r in rows} == {(c, v) for c in groups for v in groups[c]}
+    # each value under its own column: control rows and compared rows alike
+    result = json.loads(segpipe(project, "variants", "1", *window_args("--format", "json")).stdout)
+    shown = {(c["campaign_id"], v["variant"]): v for c in result["campaigns"] for v in c["variants"]}
+    as_text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    for r in rows:
+        variant = shown[(int(r["campaign_id"]), r["variant"])]
+        assert {k: r[k] for k in variant} == {k: as_text(v) for k, v in variant.items()}
+    assert any(r["p_adjusted"] not in ("", "true", "false") for r in rows)
+    assert all(list(v) == list(next(iter(shown.values()))) for v in shown.values())  # one key order in JSON too
 
 
 def test_variants_of_a_segment_without_sends(project):
@@ -334,6 +343,7 @@ def test_export_bad_options(project, tmp_path):
     assert "add --output FILE" in segpipe(project, "export", "segments", "--format", "xlsx", code=2).stderr
     assert "--format must be one of csv, parquet, xlsx" in segpipe(project, "export", "segments", "--format", "json",
                                                                      code=2).stderr
+    assert segpipe(project, "export", "leads", "--top", "0", code=2).stderr == "Error: --top must be 1 or more, got 0\n"
 
 
 def test_campaign_attribution_shares_no_sends(project):

@@ -60,7 +60,7 @@ def variants(echo, *, segment, project_dir=None, db=None, campaign=None, days=30
 
 def export(echo, *, table, top=None, output_format="csv", output=None, days=30, as_of=None, metric="reply_rate",
            workspace_id=None, min_sent=1, rank_by="rate", project_dir=None, db=None) -> None:
-    from ..top import check_options
+    from ..top import check_options, check_range
     from .export import check_export_format, table_query, top_leads_query, write_query
 
     check_export_format(output_format, output)
@@ -70,6 +70,7 @@ def export(echo, *, table, top=None, output_format="csv", output=None, days=30, 
         return
     if table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
+    check_range("--top", top, 1)  # before check_options, whose limit is called --limit
     check_options(metric, top, min_sent, workspace_id, rank_by)
     window = window_ending(as_of, days)
     with connect_project(project_dir, db) as con:

@@ -46,7 +46,7 @@ def segment_variants(con, segment: str, window: Window, metric: str, workspace_i
         entry["groups"].append((variant, dict(zip(COUNTS, counts))))
     campaigns = [_campaign(entry, metric) for entry in
                  sorted(by_campaign.values(), key=lambda e: (e["first_sent_at"], e["campaign_id"] is None, e["campaign_id"] or 0))]
-    _adjust([v for c in campaigns for v in c["variants"] if v["p_value"] is not None])
+    _adjust([v for c in campaigns for v in c["variants"] if "_p" in v])
     return {"segment_id": found.id, "segment_name": found.name, "metric": metric,
             "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
             "campaign_id": campaign, "campaigns": campaigns}
@@ -60,11 +60,11 @@ def _campaign(entry: dict, metric: str) -> dict:
     for name, counts in [groups[0], *sorted(groups[1:])]:
         row = {"variant": name, "control": name == control_name, "leads_sent": counts["leads_sent"],
                **rate_fields(metric, counts)}
-        if name == control_name:
-            row.update(dict.fromkeys(COMPARISON_KEYS))
-        else:
-            result = comparison(x_n(metric, counts), x_n(metric, control_counts))
-            row.update({**result, "p_adjusted": None, "_p": _raw_p(metric, counts, control_counts)})
+        row.update(dict.fromkeys(COMPARISON_KEYS))  # every row's keys in one order (the CSV columns)
+        if name != control_name:
+            row.update(comparison(x_n(metric, counts), x_n(metric, control_counts)))
+            if row["p_value"] is not None:  # kept until _adjust, which removes it
+                row["_p"] = _raw_p(metric, counts, control_counts)
         variants.append(row)
     return {"campaign_id": entry["campaign_id"], "campaign_name": entry["campaign_name"],
             "control": control_name, "variants": variants}
@@ -78,20 +78,19 @@ def _raw_p(metric: str, counts: dict, control: dict) -> float | None:
 
 def _adjust(compared: list[dict]) -> None:
     """Benjamini–Hochberg over every comparison shown; significant = p_adjusted < 0.05."""
-    adjusted = stats.benjamini_hochberg([row["_p"] for row in compared])
+    adjusted = stats.benjamini_hochberg([row.pop("_p") for row in compared])
     for row, p_adj in zip(compared, adjusted):
         row["p_adjusted"] = stats.round_significant(p_adj)
         row["significant"] = p_adj < stats.ALPHA
-    for row in compared:
-        del row["_p"]
 
 
 def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     """One row per campaign and variant, for CSV, Parquet and XLSX."""
-    rows = [[c["campaign_id"], c["campaign_name"], *v.values()] for c in result["campaigns"] for v in c["variants"]]
-    keys = list(result["campaigns"][0]["variants"][0]) if rows else ["variant", "control", "leads_sent",
-                                                                       METRICS[result["metric"]], result["metric"]]
-    return ["campaign_id", "campaign_name", *keys], rows
+    variants = [(c, v) for c in result["campaigns"] for v in c["variants"]]
+    keys = list(variants[0][1]) if variants else ["variant", "control", "leads_sent", METRICS[result["metric"]],
+                                                  result["metric"]]
+    return ["campaign_id", "campaign_name", *keys], [[c["campaign_id"], c["campaign_name"], *(v[k] for k in keys)]
+                                                     for c, v in variants]
 
 
 def table_text(result: dict) -> str:
