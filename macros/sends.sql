@@ -1,41 +1,13 @@
 {#-
-  The (segment, send) pairs every performance table sums, as the CTEs `timed_sends`,
-  `sends` and `attributed` (write `with {{ attributed_sends(since) }} select … from attributed`).
+  The (segment, send) pairs every per-segment performance table sums, as the CTEs
+  `timed_sends`, `sends` and `attributed` (write `with {{ attributed_sends(since) }} select …
+  from attributed`).
   Attribution (vars.attribution): 'matching' counts a send for every segment its lead
   matches now; 'campaign' only for its campaign's segment. `since`: the first day an
   incremental run recomputes (recompute_since()).
 -#}
 {% macro attributed_sends(since) -%}
-timed_sends as (
-    {{ sends_since(since) }}
-),
-
-sends as (
-    -- one row per send, narrow: the pairs below are ~5 rows per send at scale m, and each
-    -- column of a pair costs time in the join, the unnest and the aggregation
-    select
-        lead_id,
-        campaign_segment_id,
-        campaign_workspace_id,
-        campaign_id,
-        variant,
-        sent_at,
-        -- truncated once per send rather than once per (segment, send) pair: 0.5 s at scale m
-        date_trunc('hour', sent_at)                   as sent_hour,
-        opened,
-        replied,
-        bounced,
-        coalesce(clicked, false)                      as clicked,
-        coalesce(converted, false)                    as converted,
-        -- a NULL flag: this send does not track clicks (conversions), so it is no denominator
-        clicked is not null                           as clicks_tracked,
-        converted is not null                         as conversions_tracked,
-        -- response time in whole microseconds (NULL without a timed reply): exact, so any
-        -- window's average is reproducible
-        case when replied and replied_at is not null
-             then datediff('microsecond', sent_at, replied_at) end as response_micros
-    from timed_sends
-),
+{{ narrow_sends(since) }},
 
 attributed as (
     -- SPEC §4: a send to a lead not in `leads` counts for no segment (the joins to the
@@ -63,6 +35,71 @@ attributed as (
     select unnest(leads.segment_ids) as segment_id, sends.*
     from sends
     join (select lead_id, workspace_id, segment_ids from {{ ref('lead_segments') }} where array_length(segment_ids) > 0) as leads
+      using (lead_id)
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
+{%- endif %}
+)
+{%- endmacro %}
+
+{#- The CTEs `timed_sends` (stg_sends with a send time, from `since`) and `sends` (one
+    narrow row per send, the columns the counts need). -#}
+{% macro narrow_sends(since) -%}
+timed_sends as (
+    {{ sends_since(since) }}
+),
+
+sends as (
+    -- one row per send, narrow: attributed_sends' pairs are ~5 rows per send at scale m,
+    -- and each column of a pair costs time in the join, the unnest and the aggregation
+    select
+        lead_id,
+        campaign_segment_id,
+        campaign_workspace_id,
+        campaign_id,
+        variant,
+        sent_at,
+        -- truncated once per send rather than once per (segment, send) pair: 0.5 s at scale m
+        date_trunc('hour', sent_at)                   as sent_hour,
+        opened,
+        replied,
+        bounced,
+        coalesce(clicked, false)                      as clicked,
+        coalesce(converted, false)                    as converted,
+        -- a NULL flag: this send does not track clicks (conversions), so it is no denominator
+        clicked is not null                           as clicks_tracked,
+        converted is not null                         as conversions_tracked,
+        -- response time in whole microseconds (NULL without a timed reply): exact, so any
+        -- window's average is reproducible
+        case when replied and replied_at is not null
+             then datediff('microsecond', sent_at, replied_at) end as response_micros
+    from timed_sends
+)
+{%- endmacro %}
+
+{#- Each send counted for at least one segment, once, as the CTE `counted` (after
+    narrow_sends' two): the same sends as `attributed`, not repeated per segment, with the
+    lead's `workspace_id` and `in_workspace_segment`: whether a segment it counts for is the
+    workspace's own rather than a global one (what `--workspace-id` ranks). -#}
+{% macro counted_sends(since) -%}
+{{ narrow_sends(since) }},
+
+counted as (
+{%- if var('attribution') == 'campaign' %}
+    select leads.workspace_id, segments.workspace_id is not null as in_workspace_segment, sends.*
+    from sends
+    join {{ ref('lead_segments') }} as leads using (lead_id)
+    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
+      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
+{%- else %}
+    -- a lead matches a workspace's segment only in that workspace (SPEC §3), so any
+    -- segment of its list that is not global is one of its workspace's own
+    select leads.workspace_id, leads.in_workspace_segment, sends.*
+    from sends
+    join (select lead_id, workspace_id,
+                 coalesce(list_has_any(segment_ids::bigint[], (select list(segment_id::bigint) from {{ ref('segments') }}
+                                                                 where workspace_id is not null)), false) as in_workspace_segment
+          from {{ ref('lead_segments') }} where array_length(segment_ids) > 0) as leads
       using (lead_id)
     where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}

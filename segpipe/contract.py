@@ -47,6 +47,10 @@ SEGMENT_PERFORMANCE_DAILY = Relation("segment_performance_daily", ("segment_id",
                                      model="segment_performance_daily")
 SEGMENT_PERFORMANCE_HOURLY = Relation("segment_performance_hourly", ("segment_id", "hour", *COUNTS),
                                       model="segment_performance_hourly")
+#: every send counted for some segment, once, by UTC hour and lead workspace: best-time without a segment
+WORKSPACE_PERFORMANCE_HOURLY = Relation("workspace_performance_hourly",
+                                        ("hour", "workspace_id", "in_workspace_segment", *COUNTS),
+                                        model="workspace_performance_hourly")
 SEGMENT_PERFORMANCE = Relation("segment_performance", (
     "segment_id", "segment_name", "workspace_id", *COUNTS[:6],
     "open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"),
@@ -64,7 +68,7 @@ SEGMENT_SETS = Relation("segment_sets", ("set_id", "segment_ids"), schema="inter
 RUN_INFO = Relation("run_info", ("built_at", "segpipe_version", "vars", "sources"), schema=META_SCHEMA)
 
 RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE_HOURLY,
-             SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS, RUN_INFO)
+             WORKSPACE_PERFORMANCE_HOURLY, SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS, RUN_INFO)
 
 
 def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:

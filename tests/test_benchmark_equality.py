@@ -173,12 +173,14 @@ def test_incremental_run_after_a_new_day_equals_the_straightforward_sql(tmp_path
 
 
 def test_tables_built_a_slice_at_a_time_equal_one_pass_over_all_sends(tmp_path, data):
-    """segment_campaign_daily, the hourly and the set table are built a slice of months at
-    a time (config `batches`; here ~5,000 sends a slice); they hold exactly the rows of one
-    straightforward pass over all history: nothing lost or counted twice at a slice's edge."""
+    """segment_campaign_daily, the hourly tables and the set table are built a slice of
+    months at a time (config `batches`; here ~5,000 sends a slice); they hold exactly the
+    rows of one straightforward pass over all history: nothing lost or counted twice at a
+    slice's edge."""
     project = build_project(tmp_path, data)
     output = _run(project, "--full-refresh", "--as-of", AS_OF, "--vars", "{sends_per_batch: 5000}")
-    for model in ("segment_campaign_daily", "segment_performance_hourly", "segment_set_sends_daily"):
+    for model in ("segment_campaign_daily", "segment_performance_hourly", "segment_set_sends_daily",
+                  "workspace_performance_hourly"):
         line, = [line for line in output.splitlines() if f" model  {model} " in line]
         assert int(re.search(r"in (\d+) slices", line).group(1)) >= 6, line
     _daily_against_baseline(project, data)  # the daily table sums the hourly one
@@ -186,12 +188,12 @@ def test_tables_built_a_slice_at_a_time_equal_one_pass_over_all_sends(tmp_path, 
     data = project / "data"
     pairs = f"""with stg_leads as ({baseline.staging_leads_sql(data)}),
         segment_leads as ({baseline.membership_sql(segments)}),
-        sends as (select cl.lead_id, cl.campaign_id, cl.variant, cl.replied, c.workspace_id as campaign_workspace_id,
+        sends as (select cl.id as send_id, cl.lead_id, cl.campaign_id, cl.variant, cl.replied, c.workspace_id as campaign_workspace_id,
                          coalesce(cl.sent_at, c.sent_at) as sent_at
                   from read_parquet('{data}/campaign_leads/*.parquet') as cl
                   left join read_parquet('{data}/campaigns.parquet') as c on c.id = cl.campaign_id
                   where cl.sent),
-        pairs as (select m.segment_id, s.* from sends as s join segment_leads as m using (lead_id)
+        pairs as (select m.segment_id, m.workspace_id, s.* from sends as s join segment_leads as m using (lead_id)
                   where s.sent_at is not null
                     and (s.campaign_workspace_id is null or s.campaign_workspace_id = m.workspace_id))"""
     expected = _straightforward(f"""{pairs}
@@ -214,4 +216,19 @@ def test_tables_built_a_slice_at_a_time_equal_one_pass_over_all_sends(tmp_path, 
     actual = _published(project, "select day, segment_ids, leads_sent from internal.segment_set_sends_daily "
                                  "join internal.segment_sets using (set_id) order by day, leads_sent, segment_ids")
     assert len(expected) > 300
+    assert actual == expected
+
+    # each send once, by hour and its lead's workspace, and whether one of its segments is
+    # the workspace's own
+    owners = ", ".join(f"({s.id}, {'NULL' if s.workspace_id is None else s.workspace_id})" for s in segments)
+    expected = _straightforward(f"""{pairs},
+        owners as (select * from (values {owners}) as t(segment_id, owner)),
+        once as (select send_id, any_value(sent_at) as sent_at, any_value(workspace_id) as workspace_id,
+                        any_value(replied) as replied, bool_or(owner is not null) as own
+                 from pairs join owners using (segment_id) group by send_id)
+        select date_trunc('hour', sent_at), workspace_id, own, count(*), count(*) filter (where replied)
+        from once group by all order by all""")
+    actual = _published(project, "select hour, workspace_id, in_workspace_segment, leads_sent, replied "
+                                 "from workspace_performance_hourly order by all")
+    assert len(expected) > 300 and {row[2] for row in expected} == {True, False}
     assert actual == expected

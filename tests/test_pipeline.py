@@ -12,7 +12,7 @@ from tests.conftest import make_project
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
 PUBLISHED = ("segments", "segment_leads", "leads", "segment_performance_daily", "segment_performance_hourly",
-             "segment_campaign_daily", "segment_performance")
+             "workspace_performance_hourly", "segment_campaign_daily", "segment_performance")
 
 
 def build(tmp_path, cli, *extra, **project_kwargs):

@@ -25,6 +25,9 @@ SEGMENTS = [
 ]
 LEADS = [{"id": i, "workspace_id": 1 if i <= 40 else 2, "email": f"l{i}@x.io", "country": "US" if i <= 40 else "DE",
           "role": "Founder", "industry": "SaaS", "score": 50} for i in range(1, 81)]
+# in workspace 1 but in the global segment only: in the scope of every segment, not of workspace 1's
+LEADS.append({"id": 81, "workspace_id": 1, "email": "l81@x.io", "country": "FR", "role": "Founder",
+              "industry": "SaaS", "score": 50})
 CAMPAIGNS = [{"id": 1, "workspace_id": 1, "name": "one", "segment_id": 1, "sent_at": "2025-02-01 09:00:00"},
              {"id": 2, "workspace_id": 2, "name": "two", "segment_id": 2, "sent_at": "2025-02-01 09:00:00"}]
 
@@ -36,11 +39,11 @@ def make_sends() -> list[dict]:
     sends = []
     start = dt.datetime(2025, 2, 20)
     for i in range(1, 901):
-        lead = rng.randint(1, 80)
+        lead = rng.randint(1, 81)
         at = start + dt.timedelta(minutes=rng.randint(0, 46 * 24 * 60 - 1), seconds=rng.randint(0, 59))
         replied = rng.random() < (0.35 if 7 <= at.hour <= 9 else 0.08)
         tracked = rng.random() < 0.5
-        sends.append({"id": i, "campaign_id": 1 if lead <= 40 else 2, "lead_id": lead, "sent": True,
+        sends.append({"id": i, "campaign_id": 2 if 41 <= lead <= 80 else 1, "lead_id": lead, "sent": True,
                       "opened": replied or rng.random() < 0.4, "replied": replied, "bounced": rng.random() < 0.03,
                       "clicked": (rng.random() < 0.3) if tracked else None, "sent_at": at.isoformat(sep=" ")})
     return sends
@@ -88,13 +91,14 @@ def assert_rates_equal(actual: dict, expected: dict) -> None:
 def sends_of(segment_id: int) -> list[dict]:
     if segment_id == 3:
         return SENDS
-    return [s for s in SENDS if (s["lead_id"] <= 40) == (segment_id == 1)]
+    return [s for s in SENDS if s["lead_id"] <= 40] if segment_id == 1 else [s for s in SENDS if 41 <= s["lead_id"] <= 80]
 
 
 def window_sends(segment_ids, days: int):
+    """The window's sends of those segments, each once however many of them it counts for."""
     start = AS_OF - dt.timedelta(days=days - 1)
-    return [s for seg in segment_ids for s in sends_of(seg)
-            if start <= dt.datetime.fromisoformat(s["sent_at"]).date() <= AS_OF]
+    once = {s["id"]: s for seg in segment_ids for s in sends_of(seg)}
+    return [s for s in once.values() if start <= dt.datetime.fromisoformat(s["sent_at"]).date() <= AS_OF]
 
 
 # ---------------------------------------------------------------- trend
@@ -171,9 +175,10 @@ def berlin_offset(utc: dt.datetime) -> int:
                                         ("Europe/Berlin", berlin_offset)])
 @pytest.mark.parametrize("by", ["hour", "weekday", "weekday-hour"])
 def test_best_time_buckets_are_local_hours_and_weekdays(project, tz, offset, by):
-    result = segpipe_json(project, "best-time", "--by", by, "--tz", tz, "--days", "45", "--min-sent", "20")
+    min_sent = 8 if by == "weekday-hour" else 20  # ~5 sends per weekday-hour bucket
+    result = segpipe_json(project, "best-time", "--by", by, "--tz", tz, "--days", "45", "--min-sent", str(min_sent))
     buckets = {}
-    # without SEGMENT: the sends of every segment in scope, a send counted once per segment (here 1 or 2, and 3)
+    # without SEGMENT: every send of the segments in scope, once (each counts for 1 or 2, and 3)
     for send in window_sends([1, 2, 3], 45):
         utc = dt.datetime.fromisoformat(send["sent_at"])
         local = utc + dt.timedelta(hours=offset(utc.replace(minute=0, second=0)))
@@ -193,7 +198,7 @@ def test_best_time_buckets_are_local_hours_and_weekdays(project, tz, offset, by)
         assert (bucket["leads_sent"], bucket["replied"]) == (len(inside), x)
         assert_rates_equal({k: v for k, v in bucket.items() if k.startswith("reply_rate")},
                            expected_rate("reply_rate", x, len(inside)))
-        if len(inside) >= 20:
+        if len(inside) >= min_sent:
             low = proportion_confint(x, len(inside), method="wilson")[0]
             if best is None or low > best:
                 best, best_key = low, key
@@ -237,8 +242,15 @@ def test_bad_options_are_one_line_errors(project, args, message):
     assert "Traceback" not in done.stderr
 
 
-def test_workspace_scope_sums_only_that_workspaces_segments(project):
-    result = segpipe_json(project, "best-time", "--workspace-id", "1", "--days", "45", "--by", "weekday")
-    sends = window_sends([1], 45)  # segment 1 is workspace 1's only segment; the global one is out of scope
-    assert sum(b["leads_sent"] for b in result["buckets"]) == len(sends)
-    assert result["workspace_id"] == 1
+@pytest.mark.parametrize("workspace, segment", [(1, 1), (2, 2)])
+def test_workspace_scope_sums_only_that_workspaces_segments(project, workspace, segment):
+    result = segpipe_json(project, "best-time", "--workspace-id", str(workspace), "--days", "45", "--by", "weekday")
+    # the workspace's only segment; the global one is out of scope, and with it lead 81's sends
+    sends = window_sends([segment], 45)
+    assert [(b["weekday"], b["leads_sent"], b["replied"]) for b in result["buckets"]] == [
+        (day, len(inside := [s for s in sends if dt.datetime.fromisoformat(s["sent_at"]).isoweekday() == day]),
+         sum(s["replied"] for s in inside)) for day in range(1, 8)]
+    assert result["workspace_id"] == workspace
+    everyone = segpipe_json(project, "best-time", "--days", "45", "--by", "weekday")
+    assert sum(b["leads_sent"] for b in everyone["buckets"]) == len(window_sends([3], 45)) > len(sends)
+    assert any(s["lead_id"] == 81 for s in window_sends([3], 45))

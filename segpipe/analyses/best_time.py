@@ -1,11 +1,11 @@
 """`segpipe best-time [SEGMENT]`: a rate by local hour, ISO weekday, or both.
 
-Reads segment_performance_hourly only. Each UTC hour of the window is turned into the
-`--tz` zone's local hour and weekday with zoneinfo (DST included): exact for zones whose
-UTC offsets are whole hours; in a zone offset by a half or quarter hour a UTC hour
-straddles two local hours and is counted in the one its start falls in. Without SEGMENT
-the sends of every segment in scope (all, or those of --workspace-id) are summed, so a
-send counted for two segments counts twice, as in the published table.
+Reads segment_performance_hourly for a segment, and without one workspace_performance_hourly:
+every send of the ranked scope (every segment, or those of --workspace-id), each once,
+however many of those segments it counts for. Each UTC hour of the window is turned into
+the `--tz` zone's local hour and weekday with zoneinfo (DST included): exact for zones
+whose UTC offsets are whole hours; in a zone offset by a half or quarter hour a UTC hour
+straddles two local hours and is counted in the one its start falls in.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from ..contract import SEGMENT_PERFORMANCE_HOURLY, SEGMENTS
+from ..contract import SEGMENT_PERFORMANCE_HOURLY, SEGMENTS, WORKSPACE_PERFORMANCE_HOURLY
 from ..errors import ConfigError
 from ..output import formatted, interval_cell, json_text
 from ..published import query
@@ -28,14 +28,21 @@ BUCKETS = {
     "weekday-hour": (("weekday", "hour"), [(d, h) for d in range(1, 8) for h in range(24)]),
 }
 
-HOURLY_SQL = f"""
-select h.hour, sum(h.leads_sent)::BIGINT, sum(h.{{count}})::BIGINT, sum(h.{{denominator}})::BIGINT
-from {SEGMENT_PERFORMANCE_HOURLY} as h
-join {SEGMENTS} as s using (segment_id)
-where h.hour >= $start and h.hour < $end
-  and ($segment_id is null or h.segment_id = $segment_id)
-  and ($workspace_id is null or s.workspace_id = $workspace_id)
-group by h.hour
+SEGMENT_SQL = f"""
+select hour, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
+from {SEGMENT_PERFORMANCE_HOURLY}
+where hour >= $start and hour < $end and segment_id = $segment_id
+group by hour
+"""
+# the global segments are in scope without --workspace-id, where the file shows them (a
+# tenant's views do not); a workspace's own segments, with its id or without one
+SCOPE_SQL = f"""
+select hour, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
+from {WORKSPACE_PERFORMANCE_HOURLY}
+where hour >= $start and hour < $end
+  and ($workspace_id is null or workspace_id = $workspace_id)
+  and (in_workspace_segment or ($workspace_id is null and exists (select 1 from {SEGMENTS} where workspace_id is null)))
+group by hour
 """
 
 
@@ -80,10 +87,12 @@ def best_time(con, segment: str | None = None, *, window: Window, by: str = "hou
     found = segment_in_scope(con, segment, workspace_id) if segment is not None else None
     keys, all_buckets = BUCKETS[by]
     totals = {bucket: [0, 0, 0] for bucket in all_buckets}
-    rows = query(con, HOURLY_SQL.format(count=count, denominator=denominator), {
-        "start": dt.datetime.combine(window.start, dt.time()),
-        "end": dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time()),
-        "segment_id": found.id if found else None, "workspace_id": workspace_id})
+    hours = {"start": dt.datetime.combine(window.start, dt.time()),
+             "end": dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time())}
+    if found:
+        rows = query(con, SEGMENT_SQL.format(count=count, denominator=denominator), {**hours, "segment_id": found.id})
+    else:
+        rows = query(con, SCOPE_SQL.format(count=count, denominator=denominator), {**hours, "workspace_id": workspace_id})
     for hour, sent, x, n in rows:
         bucket = totals[bucket_of(hour, zone, by)]
         bucket[0], bucket[1], bucket[2] = bucket[0] + sent, bucket[1] + x, bucket[2] + n
