@@ -297,7 +297,8 @@ def test_tokens_see_only_their_workspaces_on_every_endpoint(server, served_proje
                                               "--workspace-id", workspace)["buckets"]
     for segment_id in ids:
         for suffix in ("", "/leads", "/campaigns", "/trend", "/best-time", "/variants"):
-            status, _, body = api(server, f"/api/segments/{segment_id}{suffix}", token=token, as_of=AS_OF, days=60)
+            window = {} if suffix == "/leads" else {"as_of": AS_OF, "days": 60}  # leads take no window
+            status, _, body = api(server, f"/api/segments/{segment_id}{suffix}", token=token, **window)
             if visible(token, segment_id):
                 assert status == 200, (segment_id, suffix, body)
                 assert segment_ids_in(body) == {segment_id}
@@ -346,7 +347,7 @@ def test_an_unknown_segments_hint_names_only_the_tokens_segments(server):
 
 # --- caching --------------------------------------------------------------------------------------
 
-def test_etag_gives_304_until_the_next_run(server):
+def test_etag_gives_304_until_the_next_run(server, served_project):
     url = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}"
     status, headers, body = get(url, ALL)
     assert status == 200 and headers["etag"].startswith('W/"')
@@ -355,6 +356,25 @@ def test_etag_gives_304_until_the_next_run(server):
     other_tenant = get(url, "tok-ws1", headers={"If-None-Match": headers["etag"]})
     assert other_tenant[0] == 200 and other_tenant[1]["etag"] != headers["etag"]
     assert get(url, ALL, headers={"If-None-Match": 'W/"stale"'})[0] == 200
+    # another URL is another answer: its own ETag, and its checks still run
+    tag = {"If-None-Match": headers["etag"]}
+    other = get(f"{url}&metric=open_rate", ALL, headers=tag)
+    assert other[0] == 200 and other[1]["etag"] != headers["etag"]
+    assert other[2] == cli_json(served_project, "top", "--as-of", AS_OF, "--metric", "open_rate")
+    assert get(f"{url}&days=0", ALL, headers=tag)[0] == 422
+    assert get(f"{server.base_url}/api/segments/999", ALL, headers=tag)[0] == 404
+
+
+@pytest.mark.parametrize("path, query, detail", [
+    ("/api/dashboard/top-segments", "workspaceId=2", "unknown parameter 'workspaceId' (did you mean 'workspace_id'?) — "
+     "this endpoint takes days, metric, limit, workspace_id, as_of, min_sent, rank_by"),
+    ("/api/segments/1/leads", "limit=1&ofset=2", "unknown parameter 'ofset' (did you mean 'offset'?) — "
+     "this endpoint takes limit, offset"),
+])
+def test_an_unknown_parameter_is_422_like_an_unknown_cli_option(server, path, query, detail):
+    status, _, body = get(f"{server.base_url}{path}?{query}", ALL)
+    assert (status, body) == (422, {"detail": detail})
+    assert get(f"{server.base_url}{path}?{query}")[0] == 401  # the token first
 
 
 def test_access_log_lines(server):

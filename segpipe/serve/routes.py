@@ -5,8 +5,11 @@ DuckDB work never blocks the event loop. Each request reads one snapshot of the
 published file (snapshots.py) through its tenant's view of it (tenancy.py), and
 answers with the CLI's JSON text, so an endpoint and `segpipe X --format json`
 give the same bytes. A response carries an ETag naming the published run, the
-tenant and the UTC day (a window without `as_of` ends today), so a dashboard
-polling every minute gets `304 Not Modified` until the next run publishes. The
+tenant, the UTC day (a window without `as_of` ends today) and the request's path
+and query (another URL is another answer), so a dashboard polling every minute
+gets `304 Not Modified` until the next run publishes. A query parameter the
+endpoint does not take is refused (422), as the CLI refuses an unknown option,
+rather than silently ignored: `workspaceId=2` would otherwise rank every workspace. The
 answers computed on a snapshot are kept with it (a published file never changes),
 so many dashboards asking the same thing cost one query per run.
 """
@@ -14,6 +17,7 @@ so many dashboards asking the same thing cost one query per run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -25,6 +29,7 @@ from ..analyses.compare import compare_segments
 from ..analyses.variants import segment_variants
 from ..analyses.trend import trend as trend_analysis
 from ..output import json_text
+from ..suggest import did_you_mean
 from ..top import check_metric, window_ending
 from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metric, MinSent, Offset, Period, RankBy,
                      SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
@@ -38,15 +43,24 @@ def tenant(request: Request) -> Scope | None:
 
     Without `--tokens` every request may see everything; with it, a request
     without a known token is refused (401)."""
-    tokens = request.app.state.tokens
-    if tokens is None:
-        return None
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    known, scope = tokens.scope_of(presented.strip()) if scheme.lower() == "bearer" else (False, None)
-    if not known:
-        raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+    tokens, scope = request.app.state.tokens, None
+    if tokens is not None:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        known, scope = tokens.scope_of(presented.strip()) if scheme.lower() == "bearer" else (False, None)
+        if not known:
+            raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
+                                headers={"WWW-Authenticate": "Bearer"})
+    refuse_unknown_parameters(request)  # after the token: a stranger learns nothing of the API
     return scope
+
+
+def refuse_unknown_parameters(request: Request) -> None:
+    """422 for a query parameter the endpoint does not take, naming the closest one it does."""
+    taken = [param.alias for param in request.scope["route"].dependant.query_params]
+    for name in request.query_params:
+        if name not in taken:
+            raise HTTPException(422, f"unknown parameter '{name[:60]}'{did_you_mean(name, taken)} — "
+                                     f"this endpoint takes {', '.join(taken) or 'no parameters'}")
 
 
 Tenant = Depends(tenant)
@@ -67,7 +81,8 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
         raise HTTPException(403, f"this token may not see workspace {workspace_id}")
     with request.app.state.snapshots.reading() as snapshot:
         scope_tag = scope.tag if scope else "all"
-        etag = f'W/"{snapshot.identity.tag}-{scope_tag}-{dt.datetime.now(dt.timezone.utc).date():%Y%m%d}"'
+        url = hashlib.blake2b(f"{request.url.path}?{request.url.query}".encode(), digest_size=6).hexdigest()
+        etag = f'W/"{snapshot.identity.tag}-{scope_tag}-{dt.datetime.now(dt.timezone.utc).date():%Y%m%d}-{url}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
         if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
             return Response(status_code=304, headers=headers)
