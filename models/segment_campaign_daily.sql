@@ -2,7 +2,7 @@
 {{ config(
     materialized='incremental',
     incremental_predicates=["day >= DATE " ~ since],
-    full_refresh_on=['lead_segments', 'segments'],
+    full_refresh_on=['lead_segments', 'segments', 'campaigns'],
     batches=send_batches(),
 ) }}
 -- Outcomes per segment, campaign, variant and UTC day of send, over all history, from

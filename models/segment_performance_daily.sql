@@ -3,7 +3,7 @@
     materialized='incremental',
     unique_key=['segment_id', 'day'],
     incremental_predicates=["day >= DATE " ~ since],
-    full_refresh_on=['lead_segments', 'segments'],
+    full_refresh_on=['lead_segments', 'segments', 'campaigns'],
 ) }}
 -- Outcomes per segment and UTC day of send, over all history: segment_performance_hourly
 -- summed per day (~20 hourly rows a day, so this costs little next to a pass over the sends).

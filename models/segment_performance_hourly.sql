@@ -2,7 +2,7 @@
 {{ config(
     materialized='incremental',
     incremental_predicates=["hour >= TIMESTAMP " ~ since],
-    full_refresh_on=['lead_segments', 'segments'],
+    full_refresh_on=['lead_segments', 'segments', 'campaigns'],
     batches=send_batches(),
 ) }}
 -- Outcomes per segment and UTC hour of send, over all history, from the (segment, send)
@@ -14,7 +14,8 @@
 -- so its memory does not grow with history.
 -- Incremental: a rerun recomputes only the days from the last built day minus
 -- vars.lookback_days; when segments or lead attributes change, membership changes and
--- the whole table is rebuilt. `segpipe run --full-refresh` always rebuilds it.
+-- the whole table is rebuilt, and so when campaigns change (their workspace, segment or
+-- send time can move sends of any age). `segpipe run --full-refresh` always rebuilds it.
 with {{ attributed_sends(since) }}
 
 select

@@ -2,7 +2,7 @@
 {{ config(
     materialized='incremental',
     incremental_predicates=["hour >= TIMESTAMP " ~ since],
-    full_refresh_on=['lead_segments', 'segments'],
+    full_refresh_on=['lead_segments', 'segments', 'campaigns'],
     batches=send_batches(),
 ) }}
 -- Outcomes per UTC hour and lead workspace of the sends counted for at least one segment,

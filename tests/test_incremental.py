@@ -84,6 +84,23 @@ def test_lead_attribute_change_recomputes_membership(project, cli):
     assert "incremental" not in daily_line
 
 
+def test_a_changed_campaign_rebuilds_the_send_tables_in_full(project, cli):
+    """A campaign moved to another workspace (or segment, or time) changes sends of any age:
+    its old sends must leave workspace 1's figures (SPEC §4), not only the recent days'."""
+    from tests.conftest import CAMPAIGN_COLUMNS
+
+    before = snapshot(project / "out.duckdb")
+    campaigns = [dict(c) for c in CAMPAIGNS]
+    campaigns[1]["workspace_id"] = 2   # "Dec founders", sent 2024-12-20: long before the lookback
+    write_csv(project / "seeds" / "campaigns.csv", CAMPAIGN_COLUMNS, campaigns)
+    output = run_and_compare_with_full(cli, project)
+    for model in ("segment_performance_hourly", "segment_performance_daily", "segment_campaign_daily",
+                  "workspace_performance_hourly", "segment_set_sends_daily"):
+        line = next(line for line in output.splitlines() if f" {model} " in line)
+        assert line.startswith("OK") and "incremental" not in line, line
+    assert snapshot(project / "out.duckdb")["segment_performance_daily"] != before["segment_performance_daily"]
+
+
 def test_attribution_change_rebuilds_in_full(project, cli):
     result = cli("run", "--project-dir", project, "--as-of", "2025-01-31", "--vars", "{attribution: campaign}")
     assert result.exit_code == 0

@@ -4,7 +4,7 @@
     materialized='incremental',
     unique_key=['day', 'set_id'],
     incremental_predicates=["day >= DATE " ~ since],
-    full_refresh_on=['lead_segments', 'segments'],
+    full_refresh_on=['lead_segments', 'segments', 'campaigns'],
     batches=send_batches(),
 ) }}
 -- Sends per UTC day and set of segments their lead is in (set_id, numbered in
