@@ -101,7 +101,8 @@ SegmentArg = Annotated[str, typer.Argument(metavar="SEGMENT", help="Segment id o
 def reports_errors(command):
     """Turn errors into `Error: …` and an exit code (errors.one_line), unless --debug.
 
-    Ctrl-C is always one line; with --debug anything else shows its traceback.
+    Ctrl-C is always one line; with --debug anything else shows its traceback first,
+    and the exit code stays the one of SPEC §7.
     """
 
     @functools.wraps(command)
@@ -110,7 +111,9 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except (Exception, KeyboardInterrupt) as exc:
             if debugging() and not isinstance(exc, KeyboardInterrupt):
-                raise
+                import traceback
+
+                traceback.print_exc()
             line, code = one_line(exc)
             if line:
                 typer.echo(line, err=True)

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -91,8 +92,9 @@ def cell(value) -> str:
         return "-"
     if isinstance(value, Interval):
         return str(value)
-    if isinstance(value, Fraction):
-        return f"{float(value) * 100:.2f}%"
+    if isinstance(value, Fraction):  # half away from zero, as the JSON's 4 decimals (not a float's half-even)
+        percent = Decimal(value.numerator) * 100 / Decimal(value.denominator)
+        return f"{percent.quantize(Decimal('0.01'), ROUND_HALF_UP)}%"
     if isinstance(value, (list, tuple)):
         return ", ".join(map(str, value))
     if isinstance(value, float) and value.is_integer():

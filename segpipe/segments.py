@@ -271,4 +271,6 @@ def _text_list(value, where: str) -> list[str]:
         normalised = str(item).strip().lower()
         if normalised and normalised not in result:
             result.append(normalised)
+    if not result:  # '  ' is no value to match, and no restriction would match every lead
+        raise ConfigError(f"{where}: only blank values — give a value to match, or remove the key for no restriction")
     return result

@@ -28,6 +28,9 @@ def load(tmp_path, text: str):
      "{path}:4: segment 1: filters.has_email must be true or false, got 'yes'"),
     ("segments:\n  - id: 1\n    name: A\n    filters: {roles: [[CEO]]}\n",
      "{path}:4: segment 1: filters.roles: expected a string or a list of strings, got ['CEO']"),
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      company_sizes: ['  ', '']\n",
+     "{path}:5: segment 1: filters.company_sizes: only blank values — give a value to match, or remove the key "
+     "for no restriction"),
     ("segments:\n  - id: 1\n    name: A\n  - id: 1\n    name: B\n",
      "{path}:4: segment 1: duplicate id 1 (also used by 'A') — give each segment its own id"),
     ("segments:\n  - id: 3\n    description: no name\n",

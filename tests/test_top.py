@@ -383,6 +383,7 @@ def test_one_day_window_edges(ranked_project):
 @pytest.mark.parametrize("fraction,rounded", [
     ((3, 800), 0.0038),       # 0.00375: half rounds away from zero (round(3 / 800, 4) gives 0.0037)
     ((111, 800), 0.1388),     # 0.13875
+    ((1, 32), 0.0313),        # 0.03125, exact in binary: a float's :.2f of 3.125 % gives 3.12
     ((43, 310), 0.1387),      # 0.138709…
     ((2, 3), 0.6667),
     ((1, 3), 0.3333),
@@ -392,6 +393,7 @@ def test_one_day_window_edges(ranked_project):
 def test_rates_round_half_away_from_zero(fraction, rounded):
     from fractions import Fraction
 
-    from segpipe.output import round_rate
+    from segpipe.output import cell, round_rate
 
     assert round_rate(Fraction(*fraction)) == rounded
+    assert cell(Fraction(*fraction)) == f"{rounded * 100:.2f}%"  # the table shows the JSON's digits
