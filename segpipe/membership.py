@@ -154,7 +154,8 @@ def _tags(word, vocabulary: list[str]) -> str:
 
 
 def _score(word, segments) -> str:
-    """CASE over the distinct min_score thresholds, highest first."""
+    """CASE over the distinct min_score thresholds, highest first. A NaN score (which DuckDB
+    orders above every number) is no score: it meets no min_score, as `segpipe why` says."""
     unscored = _mask(word, lambda s: s.filters.get("min_score") is None)
     thresholds = sorted({s.filters["min_score"] for s in segments if s.filters.get("min_score") is not None}, reverse=True)
     if not thresholds:
@@ -162,7 +163,7 @@ def _score(word, segments) -> str:
     branches = " ".join(
         f"WHEN score >= {t!r} THEN {_mask(word, lambda s, t=t: s.filters.get('min_score') is None or s.filters['min_score'] <= t)}"
         for t in thresholds)
-    return f"CASE {branches} ELSE {unscored} END"
+    return f"CASE WHEN isnan(score) THEN {unscored} {branches} ELSE {unscored} END"
 
 
 def _email(word) -> str:

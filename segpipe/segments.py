@@ -65,7 +65,7 @@ def segment_predicate(segment: Segment) -> str:
     if segment.filters.get("tags"):
         terms.append(f"list_has_any(tag_keys, [{values_sql('tags')}]::VARCHAR[])")
     if segment.filters.get("min_score") is not None:
-        terms.append(f"score >= {sql_literal(segment.filters['min_score'])}")
+        terms.append(f"(score >= {sql_literal(segment.filters['min_score'])} and not isnan(score))")
     if segment.filters.get("has_email") is not None:
         terms.append("has_email" if segment.filters["has_email"] else "NOT has_email")
     return " AND ".join(terms) or "true"

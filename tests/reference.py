@@ -41,7 +41,8 @@ def lead_matches(segment: dict, lead: dict) -> bool:
     if wanted_tags and not (wanted_tags & _tags(lead)):
         return False
     if filters.get("min_score") is not None:
-        if lead.get("score") in (None, "") or float(lead["score"]) < filters["min_score"]:
+        # written as "not >=" so that a NaN score, which is no score, meets no min_score
+        if lead.get("score") in (None, "") or not float(lead["score"]) >= filters["min_score"]:
             return False
     if filters.get("has_email") is not None:
         has = bool(lead.get("email") and str(lead["email"]).strip())

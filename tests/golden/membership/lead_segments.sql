@@ -33,7 +33,7 @@ lead_masks as (
         & [7::UBIGINT, 15::UBIGINT, 15::UBIGINT][company_size_key + 1]
         & [14::UBIGINT, 15::UBIGINT][industry_key + 1]
         & tags_0
-        & CASE WHEN score >= 60 THEN 15::UBIGINT WHEN score >= 35.5 THEN 14::UBIGINT ELSE 6::UBIGINT END
+        & CASE WHEN isnan(score) THEN 6::UBIGINT WHEN score >= 60 THEN 15::UBIGINT WHEN score >= 35.5 THEN 14::UBIGINT ELSE 6::UBIGINT END
         & CASE WHEN has_email THEN 7::UBIGINT ELSE 14::UBIGINT END
         & CASE workspace_id WHEN 1 THEN 11::UBIGINT WHEN 2 THEN 14::UBIGINT ELSE 10::UBIGINT END) as mask_0
     from encoded
