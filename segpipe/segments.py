@@ -268,7 +268,7 @@ def _text_list(value, where: str) -> list[str]:
             raise ConfigError(f"{where}: expected a string or a list of strings, got {item!r}")
         if isinstance(item, str) and "\0" in item:
             raise ConfigError(f"{where}: {item!r} contains a NUL character (\\0) — remove it")
-        normalised = str(item).strip().lower()
+        normalised = str(item).strip(" ").lower()  # spaces only, as DuckDB's trim() does the leads' values
         if normalised and normalised not in result:
             result.append(normalised)
     if not result:  # '  ' is no value to match, and no restriction would match every lead

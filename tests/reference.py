@@ -13,7 +13,7 @@ LIST_FILTERS = {"sources": "source", "countries": "country", "roles": "role",
 
 
 def _key(value):
-    return None if value is None else str(value).strip().lower()
+    return None if value is None else str(value).strip(" ").lower()  # spaces, not tabs: SQL's trim()
 
 
 def _as_list(value):
@@ -26,7 +26,7 @@ def _tags(lead):
     tags = lead.get("tags")
     if isinstance(tags, str):
         tags = tags.split(";")
-    return {t.strip().lower() for t in (tags or []) if t and t.strip()}
+    return {t.strip(" ").lower() for t in (tags or []) if t and t.strip(" ")}
 
 
 def lead_matches(segment: dict, lead: dict) -> bool:

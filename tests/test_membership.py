@@ -12,7 +12,7 @@ from tests.conftest import make_project
 
 VALUES = {
     "source": ["linkedin", "Apollo", " webinar", "referral", "o'brien"],
-    "country": ["US", " us", "DE", "FR", "UK", "ES", "BR"],
+    "country": ["US", " us", "US\t", "DE", "FR", "UK", "ES", "BR"],  # a tab is kept on both sides
     "role": ["Founder", "CEO", "cto", "CMO ", "Engineer"],
     "company_size": ["1-10", "11-50", "51-200", "1000+"],
     "industry": ["SaaS", "saas ", "Fintech", "Agency", "Health"],
