@@ -177,8 +177,10 @@ def test_anything_else_goes_to_typer(projects, tmp_path, start, argv):
 
 def test_segpipe_debug_goes_to_typer_for_its_traceback(projects, tmp_path):
     fast = outcomes(projects, "fresh", ["run", "--vars", "oops"], tmp_path, environment(SEGPIPE_DEBUG="1"))["fast"]
-    assert fast[0] == 1 and "typer" in fast[2] and fast[2].splitlines()[-1].startswith(
-        "segpipe.errors.ConfigError: --vars must be a YAML or JSON mapping")
+    lines = fast[2].splitlines()
+    assert fast[0] == 2 and "typer" in fast[2]  # the traceback, and the exit code of SPEC §7
+    assert lines[-2].startswith("segpipe.errors.ConfigError: --vars must be a YAML or JSON mapping")
+    assert lines[-1].startswith("Error: --vars must be a YAML or JSON mapping")
 
 
 def test_the_fast_path_does_not_import_typer(projects, tmp_path):
