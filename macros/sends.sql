@@ -92,16 +92,9 @@ counted as (
     where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
       and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
 {%- else %}
-    -- a lead matches a workspace's segment only in that workspace (SPEC §3), so any
-    -- segment of the lead that is not global is one of its workspace's own (found in
-    -- segment_leads: testing each lead's list took 1.0 s at scale m, this 0.15 s)
-    select leads.workspace_id, own.lead_id is not null as in_workspace_segment, sends.*
+    select leads.workspace_id, leads.in_workspace_segment, sends.*
     from sends
-    join (select lead_id, workspace_id from {{ ref('lead_segments') }} where array_length(segment_ids) > 0) as leads
-      using (lead_id)
-    left join (select distinct lead_id from {{ ref('segment_leads') }}
-               where segment_id in (select segment_id from {{ ref('segments') }} where workspace_id is not null)) as own
-      using (lead_id)
+    join {{ ref('lead_scopes') }} as leads using (lead_id)
     where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}
 )

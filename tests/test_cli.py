@@ -335,7 +335,7 @@ def test_ls_select_uses_the_dag_grammar(project):
     assert ls_rows(project, "--select", "stg_leads+")[0].keys() == {
         "stg_leads", "lead_segments", "segment_leads", "segment_performance_hourly",
         "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems",
-        "segment_set_sends_daily", "segment_sets", "workspace_performance_hourly"}
+        "segment_set_sends_daily", "segment_sets", "workspace_performance_hourly", "lead_scopes"}
     assert ls_rows(project, "--select", "staging/") == ({"stg_leads": ANY, "stg_sends": ANY}, set())
 
 
