@@ -107,7 +107,7 @@ def test_a_target_that_is_not_a_folder_is_one_line_and_nothing_is_built(tmp_path
     for command in ("run", "compile"):
         result = cli(command, "--project-dir", root, *AS_OF)
         assert (result.exit_code, result.stderr) == (
-            2, "Error: target/compiled/builtin/models/internal/lead_segments.sql: cannot write the compiled SQL (Not a directory) — "
+            2, "Error: target/compiled/builtin/models/internal/lead_scopes.sql: cannot write the compiled SQL (Not a directory) — "
                "make target/ a folder segpipe can write to\n")
     assert not (root / "out.duckdb").exists()
 
