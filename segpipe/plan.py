@@ -17,11 +17,10 @@ from .dag import build_order, select
 from .docs import load_docs
 from .overrides import builtin_root, layered_docs
 from .errors import ConfigError
-from .project import Project, parse_cache_file, parse_date
+from .project import Project, check_vars, parse_cache_file, parse_date
 from .render import Model, Renderer, compile_models, discover_models
 from .sql import quote_ident
 
-ATTRIBUTIONS = ("matching", "campaign")
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,7 @@ class Plan:
 def resolve_vars(project: Project, as_of: dt.date | None) -> dict:
     """Check the vars every built-in model relies on; add `as_of` (an ISO date)."""
     variables = dict(project.vars)
-    days = variables.get("days")
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
-        raise ConfigError(f"vars.days must be a whole number of days from 1 to 365, got {days!r}")
-    if variables.get("attribution") not in ATTRIBUTIONS:
-        raise ConfigError(f"vars.attribution must be 'matching' or 'campaign', got {variables.get('attribution')!r}")
+    check_vars(variables)  # --vars too (project.yml's were checked where they were read)
     if as_of is None:
         as_of = _as_date(variables.get("as_of")) if variables.get("as_of") else dt.datetime.now(dt.timezone.utc).date()
     variables["as_of"] = as_of.isoformat()

@@ -23,6 +23,7 @@ from .yaml_files import parse_yaml, read_yaml
 
 PROJECT_FILE = "project.yml"
 DEFAULT_VARS = {"days": 30, "attribution": "matching"}
+ATTRIBUTIONS = ("matching", "campaign")
 PROJECT_KEYS = {
     "name", "database", "vars", "sources", "seeds", "segments",
     "connections", "threads", "memory_limit", "incremental", "engine",
@@ -240,7 +241,10 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
     check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)
 
     database = db or os.environ.get("SEGPIPE_DB") or config.get("database") or "segpipe.duckdb"
-    variables = {**DEFAULT_VARS, **_mapping(config, "vars", config_path), **(cli_vars or {})}
+    file_vars = _mapping(config, "vars", config_path)
+    # project.yml's own values, unless --vars replaces them: an error names the key's line
+    check_vars({k: v for k, v in file_vars.items() if k not in (cli_vars or {})}, f"{config_path}: ")
+    variables = {**DEFAULT_VARS, **file_vars, **(cli_vars or {})}
     seeds = {p.stem: p for p in sorted((root / "seeds").glob("*.csv"))}
     seed_types = {seed: _column_types(types, f"{config_path}: seeds.column_types.{seed}")
                   for seed, types in _mapping(_mapping(config, "seeds", config_path), "column_types", config_path).items()}
@@ -266,6 +270,17 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
         incremental=_mapping(config, "incremental", config_path),
         engine=parse_engine(config.get("engine"), str(config_path), override=engine),
     )
+
+
+def check_vars(variables: dict, where: str = "") -> None:
+    """The vars every built-in model relies on, those of them `variables` sets; `where`
+    prefixes the message (project.yml's path, which load_project turns into its line)."""
+    if "days" in variables:
+        days = variables["days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise ConfigError(f"{where}vars.days: must be a whole number of days from 1 to 365, got {days!r}")
+    if "attribution" in variables and variables["attribution"] not in ATTRIBUTIONS:
+        raise ConfigError(f"{where}vars.attribution: must be 'matching' or 'campaign', got {variables['attribution']!r}")
 
 
 def _mapping(config: dict, key: str, path: Path) -> dict:

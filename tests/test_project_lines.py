@@ -17,12 +17,20 @@ from segpipe.project import load_project
      "7: sources.leads.column_types.score: 'DOUBLE; x' is not a type name such as BIGINT, DOUBLE or VARCHAR"),
     ("name: x\nconnections:\n  app:\n    type: mysql\n", "4: connections.app: 'type' must be one of duckdb, postgres, sqlite"),
     ("name: x\nvars: [1]\n", "2: 'vars' must be a mapping"),
+    ("name: x\nvars:\n  attribution: matching\n  days: abc\n",
+     "4: vars.days: must be a whole number of days from 1 to 365, got 'abc'"),
+    ("name: x\nvars:\n  attribution: matchin\n", "3: vars.attribution: must be 'matching' or 'campaign', got 'matchin'"),
 ])
 def test_project_yml_errors_name_the_keys_own_line(tmp_path, text, message):
     (tmp_path / "project.yml").write_text(text)
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
     assert str(caught.value) == f"{tmp_path / 'project.yml'}:{message}"
+
+
+def test_vars_on_the_command_line_replace_a_bad_one_in_project_yml(tmp_path):
+    (tmp_path / "project.yml").write_text("name: x\nvars:\n  days: abc\n")
+    assert load_project(tmp_path, cli_vars={"days": 7}).vars["days"] == 7
 
 
 @pytest.mark.parametrize("text, message", [
