@@ -14,12 +14,7 @@ attributed as (
     -- leads drop it), nor does one whose campaign is of another workspace than its lead
 {%- if var('attribution') == 'campaign' %}
     -- nor, for the campaign's segment, one to a lead of another workspace than the segment's
-    select sends.campaign_segment_id as segment_id, sends.*
-    from sends
-    join {{ ref('lead_segments') }} as leads using (lead_id)
-    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
-    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
-      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
+    {{ campaign_sends('sends.campaign_segment_id as segment_id') }}
 {%- elif is_incremental() %}
     -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
     -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
@@ -85,12 +80,7 @@ sends as (
 
 counted as (
 {%- if var('attribution') == 'campaign' %}
-    select leads.workspace_id, segments.workspace_id is not null as in_workspace_segment, sends.*
-    from sends
-    join {{ ref('lead_segments') }} as leads using (lead_id)
-    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
-    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
-      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
+    {{ campaign_sends('leads.workspace_id, segments.workspace_id is not null as in_workspace_segment') }}
 {%- else %}
     select leads.workspace_id, leads.in_workspace_segment, sends.*
     from sends
@@ -98,6 +88,17 @@ counted as (
     where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
 {%- endif %}
 )
+{%- endmacro %}
+
+{#- Under campaign attribution, each send its campaign's segment counts (SPEC §4, as in
+    attributed_sends), with `columns` of its lead (`leads`) and that segment (`segments`). -#}
+{% macro campaign_sends(columns) -%}
+select {{ columns }}, sends.*
+    from sends
+    join {{ ref('lead_segments') }} as leads using (lead_id)
+    join {{ ref('segments') }} as segments on segments.segment_id = sends.campaign_segment_id
+    where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
+      and {{ same_workspace('segments.workspace_id', 'leads.workspace_id') }}
 {%- endmacro %}
 
 {#- The sends with a send time, and in an incremental run only those of the days from

@@ -68,7 +68,8 @@ SEGMENT_SETS = Relation("segment_sets", ("set_id", "segment_ids"), schema="inter
 RUN_INFO = Relation("run_info", ("built_at", "segpipe_version", "vars", "sources"), schema=META_SCHEMA)
 
 RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_PERFORMANCE_HOURLY,
-             WORKSPACE_PERFORMANCE_HOURLY, SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS, RUN_INFO)
+             WORKSPACE_PERFORMANCE_HOURLY, SEGMENT_PERFORMANCE, SEGMENT_CAMPAIGN_DAILY, SEGMENT_SET_SENDS_DAILY,
+             SEGMENT_SETS, RUN_INFO)
 
 
 def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:

@@ -22,7 +22,6 @@ from .render import Model, Renderer, compile_models, discover_models
 from .sql import quote_ident
 
 
-
 @dataclass(frozen=True)
 class ComputedSource:
     """A source the product computes in Python rather than reads from files (the

@@ -280,7 +280,8 @@ def check_vars(variables: dict, where: str = "") -> None:
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
             raise ConfigError(f"{where}vars.days: must be a whole number of days from 1 to 365, got {days!r}")
     if "attribution" in variables and variables["attribution"] not in ATTRIBUTIONS:
-        raise ConfigError(f"{where}vars.attribution: must be 'matching' or 'campaign', got {variables['attribution']!r}")
+        raise ConfigError(f"{where}vars.attribution: must be 'matching' or 'campaign', "
+                          f"got {variables['attribution']!r}")
 
 
 def _mapping(config: dict, key: str, path: Path) -> dict:

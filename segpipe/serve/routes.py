@@ -9,9 +9,9 @@ tenant, the UTC day (a window without `as_of` ends today) and the request's path
 and query (another URL is another answer), so a dashboard polling every minute
 gets `304 Not Modified` until the next run publishes. A query parameter the
 endpoint does not take is refused (422), as the CLI refuses an unknown option,
-rather than silently ignored: `workspaceId=2` would otherwise rank every workspace. The
-answers computed on a snapshot are kept with it (a published file never changes),
-so many dashboards asking the same thing cost one query per run.
+rather than silently ignored: `workspaceId=2` would otherwise rank every
+workspace. The answers computed on a snapshot are kept with it (a published file
+never changes), so many dashboards asking the same thing cost one query per run.
 """
 
 from __future__ import annotations

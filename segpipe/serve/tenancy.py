@@ -11,8 +11,9 @@ visible segments; one with a `workspace_id` column keeps those workspaces' rows
 (both, when it has both); one with neither but a `lead_id` column keeps the rows
 of those workspaces' leads; a set of segments (a `segment_ids` list, or a `set_id`
 numbered in internal.segment_sets) is kept when it holds a visible segment, its
-list cut to those; run metadata is shown as is; anything else is not there. (In a loaded source, `src.*`, a `segment_id` is a campaign's target, so
-there only the owner's `workspace_id` counts.) So top, the segment pages, the
+list cut to those; run metadata is shown as is; anything else is not there. (In a
+loaded source, `src.*`, a `segment_id` is a campaign's target, so there only the
+owner's `workspace_id` counts.) So top, the segment pages, the
 drill-downs and every analysis are scoped alike, including the "did you mean"
 hint of an unknown segment.
 """
