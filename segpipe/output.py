@@ -48,13 +48,24 @@ class FileRows:
     rows: list
 
 
-def round_rate(value: Fraction | float | None) -> float | None:
+class Rate(float):
+    """A rate rounded for output (the value JSON, CSV and files carry) that keeps its exact
+    value, so a table rounds that once to a tenth of a percent: rounding the rounded 0.1265
+    (from 12.646 %) again would show 12.7 where `top` shows 12.6."""
+
+    __slots__ = ("exact",)
+
+
+def round_rate(value: Fraction | float | None) -> Rate | None:
     """Round half away from zero to 4 decimals, exactly (a float by its exact binary value)."""
     if value is None:
         return None
+    value = getattr(value, "exact", value)
     scaled = abs(Fraction(value)) * 10000
     rounded = ((2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)) / 10000
-    return -rounded if value < 0 and rounded else rounded
+    rate = Rate(-rounded if value < 0 and rounded else rounded)
+    rate.exact = value
+    return rate
 
 
 @dataclass(frozen=True)
@@ -68,13 +79,14 @@ class Interval:
     def __str__(self) -> str:
         if self.rate is None:
             return "-"
-        return f"{_percent(self.rate)} % ({_percent(self.low)}–{_percent(self.high)})"
+        return f"{percent_text(self.rate)} % ({percent_text(self.low)}–{percent_text(self.high)})"
 
 
-def _percent(value) -> str:
-    """One decimal of a percentage, rounded half away from zero like the JSON's rates."""
-    tenths = round_rate(Fraction(value) / 10) * 1000
-    return f"{tenths:.1f}".replace("-0.0", "0.0")
+def percent_text(value, sign: str = "") -> str:
+    """One decimal of a percentage, rounded half away from zero like the JSON's rates, from the
+    exact value (rounding the JSON's 4 decimals again would turn 12.646 % into 12.7)."""
+    tenths = float(round_rate(Fraction(getattr(value, "exact", value)) / 10)) * 1000
+    return f"{tenths:{sign}.1f}".replace("-0.0", "0.0").replace("+-0.0", "+0.0")
 
 
 def plain(value):
@@ -100,13 +112,6 @@ def cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def interval_cell(rate: float | None, low: float | None, high: float | None) -> str:
-    """A rate with its 95 % interval as a table shows it: `13.9 % (10.4–18.2)`; '-' without one."""
-    if rate is None:
-        return "-"
-    return f"{rate * 100:.1f} % ({low * 100:.1f}–{high * 100:.1f})"
 
 
 def table(columns, rows, text_columns=()) -> str:

@@ -17,6 +17,7 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
+from segpipe.analyses.rates import comparison, points, rate_fields, with_interval
 from tests.conftest import make_project, run_segpipe
 
 AS_OF = "2025-01-31"
@@ -153,6 +154,20 @@ def test_compare_table_says_in_words_what_the_test_found(project):
     assert "approximate" in table
     low, high = proportion_confint(result["a"]["replied"], result["a"]["leads_sent"], method="wilson")
     assert f"({low * 100:.1f}–{high * 100:.1f})" in table
+
+
+def test_a_table_rounds_the_exact_rate_once():
+    """12.646 % is 0.1265 in JSON; a table shows 12.6 %, as `top` does, not 12.7 (0.1265 rounded again)."""
+    fields = rate_fields("reply_rate", {"leads_sent": 100000, "replied": 12646})
+    assert fields["reply_rate"] == 0.1265
+    low, high = proportion_confint(12646, 100000, method="wilson")
+
+    def tenth(value):
+        return Decimal(value * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+    assert with_interval(fields, "reply_rate") == f"12.6 % ({tenth(low)}–{tenth(high)})"
+    difference = comparison((12646, 100000), (0, 100000))
+    assert difference["difference"] == 0.1265 and points(difference["difference"]) == "+12.6"
 
 
 def test_compare_small_samples_use_fisher(project):

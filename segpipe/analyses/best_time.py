@@ -15,10 +15,11 @@ import zoneinfo
 
 from ..contract import SEGMENT_PERFORMANCE_HOURLY, SEGMENTS, WORKSPACE_PERFORMANCE_HOURLY
 from ..errors import ConfigError
-from ..output import formatted, interval_cell, json_text
+from ..output import formatted, json_text
 from ..published import query
 from ..suggest import did_you_mean
 from ..top import METRICS, Window, check_range
+from .rates import with_interval
 from .scope import check_workspace, metric_columns, rate_keys, segment_in_scope
 
 #: --by → the bucket keys, and all buckets in order
@@ -125,7 +126,7 @@ def render(result: dict, output_format: str) -> str:
     columns = [*("weekday" if k == "weekday" else f"hour ({result['tz']})" for k in keys),
                "leads_sent", count, f"{metric} (95 % interval)", ""]
     rows = [[*(WEEKDAYS[b[k] - 1] if k == "weekday" else f"{b[k]:02d}:00" for k in keys), b["leads_sent"], b[count],
-             interval_cell(b[metric], b[f"{metric}_low"], b[f"{metric}_high"]),
+             with_interval(b, metric),
              "<- best" if b == result["best"] else ""] for b in result["buckets"]]
     scope = (f"segment {result['segment_id']} {result['segment_name']}" if result["segment_id"] is not None
              else "every segment" + (f" of workspace {result['workspace_id']}" if result["workspace_id"] is not None else ""))
@@ -135,7 +136,7 @@ def render(result: dict, output_format: str) -> str:
         verdict = f"No {result['by']} has {result['min_sent']} or more sends: no best time (lower --min-sent or widen --days)."
     else:
         label = " ".join(WEEKDAYS[best[k] - 1] if k == "weekday" else f"{best[k]:02d}:00" for k in keys)
-        verdict = (f"Best: {label} ({result['tz']}), {metric} {interval_cell(best[metric], best[f'{metric}_low'], best[f'{metric}_high'])}"
+        verdict = (f"Best: {label} ({result['tz']}), {metric} {with_interval(best, metric)}"
                    f" — the {rule} among buckets with {result['min_sent']}+ sends.")
     title = (f"{metric} by {result['by']} ({result['tz']}), {scope}, "
              f"{result['time_range_from'][:10]} to {result['time_range_to'][:10]} (UTC days)")

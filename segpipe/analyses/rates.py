@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import stats
-from ..output import Interval, formatted, json_text, round_rate
+from ..output import Interval, formatted, json_text, percent_text, round_rate
 from ..top import METRICS
 from .scope import DENOMINATORS
 
@@ -55,14 +55,14 @@ def comparison(a: tuple[int, int], b: tuple[int, int]) -> dict:
             "significant": p_value < stats.ALPHA}
 
 
-def percent(value: float | None) -> str:
-    """A rounded rate as a table shows it: `13.9 %`."""
-    return "-" if value is None else f"{value * 100:.1f} %"
-
-
 def with_interval(fields: dict, metric: str) -> str:
-    """`13.9 % (10.5–18.2)` from rate_fields' values."""
+    """`13.9 % (10.5–18.2)` from rate_fields' or rate_keys' values."""
     return str(Interval(fields[metric], fields[f"{metric}_low"], fields[f"{metric}_high"]))
+
+
+def points(value) -> str:
+    """A difference of rates in percentage points, as a table shows it: `+1.2`."""
+    return percent_text(value, "+")
 
 
 def difference_words(result: dict) -> str:
@@ -70,12 +70,11 @@ def difference_words(result: dict) -> str:
     significant — in words, so nobody reads a noisy difference as a finding."""
     if result["difference"] is None:
         return "no difference can be computed: a side has no sends in the window"
-    points = result["difference"] * 100
     test = "pooled z-test" if result["test"] == "z" else "Fisher's exact test"
     verdict = ("significant at the 5 % level" if result["significant"]
                else "NOT significant at the 5 % level: the data do not show a real difference")
-    return (f"{points:+.1f} points (95 % CI {result['difference_low'] * 100:+.1f} to "
-            f"{result['difference_high'] * 100:+.1f}), p = {result['p_value']:.3g} ({test}): {verdict}")
+    return (f"{points(result['difference'])} points (95 % CI {points(result['difference_low'])} to "
+            f"{points(result['difference_high'])}), p = {result['p_value']:.3g} ({test}): {verdict}")
 
 
 def rendered(result: dict, output_format: str, table_text, flat_rows):

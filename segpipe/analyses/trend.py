@@ -12,10 +12,11 @@ import datetime as dt
 
 from ..contract import SEGMENT_PERFORMANCE_DAILY
 from ..errors import ConfigError
-from ..output import formatted, interval_cell, json_text
+from ..output import formatted, json_text
 from ..published import query
 from ..suggest import did_you_mean
 from ..top import METRICS, Window
+from .rates import with_interval
 from .scope import check_workspace, metric_columns, rate_keys, segment_in_scope
 
 PERIODS = ("day", "week", "month")
@@ -99,7 +100,7 @@ def render(result: dict, output_format: str) -> str:
     for series in result["series"]:
         columns = [f"{result['by']} from", "leads_sent", count, f"{metric} (95 % interval)"]
         rows = [[p["period_start"], p["leads_sent"], p[count],
-                 interval_cell(p[metric], p[f"{metric}_low"], p[f"{metric}_high"])] for p in series["points"]]
+                 with_interval(p, metric)] for p in series["points"]]
         blocks.append(formatted("table", columns, rows,
                                 title=f"Segment {series['segment_id']} {series['segment_name']}: {metric} by {result['by']}, {window}"))
     return "\n".join(blocks)

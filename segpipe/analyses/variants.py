@@ -14,7 +14,7 @@ from ..contract import SEGMENT_CAMPAIGN_DAILY
 from ..output import table
 from ..published import query
 from ..top import METRICS, Window, check_metric
-from .rates import comparison, rate_fields, rendered, window_words, with_interval, x_n
+from .rates import comparison, points, rate_fields, rendered, window_words, with_interval, x_n
 from .scope import check_workspace, segment_in_scope
 
 NO_VARIANT = "(none)"
@@ -111,7 +111,7 @@ def table_text(result: dict) -> str:
                 verdict = "no comparison (no denominator)"
             else:
                 compared += 1
-                verdict = (f"{v['difference'] * 100:+.1f} pts, p_adj = {v['p_adjusted']:.3g}: "
+                verdict = (f"{points(v['difference'])} pts, p_adj = {v['p_adjusted']:.3g}: "
                            + ("significant" if v["significant"] else "not significant"))
             rows.append([v["variant"], v["leads_sent"], v[count], with_interval(v, metric), verdict])
         lines += table(["variant", "leads_sent", count, f"{metric} (95 % CI)", "vs control"], rows,
