@@ -20,7 +20,7 @@ from pathlib import Path
 from .safe_write import write_own_file
 
 #: Marks a file as this cache, in this layout.
-FORMAT = "segpipe parse cache 1"
+FORMAT = "segpipe parse cache 2"  # 2: a key written twice is refused
 
 
 def cached_parse(text: str, cache: Path, parse: Callable[[str], object]) -> object:

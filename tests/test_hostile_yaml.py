@@ -112,3 +112,29 @@ def test_huge_numbers_and_nul_are_one_line_and_publish_nothing(root, line, key):
     assert result.stderr.startswith(f"Error: {segments}:")
     assert key in result.stderr and result.stderr.count("\n") == 1
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("config, text, line, key", [
+    ("seeds/segments.yml", "segments:\n  - id: 1\n    name: US\n    filters:\n      countries: [US]\n    filters:\n"
+                           "      roles: [CMO]\n", 6, "filters"),
+    ("seeds/segments.yml", "segments:\n  - id: 1\n    name: US\n    filters: {countries: [US], countries: [DE]}\n", 4, "countries"),
+    ("project.yml", None, None, "vars"),
+], ids=["segment", "flow-mapping", "project.yml"])
+def test_a_key_written_twice_is_refused(root, config, text, line, key):
+    """YAML itself would keep the last value silently: a second `filters:` dropping the first
+    changes which leads a segment holds, so it is one line naming the file, line and key."""
+    published = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert published.returncode == 0, published.stderr
+    db = root / "out.duckdb"
+    before = db.read_bytes()
+    path = root / config
+    if text is None:
+        original = path.read_text()
+        text = original + "vars:\n  days: 7\n"
+        line = text.splitlines().index("vars:", original.splitlines().index("vars:") + 1) + 1
+    path.write_text(text)
+    result = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Error: {path}:{line}: ")
+    assert f"the key '{key}' is written twice" in result.stderr and result.stderr.count("\n") == 1
+    assert db.read_bytes() == before
