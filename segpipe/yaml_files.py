@@ -14,11 +14,11 @@ from .errors import ConfigError
 from .parse_cache import cached_parse
 
 
-def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = False):
+def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = False, secret_keys: bool = False):
     """Parse a YAML file, turning syntax errors into one line with the file and line.
 
     With `cache`, the parse stored there is reused while the file's text is
-    unchanged (see parse_cache.py). With `lines`, see `yaml_loader`.
+    unchanged (see parse_cache.py). With `lines` and `secret_keys`, see `yaml_loader`.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -28,21 +28,22 @@ def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = Fa
         if lines:  # a parse with line numbers is another value than one without
             cache = cache.with_suffix(".lines.json")
         return cached_parse(text, cache, lambda source: parse_yaml(source, path, what, lines))
-    return parse_yaml(text, path, what, lines)
+    return parse_yaml(text, path, what, lines, secret_keys)
 
 
 @functools.cache
-def yaml_loader(lines: bool = False):
+def yaml_loader(lines: bool = False, secret_keys: bool = False):
     """libyaml's safe loader when PyYAML has it (3x faster than the pure-Python one), refusing
     a key written twice in one mapping, which PyYAML would let the last one win silently (a
     second `filters:` would drop the first). With `lines`, each mapping also gets `__line__`,
     its own line, and `__keys__`, the line of each of its text keys, so a message names the
-    line at fault."""
+    line at fault. With `secret_keys` (a --tokens file) a message shows a key's first
+    characters only."""
     import yaml  # about 17 ms, so only when there is something to parse
 
     class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         def construct_mapping(self, node, deep=False):
-            _refuse_repeated_keys(node)
+            _refuse_repeated_keys(node, secret_keys)
             return super().construct_mapping(node, deep=deep)
 
     if not lines:
@@ -59,7 +60,7 @@ def yaml_loader(lines: bool = False):
     return LineLoader
 
 
-def _refuse_repeated_keys(node) -> None:
+def _refuse_repeated_keys(node, secret: bool) -> None:
     """A mapping's own scalar keys, each once (keys merged in with `<<` may be overridden)."""
     import yaml
 
@@ -69,16 +70,16 @@ def _refuse_repeated_keys(node) -> None:
             continue
         if (key.tag, key.value) in first_lines:
             raise yaml.constructor.ConstructorError(
-                None, None, f"the key '{key.value}' is written twice (first on line "
+                None, None, f"the key '{key.value[:4] + '…' if secret else key.value}' is written twice (first on line "
                 f"{first_lines[key.tag, key.value]}); keep one of them", key.start_mark)
         first_lines[key.tag, key.value] = key.start_mark.line + 1
 
 
-def parse_yaml(text: str, path: Path, what: str, lines: bool = False):
+def parse_yaml(text: str, path: Path, what: str, lines: bool = False, secret_keys: bool = False):
     import yaml
 
     try:
-        return load_yaml(text, str(path), what, lines)
+        return load_yaml(text, str(path), what, lines, secret_keys)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -92,11 +93,11 @@ def parse_yaml(text: str, path: Path, what: str, lines: bool = False):
 ALIAS_ALLOWANCE = 100_000
 
 
-def load_yaml(text: str, where: str, what: str, lines: bool = False):
+def load_yaml(text: str, where: str, what: str, lines: bool = False, secret_keys: bool = False):
     """yaml.load(text) after checking that aliases do not expand the document past
     len(text) + ALIAS_ALLOWANCE values (ConfigError naming the line). Aliases are
     shared by the parser, so the check walks each node once: microseconds for a bomb."""
-    loader = yaml_loader(lines)(text)
+    loader = yaml_loader(lines, secret_keys)(text)
     try:
         node = loader.get_single_node()
         if node is None:

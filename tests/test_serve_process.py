@@ -77,7 +77,10 @@ def test_before_the_first_run_it_answers_503_then_serves_what_a_run_publishes(se
 @pytest.mark.parametrize("content,line", [
     ("tok: [1, x]", "--tokens: {path}: token 'tok…' must map to a list of workspace ids (integers) or to 'all', got [1, 'x']"),
     ("- tok", "--tokens: {path} must map each token to a list of workspace ids or to 'all', e.g. 'sk_team_a: [1]'"),
-    ("tok: [1", "--tokens: {path} is not valid YAML: while parsing a flow sequence"),
+    ("tok: [1", "--tokens: {path}:2: invalid YAML in the tokens file: did not find expected ',' or ']'"),
+    # a token written twice is refused, not granted its last line's scope; the message hides it
+    ("sk_team_a: [1]\nsk_other: [2]\nsk_team_a: all", "--tokens: {path}:3: invalid YAML in the tokens file: "
+                                                      "the key 'sk_t…' is written twice (first on line 1); keep one of them"),
 ])
 def test_a_bad_tokens_file_is_one_line(served_project, tmp_path, content, line):
     path = tmp_path / "tokens.yml"

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENT_SETS, SEGMENTS
 from ..errors import ConfigError
 from ..sql import quote_ident
+from ..yaml_files import read_yaml
 
 #: relations without a segment_id or workspace_id column a limited token may still read
 UNSCOPED_RELATIONS = {(RUN_INFO.schema, RUN_INFO.name)}
@@ -60,14 +61,12 @@ class Tokens:
 
     @classmethod
     def load(cls, path: Path) -> "Tokens":
-        import yaml
-
+        """Read as every YAML file is (yaml_files.py): a token written twice is refused rather
+        than granted the scope of its last line."""
         try:
-            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"--tokens: cannot read {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--tokens: {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+            document = read_yaml(path, "the tokens file", secret_keys=True)
+        except ConfigError as exc:
+            raise ConfigError(f"--tokens: {exc}") from None
         if not isinstance(document, dict) or not document:
             raise ConfigError(f"--tokens: {path} must map each token to a list of workspace ids or to 'all', "
                               "e.g. 'sk_team_a: [1]'")
