@@ -21,6 +21,7 @@ from tests.datasets import _send as send
 
 AS_OF = ("--as-of", "2025-01-31")
 CHECKS = ("sends_to_unknown_leads", "sends_of_unknown_campaigns", "sends_across_workspaces",
+          "sends_of_campaigns_with_an_unknown_segment", "sends_for_a_segment_of_another_workspace",
           "sends_without_a_send_time", "leads_source_is_not_empty", "segments_file_has_segments",
           "tags_that_look_comma_separated", "scores_outside_0_to_100")
 
@@ -85,6 +86,40 @@ def test_problem_sends_are_counted_with_a_named_sample(tmp_path, cli):
     assert found["sends_of_unknown_campaigns"][1] == "e.g. send_id=19, lead_id=1, campaign_id=999, campaign_known=False"
     assert found["sends_across_workspaces"][1] == ("e.g. send_id=15, lead_id=5, campaign_id=10, "
                                                    "campaign_workspace_id=1, lead_workspace_id=2")
+
+
+@pytest.mark.parametrize("attribution", ["campaign", "matching"])
+def test_sends_a_campaign_segment_cannot_count(tmp_path, cli, attribution):
+    """Under campaign attribution a send counts only for its campaign's segment: a segment_id
+    naming no segment, or a segment of another workspace than the lead, drops the send; under
+    matching attribution the segment_id counts for nothing, so neither check fails."""
+    campaigns = [*CAMPAIGNS,
+                 {"id": 40, "workspace_id": 1, "name": "deleted segment", "segment_id": 99, "sent_at": "2025-01-20 09:00:00"},
+                 {"id": 41, "workspace_id": 1, "name": "segment of workspace 3", "segment_id": 5,
+                  "sent_at": "2025-01-21 09:00:00"}]
+    sends = [*SENDS, send(40, 40, 1, {"sent", "opened"}), send(41, 40, 2, {"sent"}), send(42, 40, 3, {"opened"}),
+             send(43, 41, 4, {"sent", "replied"})]
+    segment_workspace = {seg["id"]: seg.get("workspace_id") for seg in SEGMENTS}
+    lead_workspace = {lead["id"]: lead["workspace_id"] for lead in LEADS}
+    campaign = {c["id"]: c for c in campaigns}
+    sent = [s for s in sends if s["sent"] and s["campaign_id"] in campaign]
+    unknown = [s for s in sent if campaign[s["campaign_id"]]["segment_id"] not in (None, *segment_workspace)]
+    elsewhere = [s for s in sent if s["lead_id"] in lead_workspace
+                 and segment_workspace.get(campaign[s["campaign_id"]]["segment_id"]) not in (None, lead_workspace[s["lead_id"]])]
+    assert ([s["id"] for s in unknown], [s["id"] for s in elsewhere]) == ([40, 41], [43])
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=campaigns, campaign_leads=sends, segments=SEGMENTS,
+                        project={"vars": {"days": 31, "attribution": attribution}})
+    out = run(cli, root)
+    found = warnings(out)
+    if attribution == "matching":
+        for check in ("sends_of_campaigns_with_an_unknown_segment", "sends_for_a_segment_of_another_workspace"):
+            assert check not in found and re.search(rf"^PASS\s+test\s+{check}\s", out, re.M)
+        return
+    assert found["sends_of_campaigns_with_an_unknown_segment"][0] == f"{len(unknown)} failing rows"
+    assert re.fullmatch(r"e\.g\. send_id=4[01], lead_id=[12], campaign_id=40, campaign_segment_id=99, "
+                        r"campaign_segment_known=False", found["sends_of_campaigns_with_an_unknown_segment"][1])
+    assert found["sends_for_a_segment_of_another_workspace"] == (
+        "1 failing row", "e.g. send_id=43, lead_id=4, campaign_id=41, lead_workspace_id=1, campaign_segment_workspace_id=3")
 
 
 def test_a_send_without_a_send_time_is_shown_with_its_columns(tmp_path, cli):

@@ -6,14 +6,16 @@
     schema='internal',
     materialized='incremental',
     incremental_predicates=["day >= DATE " ~ since ~ " or day is null"],
-    full_refresh_on=['lead_segments', 'campaigns'],
+    full_refresh_on=['lead_segments', 'campaigns', 'segments'],
 ) }}
 -- depends_on: {{ ref('segment_performance_daily') }} (its last day is where an incremental run starts)
 
 -- The sends the data-quality checks report (SPEC §12; the tests in internal.yml): to a
 -- lead not in `leads`, of a campaign not in `campaigns`, or of a campaign of another
--- workspace than the lead's. Such a send counts for no segment (SPEC §4), so without a
--- warning the figures would just be quietly smaller. Usually empty: one pass over the
+-- workspace than the lead's; under campaign attribution also of a campaign whose
+-- segment_id names no segment, or a segment of another workspace than the lead's. Such a
+-- send counts for no segment (SPEC §4), so without a warning the figures would just be
+-- quietly smaller. Usually empty: one pass over the
 -- sends here, and the checks read a few rows instead of joining the sends again each.
 -- Incremental like segment_performance_daily: a rerun looks only at the recent sends
 -- (and those without a send time, which DuckDB finds in the Parquet scan).
@@ -32,11 +34,29 @@ select
     l.workspace_id                          as lead_workspace_id,
     l.lead_id is not null                   as lead_known,
     s.campaign_known,
+    s.campaign_segment_id,
+{%- if var('attribution') == 'campaign' %}
+    seg.segment_id is not null              as campaign_segment_known,
+    seg.workspace_id                        as campaign_segment_workspace_id,
+{%- else %}
+    -- a campaign's segment_id counts for nothing under matching attribution
+    true                                    as campaign_segment_known,
+    cast(null as bigint)                    as campaign_segment_workspace_id,
+{%- endif %}
     cast(s.sent_at as date)                 as day
 from sends as s
 -- lead_segments: every lead of stg_leads, as a table (stg_leads is a view that would
 -- normalise a million leads again on every incremental run)
 left join {{ ref('lead_segments') }} as l using (lead_id)
+{%- if var('attribution') == 'campaign' %}
+left join {{ ref('segments') }} as seg on seg.segment_id = s.campaign_segment_id
+{%- else %}
+-- depends_on: {{ ref('segments') }} (read under campaign attribution)
+{%- endif %}
 where l.lead_id is null
    or not s.campaign_known
    or s.campaign_workspace_id <> l.workspace_id
+{%- if var('attribution') == 'campaign' %}
+   or (s.campaign_segment_id is not null and seg.segment_id is null)
+   or seg.workspace_id <> l.workspace_id
+{%- endif %}
