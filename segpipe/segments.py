@@ -260,6 +260,14 @@ def _min_score(value, at: str):
     return value
 
 
+def match_key(value: str) -> str:
+    """A filter value as stg_leads' match keys hold the leads' values (DuckDB's
+    `lower(trim(…))`): spaces trimmed, and each character lower-cased on its own. Python's
+    str.lower() looks at whole words: it ends a word's Σ as ς and turns İ into i + U+0307,
+    so 'ΔΙΕΥΘΥΝΤΗΣ' in a filter could never match the same word in a lead."""
+    return "".join("i" if char == "\u0130" else char.lower() for char in value.strip(" "))
+
+
 def _text_list(value, where: str) -> list[str]:
     values = value if isinstance(value, list) else [value]
     result = []
@@ -268,7 +276,7 @@ def _text_list(value, where: str) -> list[str]:
             raise ConfigError(f"{where}: expected a string or a list of strings, got {item!r}")
         if isinstance(item, str) and "\0" in item:
             raise ConfigError(f"{where}: {item!r} contains a NUL character (\\0) — remove it")
-        normalised = str(item).strip(" ").lower()  # spaces only, as DuckDB's trim() does the leads' values
+        normalised = match_key(str(item))
         if normalised and normalised not in result:
             result.append(normalised)
     if not result:  # '  ' is no value to match, and no restriction would match every lead

@@ -86,3 +86,14 @@ def test_list_overlap_and_microsecond_differences_match_duckdb(spark):
            "array_length([1, 2, 3]) as n")
     expected = duckdb.connect().execute(sql).fetchall()
     assert [tuple(r) for r in spark.sql(to_spark(sql, "lists")).collect()] == expected
+
+
+def test_lower_cases_each_letter_alone_as_duckdb_does(spark):
+    """Java's lower() ends a word's Σ as ς and turns İ into i + U+0307; DuckDB's maps each
+    letter alone. The leads' match keys, and so membership, must not depend on the engine."""
+    words = ["ΔΙΕΥΘΥΝΤΗΣ", "İzmir", "τραπεζικός", "ΣΑΣ Σ", "Straße", "ǅemal", "CEO"]
+    values = ", ".join(f"('{w}')" for w in words)
+    sql = f"select w, lower(w) as key from (values {values}) as v(w) order by w"
+    expected = duckdb.connect().execute(sql).fetchall()
+    assert dict(expected)["ΔΙΕΥΘΥΝΤΗΣ"] == "διευθυντησ" and dict(expected)["İzmir"] == "izmir"
+    assert [tuple(r) for r in spark.sql(to_spark(sql, "lower")).collect()] == expected

@@ -12,6 +12,9 @@ override of sqlglot's Spark generator:
 - DuckDB's `dayofweek`/`dow` counts Sunday = 0, Spark's Sunday = 1, and
   sqlglot's ISO weekday for Spark is off by one: `isodow(d)`, `extract(isodow …)`
   and `dayofweek(d)` are generated here as Spark `WEEKDAY(d) + 1` and `DAYOFWEEK(d) - 1`.
+- DuckDB's `lower()` maps each character alone, Java's applies Unicode's final-sigma
+  rule and maps İ to two characters: generated as Spark `LOWER` after those two are
+  lower-cased alone.
 - `list(x ORDER BY y)` becomes COLLECT_LIST, which loses the order: refused.
 - `date_diff(unit, …)` counts unit boundaries in DuckDB and whole units in Spark:
   only microseconds (where both agree) pass.
@@ -51,6 +54,10 @@ class SegpipeSpark(Spark):
             exp.DayOfWeekIso: lambda self, e: f"(WEEKDAY({self.sql(e, 'this')}) + 1)",
             # DuckDB dayofweek: Sunday = 0 (Spark DAYOFWEEK: Sunday = 1)
             exp.DayOfWeek: lambda self, e: f"(DAYOFWEEK({self.sql(e, 'this')}) - 1)",
+            # DuckDB lower-cases each character alone; Java ends a word's Σ as ς and turns İ
+            # into i + U+0307, so the match keys of the leads would differ between engines:
+            # those two are lower-cased alone first
+            exp.Lower: lambda self, e: f"LOWER(REPLACE(REPLACE({self.sql(e, 'this')}, 'Σ', 'σ'), 'İ', 'i'))",
         }
 
 
