@@ -161,6 +161,29 @@ def test_lead_values_a_filter_would_misread(tmp_path, cli):
     assert re.fullmatch(r"e\.g\. lead_id=([34]), workspace_id=1, score=(150|-5)(\.0)?", example)
 
 
+def test_a_nan_score_is_reported_from_parquet_too(tmp_path, cli):
+    """A Parquet file's min/max statistics leave NaN out, and DuckDB decided `score between 0
+    and 100` from them: the same leads warned from CSV and passed from Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    scores = [float("nan") if lead["id"] == 2 else lead["score"] for lead in LEADS]
+    columns = {c: [lead.get(c) for lead in LEADS] for c in ("id", "workspace_id", "email", "source", "country", "role",
+                                                          "company_size", "industry")}
+    pq.write_table(pa.table({**columns, "score": pa.array(scores, pa.float64()),
+                             "tags": [[t for t in (lead.get("tags") or "").split(";") if t] for lead in LEADS],
+                             "created_at": pa.array([None] * len(LEADS), pa.timestamp("us"))}),
+                   root / "leads.parquet")
+    config = yaml.safe_load((root / "project.yml").read_text())
+    config["sources"] = {**config.get("sources", {}), "leads": {"path": "leads.parquet"}}
+    (root / "project.yml").write_text(yaml.safe_dump(config))
+    outside = [lead["id"] for lead, score in zip(LEADS, scores) if score == score and score is not None and not 0 <= score <= 100]
+    message, example = warnings(run(cli, root))["scores_outside_0_to_100"]
+    assert message == f"{len(outside) + 1} failing row{'s' if outside else ''}"
+    assert example == "e.g. lead_id=2, workspace_id=1, score=nan"
+
+
 def test_a_var_no_model_reads_is_named_with_the_closest(tmp_path, cli):
     root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
                         project={"vars": {"days": 30, "attribtion": "campaign", "lookback_days": 5}})
