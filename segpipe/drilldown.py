@@ -44,16 +44,22 @@ def find_segment(con, ref: str) -> SegmentRef:
     raise UnknownSegmentError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")
 
 
+#: a lead's score as listed: a NaN score (the file let it through; it meets no min_score
+#: and the data-quality checks report it) is no score, so it is null in JSON, which has no
+#: NaN, and is listed after every real score
+SCORE = "nullif(l.score, 'NaN'::DOUBLE)"
+
+
 def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tuple[int, list[tuple]]:
     """(how many leads the segment has, `limit` of them from `offset` on: best score first)."""
     total = query(con, f"select count(*) from {SEGMENT_LEADS} where segment_id = $id", {"id": segment.id})[0][0]
-    columns = ", ".join(f"l.{c}" for c in LEAD_COLUMNS)
+    columns = ", ".join(SCORE if c == "score" else f"l.{c}" for c in LEAD_COLUMNS)
     rows = query(con, f"""
         select {columns}
         from {SEGMENT_LEADS} as sl
         join {LEADS} as l on l.lead_id = sl.lead_id
         where sl.segment_id = $id
-        order by l.score desc nulls last, l.lead_id
+        order by {SCORE} desc nulls last, l.lead_id
         limit $limit offset $offset""", {"id": segment.id, "limit": limit, "offset": offset})
     return total, [_whole_score(row) for row in rows]
 

@@ -201,6 +201,23 @@ def test_leads_by_id_or_name_best_score_first(project, segment):
     assert [(lead["score"], type(lead["score"])) for lead in payload["leads"]] == [(90, int), (70, int), (None, type(None))]
 
 
+def test_a_nan_score_is_no_score_in_listings(tmp_path):
+    """JSON has no NaN: a NaN score (reported by the data-quality checks) lists as null, after
+    every real score, in `leads` and `export leads` alike."""
+    leads = [{**LEADS[0], "score": "NaN"}, *LEADS[1:]]
+    root = make_project(tmp_path / "p", leads=leads, campaigns=CAMPAIGNS, campaign_leads=CAMPAIGN_LEADS,
+                        segments=SEGMENTS)
+    assert invoke("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    result = invoke("leads", "Founders", "--project-dir", root, "--format", "json")
+    assert "NaN" not in result.stdout
+    listed = [(lead["lead_id"], lead["score"]) for lead in json.loads(result.stdout)["leads"]]
+    assert listed == [(2, 90), (1, None), (3, None)]  # no score: by id, as for lead 3's missing one
+    exported = invoke("export", "leads", "--top", 1, "--metric", "open_rate", *WINDOW_ARGS, "--format", "csv",
+                      "--project-dir", root).stdout.splitlines()
+    assert [line.split(",")[0] for line in exported[1:]][:3] == ["2", "1", "3"]
+    assert exported[2].split(",")[4] == ""
+
+
 def test_leads_limit_and_csv(project):
     result = invoke("leads", "Founders", "--project-dir", project, "--limit", 2, "--format", "csv")
     lines = result.stdout.splitlines()

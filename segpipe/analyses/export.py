@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..contract import LEADS, SEGMENT_LEADS
-from ..drilldown import LEAD_COLUMNS
+from ..drilldown import LEAD_COLUMNS, SCORE
 from ..errors import ConfigError
 from ..output import write_xlsx
 from ..published import query
@@ -59,8 +59,8 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
     def as_listed(expression: str) -> str:
         return expression if list_separator is None else f"array_to_string({expression}, {quote_str(list_separator)})"
 
-    attributes = [f"any_value({as_listed('l.tags') if c == 'tags' else 'l.' + quote_ident(c)}) as {quote_ident(c)}"
-                  for c in LEAD_COLUMNS[1:]]
+    listed = {"tags": as_listed("l.tags"), "score": SCORE}
+    attributes = [f"any_value({listed.get(c, 'l.' + quote_ident(c))}) as {quote_ident(c)}" for c in LEAD_COLUMNS[1:]]
     sql = f"""
         with ranked(segment_id, rank) as (values {ids})
         select l.lead_id, {", ".join(attributes)},
@@ -69,7 +69,7 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
         join ranked as r on r.segment_id = sl.segment_id
         join {LEADS} as l on l.lead_id = sl.lead_id
         group by l.lead_id
-        order by min(r.rank), any_value(l.score) desc nulls last, l.lead_id"""
+        order by min(r.rank), any_value({SCORE}) desc nulls last, l.lead_id"""
     return sql, ranked
 
 
