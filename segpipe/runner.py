@@ -24,6 +24,7 @@ from .changes import Changes, NodeId, read_fingerprints, write_fingerprints
 from .docs import apply_comments, run_tests
 from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
 from .interrupt import stoppable, watch
+from .kept_warnings import AGAIN, keep, kept, kept_in
 from .plan import Plan
 from .project import PROJECT_FILE
 from .publish import BuildFile
@@ -97,6 +98,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
             changes = Changes.detect(plan, previous)
             changes.fingerprints[ENGINE_NODE] = engine.type
             if previous and not changes.any(plan):
+                report_kept(kept_in(project.database), plan, progress)
                 echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
                 _write_results(plan, progress, started, "success", "nothing to do")
                 return {"results": [], "seconds": time.perf_counter() - started}
@@ -163,7 +165,9 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         for name in built:
             if name in plan.docs:
                 apply_comments(con, plan.docs[name], plan.models[name].relation)
-        run_data_tests(con, plan, progress, built)
+        skipped = [name for name in plan.order if name not in built]
+        warned = run_data_tests(con, plan, progress, built, also=_relating_tests(plan, skipped))
+        keep(con, warned + report_kept(kept(con), plan, progress, skipped))
         _write_run_info(con, plan)
         if verify is not None:
             verify(con, plan, None)
@@ -188,7 +192,7 @@ def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress
             model = plan.models[name]
             model.sql = build.build_model(model)  # target/compiled shows the SQL that ran
         target.write_compiled(project, plan.models.values())
-        run_data_tests(None, plan, progress, plan.order, run=build.run_tests)
+        warned = run_data_tests(None, plan, progress, plan.order, run=build.run_tests)
         con = connect(path, threads=project.threads, memory_limit=project.memory_limit)
         try:
             for name in plan.order:
@@ -204,6 +208,7 @@ def _build_on_spark(plan: Plan, changes: Changes, path: Path, progress: Progress
                     apply_comments(con, doc, model.relation)
                 if verify is not None:
                     verify(con, plan, name)
+            keep(con, warned)
             _write_run_info(con, plan)
             if verify is not None:
                 verify(con, plan, None)
@@ -270,13 +275,13 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
 
 
 def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence: str = "nothing published",
-                   run=None) -> None:
-    """Run the data tests of `models` (default: the selected ones) on `con`, or with `run`
-    (an engine's own docs.run_tests); raise DataTestError when one of error severity
-    fails. Warnings only print."""
+                   run=None, also=()) -> list[tuple[str, str, str, str]]:
+    """Run the data tests of `models` (default: the selected ones), and the tests `also`, on
+    `con`, or with `run` (an engine's own docs.run_tests); raise DataTestError when one of
+    error severity fails. Warnings only print; returns them as (model, test, message, example)."""
     models = plan.selected if models is None else set(models)
-    tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests]
-    failures = []
+    tests = [t for name, doc in plan.docs.items() if name in models for t in doc.tests] + list(also)
+    failures, warnings = [], []
 
     def resolve(target: str, test) -> str:
         kind, name = target.split("(", 1)
@@ -294,10 +299,29 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
         status = "PASS" if count == 0 else ("WARN" if test.severity == "warn" else "FAIL")
         message, example = test.failure(count, sample) if count else ("", "")
         progress.node("test", test.name, status, seconds, None, message, example)
+        if status == "WARN":
+            warnings.append((test.model, test.name, message, example))
         if status == "FAIL":
             failures.append(f"{test.name} ({message}{', e.g. ' + example if example else ''})")
     if failures:
         raise DataTestError(f"{plural(len(failures), 'data test')} failed, {consequence}: {'; '.join(failures)}")
+    return warnings
+
+
+def _relating_tests(plan: Plan, models) -> list:
+    """The `relationships` tests of `models`: they look at another model, which may have changed."""
+    return [t for name in models if name in plan.docs for t in plan.docs[name].tests if t.kind == "relationships"]
+
+
+def report_kept(warnings, plan: Plan, progress: Progress, models=None) -> list[tuple[str, str, str, str]]:
+    """Report again the kept warnings of `models` (default: all) that the plan still declares
+    (kept_warnings.py); returns them."""
+    declared = {(name, t.name) for name, doc in plan.docs.items() if models is None or name in models
+                for t in doc.tests if t.kind != "relationships"}
+    again = [w for w in warnings if (w[0], w[1]) in declared]
+    for model, test, message, example in again:
+        progress.node("test", test, "WARN", 0.0, None, f"{message} ({AGAIN})", example)
+    return again
 
 
 #: the vars run_info publishes: what readers need to interpret the figures. Every BI user

@@ -46,8 +46,41 @@ def test_rerun_with_nothing_changed_publishes_nothing(project, cli):
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     result = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
     assert result.exit_code == 0
-    assert result.stdout == f"Nothing to do: all {BUILT_IN_MODELS} models are up to date in out.duckdb\n"
+    # the published file's warnings are reported again (SPEC §12), from the file: nothing is tested
+    assert result.stdout.splitlines()[0].startswith("WARN  test   sends_without_a_send_time ")
+    assert result.stdout.splitlines()[2:] == [f"Nothing to do: all {BUILT_IN_MODELS} models are up to date in out.duckdb"]
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def untimed_sends():
+    campaign_time = {c["id"]: c["sent_at"] for c in CAMPAIGNS}
+    return [s for s in SENDS if s["sent"] and not s["sent_at"] and not campaign_time[s["campaign_id"]]]
+
+
+def test_a_run_that_skips_a_model_reports_its_warnings(project, cli):
+    """SPEC §12: every run reports what makes figures smaller. A segment change leaves stg_sends
+    as it was (skipped), and its warning is reported again from the file, not lost."""
+    first = cli("run", "--project-dir", project, "--as-of", "2025-01-31", "--db", "fresh.duckdb")
+    warned = [line for line in first.stdout.splitlines() if "sends_without_a_send_time" in line]
+    assert len(warned) == 1 and warned[0].endswith(f"{len(untimed_sends())} failing row")
+    example = first.stdout.splitlines()[first.stdout.splitlines().index(warned[0]) + 1]
+    segments = project / "seeds" / "segments.yml"
+    segments.write_text(segments.read_text().replace("min_score: 60", "min_score: 50"))
+    again = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    lines = again.stdout.splitlines()
+    assert any(line.startswith("SKIP  model  stg_sends ") for line in lines)
+    at = next(i for i, line in enumerate(lines) if "sends_without_a_send_time" in line)
+    assert lines[at].startswith("WARN ") and lines[at].endswith(f"{len(untimed_sends())} failing row (model unchanged since tested)")
+    assert lines[at + 1] == example
+    assert ", 1 warning in " in lines[-1]
+    # a change that rebuilds the model tests it again: a send time for campaign 30 ends the warning
+    campaigns = [{**c, "sent_at": c["sent_at"] or "2025-01-20 09:00:00"} for c in CAMPAIGNS]
+    write_csv(project / "seeds" / "campaigns.csv", list(campaigns[0]), campaigns)
+    fixed = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    assert any(line.startswith("PASS  test   sends_without_a_send_time ") for line in fixed.stdout.splitlines())
+    assert ", 0 warnings in " in fixed.stdout.splitlines()[-1]
+    nothing = cli("run", "--project-dir", project, "--as-of", "2025-01-31")
+    assert nothing.stdout.startswith("Nothing to do: ")
 
 
 def test_new_and_changed_sends_update_only_recent_days(project, cli):

@@ -1,0 +1,52 @@
+"""The data-quality warnings of the published file, kept in it, so a run that does not rebuild
+a model still reports them (SPEC §12: `segpipe run` reports what makes figures quietly
+smaller or wrong, on every run while it lasts).
+
+A model is skipped only when its SQL, its docs and tests, and every input are as they were
+(changes.py), so its tests would find again what they found then: their warnings are
+reported from `segpipe_meta.warnings` instead of testing tables that did not change (at
+scale m that is seconds). A test that looks at another model (`relationships`) runs again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .sql import META_SCHEMA, create_meta_schema
+
+TABLE = f"{META_SCHEMA}.warnings"
+#: what a re-reported warning adds to its message
+AGAIN = "model unchanged since tested"
+
+
+def kept(con) -> list[tuple[str, str, str, str]]:
+    """(model, test, message, example) of each warning the file `con` reads was published with;
+    [] for a file from before warnings were kept."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'warnings'",
+                       [META_SCHEMA]).fetchall():
+        return []
+    return con.execute(f"SELECT model, test, message, example FROM {TABLE} ORDER BY model, test").fetchall()
+
+
+def kept_in(db_path: Path) -> list[tuple[str, str, str, str]]:
+    """kept() of a published file, opened read-only; [] when it cannot be read."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        return kept(con)
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+
+
+def keep(con, warnings: list[tuple[str, str, str, str]]) -> None:
+    """Store the warnings the file is published with (replacing those of the last run)."""
+    create_meta_schema(con)
+    con.execute(f"CREATE OR REPLACE TABLE {TABLE} (model VARCHAR, test VARCHAR, message VARCHAR, example VARCHAR)")
+    if warnings:
+        con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)", [list(w) for w in warnings])
