@@ -181,6 +181,25 @@ def test_healthz_and_docs(server):
     assert get(server.base_url + "/docs")[0] == 200
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/", "/api/dashboard/top-segments", "/api/segments/1/leads",
+                                  "/api/segments/nope"])
+def test_head_answers_as_get_without_a_body(server, path):
+    """Uptime checks and caches send HEAD: the GET's status and headers, no body."""
+    import urllib.error
+    import urllib.request
+
+    status, headers, _ = get(server.base_url + path, ALL)
+    request = urllib.request.Request(server.base_url + path, method="HEAD", headers={"Authorization": f"Bearer {ALL}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            head = (response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as exc:
+        head = (exc.code, dict(exc.headers), exc.read())
+    assert head[0] == status and head[2] == b""
+    assert {k.lower(): v for k, v in head[1].items() if k.lower() != "date"} == {
+        k: v for k, v in headers.items() if k != "date"}
+
+
 # --- bad parameters: the CLI's line --------------------------------------------------------------
 
 @pytest.mark.parametrize("path,params,cli", [

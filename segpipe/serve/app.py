@@ -115,7 +115,9 @@ def _segpipe_error(request: Request, exc: SegpipeError) -> JSONResponse:
 class AccessLog:
     """One access-log line per request (client, request line, status, bytes, milliseconds);
     empty query parameters (`workspace_id=`) count as not given, as the seed's client sends them;
-    an unexpected exception becomes a one-line 500, its traceback logged here only."""
+    HEAD is answered as GET without the body (uptime checks and caches send it; FastAPI's
+    routes take GET only); an unexpected exception becomes a one-line 500, its traceback
+    logged here only."""
 
     def __init__(self, app):
         self.app = app
@@ -127,6 +129,9 @@ class AccessLog:
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
                  if v != ""]
         scope["query_string"] = urlencode(query).encode("latin-1")
+        method = scope["method"]
+        if method == "HEAD":
+            scope["method"] = "GET"
         started, sent = time.perf_counter(), {"status": 0, "bytes": 0}
 
         async def send_logged(message):
@@ -134,13 +139,15 @@ class AccessLog:
                 sent["status"] = message["status"]
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             elif message["type"] == "http.response.body":
+                if method == "HEAD":
+                    message = {**message, "body": b""}
                 sent["bytes"] += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, send_logged)
         except Exception as exc:
-            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error answering %s %s", method, scope["path"])
             if sent["status"] == 0:
                 response = JSONResponse({"detail": f"unexpected {type(exc).__name__} — the server log has the details"},
                                         status_code=500)
@@ -148,6 +155,6 @@ class AccessLog:
         finally:
             client = scope.get("client") or ("-", 0)
             target = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
-            access_log.info('%s:%s "%s %s HTTP/%s" %d %d %.1fms', client[0], client[1], scope["method"], target,
+            access_log.info('%s:%s "%s %s HTTP/%s" %d %d %.1fms', client[0], client[1], method, target,
                             scope.get("http_version", "1.1"), sent["status"], sent["bytes"],
                             (time.perf_counter() - started) * 1000)
