@@ -178,6 +178,12 @@ def test_healthz_and_docs(server):
     top = {p["name"]: p for p in schema["paths"]["/api/dashboard/top-segments"]["get"]["parameters"]}
     assert top["metric"]["schema"]["enum"] == ["reply_rate", "open_rate", "bounce_rate", "click_rate", "conversion_rate"]
     assert (top["days"]["schema"]["minimum"], top["days"]["schema"]["maximum"], top["days"]["schema"]["default"]) == (1, 365, 30)
+    # the error bodies are described as they are sent, one `detail` line, and the token as a bearer scheme
+    responses = schema["paths"]["/api/dashboard/top-segments"]["get"]["responses"]
+    assert {status: responses[status]["content"]["application/json"]["schema"] for status in ("401", "403", "404", "422")} \
+        == dict.fromkeys(("401", "403", "404", "422"), {"$ref": "#/components/schemas/Problem"})
+    assert schema["components"]["schemas"]["Problem"]["properties"] == {"detail": {"title": "Detail", "type": "string"}}
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert get(server.base_url + "/docs")[0] == 200
 
 

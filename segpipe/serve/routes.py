@@ -20,8 +20,10 @@ import datetime as dt
 import hashlib
 from typing import Callable
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Security
 from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from .. import drilldown, segment_pages, top
 from ..analyses.best_time import best_time as best_time_analysis
@@ -35,18 +37,29 @@ from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metri
                      SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
 from .tenancy import Scope
 
-router = APIRouter(prefix="/api")
+class Problem(BaseModel):
+    """Every error answer: one line, the CLI's message for a bad parameter (SPEC §10)."""
+
+    detail: str
 
 
-def tenant(request: Request) -> Scope | None:
+#: the error answers the OpenAPI document describes (FastAPI's default 422 body is not segpipe's)
+PROBLEMS = {401: "no known token (with `serve --tokens`)", 403: "a `workspace_id` outside the token's list",
+            404: "no such segment (or not the token's)", 422: "a bad parameter: the CLI's one-line message"}
+router = APIRouter(prefix="/api", responses={status: {"model": Problem, "description": description}
+                                             for status, description in PROBLEMS.items()})
+#: `Authorization: Bearer <token>`, needed with `serve --tokens` (the OpenAPI document's scheme)
+bearer = HTTPBearer(auto_error=False, description="A token of the `serve --tokens` file (not needed without one).")
+
+
+def tenant(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)) -> Scope | None:
     """The workspaces the request's bearer token may see (None: all of them).
 
     Without `--tokens` every request may see everything; with it, a request
     without a known token is refused (401)."""
     tokens, scope = request.app.state.tokens, None
     if tokens is not None:
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        known, scope = tokens.scope_of(presented.strip()) if scheme.lower() == "bearer" else (False, None)
+        known, scope = tokens.scope_of(credentials.credentials.strip()) if credentials else (False, None)
         if not known:
             raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
                                 headers={"WWW-Authenticate": "Bearer"})
