@@ -1,4 +1,6 @@
-{#- Reading the metadata-fallback fields (SPEC §5) out of leads.metadata JSON. -#}
+{#- Reading the metadata-fallback fields (SPEC §5) out of leads.metadata JSON.
+    Their values are checked when the leads load (METADATA_KEYS in segpipe/sources.py):
+    a key read here is listed there too. -#}
 {% macro metadata_flag(key) -%}
 coalesce(lower(trim(json_extract_string(metadata, '$.{{ key }}'))) in ('true', 't', '1', 'yes', 'y'), false)
 {%- endmacro %}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .sources import CONTRACT, Loader
+from .sources import CONTRACT, Loader, sends_from_metadata
 from .sql import META_SCHEMA, create_meta_schema
 
 TABLE = f"{META_SCHEMA}.fingerprints"
@@ -147,6 +147,8 @@ class Changes:
         incremental = _incremental_in_place(plan, previous, changed)
         _keep_unselected(plan, previous, changed, fps)
         removed = {node for node in previous if node.is_node and node not in fps}
+        if sends_from_metadata(plan.project) and NodeId("source", "campaign_leads") in removed:
+            changed.add(NodeId("source", "leads"))  # its metadata is read from now on: load it again, which checks it
         return cls(fps, changed, incremental, appends, removed, paths)
 
     @classmethod

@@ -29,7 +29,7 @@ from .plan import Plan
 from .project import PROJECT_FILE
 from .publish import BuildFile
 from .render import unread_vars
-from .sources import Loader
+from .sources import Loader, sends_from_metadata
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident, without_pandas
 from .suggest import did_you_mean
 from .wording import plural
@@ -238,7 +238,8 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
         seeds={n: p for n, p in project.seeds.items() if NodeId("seed", n) in changes.changed},
     )
     files_of = lambda kind, name: changes.paths.get(NodeId(kind, name))  # noqa: E731
-    for kind, name, count, seconds in Loader(con, stale).load_all_timed(files_of, changes.appends):
+    loader = Loader(con, stale, sends_from_metadata(project))  # the whole project's campaign sources decide
+    for kind, name, count, seconds in loader.load_all_timed(files_of, changes.appends):
         appended = changes.appends.get(name) if kind == "source" else None
         progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
     for computed in plan.computed_sources:

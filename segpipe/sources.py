@@ -11,10 +11,15 @@ type, never inferred, so "00123" stays text and "SAT" never becomes a date. A
 value that fails its cast is reported with file, line and column. Booleans
 accept true/false/t/f/1/0/yes/no (and native booleans, and integers 0/1);
 timestamps with a zone are converted to UTC and naive ones are read as UTC.
+
+Without campaign sources, sends come from leads.metadata (SPEC §5); the values
+read from it follow the same rules and are checked once, when the leads load,
+so a bad one is reported like any other bad value rather than by a model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 
@@ -53,6 +58,39 @@ INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
 #: Column added to file reads when looking for a bad value, to name the file.
 FILE_COLUMN = "__segpipe_file"
+#: SPEC §5: what the fallback reads from a send's leads.metadata (macros/metadata.sql), by type
+METADATA_KEYS = {"sent_at": "TIMESTAMP", "replied_at": "TIMESTAMP", "opened": "BOOLEAN", "replied": "BOOLEAN",
+                 "bounced": "BOOLEAN", "clicked": "BOOLEAN", "converted": "BOOLEAN"}
+
+
+def sends_from_metadata(project: Project) -> bool:
+    """Whether sends are read from leads.metadata: the project has no campaign sources (SPEC §5)."""
+    return "leads" in project.sources and "campaign_leads" not in project.sources
+
+
+def metadata_values(column: str) -> str:
+    """SQL: the texts of METADATA_KEYS in JSON `column`, one list (the JSON is parsed once)."""
+    return f"json_extract_string({column}, [{', '.join(quote_str('$.' + key) for key in METADATA_KEYS)}])"
+
+
+def metadata_value(values: str):
+    """`value` for metadata_problem: a key's text in the list `values` (metadata_values)."""
+    return lambda key: f"{values}[{list(METADATA_KEYS).index(key) + 1}]"
+
+
+def metadata_problem(value, zoned: str = "TIMESTAMPTZ") -> str:
+    """SQL: the first of METADATA_KEYS whose text, `value(key)`, a CSV column of its type would
+    refuse, else NULL; blank is unknown, as in a CSV, and a JSON true/false/number arrives as
+    its text. Both engines' rule (`zoned`: the engine's type for a zoned time). The cheap
+    test comes first: trimming and lower-casing every value would double the check's time."""
+    words = ", ".join(map(sql_literal, TRUE_WORDS + FALSE_WORDS))
+    cases = []
+    for key, type_ in METADATA_KEYS.items():
+        text = value(key)
+        bad = (f"TRY_CAST({text} AS {zoned}) IS NULL AND trim({text}) <> ''" if type_ == "TIMESTAMP"
+               else f"{text} NOT IN ({words}) AND lower(trim({text})) NOT IN ({words}, '')")
+        cases.append(f"WHEN {bad} THEN {quote_str(key)}")
+    return f"CASE {' '.join(cases)} END"
 
 
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
@@ -129,9 +167,12 @@ def typed_columns(columns: dict, declared: dict, contract: dict, *, convert, quo
 class Loader:
     """Loads sources and seeds of one project into one DuckDB connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, project: Project):
+    def __init__(self, con: duckdb.DuckDBPyConnection, project: Project, from_metadata: bool | None = None):
+        """`from_metadata`: whether the models read sends from leads.metadata (default: as
+        `project` says; a run that loads only some sources passes its whole project's)."""
         self.con = con
         self.project = project
+        self.sends_from_metadata = sends_from_metadata(project) if from_metadata is None else from_metadata
         self.attached: set[str] = set()
         self.originals: dict[str, str] = {}  # normalised copy of a CSV file → the file (csv_files)
         configure(con)  # naive text timestamps are UTC
@@ -206,15 +247,18 @@ class Loader:
         lower = {c.lower(): c for c in columns}
         select = typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
         if self.reads_in_place(source):
-            return self._create_view(source, target, files, select, columns, declared, lower, where)
-        statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if added
-                     else f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
-        try:
-            self._drop_if(target, "VIEW")
-            rows = self.con.execute(statement).fetchone()[0]  # those inserted, or the new table's
-        except duckdb.Error as exc:
-            self._rollback()  # an aborted transaction cannot run the diagnosis
-            self._explain_failure(source, files, columns, declared, lower, where, exc)
+            rows = self._create_view(source, target, files, select, columns, declared, lower, where)
+        else:
+            statement = (f"INSERT INTO {target} BY NAME SELECT {', '.join(select)} FROM {raw}" if added
+                         else f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(select)} FROM {raw}")
+            try:
+                self._drop_if(target, "VIEW")
+                rows = self.con.execute(statement).fetchone()[0]  # those inserted, or the new table's
+            except duckdb.Error as exc:
+                self._rollback()  # an aborted transaction cannot run the diagnosis
+                self._explain_failure(source, files, columns, declared, lower, where, exc)
+        if self.sends_from_metadata and "metadata" in contract and "metadata" in lower:
+            self._check_metadata(source, target, files, columns, where)
         return rows
 
     @staticmethod
@@ -300,11 +344,7 @@ class Loader:
         raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
         file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
         key_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
-        # row_number() counts in file order only when one thread reads the file; this
-        # runs once, after a load failed, so speed does not matter
-        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
-        self.con.execute("SET threads = 1")
-        try:
+        with self._one_thread():
             for column, type_ in declared.items():
                 actual = lower.get(column.lower())
                 if actual is None or columns[actual].upper() == type_.upper():
@@ -325,9 +365,45 @@ class Loader:
                            if column in source.column_types else "fix the value")
                     raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
                                     f"{str(bad[3])[:80]!r} as {type_} — it takes {accepted_forms(type_)}; {fix}") from None
+        raise SeedError(f"{where}: cannot load: {self._reason(source, exc)}") from None
+
+    @contextlib.contextmanager
+    def _one_thread(self):
+        """row_number() counts in file order only when one thread reads the file; used
+        only to name a bad value's line, once something failed, so speed does not matter."""
+        threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
+        self.con.execute("SET threads = 1")
+        try:
+            yield
         finally:
             self.con.execute(f"SET threads = {int(threads)}")
-        raise SeedError(f"{where}: cannot load: {self._reason(source, exc)}") from None
+
+    def _check_metadata(self, source: Source, target: str, files, columns: dict, where: str) -> None:
+        """SeedError naming the file, line and key of the first send in the leads' metadata
+        whose value the fallback cannot read (SPEC §5): models would fail on a bad time with
+        a SQL error, and read a bad flag as false. One pass over the loaded table; the source
+        is read again only to name the line of a bad value. (Metadata that is no JSON at all
+        loads only as text under column_types; it is left to the models, as before.)"""
+        problem = metadata_problem(metadata_value("v"))
+        found = self.con.execute(
+            f"WITH sends AS MATERIALIZED (SELECT {metadata_values('TRY_CAST(metadata AS JSON)')} AS v FROM {target}) "
+            f"SELECT 1 FROM sends WHERE v[1] IS NOT NULL AND {problem} IS NOT NULL LIMIT 1").fetchone()  # JSON parsed once
+        if not found:
+            return
+        by_file = source.kind != "database"
+        raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
+        lower = {c.lower(): c for c in columns}
+        file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
+        id_expr = quote_ident(lower["id"]) if not by_file else "NULL"
+        values = metadata_values(f"TRY_CAST({quote_ident(lower['metadata'])} AS JSON)")
+        with self._one_thread():
+            file, number, row_id, key, texts = self.con.execute(
+                f"SELECT file, n, id, {problem} AS bad, v FROM (SELECT {file_expr} AS file, {id_expr} AS id, "
+                f"{values} AS v, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
+                f"WHERE v[1] IS NOT NULL AND bad IS NOT NULL ORDER BY file, id, n LIMIT 1").fetchone()
+        type_, value = METADATA_KEYS[key], texts[list(METADATA_KEYS).index(key)]
+        raise SeedError(f"{where}: {self._place(source, file, number, row_id)}, column 'metadata', key '{key}': "
+                        f"cannot read {value[:80]!r} as {type_} — it takes {accepted_forms(type_)}; fix the value")
 
     def _place(self, source: Source, file, number: int, key) -> str:
         if source.kind == "database":
