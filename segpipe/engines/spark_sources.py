@@ -16,7 +16,8 @@ import re
 
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import CONTRACT, FALSE_WORDS, TRUE_WORDS, declared_types, typed_columns
+from ..sources import (CONTRACT, FALSE_WORDS, METADATA_KEYS, TRUE_WORDS, accepted_forms, declared_types,
+                       metadata_problem, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -142,29 +143,27 @@ class SparkLoader:
         except Exception as exc:
             frame.unpersist()
             self._explain(raw_view, columns, declared, lower, where, exc)
+        if sends_from_metadata(self.project) and "metadata" in contract and "metadata" in lower:
+            self._check_metadata(raw_view, lower["metadata"], where)
         frame.createOrReplaceTempView(view)
         return rows
 
-    def _explain(self, raw_view, columns, declared, lower, where, exc) -> None:
-        """The first value that does not convert, with its file and column."""
-        for column, type_ in declared.items():
-            actual = lower.get(column.lower())
-            if actual is None:
-                continue
-            expr = convert(actual, columns[actual], type_, strict=False)
-            try:
-                bad = self.spark.sql(
-                    f"SELECT input_file_name() AS file, CAST({_col(actual)} AS STRING) AS v FROM {raw_view} "
-                    f"WHERE {_col(actual)} IS NOT NULL AND trim(CAST({_col(actual)} AS STRING)) <> '' "
-                    f"AND ({expr}) IS NULL LIMIT 1").collect()
-            except Exception:
-                continue
-            if bad:
-                file = bad[0]["file"]
-                place = f" in {file.removeprefix('file://')}" if file else ""
-                raise SeedError(f"{where}: column '{column}'{place}: cannot read {bad[0]['v']!r} as {type_} — "
-                                "fix the value or declare the column's type under column_types") from None
-        raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
+    def _check_metadata(self, raw_view: str, column: str, where: str) -> None:
+        """The first send in leads.metadata whose value the fallback cannot read, with its
+        file and key, by sources.Loader's rule (SPEC §5); Spark's own cast judges the times,
+        as it is Spark's cast that reads them in the models."""
+        value = lambda key: f"get_json_object(CAST({_col(column)} AS STRING), '$.{key}')"  # noqa: E731
+        texts = ", ".join(f"{sql_literal(key)}, {value(key)}" for key in METADATA_KEYS)
+        found = self.spark.sql(
+            f"SELECT file, key, texts FROM (SELECT input_file_name() AS file, {value('sent_at')} AS sent_at, "
+            f"{metadata_problem(value, 'TIMESTAMP_LTZ')} AS key, map({texts}) AS texts FROM {raw_view}) "
+            "WHERE sent_at IS NOT NULL AND key IS NOT NULL LIMIT 1").collect()
+        if found:
+            file, key, texts = found[0]
+            place = f" in {file.removeprefix('file://')}" if file else ""
+            type_ = METADATA_KEYS[key]
+            raise SeedError(f"{where}: column 'metadata', key '{key}'{place}: cannot read {texts[key][:80]!r} as "
+                            f"{type_} — it takes {accepted_forms(type_)}; fix the value")
 
 
 def computed_frame(spark, computed):
