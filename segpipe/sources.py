@@ -8,7 +8,8 @@ never need the sources.
 
 Text values (CSV, SQLite, PostgreSQL text columns) are cast to the declared
 type, never inferred, so "00123" stays text and "SAT" never becomes a date. A
-value that fails its cast is reported with file, line and column. Booleans
+value that fails its cast is reported with file, line and column. Integers
+are whole numbers only (DuckDB's cast would round 1.6 to 2). Booleans
 accept true/false/t/f/1/0/yes/no (and native booleans, and integers 0/1);
 timestamps with a zone are converted to UTC and naive ones are read as UTC.
 
@@ -56,6 +57,7 @@ FALSE_WORDS = ("false", "f", "0", "no", "n")
 TEXT_TYPES = ("VARCHAR", "JSON")
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+FRACTION_TYPES = ("FLOAT", "DOUBLE", "REAL")
 #: Column added to file reads when looking for a bad value, to name the file.
 FILE_COLUMN = "__segpipe_file"
 #: SPEC §5: what the fallback reads from a send's leads.metadata (macros/metadata.sql), by type
@@ -95,7 +97,7 @@ def metadata_problem(value, zoned: str = "TIMESTAMPTZ") -> str:
 
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
     """SQL turning `column` of raw_type into target; a bad value fails the load.
-    With strict=False a bad boolean is NULL instead, so TRY() can find it."""
+    With strict=False a bad boolean or whole number is NULL instead, so TRY() can find it."""
     col = quote_ident(column)
     raw_type, target = raw_type.upper(), target.upper()
     if target == "VARCHAR[]":
@@ -110,6 +112,12 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
         bad = f"error('not a boolean: ' || {col})" if strict else "NULL"
         return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN ({', '.join(map(sql_literal, trues))}) THEN true "
                 f"WHEN {word} IN ({', '.join(map(sql_literal, falses))}) THEN false ELSE {bad} END")
+    if target in INTEGER_TYPES and (text or raw_type in FRACTION_TYPES or raw_type.startswith("DECIMAL")):
+        # DuckDB's cast rounds '1.6' (and 1.6) to 2 and reads '1e3', '0x10', '1_000': a wrong id, silently.
+        # The pattern takes the untrimmed text: skipping trim() pays for the match (1M values: 0.2 s CPU either way)
+        whole = f"regexp_full_match({col}, ' *[+-]?[0-9]+ *')" if text else f"{col} = trunc({col})"
+        bad = f"error('not a whole number: ' || CAST({col} AS VARCHAR))" if strict else "NULL"
+        return f"CASE WHEN {whole} THEN CAST({col} AS {target}) WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END"
     if target == "TIMESTAMP" and (text or raw_type.startswith("TIMESTAMP WITH")):
         return f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     return f"CAST({cleaned} AS {target})"

@@ -5,6 +5,7 @@ naming the real line, the reason and what the column accepts."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 import duckdb
@@ -102,3 +103,58 @@ def test_a_bad_value_in_a_column_typed_by_column_types_offers_column_types(root)
     assert result.stderr == ("Error: seeds/zip_codes.csv: line 3, column 'population': cannot read 'many' as BIGINT "
                              "— it takes a whole number such as 42; fix the value or change the column's type under "
                              "column_types\n")
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(root):
+    """The project after a good run: a bad value must leave this file exactly as it is."""
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def set_values(path, values: dict[int, str], column: str) -> None:
+    """Write values[i] into `column` of data row i (row 0 is line 2)."""
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    for index, value in values.items():
+        rows[index][column] = value
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), newline="")
+
+
+@pytest.mark.parametrize("seed, column, value", [
+    ("leads", "workspace_id", "1.6"),         # DuckDB's cast would publish 2
+    ("campaigns", "segment_id", "1.5"),       # 2
+    ("campaign_leads", "lead_id", "0.6"),     # 1
+    ("leads", "id", "2.5"),                   # 3
+    ("leads", "workspace_id", "1e3"),         # 1000
+    ("campaign_leads", "campaign_id", "0x10"),  # 16
+    ("leads", "id", "1_000"),                 # 1000
+    ("campaigns", "workspace_id", "\t1"),     # only spaces are trimmed, as for text
+])
+def test_an_integer_column_takes_only_whole_numbers_and_never_rounds(published, seed, column, value):
+    before = digest(published / "out.duckdb")
+    set_values(published / "seeds" / f"{seed}.csv", {2: value}, column)  # line 4
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as BIGINT — it takes a whole "
+           "number such as 42; fix the value\n")
+    assert digest(published / "out.duckdb") == before
+
+
+def test_an_integer_may_have_a_sign_leading_zeros_and_spaces_around_it(root):
+    leads = root / "seeds" / "leads.csv"
+    set_values(leads, {0: " 1 ", 1: "+1", 2: "001", 3: "-7"}, "workspace_id")
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        got = con.execute("select workspace_id from src.leads order by id limit 4").fetchall()
+    assert got == [(1,), (1,), (1,), (-7,)]
+

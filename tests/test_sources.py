@@ -9,6 +9,7 @@ same tables as the seed CSVs, and the published file must not need the store.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -22,7 +23,8 @@ import yaml
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
 from segpipe.sources import convert
-from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, write_csv, yaml_key_line
+from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, make_project, run_segpipe, write_csv, yaml_key_line
+from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 from tests.sources_dataset import (BOOLEAN_WORDS, assert_fails, dataset, published_tables,  # noqa: F401
                                    reference, run_project, segment_rows, source_tables,
                                    up_to_float_summation, write_project_yml, write_sqlite, write_typed_files)
@@ -360,3 +362,30 @@ def test_tags_become_a_list_of_trimmed_tags():
     texts = ["a; B ;;c", '["x", " y ", ""]', "solo", " ", "", None]
     assert converted(texts, "VARCHAR", "VARCHAR[]") == [["a", "B", "c"], ["x", "y"], ["solo"], [], [], []]
     assert converted([[" a", "", None], None], "VARCHAR[]", "VARCHAR[]") == [["a"], []]
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["read-in-place", "copied"])
+def test_a_fraction_in_a_parquet_integer_column_is_an_error_not_rounded(tmp_path, copy):
+    """Parquet writers store ids as doubles (pandas, for a column with gaps): 1.0 is id 1, 1.6 no id."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        project={"sources": {"leads": {"path": "data/leads.parquet", "copy": copy}}})
+    (root / "data").mkdir()
+    parquet = root / "data" / "leads.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * REPLACE (CAST(workspace_id AS DOUBLE) AS workspace_id) "
+                    f"FROM read_csv('{root / 'seeds' / 'leads.csv'}')) TO '{parquet}'")
+    result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT lead_id, workspace_id FROM leads ORDER BY lead_id").fetchall() == [
+            (lead["id"], lead["workspace_id"]) for lead in sorted(LEADS, key=lambda lead: lead["id"])]
+    before = hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest()
+    with duckdb.connect() as con:  # the third row's workspace_id becomes 1.6
+        con.execute(f"COPY (SELECT * REPLACE (CASE WHEN id = {LEADS[2]['id']} THEN 1.6 ELSE workspace_id END "
+                    f"AS workspace_id) FROM '{parquet}') TO '{parquet}.new' (FORMAT parquet)")
+    (root / "data" / "leads.parquet.new").replace(parquet)
+    result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert (result.returncode, result.stderr) == (
+        2, "Error: source 'leads' (data/leads.parquet): row 3, column 'workspace_id': cannot read '1.6' as BIGINT — it "
+           "takes a whole number such as 42; fix the value\n")
+    assert hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest() == before

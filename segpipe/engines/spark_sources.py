@@ -3,8 +3,8 @@
 A source is a Parquet or CSV file or glob (a local path or any URI Spark reads:
 s3a://, hdfs://, abfss://, gs://), or a table of Spark's catalog
 (`sources: {leads: {table: sales.leads}}`). As with DuckDB (sources.py): CSV
-is read as text and cast to the declared type, never inferred; booleans accept
-true/false/t/f/1/0/yes/no; timestamps with a zone are converted to UTC and
+is read as text and cast to the declared type, never inferred; integers are
+whole numbers only (never rounded); booleans accept true/false/t/f/1/0/yes/no; timestamps with a zone are converted to UTC and
 naive ones are read as UTC; `tags` text holds `;`-separated values or a JSON
 array. A missing required column or a value that does not convert is one
 line naming the source, the column and the value.
@@ -16,8 +16,8 @@ import re
 
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import (CONTRACT, FALSE_WORDS, METADATA_KEYS, TRUE_WORDS, accepted_forms, declared_types,
-                       metadata_problem, sends_from_metadata, typed_columns)
+from ..sources import (CONTRACT, FALSE_WORDS, INTEGER_TYPES, METADATA_KEYS, TRUE_WORDS, accepted_forms,
+                       declared_types, metadata_problem, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -66,6 +66,12 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
         bad = f"raise_error(concat('not a boolean: ', CAST({col} AS STRING)))" if strict else "NULL"
         return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN ({', '.join(map(sql_literal, trues))}) THEN true "
                 f"WHEN {word} IN ({', '.join(map(sql_literal, falses))}) THEN false ELSE {bad} END")
+    if target in INTEGER_TYPES and (text or raw in ("float", "double") or raw.startswith("decimal")):
+        # Spark's cast turns '1.6' (and 1.6) into 1: a wrong id, silently; only whole numbers are ids
+        whole = f"{cleaned} RLIKE '^[+-]?[0-9]+$'" if text else f"{col} = floor({col})"
+        bad = f"raise_error(concat('not a whole number: ', CAST({col} AS STRING)))" if strict else "NULL"
+        return (f"CASE WHEN {whole} THEN {cast}({cleaned} AS {wanted.upper()}) "
+                f"WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END")
     if target == "TIMESTAMP" and (text or raw == "timestamp"):
         # a zone in the text (or an instant) is converted to UTC: the session's time zone
         return f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
