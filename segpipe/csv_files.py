@@ -8,6 +8,8 @@ normalised by it — only after DuckDB failed, so well-formed files cost nothing
 
 A line longer than DuckDB's maximum line size (2 MB) is reported at line 1 of the
 buffer, with the whole line quoted; `too_long_line` finds the real line instead.
+DuckDB numbers records, not lines (it skips blank lines, and a quoted field may
+span several): `record_line` finds the line a bad value's record starts on.
 """
 
 from __future__ import annotations
@@ -46,11 +48,20 @@ def _has_mixed_endings(path: str) -> bool:
 
 
 @contextlib.contextmanager
+def _any_field_size():
+    """Python's csv module refuses fields past 128 KB; DuckDB, not this module, judges a field's size."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(limit)
+
+
+@contextlib.contextmanager
 def normalised(files: list[str]):
     """{file: a copy of it as Python's csv module reads it, with LF endings and no blank rows}."""
-    limit = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)  # DuckDB, not this copy, judges a field's size
-    try:
+    with _any_field_size():
         with tempfile.TemporaryDirectory(prefix="segpipe-csv-") as folder:
             copies = {}
             for number, path in enumerate(files):
@@ -61,8 +72,30 @@ def normalised(files: list[str]):
                     writer.writerows(row for row in csv.reader(source) if row)
                 copies[path] = copy
             yield copies
-    finally:
-        csv.field_size_limit(limit)
+
+
+def record_line(path: str, number: int, delimiter: str = ",", quote: str = '"', escape: str = '"',
+                skip: int = 0) -> int | None:
+    """The line (1-based) where data record `number` of `path` starts, 1 being the record
+    after the header, `skip` lines before it; blank lines are no records, as for DuckDB
+    and `normalised`. None when the file has fewer records. For an error message only:
+    it reads the file up to that record in Python."""
+    with _any_field_size(), open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+        for _ in range(skip):
+            handle.readline()
+        reader = csv.reader(handle, delimiter=delimiter, quotechar=quote, doublequote=escape == quote,
+                            escapechar=None if escape == quote else escape)
+        records, ended = -1, 0  # the header is record 0; `ended`: the line the previous row ended on
+        try:
+            for row in reader:
+                if row:
+                    records += 1
+                    if records == number:
+                        return skip + ended + 1
+                ended = reader.line_num
+        except csv.Error:
+            return None
+    return None
 
 
 def too_long_line(exc: Exception, files: list[str]) -> tuple[str, int, int, int] | None:

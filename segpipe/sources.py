@@ -416,10 +416,26 @@ class Loader:
     def _place(self, source: Source, file, number: int, key) -> str:
         if source.kind == "database":
             return f"row with id {key}" if key is not None else f"row {number}"
-        place = f"line {number + 1}" if _file_format(source) == "csv" else f"row {number}"
+        place = f"line {self._line(file, number)}" if _file_format(source) == "csv" else f"row {number}"
         if file and re.search(r"[*?[]", str(source.path or "")):
             place = f"{self.project.relpath(self.originals.get(file, file))} {place}"
         return place
+
+    def _line(self, file: str, number: int) -> int:
+        """The line of `file` where its record `number` starts, read with the dialect DuckDB
+        detected (a normalised copy's original as Python's csv module reads it)."""
+        original = self.originals.get(file)
+        dialect = {}
+        if original is None:
+            try:
+                delimiter, quote, escape, skip = self.con.execute(
+                    f"SELECT Delimiter, Quote, Escape, SkipRows FROM sniff_csv({quote_str(file)})").fetchone()
+            except duckdb.Error:
+                return number + 1  # the record's number then; DuckDB did read the file
+            single = lambda text, default: text if len(text) == 1 else default  # noqa: E731  "(empty)": none found
+            dialect = {"delimiter": single(delimiter, ","), "quote": single(quote, '"'),
+                       "escape": single(escape, single(quote, '"')), "skip": skip}
+        return csv_files.record_line(original or file, number, **dialect) or number + 1
 
     def _attach(self, conn) -> None:
         if conn.catalog not in self.attached:

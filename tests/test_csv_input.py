@@ -11,7 +11,7 @@ import io
 import duckdb
 import pytest
 
-from tests.conftest import make_project, run_segpipe
+from tests.conftest import LEAD_COLUMNS, make_project, run_segpipe
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
 
@@ -157,4 +157,27 @@ def test_an_integer_may_have_a_sign_leading_zeros_and_spaces_around_it(root):
     with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
         got = con.execute("select workspace_id from src.leads order by id limit 4").fetchall()
     assert got == [(1,), (1,), (1,), (-7,)]
+
+
+HEADER = ",".join(LEAD_COLUMNS)
+GOOD = "1,1,a@x.io,linkedin,70,US,CEO,1-10,SaaS,vip,2025-01-01,"
+QUOTED = '1,1,a@x.io,"two\nline source",70,US,CEO,1-10,SaaS,vip,2025-01-01,"{""a"": ""b\nc""}"'
+BAD = "2,1,b@x.io,linkedin,high,US,CEO,1-10,SaaS,vip,2025-01-01,"
+
+
+@pytest.mark.parametrize("text, line", [
+    (f"{HEADER}\n{QUOTED}\n{BAD}\n", 5),                        # two quoted fields span 3 lines
+    (f"{HEADER}\n{GOOD}\n\n\n{BAD}\n", 5),                      # blank lines are no records
+    (f"{HEADER}\r\n{GOOD}\r\n\r\n{BAD}\n", 4),                  # mixed endings: loaded from a normalised copy
+    (f"{HEADER}\n{QUOTED}\n\n{BAD}\n".replace(",", ";"), 6),    # the delimiter DuckDB detected
+], ids=["quoted-multi-line", "blank-lines", "mixed-endings", "semicolons"])
+def test_a_bad_value_names_the_line_its_record_starts_on(published, text, line):
+    before = digest(published / "out.duckdb")
+    (published / "seeds" / "leads.csv").write_bytes(text.encode())
+    assert text.splitlines()[line - 1].startswith("2")  # `line` counted by hand; check it
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, f"Error: seeds/leads.csv: line {line}, column 'score': cannot read 'high' as DOUBLE — it takes a number "
+           "such as 72.5; fix the value\n")
+    assert digest(published / "out.duckdb") == before
 
