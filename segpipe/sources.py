@@ -472,6 +472,9 @@ def accepted_forms(type_: str) -> str:
         return "a number such as 72.5"
     if type_ == "JSON":
         return 'JSON such as {"sent_at": "2025-01-31"}'
+    if type_ == "VARCHAR[]":
+        return ('text separated by ; such as webinar;hiring, or a JSON array such as ["webinar","hiring"] '
+                "(text starting with [ is read as JSON)")
     return f"a {type_} value"
 
 

@@ -181,3 +181,13 @@ def test_a_bad_value_names_the_line_its_record_starts_on(published, text, line):
            "such as 72.5; fix the value\n")
     assert digest(published / "out.duckdb") == before
 
+
+def test_a_bad_tags_value_says_both_forms_tags_take(published):
+    before = digest(published / "out.duckdb")
+    set_values(published / "seeds" / "leads.csv", {2: "[beta];vip"}, "tags")  # line 4
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, "Error: seeds/leads.csv: line 4, column 'tags': cannot read '[beta];vip' as VARCHAR[] — it takes text "
+           'separated by ; such as webinar;hiring, or a JSON array such as ["webinar","hiring"] (text starting with [ '
+           "is read as JSON); fix the value\n")
+    assert digest(published / "out.duckdb") == before
