@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .project import Project, Source, parse_cache_file
-from .yaml_files import read_yaml
+from .yaml_files import LINE_KEYS, read_yaml, without_lines
 from .sources import Loader
 from .sql import connect, sql_literal
 from .suggest import did_you_mean
@@ -100,13 +100,14 @@ def load_segments_file(path: Path, cache: Path | None = None) -> list[Segment]:
 def _where_in_file(path: Path, index: int, entry, line: int | None = None) -> str:
     """`file:line: segment N`: the line of the key at fault, else of the segment."""
     line = line or (entry.get("__line__") if isinstance(entry, dict) else None)
-    label = f"segment {entry['id']}" if isinstance(entry, dict) and "id" in entry else f"segment #{index + 1}"
+    named = isinstance(entry, dict) and isinstance(entry.get("id"), (int, float, str))  # not a list or mapping
+    label = f"segment {entry['id']}" if named else f"segment #{index + 1}"
     return f"{path}:{line}: {label}" if line else f"{path}: {label}"
 
 
 def _keys(mapping: dict) -> list:
     """A parsed mapping's own keys, without the line bookkeeping of yaml_files.yaml_loader."""
-    return [key for key in mapping if key not in ("__line__", "__keys__")]
+    return [key for key in mapping if key not in LINE_KEYS]
 
 
 def _line_of(mapping, key) -> int | None:
@@ -186,7 +187,7 @@ def _segment(entry, where) -> Segment:
     if seg_id is None:
         raise ConfigError(f"{where()}: missing 'id' — give a unique positive integer")
     if isinstance(seg_id, bool) or not isinstance(seg_id, int) or not 0 < seg_id <= BIGINT_MAX:
-        raise ConfigError(f"{at('id')}: 'id' must be a positive integer{_beyond_64_bits(seg_id)}, got {seg_id!r}")
+        raise ConfigError(f"{at('id')}: 'id' must be a positive integer{_beyond_64_bits(seg_id)}, got {without_lines(seg_id)!r}")
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{at('name') if 'name' in entry else where()}: missing 'name' — every segment needs a non-empty name")
@@ -195,7 +196,7 @@ def _segment(entry, where) -> Segment:
     if workspace_id is not None and (isinstance(workspace_id, bool) or not isinstance(workspace_id, int)
                                      or not -BIGINT_MAX - 1 <= workspace_id <= BIGINT_MAX):
         raise ConfigError(f"{at('workspace_id')}: 'workspace_id' must be an integer{_beyond_64_bits(workspace_id)} "
-                          f"or omitted, got {workspace_id!r}")
+                          f"or omitted, got {without_lines(workspace_id)!r}")
     description = entry.get("description")
     if description is not None and not isinstance(description, str):
         raise ConfigError(f"{at('description')}: 'description' must be text")
@@ -244,7 +245,7 @@ def _filters(raw, where_filters: str, where) -> dict:
             filters[key] = _min_score(value, at)
         elif key == "has_email":
             if not isinstance(value, bool):
-                raise ConfigError(f"{at} must be true or false, got {value!r}")
+                raise ConfigError(f"{at} must be true or false, got {without_lines(value)!r}")
             filters[key] = value
     return filters
 
@@ -254,7 +255,7 @@ def _min_score(value, at: str):
     if isinstance(value, str) and NUMBER_TEXT.fullmatch(value.strip()):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{at} must be a number such as 60 (scores are 0–100), got {value!r}")
+        raise ConfigError(f"{at} must be a number such as 60 (scores are 0–100), got {without_lines(value)!r}")
     if not math.isfinite(value) or abs(value) > BIGINT_MAX:
         raise ConfigError(f"{at}: {value!r} is beyond the range of a 64-bit number — scores are 0–100, use a number such as 60")
     return value
@@ -273,7 +274,7 @@ def _text_list(value, where: str) -> list[str]:
     result = []
     for item in values:
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            raise ConfigError(f"{where}: expected a string or a list of strings, got {item!r}")
+            raise ConfigError(f"{where}: expected a string or a list of strings, got {without_lines(item)!r}")
         if isinstance(item, str) and "\0" in item:
             raise ConfigError(f"{where}: {item!r} contains a NUL character (\\0) — remove it")
         normalised = match_key(str(item))

@@ -60,6 +60,19 @@ def yaml_loader(lines: bool = False, secret_keys: bool = False):
     return LineLoader
 
 
+#: the keys a parse with lines adds to each mapping (see `yaml_loader`)
+LINE_KEYS = ("__line__", "__keys__")
+
+
+def without_lines(value):
+    """`value` as the user wrote it, without the keys a parse with lines adds: for messages."""
+    if isinstance(value, dict):
+        return {key: without_lines(item) for key, item in value.items() if key not in LINE_KEYS}
+    if isinstance(value, list):
+        return [without_lines(item) for item in value]
+    return value
+
+
 def _refuse_repeated_keys(node, secret: bool) -> None:
     """A mapping's own scalar keys, each once (keys merged in with `<<` may be overridden)."""
     import yaml

@@ -138,3 +138,26 @@ def test_a_key_written_twice_is_refused(root, config, text, line, key):
     assert result.stderr.startswith(f"Error: {path}:{line}: ")
     assert f"the key '{key}' is written twice" in result.stderr and result.stderr.count("\n") == 1
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("    filters:\n      countries: {a: 1}", 5, "segment 1: filters.countries: expected a string or a list of strings, "
+                                               "got {'a': 1}"),
+    ("    filters:\n      tags: [[{a: 1}]]", 5, "segment 1: filters.tags: expected a string or a list of strings, "
+                                              "got [{'a': 1}]"),
+    ("    filters:\n      min_score: {a: 1}", 5, "segment 1: filters.min_score must be a number such as 60 "
+                                               "(scores are 0–100), got {'a': 1}"),
+    ("    filters:\n      has_email: {a: 1}", 5, "segment 1: filters.has_email must be true or false, got {'a': 1}"),
+    ("    workspace_id: {a: 1}", 4, "segment 1: 'workspace_id' must be an integer or omitted, got {'a': 1}"),
+], ids=["list-filter", "nested-in-a-list", "min_score", "has_email", "workspace_id"])
+def test_a_mapping_where_a_value_belongs_is_shown_as_written(root, text, line, message):
+    """The line numbers segpipe keeps of each mapping (`__line__`, `__keys__`) are not the user's: never shown."""
+    published = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert published.returncode == 0, published.stderr
+    db = root / "out.duckdb"
+    before = db.read_bytes()
+    segments = root / "seeds" / "segments.yml"
+    segments.write_text(f"segments:\n  - id: 1\n    name: A\n{text}\n")
+    result = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert (result.returncode, result.stderr) == (2, f"Error: {segments}:{line}: {message}\n")
+    assert db.read_bytes() == before

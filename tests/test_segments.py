@@ -43,6 +43,11 @@ def load(tmp_path, text: str):
      "{path}:3: segment -4: 'id' must be a positive integer, got -4"),
     ("segments:\n  - id: 1\n    name: A\n    workspace_id: two\n",
      "{path}:4: segment 1: 'workspace_id' must be an integer or omitted, got 'two'"),
+    # a mapping where a value belongs is shown as written, without the parse's line bookkeeping
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      countries: {a: 1}\n",
+     "{path}:5: segment 1: filters.countries: expected a string or a list of strings, got {{'a': 1}}"),
+    ("segments:\n  - id: {a: 1}\n    name: A\n",
+     "{path}:2: segment #1: 'id' must be a positive integer, got {{'a': 1}}"),
     ("segmnts: []\n", "{path}:1: unknown top-level key 'segmnts' (did you mean 'segments'?)"),
     ("segments:\n  - id: 1\n   name: A\n", "{path}:3: invalid YAML in the segments file: did not find expected '-' indicator"),
     # a typo on line 7 of the second segment is reported at line 7, not at the segment's line 5
