@@ -105,3 +105,21 @@ def test_spark_submit_runs_segpipe_as_the_driver(tmp_path):
     assert "Done:" in done.stdout
     assert_same(duckdb_build(root), published(root / "out.duckdb"))
 
+
+
+def test_a_failing_spark_run_says_so_in_one_line(tmp_path):
+    """SPEC §7: one line on stderr, no traceback. A session segpipe starts logs nothing of Spark's
+    own (log4j2.properties): a task that fails would print Java stack traces, and every start a few
+    WARN lines. What the JVM and pyspark print at launch, before any logging, stays."""
+    root = edge_project(tmp_path / "p", "matching")
+    config = yaml.safe_load((root / "project.yml").read_text())
+    config["engine"] = {"type": "spark", "master": "local[1]"}
+    (root / "project.yml").write_text(yaml.safe_dump(config))
+    (root / "models" / "broken.sql").write_text("select cast(segment_name || 'x' as int) as n from {{ ref('segments') }}\n")
+    done = segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), cwd=root)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[-1].startswith("Error: model broken (broken.sql) failed on Spark: [CAST_INVALID_INPUT] ")
+    launch = ("WARNING: Using incubator modules", "Setting default log level", "To adjust logging level")
+    assert [line for line in lines[:-1] if not line.startswith(launch)] == [], done.stderr[-3000:]
+    assert not (root / "out.duckdb").exists()

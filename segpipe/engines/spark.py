@@ -41,6 +41,8 @@ NEW_SESSION_CONF = {
     "spark.sql.shuffle.partitions": "16",
     "spark.ui.showConsoleProgress": "false",
 }
+#: Spark's logging for a session segpipe starts: off (see the file)
+QUIET_LOGGING = Path(__file__).with_name("log4j2.properties")
 
 
 def require_pyspark() -> None:
@@ -75,16 +77,20 @@ def session(engine):
     builder = SparkSession.builder.appName("segpipe")
     if engine.master.startswith("sc://"):
         builder = builder.remote(engine.master)
-    elif "PYSPARK_GATEWAY_PORT" not in os.environ:  # under spark-submit, its --master decides
+    conf = {**NEW_SESSION_CONF, **engine.conf}
+    quiet = not engine.master.startswith("sc://") and "PYSPARK_GATEWAY_PORT" not in os.environ
+    if quiet:  # under spark-submit, its --master and logging decide; a user's own options come last and win
         builder = builder.master(engine.master)
-    for key, value in {**NEW_SESSION_CONF, **engine.conf}.items():
+        conf["spark.driver.extraJavaOptions"] = (f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()} "
+                                                 + conf.get("spark.driver.extraJavaOptions", "")).strip()
+    for key, value in conf.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
     except Exception as exc:
         raise ConfigError(f"engine spark: cannot start a session on {engine.master}: {first_line(exc)} — "
                           "Spark needs Java 17 or newer (JAVA_HOME), and the master must be reachable") from None
-    if not engine.master.startswith("sc://"):
+    if not engine.master.startswith("sc://") and not quiet:
         spark.sparkContext.setLogLevel("ERROR")
     return spark, True
 
