@@ -261,12 +261,17 @@ def _min_score(value, at: str):
     return value
 
 
+#: what DuckDB's trim() strips: Unicode's space separators (category Zs), not tabs or newlines
+SPACE_SEPARATORS = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))
+
+
 def match_key(value: str) -> str:
     """A filter value as stg_leads' match keys hold the leads' values (DuckDB's
-    `lower(trim(…))`): spaces trimmed, and each character lower-cased on its own. Python's
-    str.lower() looks at whole words: it ends a word's Σ as ς and turns İ into i + U+0307,
-    so 'ΔΙΕΥΘΥΝΤΗΣ' in a filter could never match the same word in a lead."""
-    return "".join("i" if char == "\u0130" else char.lower() for char in value.strip(" "))
+    `lower(trim(…))`): space separators trimmed (a no-break space too), and each character
+    lower-cased on its own. Python's str.lower() looks at whole words: it ends a word's Σ
+    as ς and turns İ into i + U+0307, so 'ΔΙΕΥΘΥΝΤΗΣ' in a filter could never match the
+    same word in a lead."""
+    return "".join("i" if char == "\u0130" else char.lower() for char in value.strip(SPACE_SEPARATORS))
 
 
 def _text_list(value, where: str) -> list[str]:

@@ -89,15 +89,20 @@ def test_a_filter_value_matches_the_same_word_in_any_script(tmp_path, cli):
     word-aware lower() would end ΔΙΕΥΘΥΝΤΗΣ's Σ as ς and turn İ into two characters, and
     such a filter matched no lead, not even one spelled exactly like it."""
     leads = [{"id": 1, "workspace_id": 1, "role": "ΔΙΕΥΘΥΝΤΗΣ"}, {"id": 2, "workspace_id": 1, "country": "İzmir"},
-             {"id": 3, "workspace_id": 1, "industry": "ΤΡΑΠΕΖΙΚΟΣ"}, {"id": 4, "workspace_id": 1, "role": "Founder"}]
+             {"id": 3, "workspace_id": 1, "industry": "ΤΡΑΠΕΖΙΚΟΣ"}, {"id": 4, "workspace_id": 1, "role": "Founder"},
+             # a no-break space and an ideographic space are spaces, trimmed; a tab is not
+             {"id": 5, "workspace_id": 1, "country": "DE\u00a0", "email": "\u3000"},
+             {"id": 6, "workspace_id": 1, "country": "DE\t", "email": "x@y.io"}]
     segments = [{"id": 1, "name": "as written", "filters": {"roles": ["ΔΙΕΥΘΥΝΤΗΣ"]}},
                 {"id": 2, "name": "dotted capital I", "filters": {"countries": ["İzmir"]}},
                 {"id": 3, "name": "lower case", "filters": {"industries": ["τραπεζικοσ"]}},
                 {"id": 4, "name": "plain i", "filters": {"countries": ["IZMIR"]}},
-                {"id": 5, "name": "ascii", "filters": {"roles": ["FOUNDER"]}}]
+                {"id": 5, "name": "ascii", "filters": {"roles": ["FOUNDER"]}},
+                {"id": 6, "name": "spaced filter", "filters": {"countries": ["\u3000de"]}},
+                {"id": 7, "name": "no email", "filters": {"has_email": False, "countries": ["DE"]}}]
     root = make_project(tmp_path / "proj", leads=leads, segments=segments)
     result = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
     assert result.exit_code == 0, result.stderr
     con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
     assert sorted(con.execute("select segment_id, lead_id from segment_leads").fetchall()) == [
-        (1, 1), (2, 2), (3, 3), (4, 2), (5, 4)]
+        (1, 1), (2, 2), (3, 3), (4, 2), (5, 4), (6, 5), (7, 5)]

@@ -12,6 +12,8 @@ override of sqlglot's Spark generator:
 - DuckDB's `dayofweek`/`dow` counts Sunday = 0, Spark's Sunday = 1, and
   sqlglot's ISO weekday for Spark is off by one: `isodow(d)`, `extract(isodow …)`
   and `dayofweek(d)` are generated here as Spark `WEEKDAY(d) + 1` and `DAYOFWEEK(d) - 1`.
+- DuckDB's `trim()` strips every Unicode space separator, Spark's only ' ': generated
+  as a `REGEXP_REPLACE` of `\p{Zs}` at the ends.
 - DuckDB's `lower()` maps each character alone, Java's applies Unicode's final-sigma
   rule and maps İ to two characters: generated as Spark `LOWER` after those two are
   lower-cased alone.
@@ -59,6 +61,15 @@ class SegpipeSpark(Spark):
             # those two are lower-cased alone first
             exp.Lower: lambda self, e: f"LOWER(REPLACE(REPLACE({self.sql(e, 'this')}, 'Σ', 'σ'), 'İ', 'i'))",
         }
+
+        def trim_sql(self, expression: exp.Trim) -> str:
+            """DuckDB's trim() strips every Unicode space separator (a no-break space, U+3000),
+            Spark's only ' ': without characters of its own, a trim is a REGEXP_REPLACE of \\p{Zs}."""
+            if expression.args.get("expression") is not None:
+                return super().trim_sql(expression)
+            ends = {"LEADING": "^\\\\p{Zs}+", "TRAILING": "\\\\p{Zs}+$"}.get(
+                expression.args.get("position"), "^\\\\p{Zs}+|\\\\p{Zs}+$")
+            return f"REGEXP_REPLACE({self.sql(expression, 'this')}, '{ends}', '')"
 
 
 #: sqlglot expression types whose DuckDB → Spark translation is known to keep the meaning.
