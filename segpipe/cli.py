@@ -91,6 +91,7 @@ Days = typer_option(options.DAYS)
 Select = typer_option(options.SELECT)
 Vars = typer_option(options.VARS)
 Format = typer_option(options.FORMAT)
+TextFormat = typer_option(options.TEXT_FORMAT)
 Output = typer_option(options.OUTPUT)
 Metric = typer_option(options.METRIC)
 WorkspaceId = typer_option(options.WORKSPACE_ID)
@@ -268,17 +269,17 @@ def why(
     lead_id: Annotated[int, typer.Argument(metavar="LEAD_ID", help="The lead's id.")],
     project_dir: ProjectDir = None,
     db: Db = None,
-    output_format: Format = "table",
+    output_format: TextFormat = "table",
 ) -> None:
     """Explain why a lead is or is not in a segment: each rule, the lead's value, pass or fail.
 
     Example: segpipe why "US SaaS Founders" 42
     """
-    from .output import check_format
+    from .output import TEXT_FORMATS, check_format
     from .published import connect_project
     from .why import explain, render
 
-    check_format(output_format)
+    check_format(output_format, formats=TEXT_FORMATS)
     with connect_project(project_dir, db) as con:
         result = explain(con, segment, lead_id)
     _emit(render(result, output_format), None)
@@ -330,17 +331,17 @@ def test(
 def ls(
     project_dir: ProjectDir = None,
     select: Select = None,
-    output_format: Format = "table",
+    output_format: TextFormat = "table",
 ) -> None:
     """List sources, seeds and models with their relation and dependencies.
 
     Example: segpipe ls --select +segment_performance
     """
     from .listing import COLUMNS, list_nodes
-    from .output import check_format, formatted
+    from .output import TEXT_FORMATS, check_format, formatted
     from .pipeline import compile_plan
 
-    check_format(output_format)
+    check_format(output_format, formats=TEXT_FORMATS)
     rows = list_nodes(compile_plan(_project(project_dir), selection=select), selected_only=bool(select))
     _emit(formatted(output_format, COLUMNS, rows, text_columns=set(COLUMNS)), None)
 
@@ -366,7 +367,7 @@ def clean(
 def init(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder to create (must be new or empty).")],
 ) -> None:
-    """Create a new project: project.yml, models, macros, example seeds and segments.yml.
+    """Create a new project: project.yml, an example model, example seeds and segments.yml.
 
     Example: segpipe init my_segments && segpipe run --project-dir my_segments
     """

@@ -254,7 +254,8 @@ def run_tests(con, tests, relation_of, resolve, sample_size: int = 3):
         count = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
         sample = []
         if count:
-            cursor = con.execute(f"SELECT * FROM ({sql}) LIMIT {sample_size}")
+            # ordered, so a rerun (and the README) shows the same rows: a top-N, not a sort
+            cursor = con.execute(f"SELECT * FROM ({sql}) ORDER BY ALL LIMIT {sample_size}")
             names = [d[0] for d in cursor.description]
             shown = test.shown_columns(names)
             sample = [sample_text(shown, [row[names.index(n)] for n in shown]) for row in cursor.fetchall()]

@@ -67,6 +67,8 @@ SELECT = Option(("--select", "-s"), "select", str, help="Models to use: name, +n
 VARS = Option(("--vars",), "vars_", str, help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")
 FORMAT = Option(("--format",), "output_format", str, "table",
                 "Output: table, json, csv, or (with --output) parquet or xlsx.")
+#: --format of a command without --output (why, ls)
+TEXT_FORMAT = Option(("--format",), "output_format", str, "table", "Output: table, json or csv.")
 OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout.")
 METRIC = Option(("--metric",), "metric", str, "reply_rate",
                 "reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")

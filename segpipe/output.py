@@ -31,10 +31,11 @@ FORMATS = TEXT_FORMATS + FILE_FORMATS
 XLSX_MAX_ROWS = 1_048_576
 
 
-def check_format(output_format: str, output: Path | None | bool = True) -> None:
-    """A known --format; a file format needs --output (pass `output` to check that up front)."""
-    if output_format not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got '{output_format}'")
+def check_format(output_format: str, output: Path | None | bool = True, formats: tuple = FORMATS) -> None:
+    """A known --format; a file format needs --output (pass `output` to check that up front).
+    `formats`: those of a command without --output (TEXT_FORMATS)."""
+    if output_format not in formats:
+        raise ConfigError(f"--format must be one of {', '.join(formats)}; got '{output_format}'")
     if output_format in FILE_FORMATS and output is None:
         raise ConfigError(f"--format {output_format} writes a file: add --output FILE")
 

@@ -82,7 +82,7 @@ class Window:
         return f"{self.end.isoformat()}T23:59:59Z"
 
     def describe(self) -> str:
-        return f"{self.start} to {self.end} ({self.days} UTC days)"
+        return f"{self.start} to {self.end} ({plural(self.days, 'UTC day')})"
 
 
 def window_ending(as_of: str | None, days: int) -> Window:

@@ -195,15 +195,22 @@ def test_a_var_no_model_reads_is_named_with_the_closest(tmp_path, cli):
     assert ", 2 warnings in " in out.splitlines()[-1]
 
 
-def test_make_demo_shows_the_checks_readably(tmp_path):
-    """The demo project's run (what `make demo` runs) prints each check with a named sample."""
-    root = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """(the demo project's folder, what its run printed): what `make demo` runs."""
+    root = tmp_path_factory.mktemp("demo")
     for folder in ("models", "macros", "seeds"):
         shutil.copytree(REPO / folder, root / folder)
     shutil.copy(REPO / "project.yml", root / "project.yml")
     done = subprocess.run([sys.executable, "-m", "segpipe", "run", "--as-of", "2026-11-15"], cwd=root,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    return root, done
+
+
+def test_make_demo_shows_the_checks_readably(demo):
+    """The demo project's run (what `make demo` runs) prints each check with a named sample."""
+    root, done = demo
     for check in CHECKS:
         assert re.search(rf"^(PASS|WARN)\s+test\s+{check}\s", done.stdout, re.M), check
     for check, (message, example) in warnings(done.stdout).items():
@@ -242,3 +249,31 @@ def test_an_incremental_run_keeps_old_problems_and_finds_new_ones(tmp_path, cli)
     again = cli("run", "--project-dir", root, *AS_OF, "--full-refresh")
     assert again.exit_code == 0
     assert {k: v for k, v in warnings(again.stdout).items()} == found
+
+
+def readme_examples() -> list[tuple[list[str], str]]:
+    """Each README example of commands on the demo data (a ```sh block of `segpipe` lines)
+    with the output block right after it."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return [(commands.splitlines(), output) for commands, output in
+            re.findall(r"```sh\n((?:segpipe [^\n]*--as-of 2026-11-15[^\n]*\n)+)```\n\n```\n(.*?)```\n", text, re.S)]
+
+
+def test_the_readme_examples_print_what_they_show(demo):
+    """The README's outputs are the commands' real outputs on the demo data, so they stay true."""
+    import shlex
+
+    root, run = demo
+    examples = readme_examples()
+    assert len(examples) >= 5
+    for commands, shown in examples:
+        printed = "".join(subprocess.run([sys.executable, "-m", "segpipe", *shlex.split(command)[1:]], cwd=root,
+                                         capture_output=True, text=True, timeout=120).stdout for command in commands)
+        assert printed == shown, commands
+    # and the data-quality warning it shows is the demo run's
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    shown_warning = re.search(r"```\n(WARN  test   sends_without_a_send_time.*?)```", text, re.S).group(1)
+    printed = run.stdout.splitlines()
+    at = next(i for i, line in enumerate(printed) if "sends_without_a_send_time" in line)
+    assert [line.split("  ")[-1].strip() for line in shown_warning.splitlines()] == [
+        line.split("  ")[-1].strip() for line in printed[at:at + 2]]

@@ -8,6 +8,7 @@ from fractions import Fraction
 from .. import stats
 from ..output import Interval, formatted, json_text, percent_text, round_rate
 from ..top import METRICS
+from ..wording import plural
 from .scope import DENOMINATORS
 
 
@@ -20,7 +21,7 @@ def window_words(result: dict) -> str:
     import datetime as dt
 
     start, end = (dt.date.fromisoformat(result[k][:10]) for k in ("time_range_from", "time_range_to"))
-    return f"{start} to {end} ({(end - start).days + 1} UTC days)"
+    return f"{start} to {end} ({plural((end - start).days + 1, 'UTC day')})"
 
 
 def rate_fields(metric: str, counts: dict) -> dict:
