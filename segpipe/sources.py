@@ -233,6 +233,8 @@ class Loader:
         if self.reads_in_place(source):
             added = None
         where = self.where(source)
+        if _file_format(source) == "csv":
+            self._refuse_nul(source, added or files, where)
         try:
             return self._load(source, target, contract, files, added, where)
         except SeedError as exc:
@@ -250,7 +252,9 @@ class Loader:
 
     def _load(self, source: Source, target: str, contract: dict, files, added, where: str) -> int:
         raw = self.raw_relation(source, files=added or files)
-        columns = self.raw_columns(source, raw, where)
+        columns = self.raw_columns(source, raw, where, added or files)
+        if len(columns) == 1 and (problem := self._malformed(source, added or files)):
+            raise SeedError(f"{where}: cannot read: {problem}")  # DuckDB's sniffer found no delimiter fitting every row
         declared = declared_types(source, contract, columns, where)
         lower = {c.lower(): c for c in columns}
         select = typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
@@ -319,10 +323,11 @@ class Loader:
         extra = f", filename = {quote_str(file_column)}" if file_column else ""
         if _file_format(source) == "parquet":
             return f"read_parquet({target}, union_by_name = true{extra})"
-        return (f"read_csv({target}, all_varchar = true, header = true, "
+        # RFC 4180 quoting, as Spark reads it: a sniffed ' quote read a broken " quote as text
+        return (f"read_csv({target}, all_varchar = true, header = true, quote = '\"', escape = '\"', "
                 f"union_by_name = true, strict_mode = true{extra})")
 
-    def raw_columns(self, source: Source, raw: str, where: str) -> dict[str, str]:
+    def raw_columns(self, source: Source, raw: str, where: str, files=None) -> dict[str, str]:
         try:
             rows = self.con.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
         except duckdb.CatalogException:
@@ -331,19 +336,44 @@ class Loader:
             raise ConfigError(f"{where}: no table {source.table} in connection '{source.connection.name}' "
                               f"— check 'table' under sources.{source.name} in project.yml") from None
         except duckdb.Error as exc:
-            raise SeedError(f"{where}: cannot read: {self._reason(source, exc)}") from None
+            raise SeedError(f"{where}: cannot read: {self._reason(source, exc, files)}") from None
         return {name: type_ for name, type_, *_ in rows}
 
-    def _reason(self, source: Source, exc: Exception) -> str:
-        """DuckDB's reason in one line; for a line past its maximum line size, the real line
-        (DuckDB counts it from the start of its buffer) instead of a 10 MB quote of it."""
-        long_line = csv_files.too_long_line(exc, source.paths() if source.kind != "database" else [])
+    def _reason(self, source: Source, exc: Exception, files=None) -> str:
+        """DuckDB's reason in one line; for a CSV, the real line at fault when there is
+        one (DuckDB counts lines from the start of its buffer, quotes a 10 MB line whole,
+        and when its sniffer gives up names the file "")."""
+        return self._malformed(source, files, first_line(exc)) or first_line(exc)
+
+    def _malformed(self, source: Source, files=None, reason: str = "") -> str | None:
+        """'line N …' for the first line of a CSV source DuckDB cannot read, else None."""
+        if _file_format(source) != "csv":
+            return None
+        files = files or source.paths()
+        long_line = csv_files.too_long_line(files, reason)
         if long_line:
             file, number, size, limit = long_line
-            shown = f"{self.project.relpath(file)} " if re.search(r"[*?[]", str(source.path or "")) else ""
-            return (f"{shown}line {number} is {size:,} bytes, more than DuckDB's maximum line size "
-                    f"({limit:,} bytes) — a field that long is not lead data; fix or remove that line")
-        return first_line(exc)
+            return (f"{self._shown(source, file)}line {number} is {size:,} bytes, more than DuckDB's maximum line "
+                    f"size ({limit:,} bytes) — a field that long is not lead data; fix or remove that line")
+        for file in files:
+            if found := csv_files.malformed(file):
+                return f"{self._shown(source, file)}line {found[0]} {found[1]}"
+        return None
+
+    def _refuse_nul(self, source: Source, files, where: str) -> None:
+        """SeedError naming the first CSV value holding a NUL character: DuckDB keeps it
+        in the text (SPEC §8), where no filter matches it and BI tools cut the value short."""
+        for file in files or []:
+            if found := csv_files.nul_value(file):
+                line, column, value = found
+                raise SeedError(f"{where}: {self._shown(source, file)}line {line}, column '{column}': cannot read "
+                                f"{value[:80]!r} — a NUL character (\\x00) is no text; remove it (a file full of "
+                                "them is UTF-16: save it as UTF-8)")
+
+    def _shown(self, source: Source, file: str) -> str:
+        """'<file> ' when the source is a glob (its name alone does not say which file), else ''."""
+        glob = re.search(r"[*?[]", str(source.path or ""))
+        return f"{self.project.relpath(self.originals.get(file, file))} " if glob else ""
 
     def _explain_failure(self, source, files, columns, declared, lower, where, exc) -> None:
         """Turn a failed load into one line naming the bad value and its place:
@@ -373,7 +403,7 @@ class Loader:
                            if column in source.column_types else "fix the value")
                     raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
                                     f"{str(bad[3])[:80]!r} as {type_} — it takes {accepted_forms(type_)}; {fix}") from None
-        raise SeedError(f"{where}: cannot load: {self._reason(source, exc)}") from None
+        raise SeedError(f"{where}: cannot load: {self._reason(source, exc, files)}") from None
 
     @contextlib.contextmanager
     def _one_thread(self):
@@ -417,24 +447,20 @@ class Loader:
         if source.kind == "database":
             return f"row with id {key}" if key is not None else f"row {number}"
         place = f"line {self._line(file, number)}" if _file_format(source) == "csv" else f"row {number}"
-        if file and re.search(r"[*?[]", str(source.path or "")):
-            place = f"{self.project.relpath(self.originals.get(file, file))} {place}"
-        return place
+        return f"{self._shown(source, file)}{place}" if file else place
 
     def _line(self, file: str, number: int) -> int:
-        """The line of `file` where its record `number` starts, read with the dialect DuckDB
+        """The line of `file` where its record `number` starts, read with the delimiter DuckDB
         detected (a normalised copy's original as Python's csv module reads it)."""
         original = self.originals.get(file)
         dialect = {}
         if original is None:
             try:
-                delimiter, quote, escape, skip = self.con.execute(
-                    f"SELECT Delimiter, Quote, Escape, SkipRows FROM sniff_csv({quote_str(file)})").fetchone()
+                delimiter, skip = self.con.execute(f"SELECT Delimiter, SkipRows FROM sniff_csv({quote_str(file)}, "
+                                                   "quote = '\"', escape = '\"')").fetchone()
             except duckdb.Error:
                 return number + 1  # the record's number then; DuckDB did read the file
-            single = lambda text, default: text if len(text) == 1 else default  # noqa: E731  "(empty)": none found
-            dialect = {"delimiter": single(delimiter, ","), "quote": single(quote, '"'),
-                       "escape": single(escape, single(quote, '"')), "skip": skip}
+            dialect = {"delimiter": delimiter if len(delimiter) == 1 else ",", "skip": skip}
         return csv_files.record_line(original or file, number, **dialect) or number + 1
 
     def _attach(self, conn) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 
 import duckdb
 import pytest
@@ -191,3 +192,74 @@ def test_a_bad_tags_value_says_both_forms_tags_take(published):
            'separated by ; such as webinar;hiring, or a JSON array such as ["webinar","hiring"] (text starting with [ '
            "is read as JSON); fix the value\n")
     assert digest(published / "out.duckdb") == before
+
+
+ROWS = [GOOD.replace("1,1,", f"{n},1,", 1) for n in range(10, 20)]  # lines 2-11
+
+
+@pytest.mark.parametrize("broken, line, reason", [
+    (ROWS[3] + ",extra", 5, "has 13 fields where the header has 12 — every line needs 12, empty ones too, and a value "
+                            "holding ',' must be in double quotes"),
+    (ROWS[3].rsplit(",", 1)[0], 5, "has 11 fields where the header has 12 — every line needs 12, empty ones too, and "
+                                   "a value holding ',' must be in double quotes"),
+    ('13,1,"x@y.example,apollo,50,US,CEO,1-10,SaaS,,2025-01-01 00:00:00,', 5,
+     'has a quoted field that is never closed (a " with no closing ") — close it, or write a quote inside a quoted '
+     'field as ""'),
+], ids=["a-field-too-many", "a-field-too-few", "unterminated-quote"])
+def test_a_line_that_breaks_the_csv_shape_is_named_not_blamed_on_the_header(published, broken, line, reason):
+    """DuckDB's sniffer reads such a file as one column (a false 'missing required columns'),
+    or with ' as the quote (blaming a good line's JSON)."""
+    before = digest(published / "out.duckdb")
+    lines = [HEADER, *ROWS[:3], broken, *ROWS[4:]]
+    assert lines[line - 1] == broken
+    (published / "seeds" / "leads.csv").write_text("\n".join(lines) + "\n")
+    result = run(published)
+    assert (result.returncode, result.stderr) == (2, f"Error: seeds/leads.csv: cannot read: line {line} {reason}\n")
+    assert digest(published / "out.duckdb") == before
+
+
+def test_a_quote_in_the_middle_of_a_field_of_a_custom_seed_is_named(published):
+    """Read as one column, the seed would have loaded as a single text column without a word."""
+    (published / "seeds" / "zip_codes.csv").write_text('zip,city\n10001,New York\n94105,"San" Francisco\n')
+    result = run(published)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: seeds/zip_codes.csv: cannot read: line 3 is not valid CSV (")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_3_mb_field_names_its_real_line_within_seconds(published):
+    """A field of a few MB fails DuckDB's sniffer ('Error when sniffing file ""'), not its line size check."""
+    before = digest(published / "out.duckdb")
+    huge = "99,1,x@y.io,linkedin,50,US,Founder,1-10,SaaS," + "t" * (3 * 1024 * 1024) + ",2025-01-01,"
+    (published / "seeds" / "leads.csv").write_text("\n".join([HEADER, *ROWS[:5], huge, *ROWS[5:]]) + "\n")
+    started = time.monotonic()
+    result = run(published)
+    assert time.monotonic() - started < 30
+    assert (result.returncode, result.stderr) == (
+        2, f"Error: seeds/leads.csv: cannot read: line 7 is {len(huge):,} bytes, more than DuckDB's maximum line size "
+           "(2,000,000 bytes) — a field that long is not lead data; fix or remove that line\n")
+    assert digest(published / "out.duckdb") == before
+
+
+def test_a_nul_character_in_a_value_is_refused_naming_line_and_column(published):
+    before = digest(published / "out.duckdb")
+    rows = [*ROWS[:2], '12,1,a@x.io,linkedin,70,US,"CE\0O\nline two",1-10,SaaS,vip,2025-01-01,', *ROWS[3:]]
+    (published / "seeds" / "leads.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, "Error: seeds/leads.csv: line 4, column 'role': cannot read 'CE\\x00O\\nline two' — a NUL character "
+           "(\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)\n")
+    assert digest(published / "out.duckdb") == before
+
+
+def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):
+    config = published / "project.yml"
+    config.write_text(config.read_text() + "sources:\n  workspaces: {path: 'exports/ws-*.csv'}\n")
+    (published / "exports").mkdir()
+    (published / "exports" / "ws-1.csv").write_text("id,name\n1,Acme\n")
+    (published / "exports" / "ws-2.csv").write_text("id,name\n2,Beta\n3,Gam\0ma\n")
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, "Error: source 'workspaces' (exports/ws-*.csv): exports/ws-2.csv line 3, column 'name': cannot read "
+           "'Gam\\x00ma' — a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as "
+           "UTF-8)\n")
