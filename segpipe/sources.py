@@ -58,6 +58,15 @@ TEXT_TYPES = ("VARCHAR", "JSON")
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
                  "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
 FRACTION_TYPES = ("FLOAT", "DOUBLE", "REAL")
+#: Text forms a column of each kind takes, on both engines, before the engine's own cast
+#: reads them: each engine's cast takes more (DuckDB '1_000' and '24:00:00', Spark '1.5d'
+#: and '0x1p3'), each differently. Regexes for RE2 and Java alike, backslash-free; spaces around are allowed.
+INTEGER_FORM = " *[+-]?[0-9]+ *"
+NUMBER_FORM = " *([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|(?i:[+-]?inf(inity)?|nan)) *"
+TIMESTAMP_FORM = (" *[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9]([.][0-9]+)?)?"
+                  "(Z|[+-][0-9]{2}(:?[0-9]{2})?| UTC| [A-Za-z_]+/[A-Za-z_/+-]+)?)? *")
+#: Why a value holding a NUL character is refused, and what to do
+NUL_HINT = "a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)"
 #: Column added to file reads when looking for a bad value, to name the file.
 FILE_COLUMN = "__segpipe_file"
 #: SPEC §5: what the fallback reads from a send's leads.metadata (macros/metadata.sql), by type
@@ -80,16 +89,23 @@ def metadata_value(values: str):
     return lambda key: f"{values}[{list(METADATA_KEYS).index(key) + 1}]"
 
 
-def metadata_problem(value, zoned: str = "TIMESTAMPTZ") -> str:
+def full_match(text: str, pattern: str) -> str:
+    """SQL (DuckDB): whether all of `text` matches `pattern`."""
+    return f"regexp_full_match({text}, {quote_str(pattern)})"
+
+
+def metadata_problem(value, zoned: str = "TIMESTAMPTZ", matches=full_match) -> str:
     """SQL: the first of METADATA_KEYS whose text, `value(key)`, a CSV column of its type would
     refuse, else NULL; blank is unknown, as in a CSV, and a JSON true/false/number arrives as
-    its text. Both engines' rule (`zoned`: the engine's type for a zoned time). The cheap
-    test comes first: trimming and lower-casing every value would double the check's time."""
+    its text. Both engines' rule (`zoned`: the engine's type for a zoned time, `matches`: its
+    full_match). The cheap test comes first: trimming and lower-casing every value would
+    double the check's time."""
     words = ", ".join(map(sql_literal, TRUE_WORDS + FALSE_WORDS))
     cases = []
     for key, type_ in METADATA_KEYS.items():
         text = value(key)
-        bad = (f"TRY_CAST({text} AS {zoned}) IS NULL AND trim({text}) <> ''" if type_ == "TIMESTAMP"
+        bad = (f"(NOT {matches(text, TIMESTAMP_FORM)} OR TRY_CAST({text} AS {zoned}) IS NULL) AND trim({text}) <> ''"
+               if type_ == "TIMESTAMP"
                else f"{text} NOT IN ({words}) AND lower(trim({text})) NOT IN ({words}, '')")
         cases.append(f"WHEN {bad} THEN {quote_str(key)}")
     return f"CASE {' '.join(cases)} END"
@@ -115,12 +131,22 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
     if target in INTEGER_TYPES and (text or raw_type in FRACTION_TYPES or raw_type.startswith("DECIMAL")):
         # DuckDB's cast rounds '1.6' (and 1.6) to 2 and reads '1e3', '0x10', '1_000': a wrong id, silently.
         # The pattern takes the untrimmed text: skipping trim() pays for the match (1M values: 0.2 s CPU either way)
-        whole = f"regexp_full_match({col}, ' *[+-]?[0-9]+ *')" if text else f"{col} = trunc({col})"
-        bad = f"error('not a whole number: ' || CAST({col} AS VARCHAR))" if strict else "NULL"
-        return f"CASE WHEN {whole} THEN CAST({col} AS {target}) WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END"
-    if target == "TIMESTAMP" and (text or raw_type.startswith("TIMESTAMP WITH")):
-        return f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        whole = full_match(col, INTEGER_FORM) if text else f"{col} = trunc({col})"
+        return _checked(col, cleaned, whole, f"CAST({col} AS {target})", "a whole number", strict)
+    zoned = f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    if target == "TIMESTAMP" and text:  # DuckDB reads '24:00:00' as the next day, Spark refuses it
+        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), zoned, "a time", strict)
+    if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
+        return zoned
+    if target in FRACTION_TYPES and text:  # DuckDB reads '1_000' as 1000, Spark refuses it
+        return _checked(col, cleaned, full_match(col, NUMBER_FORM), f"CAST({cleaned} AS {target})", "a number", strict)
     return f"CAST({cleaned} AS {target})"
+
+
+def _checked(col: str, cleaned: str, form: str, cast: str, what: str, strict: bool) -> str:
+    """SQL: `cast` when `form` holds, NULL for blank text, else an error (strict) or NULL."""
+    bad = f"error('not {what}: ' || CAST({col} AS VARCHAR))" if strict else "NULL"
+    return f"CASE WHEN {form} THEN {cast} WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END"
 
 
 def _cannot_fail(raw_type: str, target: str) -> bool:
@@ -233,12 +259,12 @@ class Loader:
         if self.reads_in_place(source):
             added = None
         where = self.where(source)
-        if _file_format(source) == "csv":
+        if file_format(source) == "csv":
             self._refuse_nul(source, added or files, where)
         try:
             return self._load(source, target, contract, files, added, where)
         except SeedError as exc:
-            mixed = [] if _file_format(source) != "csv" else csv_files.mixed_line_endings(exc, added or files or [])
+            mixed = [] if file_format(source) != "csv" else csv_files.mixed_line_endings(exc, added or files or [])
             if not mixed:
                 raise
         # DuckDB reads one line ending per file; Python's csv module reads them all
@@ -277,7 +303,7 @@ class Loader:
     def reads_in_place(source: Source) -> bool:
         """Parquet is typed and columnar: reading it where it lies beats copying it
         (10M sends: 2.1 s to copy, 0.3 s to scan). `copy: true` keeps a copy instead."""
-        return source.kind == "file" and _file_format(source) == "parquet" and not source.copy
+        return source.kind == "file" and file_format(source) == "parquet" and not source.copy
 
     def _create_view(self, source, target, files, select, columns, declared, lower, where) -> int:
         """`target` as a view over exactly `files`, those the run started with (a later
@@ -321,7 +347,7 @@ class Loader:
             raise ConfigError(f"source '{source.name}': no file matches {self.describe(source)} — check 'path' in project.yml")
         target = "[" + ", ".join(quote_str(f) for f in files) + "]"
         extra = f", filename = {quote_str(file_column)}" if file_column else ""
-        if _file_format(source) == "parquet":
+        if file_format(source) == "parquet":
             return f"read_parquet({target}, union_by_name = true{extra})"
         # RFC 4180 quoting, as Spark reads it: a sniffed ' quote read a broken " quote as text
         return (f"read_csv({target}, all_varchar = true, header = true, quote = '\"', escape = '\"', "
@@ -347,7 +373,7 @@ class Loader:
 
     def _malformed(self, source: Source, files=None, reason: str = "") -> str | None:
         """'line N …' for the first line of a CSV source DuckDB cannot read, else None."""
-        if _file_format(source) != "csv":
+        if file_format(source) != "csv":
             return None
         files = files or source.paths()
         long_line = csv_files.too_long_line(files, reason)
@@ -367,8 +393,7 @@ class Loader:
             if found := csv_files.nul_value(file):
                 line, column, value = found
                 raise SeedError(f"{where}: {self._shown(source, file)}line {line}, column '{column}': cannot read "
-                                f"{value[:80]!r} — a NUL character (\\x00) is no text; remove it (a file full of "
-                                "them is UTF-16: save it as UTF-8)")
+                                f"{value[:80]!r} — {NUL_HINT}")
 
     def _shown(self, source: Source, file: str) -> str:
         """'<file> ' when the source is a glob (its name alone does not say which file), else ''."""
@@ -446,7 +471,7 @@ class Loader:
     def _place(self, source: Source, file, number: int, key) -> str:
         if source.kind == "database":
             return f"row with id {key}" if key is not None else f"row {number}"
-        place = f"line {self._line(file, number)}" if _file_format(source) == "csv" else f"row {number}"
+        place = f"line {self._line(file, number)}" if file_format(source) == "csv" else f"row {number}"
         return f"{self._shown(source, file)}{place}" if file else place
 
     def _line(self, file: str, number: int) -> int:
@@ -504,7 +529,7 @@ def accepted_forms(type_: str) -> str:
     return f"a {type_} value"
 
 
-def _file_format(source: Source) -> str:
+def file_format(source: Source) -> str:
     if source.kind == "database":
         return "database"
     path = str(source.seed if source.kind == "seed" else source.path)

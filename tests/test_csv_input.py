@@ -263,3 +263,37 @@ def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):
         2, "Error: source 'workspaces' (exports/ws-*.csv): exports/ws-2.csv line 3, column 'name': cannot read "
            "'Gam\\x00ma' — a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as "
            "UTF-8)\n")
+
+
+@pytest.mark.parametrize("seed, column, value, type_, forms", [
+    ("leads", "score", "1_000", "DOUBLE", "a number such as 72.5"),         # DuckDB's cast: 1000.0
+    ("leads", "score", "1.5d", "DOUBLE", "a number such as 72.5"),          # Spark's cast: 1.5
+    ("leads", "score", "-nan", "DOUBLE", "a number such as 72.5"),          # DuckDB's cast: nan
+    ("leads", "created_at", "2025-01-01 24:00:00", "TIMESTAMP", None),      # DuckDB's cast: the next day
+    ("campaign_leads", "sent_at", "infinity", "TIMESTAMP", None),           # DuckDB's cast: 9999-12-31
+    ("campaigns", "sent_at", "2025/01/01", "TIMESTAMP", None),              # DuckDB's cast: 2025-01-01
+], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes"])
+def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed, column, value, type_, forms):
+    """SPEC §11: each engine's cast reads forms the other refuses; both take only sources.NUMBER_FORM and
+    TIMESTAMP_FORM (test_spark.py checks Spark gives the same message)."""
+    forms = forms or "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
+    before = digest(published / "out.duckdb")
+    set_values(published / "seeds" / f"{seed}.csv", {2: value}, column)  # line 4
+    result = run(published)
+    assert (result.returncode, result.stderr) == (
+        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {type_} — it takes {forms}; "
+           "fix the value\n")
+    assert digest(published / "out.duckdb") == before
+
+
+def test_the_number_and_time_forms_both_engines_read_still_load(root):
+    leads = root / "seeds" / "leads.csv"
+    set_values(leads, {0: " 60.5 ", 1: "+5", 2: "1e2", 3: "NaN", 4: "-Infinity"}, "score")
+    set_values(leads, {0: "2025-01-01T23:30:00-02:00", 1: "2025-3-1 1:2:3", 2: "2025-01-01 12:00:00.5 UTC",
+                       3: "2025-01-01 12:00:00 Europe/Berlin", 4: "2025-01-01 12:00:00+0200"}, "created_at")
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        got = con.execute("select score::varchar, created_at::varchar from src.leads order by id limit 5").fetchall()
+    assert got == [("60.5", "2025-01-02 01:30:00"), ("5.0", "2025-03-01 01:02:03"), ("100.0", "2025-01-01 12:00:00.5"),
+                   ("nan", "2025-01-01 11:00:00"), ("-inf", "2025-01-01 10:00:00")]

@@ -73,11 +73,12 @@ def test_accepted_spellings_give_the_counts_of_the_sends(published):
 @pytest.mark.parametrize("metadata, key, shown, type_, forms", [
     ({"sent_at": "next tuesday"}, "sent_at", "next tuesday", "TIMESTAMP", TIMES),
     ({"sent_at": 1736467200}, "sent_at", "1736467200", "TIMESTAMP", TIMES),
+    ({"sent_at": "2025-01-10 24:00:00"}, "sent_at", "2025-01-10 24:00:00", "TIMESTAMP", TIMES),  # DuckDB: the 11th
     ({"sent_at": "2025-01-10", "replied": True, "replied_at": "soon"}, "replied_at", "soon", "TIMESTAMP", TIMES),
     ({"sent_at": "2025-01-10", "opened": "maybe", "replied": "oui"}, "opened", "maybe", "BOOLEAN", FLAGS),
     ({"sent_at": "2025-01-10", "bounced": 2}, "bounced", "2", "BOOLEAN", FLAGS),
     ({"sent_at": "2025-01-10", "converted": {"value": 1}}, "converted", '{"value":1}', "BOOLEAN", FLAGS),
-], ids=["time-words", "time-number", "replied_at", "flag-word", "flag-number", "flag-object"])
+], ids=["time-words", "time-number", "hour-24", "replied_at", "flag-word", "flag-number", "flag-object"])
 def test_a_value_the_fallback_cannot_read_names_file_line_and_key(project, metadata, key, shown, type_, forms):
     write_csv(project / "seeds" / "leads.csv", LEAD_COLUMNS, leads({**METADATA, 3: metadata}))  # lead 3: line 4
     before = (project / "out.duckdb").read_bytes()

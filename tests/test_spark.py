@@ -9,6 +9,8 @@ DuckDB build is itself checked against the plain-Python oracle elsewhere
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import subprocess
@@ -163,6 +165,36 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
     assert result.exit_code == 1 and "data tests failed, nothing published: unique_stg_leads_lead_id (1 failing row, e.g. lead_id=" in result.stderr
     assert (root / "out.duckdb").read_bytes() == before
     assert not list(root.glob("out.duckdb.*.*"))  # no Parquet folder or build file left
+
+    # a value Spark's own reader or cast took, or one only DuckDB's took: refused as DuckDB refuses it (SPEC §11),
+    # naming the line as DuckDB does (test_csv_input.py), before anything reaches the published file
+    rows = list(csv.reader(io.StringIO(good_leads, newline="")))
+
+    def with_value(column, value):  # line 4: the third lead
+        changed = [list(row) for row in rows]
+        changed[3][rows[0].index(column)] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(changed)
+        return out.getvalue()
+
+    extra = with_value("role", "CEO").split("\n")
+    extra[3] += ",extra"
+    for text, message in [
+        (with_value("tags", "[not json"), "line 4, column 'tags': cannot read '[not json' as VARCHAR[]"),
+        (with_value("metadata", "{bad json"), "line 4, column 'metadata': cannot read '{bad json' as JSON"),
+        (with_value("score", "1_000"), "line 4, column 'score': cannot read '1_000' as DOUBLE"),
+        (with_value("created_at", "2025-01-01 24:00:00"),
+         "line 4, column 'created_at': cannot read '2025-01-01 24:00:00' as TIMESTAMP"),
+        (with_value("role", "CE\0O"), "line 4, column 'role': cannot read 'CE\\x00O' — a NUL character"),
+        ("\n".join(extra), "cannot read: line 4 has 13 fields where the header has 12"),
+    ]:
+        leads_csv.write_text(text)
+        duck = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--engine", "duckdb",
+                           "--db", root / "duck.duckdb")
+        result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+        assert result.exit_code == 2 and result.stderr == duck.stderr, (result.stderr, duck.stderr)
+        assert result.stderr.startswith(f"Error: seeds/leads.csv: {message}"), result.stderr
+        assert result.stderr.count("\n") == 1 and (root / "out.duckdb").read_bytes() == before
 
     # the same project on the other engine is rebuilt, not taken for up to date
     leads_csv.write_text(good_leads)

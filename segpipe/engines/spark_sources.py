@@ -6,18 +6,24 @@ s3a://, hdfs://, abfss://, gs://), or a table of Spark's catalog
 is read as text and cast to the declared type, never inferred; integers are
 whole numbers only (never rounded); booleans accept true/false/t/f/1/0/yes/no; timestamps with a zone are converted to UTC and
 naive ones are read as UTC; `tags` text holds `;`-separated values or a JSON
-array. A missing required column or a value that does not convert is one
-line naming the source, the column and the value.
+array; numbers and times take the text forms of sources.NUMBER_FORM and
+TIMESTAMP_FORM before Spark's cast reads them, so both engines take the same
+values. A missing required column or a value that does not convert is one
+line naming the source, the column and the value, with the file and line
+for local files as DuckDB's messages name them.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote, urlparse
 
+from .. import csv_files
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import (CONTRACT, FALSE_WORDS, INTEGER_TYPES, METADATA_KEYS, TRUE_WORDS, accepted_forms,
-                       declared_types, metadata_problem, sends_from_metadata, typed_columns)
+from ..sources import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS, NUL_HINT,
+                       NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, file_format, accepted_forms, declared_types,
+                       metadata_problem, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -42,40 +48,63 @@ def _col(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def full_match(text: str, pattern: str) -> str:
+    """Spark SQL: whether all of `text` matches `pattern` (one of sources' backslash-free forms).
+    \\z, not $, which also matches before a final newline; \\\\ in the literal is one \\ to Spark."""
+    return f"{text} RLIKE '^(?:{pattern})\\\\z'"
+
+
+def _refused(col: str, what: str, strict: bool) -> str:
+    return f"raise_error(concat('not {what}: ', CAST({col} AS STRING)))" if strict else "NULL"
+
+
 def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     """Spark SQL turning `column` (of Spark type `raw`) into the DuckDB type `target`,
     by the rules of sources.convert; with strict=False a bad value is NULL."""
     col, raw, target = _col(column), raw.lower(), target.upper()
     text = raw.startswith(TEXT)
-    if target == "VARCHAR[]":
-        if text:
-            cleaned = f"nullif(trim({col}), '')"
-            values = (f"CASE WHEN startswith({cleaned}, '[') THEN from_json({cleaned}, 'array<string>') "
-                      f"ELSE split({col}, ';') END")
-        else:
-            values = f"CAST({col} AS ARRAY<STRING>)"
-        return f"filter(transform(coalesce({values}, array()), t -> trim(t)), t -> coalesce(t, '') <> '')"
-    wanted = spark_type(target).lower()
-    if raw == wanted or (target in ("VARCHAR", "JSON") and text):
-        return col
     cleaned = f"nullif(trim({col}), '')" if text else col
+    if target == "VARCHAR[]":
+        if not text:
+            return f"filter(transform(coalesce(CAST({col} AS ARRAY<STRING>), array()), t -> trim(t)), t -> t <> '')"
+        # text that starts with [ is a JSON array, or a mistake DuckDB's cast refuses too; from_json says NULL
+        parsed = f"from_json({cleaned}, 'array<string>')"
+        values = f"CASE WHEN startswith({cleaned}, '[') THEN {parsed} ELSE split({col}, ';') END"
+        listed = f"filter(transform(coalesce({values}, array()), t -> trim(t)), t -> coalesce(t, '') <> '')"
+        return (f"CASE WHEN startswith({cleaned}, '[') AND ({parsed} IS NULL OR NOT endswith({cleaned}, ']')) THEN {_refused(col, 'a JSON array', strict)} "
+                f"ELSE {listed} END")
+    if target == "JSON" and text:  # kept as text, as DuckDB keeps it, once it parses
+        return (f"CASE WHEN {cleaned} IS NULL OR try_parse_json({cleaned}) IS NOT NULL OR {cleaned} = 'null' "
+                f"THEN {cleaned} ELSE {_refused(col, 'JSON', strict)} END")
+    wanted = spark_type(target).lower()
+    if raw == wanted or (target == "VARCHAR" and text):
+        return col
     cast = "CAST" if strict else "TRY_CAST"
     if target == "BOOLEAN" and (text or raw in INTEGERS):
         word = f"lower(trim({col}))" if text else col
         trues, falses = (TRUE_WORDS, FALSE_WORDS) if text else ((1,), (0,))
-        bad = f"raise_error(concat('not a boolean: ', CAST({col} AS STRING)))" if strict else "NULL"
+        bad = _refused(col, "a boolean", strict)
         return (f"CASE WHEN {cleaned} IS NULL THEN NULL WHEN {word} IN ({', '.join(map(sql_literal, trues))}) THEN true "
                 f"WHEN {word} IN ({', '.join(map(sql_literal, falses))}) THEN false ELSE {bad} END")
     if target in INTEGER_TYPES and (text or raw in ("float", "double") or raw.startswith("decimal")):
         # Spark's cast turns '1.6' (and 1.6) into 1: a wrong id, silently; only whole numbers are ids
-        whole = f"{cleaned} RLIKE '^[+-]?[0-9]+$'" if text else f"{col} = floor({col})"
-        bad = f"raise_error(concat('not a whole number: ', CAST({col} AS STRING)))" if strict else "NULL"
-        return (f"CASE WHEN {whole} THEN {cast}({cleaned} AS {wanted.upper()}) "
-                f"WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END")
-    if target == "TIMESTAMP" and (text or raw == "timestamp"):
-        # a zone in the text (or an instant) is converted to UTC: the session's time zone
-        return f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
+        whole = full_match(col, INTEGER_FORM) if text else f"{col} = floor({col})"
+        return _checked(col, cleaned, whole, f"{cast}({cleaned} AS {wanted.upper()})", "a whole number", strict)
+    # a zone in the text (or an instant) is converted to UTC: the session's time zone
+    zoned = f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
+    if target == "TIMESTAMP" and text:  # the forms DuckDB takes too (sources.TIMESTAMP_FORM)
+        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), zoned, "a time", strict)
+    if target == "TIMESTAMP" and raw == "timestamp":
+        return zoned
+    if target in FRACTION_TYPES and text:  # Spark's cast reads '1.5d' and '0x1p3', DuckDB's does not
+        return _checked(col, cleaned, full_match(col, NUMBER_FORM), f"{cast}({cleaned} AS {wanted.upper()})",
+                        "a number", strict)
     return f"{cast}({cleaned} AS {wanted.upper()})"
+
+
+def _checked(col: str, cleaned: str, form: str, cast: str, what: str, strict: bool) -> str:
+    """Spark SQL: `cast` when `form` holds, NULL for blank text, else an error (strict) or NULL."""
+    return f"CASE WHEN {form} THEN {cast} WHEN {cleaned} IS NULL THEN NULL ELSE {_refused(col, what, strict)} END"
 
 
 class SparkLoader:
@@ -129,6 +158,11 @@ class SparkLoader:
 
     def load(self, source: Source, view: str, contract: dict, files: list[str] | None = None) -> int:
         where = self.where(source)
+        local = self._local_csv(source, files)
+        for file in local:  # as sources.Loader refuses it: Spark keeps a NUL byte in the text
+            if found := csv_files.nul_value(file):
+                raise SeedError(f"{where}: {self._shown(source, file)}line {found[0]}, column '{found[1]}': "
+                                f"cannot read {found[2][:80]!r} — {NUL_HINT}")
         try:
             raw = self.raw(source, files)
             columns = {f.name: f.dataType.simpleString() for f in raw.schema.fields}
@@ -148,28 +182,82 @@ class SparkLoader:
             rows = frame.count()
         except Exception as exc:
             frame.unpersist()
-            self._explain(raw_view, columns, declared, lower, where, exc)
+            self._explain(source, local, raw_view, columns, declared, lower, where, exc)
         if sends_from_metadata(self.project) and "metadata" in contract and "metadata" in lower:
-            self._check_metadata(raw_view, lower["metadata"], where)
+            self._check_metadata(source, raw_view, lower["metadata"], where)
         frame.createOrReplaceTempView(view)
         return rows
 
-    def _check_metadata(self, raw_view: str, column: str, where: str) -> None:
+    def _local_csv(self, source: Source, files) -> list[str]:
+        """The source's CSV files on this machine (those Python can read to name a line)."""
+        if source.kind not in ("seed", "file") or source.is_uri or file_format(source) != "csv":
+            return []
+        return list(files) if files is not None else source.paths()
+
+    def _explain(self, source: Source, local, raw_view, columns, declared, lower, where, exc) -> None:
+        """SeedError naming the first value that does not convert, by file, line and column as
+        sources.Loader does; or the line of a local CSV file Spark could not parse at all."""
+        for file in local:
+            if found := csv_files.malformed(file):
+                raise SeedError(f"{where}: cannot read: {self._shown(source, file)}line {found[0]} {found[1]}") from None
+        for column, type_ in declared.items():
+            actual = lower.get(column.lower())
+            if actual is None:
+                continue
+            try:
+                bad = self._first(raw_view, f"CAST({_col(actual)} AS STRING)",
+                                  f"__v IS NOT NULL AND trim(__v) <> '' AND "
+                                  f"({convert(actual, columns[actual], type_, strict=False)}) IS NULL")
+            except Exception:
+                continue
+            if bad:
+                file, number, value, _ = bad
+                fix = ("fix the value or change the column's type under column_types"
+                       if column in source.column_types else "fix the value")
+                raise SeedError(f"{where}: {self._place(source, file, number)}column '{column}': cannot read "
+                                f"{value[:80]!r} as {type_} — it takes {accepted_forms(type_)}; {fix}") from None
+        raise SeedError(f"{where}: cannot load: {first_line(exc)}") from None
+
+    def _first(self, raw_view: str, value: str, condition: str, extra: str = "NULL"):
+        """(file, record number in it, value, extra) of the first row of `raw_view`, in file
+        order, meeting `condition` (SQL over the row's columns and `__v`, the `value`), else
+        None. A file is read in order, so its rows' monotonically_increasing_id rise too."""
+        found = self.spark.sql(
+            f"SELECT __file, __n, __v, __x FROM (SELECT *, row_number() OVER (PARTITION BY __file ORDER BY __id) "
+            f"AS __n FROM (SELECT *, input_file_name() AS __file, monotonically_increasing_id() AS __id, "
+            f"{value} AS __v, {extra} AS __x FROM {raw_view})) WHERE {condition} ORDER BY __file, __n LIMIT 1").collect()
+        return tuple(found[0]) if found else None
+
+    def _place(self, source: Source, file: str | None, number: int) -> str:
+        """'[<file> ]line N, ' for a local CSV file, as sources.Loader says it; '<file>, ' for others."""
+        path = _local_path(file)
+        if path and file_format(source) == "csv":
+            return f"{self._shown(source, path)}line {csv_files.record_line(path, number) or number + 1}, "
+        return f"{path or file} row {number}, " if file else ""
+
+    def _shown(self, source: Source, path: str) -> str:
+        """'<file> ' when the source is a glob (its name alone does not say which file), else ''."""
+        return f"{self.project.relpath(path)} " if re.search(r"[*?[]", str(source.path or "")) else ""
+
+    def _check_metadata(self, source: Source, raw_view: str, column: str, where: str) -> None:
         """The first send in leads.metadata whose value the fallback cannot read, with its
-        file and key, by sources.Loader's rule (SPEC §5); Spark's own cast judges the times,
-        as it is Spark's cast that reads them in the models."""
+        file, line and key, by sources.Loader's rule (SPEC §5); Spark's own cast judges the
+        times, as it is Spark's cast that reads them in the models."""
         value = lambda key: f"get_json_object(CAST({_col(column)} AS STRING), '$.{key}')"  # noqa: E731
         texts = ", ".join(f"{sql_literal(key)}, {value(key)}" for key in METADATA_KEYS)
-        found = self.spark.sql(
-            f"SELECT file, key, texts FROM (SELECT input_file_name() AS file, {value('sent_at')} AS sent_at, "
-            f"{metadata_problem(value, 'TIMESTAMP_LTZ')} AS key, map({texts}) AS texts FROM {raw_view}) "
-            "WHERE sent_at IS NOT NULL AND key IS NOT NULL LIMIT 1").collect()
+        problem = metadata_problem(value, "TIMESTAMP_LTZ", full_match)
+        found = self._first(raw_view, problem, f"{value('sent_at')} IS NOT NULL AND __v IS NOT NULL", f"map({texts})")
         if found:
-            file, key, texts = found[0]
-            place = f" in {file.removeprefix('file://')}" if file else ""
+            file, number, key, texts = found
             type_ = METADATA_KEYS[key]
-            raise SeedError(f"{where}: column 'metadata', key '{key}'{place}: cannot read {texts[key][:80]!r} as "
-                            f"{type_} — it takes {accepted_forms(type_)}; fix the value")
+            raise SeedError(f"{where}: {self._place(source, file, number)}column 'metadata', key '{key}': cannot read "
+                            f"{texts[key][:80]!r} as {type_} — it takes {accepted_forms(type_)}; fix the value")
+
+
+def _local_path(file: str | None) -> str | None:
+    """The local path of a file:// URI Spark names (input_file_name), else None."""
+    parsed = urlparse(file or "")
+    return unquote(parsed.path) if parsed.scheme == "file" else None
 
 
 def computed_frame(spark, computed):
