@@ -113,7 +113,7 @@ def metadata_problem(value, zoned: str = "TIMESTAMPTZ", matches=full_match) -> s
 
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
     """SQL turning `column` of raw_type into target; a bad value fails the load.
-    With strict=False a bad boolean or whole number is NULL instead, so TRY() can find it."""
+    With strict=False a bad boolean, number or time is NULL instead, so TRY() can find it."""
     col = quote_ident(column)
     raw_type, target = raw_type.upper(), target.upper()
     if target == "VARCHAR[]":
