@@ -141,12 +141,17 @@ def set_values(path, values: dict[int, str], column: str) -> None:
     ("campaigns", "workspace_id", "\t1"),     # only spaces are trimmed, as for text
 ])
 def test_an_integer_column_takes_only_whole_numbers_and_never_rounds(published, seed, column, value):
+    assert_bad_value(published, seed, column, value, "BIGINT — it takes a whole number such as 42")
+
+
+def assert_bad_value(published, seed: str, column: str, value: str, read_as: str) -> None:
+    """`value` in line 4 of the seed: exit 2, one line naming file, line, column and the form the
+    column takes (`read_as`), the published file as it was."""
     before = digest(published / "out.duckdb")
     set_values(published / "seeds" / f"{seed}.csv", {2: value}, column)  # line 4
     result = run(published)
     assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as BIGINT — it takes a whole "
-           "number such as 42; fix the value\n")
+        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {read_as}; fix the value\n")
     assert digest(published / "out.duckdb") == before
 
 
@@ -277,13 +282,7 @@ def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed
     """SPEC §11: each engine's cast reads forms the other refuses; both take only sources.NUMBER_FORM and
     TIMESTAMP_FORM (test_spark.py checks Spark gives the same message)."""
     forms = forms or "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
-    before = digest(published / "out.duckdb")
-    set_values(published / "seeds" / f"{seed}.csv", {2: value}, column)  # line 4
-    result = run(published)
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {type_} — it takes {forms}; "
-           "fix the value\n")
-    assert digest(published / "out.duckdb") == before
+    assert_bad_value(published, seed, column, value, f"{type_} — it takes {forms}")
 
 
 def test_the_number_and_time_forms_both_engines_read_still_load(root):

@@ -34,6 +34,20 @@ def run(root, *args, timeout=60):
     return run_segpipe(*args, "--project-dir", root, timeout=timeout)
 
 
+def refused_run(root, path, text: str) -> str:
+    """Publish, write `text` to `path`, run again: exit 2, one line, the published file as it
+    was. Returns the line."""
+    published = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert published.returncode == 0, published.stderr
+    db = root / "out.duckdb"
+    before = db.read_bytes()
+    path.write_text(text)
+    result = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert db.read_bytes() == before
+    return result.stderr
+
+
 def test_alias_bomb_in_the_segments_file(root):
     segments = root / "seeds" / "segments.yml"
     segments.write_text(alias_bomb() + segments.read_text())
@@ -101,17 +115,9 @@ def test_modest_aliases_still_work(root):
     ('    id: 1\n    filters: {countries: ["U\\0S"]}', "filters.countries: 'U\\x00S' contains a NUL character"),
 ], ids=["id", "workspace_id", "min_score", "nul"])
 def test_huge_numbers_and_nul_are_one_line_and_publish_nothing(root, line, key):
-    published = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert published.returncode == 0, published.stderr
-    db = root / "out.duckdb"
-    before = db.read_bytes()
     segments = root / "seeds" / "segments.yml"
-    segments.write_text(f"segments:\n  - name: Hostile\n{line}\n")
-    result = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"Error: {segments}:")
-    assert key in result.stderr and result.stderr.count("\n") == 1
-    assert db.read_bytes() == before
+    error = refused_run(root, segments, f"segments:\n  - name: Hostile\n{line}\n")
+    assert error.startswith(f"Error: {segments}:") and key in error
 
 
 @pytest.mark.parametrize("config, text, line, key", [
@@ -123,21 +129,13 @@ def test_huge_numbers_and_nul_are_one_line_and_publish_nothing(root, line, key):
 def test_a_key_written_twice_is_refused(root, config, text, line, key):
     """YAML itself would keep the last value silently: a second `filters:` dropping the first
     changes which leads a segment holds, so it is one line naming the file, line and key."""
-    published = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert published.returncode == 0, published.stderr
-    db = root / "out.duckdb"
-    before = db.read_bytes()
     path = root / config
     if text is None:
         original = path.read_text()
         text = original + "vars:\n  days: 7\n"
         line = text.splitlines().index("vars:", original.splitlines().index("vars:") + 1) + 1
-    path.write_text(text)
-    result = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"Error: {path}:{line}: ")
-    assert f"the key '{key}' is written twice" in result.stderr and result.stderr.count("\n") == 1
-    assert db.read_bytes() == before
+    error = refused_run(root, path, text)
+    assert error.startswith(f"Error: {path}:{line}: ") and f"the key '{key}' is written twice" in error
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -152,12 +150,6 @@ def test_a_key_written_twice_is_refused(root, config, text, line, key):
 ], ids=["list-filter", "nested-in-a-list", "min_score", "has_email", "workspace_id"])
 def test_a_mapping_where_a_value_belongs_is_shown_as_written(root, text, line, message):
     """The line numbers segpipe keeps of each mapping (`__line__`, `__keys__`) are not the user's: never shown."""
-    published = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert published.returncode == 0, published.stderr
-    db = root / "out.duckdb"
-    before = db.read_bytes()
     segments = root / "seeds" / "segments.yml"
-    segments.write_text(f"segments:\n  - id: 1\n    name: A\n{text}\n")
-    result = run(root, "run", "--as-of", AS_OF.isoformat())
-    assert (result.returncode, result.stderr) == (2, f"Error: {segments}:{line}: {message}\n")
-    assert db.read_bytes() == before
+    error = refused_run(root, segments, f"segments:\n  - id: 1\n    name: A\n{text}\n")
+    assert error == f"Error: {segments}:{line}: {message}\n"

@@ -81,12 +81,16 @@ def test_accepted_spellings_give_the_counts_of_the_sends(published):
 ], ids=["time-words", "time-number", "hour-24", "replied_at", "flag-word", "flag-number", "flag-object"])
 def test_a_value_the_fallback_cannot_read_names_file_line_and_key(project, metadata, key, shown, type_, forms):
     write_csv(project / "seeds" / "leads.csv", LEAD_COLUMNS, leads({**METADATA, 3: metadata}))  # lead 3: line 4
-    before = (project / "out.duckdb").read_bytes()
-    result = run(project)
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/leads.csv: line 4, column 'metadata', key '{key}': cannot read {shown!r} as {type_} "
-           f"— it takes {forms}; fix the value\n")
-    assert (project / "out.duckdb").read_bytes() == before
+    assert_refused(project, f"seeds/leads.csv: line 4, column 'metadata', key '{key}': cannot read {shown!r} as {type_} "
+                            f"— it takes {forms}")
+
+
+def assert_refused(root, message: str) -> None:
+    """A run of the published project stops with `message` (exit 2, one line) and publishes nothing."""
+    before = (root / "out.duckdb").read_bytes()
+    result = run(root)
+    assert (result.returncode, result.stderr) == (2, f"Error: {message}; fix the value\n")
+    assert (root / "out.duckdb").read_bytes() == before
 
 
 def test_a_bad_value_in_a_glob_names_its_file(project):
@@ -133,9 +137,5 @@ def test_metadata_is_not_read_while_campaign_sources_exist_and_is_checked_once_t
     assert (top(root)["leads_sent"], top(root)["opened"]) == (1, 1)
     for name in ("campaigns.csv", "campaign_leads.csv"):
         (root / "seeds" / name).unlink()
-    before = (root / "out.duckdb").read_bytes()
-    result = run(root)
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/leads.csv: line 3, column 'metadata', key 'opened': cannot read 'maybe' as BOOLEAN "
-           f"— it takes {FLAGS}; fix the value\n")
-    assert (root / "out.duckdb").read_bytes() == before
+    assert_refused(root, f"seeds/leads.csv: line 3, column 'metadata', key 'opened': cannot read 'maybe' as BOOLEAN "
+                         f"— it takes {FLAGS}")
