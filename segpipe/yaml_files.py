@@ -42,9 +42,14 @@ def yaml_loader(lines: bool = False, secret_keys: bool = False):
     import yaml  # about 17 ms, so only when there is something to parse
 
     class UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        def construct_mapping(self, node, deep=False):
-            _refuse_repeated_keys(node, secret_keys)
-            return super().construct_mapping(node, deep=deep)
+        def flatten_mapping(self, node):
+            # each mapping's keys as written, so before a merge (`<<`) adds its keys to them (a
+            # mapping merged elsewhere is flattened there first), and once
+            checked = self.__dict__.setdefault("_checked", set())
+            if id(node) not in checked:
+                checked.add(id(node))
+                _refuse_repeated_keys(node, secret_keys)
+            super().flatten_mapping(node)
 
     if not lines:
         return UniqueKeyLoader

@@ -157,7 +157,7 @@ def assert_bad_value(published, seed: str, column: str, value: str, read_as: str
 
 def test_an_integer_may_have_a_sign_leading_zeros_and_spaces_around_it(root):
     leads = root / "seeds" / "leads.csv"
-    set_values(leads, {0: " 1 ", 1: "+1", 2: "001", 3: "-7"}, "workspace_id")
+    set_values(leads, {0: " 1 ", 1: "+1", 2: "001.0", 3: "-7"}, "workspace_id")  # 1.0: pandas' nullable integers
     result = run(root)
     assert result.returncode == 0, result.stderr
     with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
@@ -268,6 +268,23 @@ def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):
         2, "Error: source 'workspaces' (exports/ws-*.csv): exports/ws-2.csv line 3, column 'name': cannot read "
            "'Gam\\x00ma' — a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as "
            "UTF-8)\n")
+
+
+def test_a_gzip_csv_loads_and_its_values_are_checked(published):
+    """DuckDB reads a .csv.gz source; the NUL scan and the line finding read it through gzip, not
+    its compressed bytes (which always hold NULs)."""
+    import gzip
+
+    config = published / "project.yml"
+    config.write_text(config.read_text() + "sources:\n  workspaces: {path: 'exports/ws.csv.gz'}\n")
+    (published / "exports").mkdir()
+    (published / "exports" / "ws.csv.gz").write_bytes(gzip.compress(b"id,name\n1,Acme\n2,Beta\n"))
+    assert run(published).returncode == 0
+    with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
+        assert con.execute("select id, name from src.workspaces order by id").fetchall() == [(1, "Acme"), (2, "Beta")]
+    (published / "exports" / "ws.csv.gz").write_bytes(gzip.compress(b"id,name\n1,Acme\n2,Be\0ta\n"))
+    assert run(published).stderr.startswith("Error: source 'workspaces' (exports/ws.csv.gz): line 3, column 'name': "
+                                            "cannot read 'Be\\x00ta' — a NUL character")
 
 
 @pytest.mark.parametrize("seed, column, value, type_, forms", [

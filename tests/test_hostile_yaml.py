@@ -153,3 +153,13 @@ def test_a_mapping_where_a_value_belongs_is_shown_as_written(root, text, line, m
     segments = root / "seeds" / "segments.yml"
     error = refused_run(root, segments, f"segments:\n  - id: 1\n    name: A\n{text}\n")
     assert error == f"Error: {segments}:{line}: {message}\n"
+
+
+def test_a_key_overridden_after_a_merge_is_not_written_twice():
+    """`<<: *base` then `x: 2` overrides a merged key; a mapping that does so and is merged
+    elsewhere too is checked as written, not after the merge has added its keys."""
+    from segpipe.yaml_files import parse_yaml
+
+    text = "base: &base {x: 1}\na:\n  inner: &m\n    <<: *base\n    x: 2\nb:\n  <<: *m\n"
+    assert parse_yaml(text, "f.yml", "a file")["a"]["inner"] == {"x": 2}
+    assert parse_yaml(text, "f.yml", "a file", lines=True)["a"]["inner"]["x"] == 2

@@ -89,7 +89,8 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     if target in INTEGER_TYPES and (text or raw in ("float", "double") or raw.startswith("decimal")):
         # Spark's cast turns '1.6' (and 1.6) into 1: a wrong id, silently; only whole numbers are ids
         whole = full_match(col, INTEGER_FORM) if text else f"{col} = floor({col})"
-        return _checked(col, cleaned, whole, f"{cast}({cleaned} AS {wanted.upper()})", "a whole number", strict)
+        digits = f"CASE WHEN contains({cleaned}, '.') THEN split_part({cleaned}, '.', 1) ELSE {cleaned} END" if text else cleaned
+        return _checked(col, cleaned, whole, f"{cast}({digits} AS {wanted.upper()})", "a whole number", strict)
     # a zone in the text (or an instant) is converted to UTC: the session's time zone
     zoned = f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
     if target == "TIMESTAMP" and text:  # the forms DuckDB takes too (sources.TIMESTAMP_FORM)

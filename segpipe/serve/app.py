@@ -128,10 +128,10 @@ class AccessLog:
             return
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
                  if v != ""]
-        scope["query_string"] = urlencode(query).encode("latin-1")
         method = scope["method"]
-        if method == "HEAD":
-            scope["method"] = "GET"
+        # a copy: the server keeps its own scope, so it still knows a HEAD needs no body
+        scope = {**scope, "query_string": urlencode(query).encode("latin-1"),
+                 "method": "GET" if method == "HEAD" else method}
         started, sent = time.perf_counter(), {"status": 0, "bytes": 0}
 
         async def send_logged(message):
