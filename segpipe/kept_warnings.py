@@ -6,6 +6,8 @@ A model is skipped only when its SQL, its docs and tests, and every input are as
 (changes.py), so its tests would find again what they found then: their warnings are
 reported from `segpipe_meta.warnings` instead of testing tables that did not change (at
 scale m that is seconds). A test that looks at another model (`relationships`) runs again.
+A model left out by `--select` keeps its table, and so its warnings, whatever changed. An
+`expression_is_true` that reads another table or today's date is taken as its model's too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .sql import META_SCHEMA, create_meta_schema
 
 TABLE = f"{META_SCHEMA}.warnings"
 #: what a re-reported warning adds to its message
-AGAIN = "model unchanged since tested"
+AGAIN = "not rebuilt since tested"
 
 
 def kept(con) -> list[tuple[str, str, str, str]]:

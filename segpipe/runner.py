@@ -315,10 +315,11 @@ def _relating_tests(plan: Plan, models) -> list:
 
 
 def report_kept(warnings, plan: Plan, progress: Progress, models=None) -> list[tuple[str, str, str, str]]:
-    """Report again the kept warnings of `models` (default: all) that the plan still declares
-    (kept_warnings.py); returns them."""
-    declared = {(name, t.name) for name, doc in plan.docs.items() if models is None or name in models
-                for t in doc.tests if t.kind != "relationships"}
+    """Report again the kept warnings that the plan still declares (kept_warnings.py): of
+    `models`, but for their `relationships` tests, which run again; with nothing built
+    (models None) all of them. Returns them."""
+    declared = {(name, t.name) for name, doc in plan.docs.items() for t in doc.tests
+                if models is None or (name in models and t.kind != "relationships")}
     again = [w for w in warnings if (w[0], w[1]) in declared]
     for model, test, message, example in again:
         progress.node("test", test, "WARN", 0.0, None, f"{message} ({AGAIN})", example)

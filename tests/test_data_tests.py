@@ -68,3 +68,24 @@ def test_where_must_be_a_condition(tmp_path, cli):
     result = cli("run", "--project-dir", checks_project(tmp_path, "{where: [1]}"), *AS_OF)
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: models/checks.yml:6: model checks, column v: not_null: config.where must be a SQL condition")
+
+
+def test_a_relationships_warning_is_retested_and_reported_when_nothing_changed(tmp_path, cli):
+    """A relationships test reads another model: a run that skips its model tests it again; a run
+    with nothing to do reports the kept warning (nothing it reads has changed)."""
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    (root / "models" / "refs.sql").write_text("select * from (values (1), (999)) as t(segment_id)\n")
+    (root / "models" / "refs.yml").write_text(
+        "models:\n  - name: refs\n    columns:\n      - name: segment_id\n        tests:\n"
+        "          - relationships: {to: ref('segments'), field: segment_id, config: {severity: warn}}\n")
+    first = cli("run", "--project-dir", root, *AS_OF)
+    test = next(line.split()[2] for line in first.stdout.splitlines() if line.startswith("WARN  test   relationships"))
+    assert warning_count(first.stdout, test) == 1  # 999 is no segment
+    leads = root / "seeds" / "leads.csv"
+    leads.write_text(leads.read_text().replace("linkedin", "LinkedIn", 1))  # rebuilds the leads, not refs
+    again = cli("run", "--project-dir", root, *AS_OF)
+    assert re.search(r"^SKIP\s+model\s+refs\s", again.stdout, re.M)
+    assert warning_count(again.stdout, test) == 1 and "not rebuilt since tested" not in again.stdout
+    nothing = cli("run", "--project-dir", root, *AS_OF)
+    assert warning_count(nothing.stdout, test) == 1 and "not rebuilt since tested" in nothing.stdout
+    assert nothing.stdout.splitlines()[-1].startswith("Nothing to do: ")

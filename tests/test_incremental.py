@@ -70,7 +70,7 @@ def test_a_run_that_skips_a_model_reports_its_warnings(project, cli):
     lines = again.stdout.splitlines()
     assert any(line.startswith("SKIP  model  stg_sends ") for line in lines)
     at = next(i for i, line in enumerate(lines) if "sends_without_a_send_time" in line)
-    assert lines[at].startswith("WARN ") and lines[at].endswith(f"{len(untimed_sends())} failing row (model unchanged since tested)")
+    assert lines[at].startswith("WARN ") and lines[at].endswith(f"{len(untimed_sends())} failing row (not rebuilt since tested)")
     assert lines[at + 1] == example
     assert ", 1 warning in " in lines[-1]
     # a change that rebuilds the model tests it again: a send time for campaign 30 ends the warning
