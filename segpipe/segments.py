@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .project import Project, Source, parse_cache_file
 from .yaml_files import LINE_KEYS, read_yaml, without_lines
 from .sources import Loader
-from .sql import connect, sql_literal
+from .sql import SPACE_SEPARATORS, connect, sql_literal
 from .suggest import did_you_mean
 
 SEGMENT_KEYS = ("id", "name", "workspace_id", "description", "filters")
@@ -259,10 +259,6 @@ def _min_score(value, at: str):
     if not math.isfinite(value) or abs(value) > BIGINT_MAX:
         raise ConfigError(f"{at}: {value!r} is beyond the range of a 64-bit number — scores are 0–100, use a number such as 60")
     return value
-
-
-#: what DuckDB's trim() strips: Unicode's space separators (category Zs), not tabs or newlines
-SPACE_SEPARATORS = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))
 
 
 def match_key(value: str) -> str:

@@ -16,6 +16,10 @@ import sys
 META_SCHEMA = "segpipe_meta"
 
 
+#: what DuckDB's trim() strips: Unicode's space separators (category Zs), not tabs or newlines
+SPACE_SEPARATORS = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))
+
+
 def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 

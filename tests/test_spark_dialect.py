@@ -102,7 +102,7 @@ def test_lower_cases_each_letter_alone_as_duckdb_does(spark):
 def test_trim_strips_what_duckdb_strips(spark):
     """DuckDB's trim() strips every Unicode space separator (a no-break space, U+3000), not a tab;
     Spark's TRIM only ' '. has_email and every match key go through it."""
-    words = ["\u00a0US\u00a0", "\u3000", "DE\t", " x ", "\u2007a\u202f", "plain"]
+    words = ["\u00a0US\u00a0", "\u3000", "DE\t", " x ", "\u2007a\u202f", "plain", "US \n"]
     values = ", ".join(f"('{w}')" for w in words)
     sql = f"select w, trim(w) as t, ltrim(w) as l, rtrim(w) as r from (values {values}) as v(w) order by w"
     expected = duckdb.connect().execute(sql).fetchall()

@@ -13,7 +13,7 @@ override of sqlglot's Spark generator:
   sqlglot's ISO weekday for Spark is off by one: `isodow(d)`, `extract(isodow …)`
   and `dayofweek(d)` are generated here as Spark `WEEKDAY(d) + 1` and `DAYOFWEEK(d) - 1`.
 - DuckDB's `trim()` strips every Unicode space separator, Spark's only ' ': generated
-  as a `REGEXP_REPLACE` of `\p{Zs}` at the ends.
+  as `TRIM(BOTH '<the 17 of them>' FROM …)`.
 - DuckDB's `lower()` maps each character alone, Java's applies Unicode's final-sigma
   rule and maps İ to two characters: generated as Spark `LOWER` after those two are
   lower-cased alone.
@@ -36,6 +36,7 @@ from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 
 from ..errors import CompileError
+from ..sql import SPACE_SEPARATORS
 
 
 class SegpipeSpark(Spark):
@@ -64,12 +65,11 @@ class SegpipeSpark(Spark):
 
         def trim_sql(self, expression: exp.Trim) -> str:
             """DuckDB's trim() strips every Unicode space separator (a no-break space, U+3000),
-            Spark's only ' ': without characters of its own, a trim is a REGEXP_REPLACE of \\p{Zs}."""
+            Spark's only ' ': without characters of its own, a trim names them all."""
             if expression.args.get("expression") is not None:
                 return super().trim_sql(expression)
-            ends = {"LEADING": "^\\\\p{Zs}+", "TRAILING": "\\\\p{Zs}+$"}.get(
-                expression.args.get("position"), "^\\\\p{Zs}+|\\\\p{Zs}+$")
-            return f"REGEXP_REPLACE({self.sql(expression, 'this')}, '{ends}', '')"
+            side = expression.args.get("position") or "BOTH"
+            return f"TRIM({side} '{SPACE_SEPARATORS}' FROM {self.sql(expression, 'this')})"
 
 
 #: sqlglot expression types whose DuckDB → Spark translation is known to keep the meaning.
