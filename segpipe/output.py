@@ -58,7 +58,8 @@ class Rate(float):
 
 
 def round_rate(value: Fraction | float | None) -> Rate | None:
-    """Round half away from zero to 4 decimals, exactly (a float by its exact binary value)."""
+    """Round half away from zero to 4 decimals, exactly (a float by its exact binary value),
+    as a Rate keeping the value it rounds (a Rate given is rounded from its own exact value)."""
     if value is None:
         return None
     value = getattr(value, "exact", value)
@@ -87,7 +88,7 @@ def percent_text(value, sign: str = "") -> str:
     """One decimal of a percentage, rounded half away from zero like the JSON's rates, from the
     exact value (rounding the JSON's 4 decimals again would turn 12.646 % into 12.7)."""
     tenths = float(round_rate(Fraction(getattr(value, "exact", value)) / 10)) * 1000
-    return f"{tenths:{sign}.1f}".replace("-0.0", "0.0").replace("+-0.0", "+0.0")
+    return f"{tenths:{sign}.1f}"  # round_rate never gives -0.0
 
 
 def plain(value):

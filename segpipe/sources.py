@@ -64,7 +64,7 @@ FRACTION_TYPES = ("FLOAT", "DOUBLE", "REAL")
 INTEGER_FORM = " *[+-]?[0-9]+([.]0*)? *"  # 2.0 too: pandas writes a nullable integer column so
 NUMBER_FORM = " *([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|(?i:[+-]?inf(inity)?|nan)) *"
 TIMESTAMP_FORM = (" *[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9]([.][0-9]+)?)?"
-                  "(Z|[+-][0-9]{2}(:?[0-9]{2})?| UTC| [A-Za-z_]+/[A-Za-z_/+-]+)?)? *")
+                  "(Z|[+-][0-9]{2}(:?[0-9]{2})?| UTC| GMT| [A-Za-z_]+/[A-Za-z0-9_/+-]+)?)? *")
 #: Why a value holding a NUL character is refused, and what to do
 NUL_HINT = "a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)"
 #: Column added to file reads when looking for a bad value, to name the file.

@@ -222,7 +222,11 @@ class SparkLoader:
     def _first(self, raw_view: str, value: str, condition: str, extra: str = "NULL"):
         """(file, record number in it, value, extra) of the first row of `raw_view`, in file
         order, meeting `condition` (SQL over the row's columns and `__v`, the `value`), else
-        None. A file is read in order, so its rows' monotonically_increasing_id rise too."""
+        None. A file is read in order, so its rows' monotonically_increasing_id rise too.
+        A plain scan says first whether there is such a row: the numbering sorts every row
+        of the source, and on a load with nothing wrong (the metadata check) there is none."""
+        if not self.spark.sql(f"SELECT 1 FROM (SELECT *, {value} AS __v FROM {raw_view}) WHERE {condition} LIMIT 1").collect():
+            return None
         found = self.spark.sql(
             f"SELECT __file, __n, __v, __x FROM (SELECT *, row_number() OVER (PARTITION BY __file ORDER BY __id) "
             f"AS __n FROM (SELECT *, input_file_name() AS __file, monotonically_increasing_id() AS __id, "
