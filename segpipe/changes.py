@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .sources import CONTRACT, Loader, sends_from_metadata
+from .source_types import CONTRACT, sends_from_metadata
+from .sources import Loader
 from .sql import META_SCHEMA, create_meta_schema
 
 TABLE = f"{META_SCHEMA}.fingerprints"

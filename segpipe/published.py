@@ -111,7 +111,7 @@ def connect_with_sources(project, warn=None):
 def changed_since_run(project, previous: dict[NodeId, str], sources: list[str]) -> list[str]:
     """A note for each in-place source whose files differ from the published run's."""
     from .changes import NodeId, source_files, source_fingerprint
-    from .sources import CONTRACT
+    from .source_types import CONTRACT
 
     notes = []
     for name in sources:

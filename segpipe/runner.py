@@ -29,7 +29,8 @@ from .plan import Plan
 from .project import PROJECT_FILE
 from .publish import BuildFile
 from .render import unread_vars
-from .sources import Loader, sends_from_metadata
+from .source_types import sends_from_metadata
+from .sources import Loader
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident, without_pandas
 from .suggest import did_you_mean
 from .wording import plural

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

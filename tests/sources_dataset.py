@@ -25,7 +25,7 @@ import yaml
 from typer.testing import CliRunner
 
 from segpipe.cli import app
-from segpipe.sources import CONTRACT
+from segpipe.source_types import CONTRACT
 from tests.conftest import make_project
 
 AS_OF = "2026-11-15"

@@ -296,7 +296,7 @@ def test_a_gzip_csv_loads_and_its_values_are_checked(published):
     ("campaigns", "sent_at", "2025/01/01", "TIMESTAMP", None),              # DuckDB's cast: 2025-01-01
 ], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes"])
 def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed, column, value, type_, forms):
-    """SPEC §11: each engine's cast reads forms the other refuses; both take only sources.NUMBER_FORM and
+    """SPEC §11: each engine's cast reads forms the other refuses; both take only source_types.NUMBER_FORM and
     TIMESTAMP_FORM (test_spark.py checks Spark gives the same message)."""
     forms = forms or "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
     assert_bad_value(published, seed, column, value, f"{type_} — it takes {forms}")

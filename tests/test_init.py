@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import filecmp
 import io
 import json
 from pathlib import Path
-
-import pytest
 
 from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps
 from tests.conftest import REPO, run_segpipe, utc_today

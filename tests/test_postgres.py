@@ -20,7 +20,8 @@ import pytest
 
 from segpipe.connections import attach, postgres_target
 from segpipe.project import Connection, load_project
-from segpipe.sources import CONTRACT, Loader
+from segpipe.source_types import CONTRACT
+from segpipe.sources import Loader
 from tests.conftest import REPO
 from tests.pg_server import PostgresServer, ServerUnavailable, pg_execute, pg_query
 from tests.sources_dataset import (assert_fails, dataset, pg_sql, published_tables, reference,  # noqa: F401

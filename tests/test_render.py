@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from segpipe.dag import build_order, select
-from segpipe.errors import CompileError
 from segpipe.overrides import builtin_root
 from segpipe.project import load_project
 from segpipe.pipeline import compile_plan as compile_project

@@ -22,7 +22,7 @@ import yaml
 
 from segpipe.errors import ConfigError
 from segpipe.project import load_project
-from segpipe.sources import convert
+from segpipe.source_types import convert
 from tests.conftest import LEAD_COLUMNS, REPO, SEND_COLUMNS, make_project, run_segpipe, write_csv, yaml_key_line
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 from tests.sources_dataset import (BOOLEAN_WORDS, assert_fails, dataset, published_tables,  # noqa: F401

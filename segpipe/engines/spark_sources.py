@@ -6,7 +6,7 @@ s3a://, hdfs://, abfss://, gs://), or a table of Spark's catalog
 is read as text and cast to the declared type, never inferred; integers are
 whole numbers only (never rounded); booleans accept true/false/t/f/1/0/yes/no; timestamps with a zone are converted to UTC and
 naive ones are read as UTC; `tags` text holds `;`-separated values or a JSON
-array; numbers and times take the text forms of sources.NUMBER_FORM and
+array; numbers and times take the text forms of source_types.NUMBER_FORM and
 TIMESTAMP_FORM before Spark's cast reads them, so both engines take the same
 values. A missing required column or a value that does not convert is one
 line naming the source, the column and the value, with the file and line
@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlparse
 from .. import csv_files
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
-from ..sources import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS, NUL_HINT,
-                       NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, file_format, accepted_forms, declared_types,
-                       metadata_problem, sends_from_metadata, typed_columns)
+from ..source_types import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS,
+                            NUL_HINT, NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, accepted_forms, declared_types,
+                            file_format, metadata_problem, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -60,7 +60,7 @@ def _refused(col: str, what: str, strict: bool) -> str:
 
 def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     """Spark SQL turning `column` (of Spark type `raw`) into the DuckDB type `target`,
-    by the rules of sources.convert; with strict=False a bad value is NULL."""
+    by the rules of source_types.convert; with strict=False a bad value is NULL."""
     col, raw, target = _col(column), raw.lower(), target.upper()
     text = raw.startswith(TEXT)
     cleaned = f"nullif(trim({col}), '')" if text else col
@@ -93,7 +93,7 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
         return _checked(col, cleaned, whole, f"{cast}({digits} AS {wanted.upper()})", "a whole number", strict)
     # a zone in the text (or an instant) is converted to UTC: the session's time zone
     zoned = f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
-    if target == "TIMESTAMP" and text:  # the forms DuckDB takes too (sources.TIMESTAMP_FORM)
+    if target == "TIMESTAMP" and text:  # the forms DuckDB takes too (source_types.TIMESTAMP_FORM)
         return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), zoned, "a time", strict)
     if target == "TIMESTAMP" and raw == "timestamp":
         return zoned
