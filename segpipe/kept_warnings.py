@@ -52,3 +52,20 @@ def keep(con, warnings: list[tuple[str, str, str, str]]) -> None:
     con.execute(f"CREATE OR REPLACE TABLE {TABLE} (model VARCHAR, test VARCHAR, message VARCHAR, example VARCHAR)")
     if warnings:
         con.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)", [list(w) for w in warnings])
+
+
+def relating_tests(plan, models) -> list:
+    """The `relationships` tests of `models`: they look at another model, which may have changed."""
+    return [t for name in models if name in plan.docs for t in plan.docs[name].tests if t.kind == "relationships"]
+
+
+def report_kept(warnings, plan, progress, models=None) -> list[tuple[str, str, str, str]]:
+    """Report again (on `progress`, runner.Progress) the kept warnings the plan still declares: of
+    `models`, but for their `relationships` tests, which run again; with nothing built
+    (models None) all of them. Returns them."""
+    declared = {(name, t.name) for name, doc in plan.docs.items() for t in doc.tests
+                if models is None or (name in models and t.kind != "relationships")}
+    again = [w for w in warnings if (w[0], w[1]) in declared]
+    for model, test, message, example in again:
+        progress.node("test", test, "WARN", 0.0, None, f"{message} ({AGAIN})", example)
+    return again

@@ -24,7 +24,7 @@ from .changes import Changes, NodeId, read_fingerprints, write_fingerprints
 from .docs import apply_comments, run_tests
 from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
 from .interrupt import stoppable, watch
-from .kept_warnings import AGAIN, keep, kept, kept_in
+from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
 from .project import PROJECT_FILE
 from .publish import BuildFile
@@ -167,7 +167,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
             if name in plan.docs:
                 apply_comments(con, plan.docs[name], plan.models[name].relation)
         skipped = [name for name in plan.order if name not in built]
-        warned = run_data_tests(con, plan, progress, built, also=_relating_tests(plan, skipped))
+        warned = run_data_tests(con, plan, progress, built, also=relating_tests(plan, skipped))
         keep(con, warned + report_kept(kept(con), plan, progress, skipped))
         _write_run_info(con, plan)
         if verify is not None:
@@ -308,23 +308,6 @@ def run_data_tests(con, plan: Plan, progress: Progress, models=None, consequence
     if failures:
         raise DataTestError(f"{plural(len(failures), 'data test')} failed, {consequence}: {'; '.join(failures)}")
     return warnings
-
-
-def _relating_tests(plan: Plan, models) -> list:
-    """The `relationships` tests of `models`: they look at another model, which may have changed."""
-    return [t for name in models if name in plan.docs for t in plan.docs[name].tests if t.kind == "relationships"]
-
-
-def report_kept(warnings, plan: Plan, progress: Progress, models=None) -> list[tuple[str, str, str, str]]:
-    """Report again the kept warnings that the plan still declares (kept_warnings.py): of
-    `models`, but for their `relationships` tests, which run again; with nothing built
-    (models None) all of them. Returns them."""
-    declared = {(name, t.name) for name, doc in plan.docs.items() for t in doc.tests
-                if models is None or (name in models and t.kind != "relationships")}
-    again = [w for w in warnings if (w[0], w[1]) in declared]
-    for model, test, message, example in again:
-        progress.node("test", test, "WARN", 0.0, None, f"{message} ({AGAIN})", example)
-    return again
 
 
 #: the vars run_info publishes: what readers need to interpret the figures. Every BI user
