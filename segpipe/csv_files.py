@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import io
 import os
 import re
 import sys
@@ -45,10 +46,7 @@ def mixed_line_endings(exc: Exception, files: list[str]) -> list[str]:
 def _has_mixed_endings(path: str) -> bool:
     """More than one kind of line ending (CRLF, LF, a lone CR) in the file, or `\\r\\r\\n`."""
     kinds: set[bytes] = set()
-    handle = _open(path)
-    if handle is None:
-        return False
-    with handle:
+    with _open(path) as handle:
         for line in handle:  # split at each LF
             if line.endswith(b"\r\r\n"):
                 return True
@@ -93,10 +91,7 @@ def record_line(path: str, number: int, delimiter: str = ",", quote: str = '"', 
     after the header, `skip` lines before it; blank lines are no records, as for DuckDB
     and `normalised`. None when the file has fewer records. For an error message only:
     it reads the file up to that record in Python."""
-    handle = _open(path, text=True)
-    if handle is None:
-        return None
-    with _any_field_size(), handle:
+    with _any_field_size(), _open(path, text=True) as handle:
         for _ in range(skip):
             handle.readline()
         reader = csv.reader(handle, delimiter=delimiter, quotechar=quote, doublequote=escape == quote,
@@ -121,10 +116,7 @@ def too_long_line(files: list[str], reason: str = "") -> tuple[str, int, int, in
     found = re.search(r"Maximum line size of (\d+) bytes exceeded", reason)
     limit = int(found.group(1)) if found else MAX_LINE_SIZE
     for path in files:
-        handle = _open(path)
-        if handle is None:
-            continue
-        with handle:
+        with _open(path) as handle:
             for number, line in enumerate(handle, 1):
                 if len(line.rstrip(b"\r\n")) > limit:
                     return path, number, len(line.rstrip(b"\r\n")), limit
@@ -137,10 +129,7 @@ def malformed(path: str) -> tuple[int, str] | None:
     a quoted field never closed (the line it starts on), a quote followed by text, a
     record with more or fewer fields than the header. None when every record fits.
     Only after DuckDB failed: it reads the whole file in Python."""
-    handle = _open(path, text=True)
-    if handle is None:
-        return None
-    with _any_field_size(), handle:
+    with _any_field_size(), _open(path, text=True) as handle:
         delimiter = _delimiter(handle)
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         header, ended = None, 0  # `ended`: the line the previous record ended on
@@ -164,10 +153,7 @@ def malformed(path: str) -> tuple[int, str] | None:
 def nul_value(path: str) -> tuple[int, str, str] | None:
     """(line, column, value) of the first value of `path` holding a NUL character, else None.
     A scan for the byte first (a 100 MB file: ~0.05 s), the CSV is parsed only when one is there."""
-    handle = _open(path)
-    if handle is None:
-        return None
-    with handle:
+    with _open(path) as handle:
         if not any(b"\0" in chunk for chunk in iter(lambda: handle.read(1 << 24), b"")):
             return None
     with _any_field_size(), _open(path, text=True) as handle:
@@ -191,11 +177,12 @@ GZIP_MAGIC, ZSTD_MAGIC = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 
 def _open(path: str, text: bool = False):
     """The file's bytes, or its text as the csv module reads it, through gzip for a gzip
-    file; None for zstd, which Python 3.11 cannot read (DuckDB's own message stands)."""
+    file; for zstd, which Python 3.11 cannot read, nothing (so no check finds a fault in it
+    and DuckDB's own message stands)."""
     with open(path, "rb") as probe:
         magic = probe.read(4)
     if magic == ZSTD_MAGIC:
-        return None
+        return io.StringIO() if text else io.BytesIO()
     opener = gzip.open if magic[:2] == GZIP_MAGIC else open
     if text:
         return opener(path, "rt", newline="", encoding="utf-8", errors="surrogateescape")

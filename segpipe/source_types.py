@@ -193,7 +193,7 @@ def accepted_forms(type_: str) -> str:
         return "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
     if type_ in INTEGER_TYPES:
         return "a whole number such as 42"
-    if type_ in ("DOUBLE", "FLOAT", "REAL") or type_.startswith("DECIMAL") or type_.startswith("NUMERIC"):
+    if type_ in FRACTION_TYPES or type_.startswith("DECIMAL") or type_.startswith("NUMERIC"):
         return "a number such as 72.5"
     if type_ == "JSON":
         return 'JSON such as {"sent_at": "2025-01-31"}'
@@ -201,6 +201,16 @@ def accepted_forms(type_: str) -> str:
         return ('text separated by ; such as webinar;hiring, or a JSON array such as ["webinar","hiring"] '
                 "(text starting with [ is read as JSON)")
     return f"a {type_} value"
+
+
+def is_glob(source: Source) -> bool:
+    """Whether the source's path is a glob: a message about one of its files then names the file."""
+    return bool(re.search(r"[*?[]", str(source.path or "")))
+
+
+def nul_refusal(line: int, column: str, value: str) -> str:
+    """What a message says of a value holding a NUL character (csv_files.nul_value's finding)."""
+    return f"line {line}, column '{column}': cannot read {value[:80]!r} — {NUL_HINT}"
 
 
 def file_format(source: Source) -> str:

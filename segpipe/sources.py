@@ -17,7 +17,6 @@ load, so a bad one is reported like any other bad value rather than by a model.
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 
 import duckdb
@@ -26,8 +25,8 @@ from . import csv_files
 from .connections import attach
 from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
-from .source_types import (CONTRACT, METADATA_KEYS, NUL_HINT, accepted_forms, cannot_fail, convert, declared_types,
-                           file_format, metadata_problem, metadata_value, metadata_values, sends_from_metadata,
+from .source_types import (CONTRACT, METADATA_KEYS, accepted_forms, cannot_fail, convert, declared_types, file_format,
+                           is_glob, metadata_problem, metadata_value, metadata_values, nul_refusal, sends_from_metadata,
                            typed_columns)
 from .sql import configure, drop_relation, quote_ident, quote_str
 
@@ -228,22 +227,16 @@ class Loader:
         in the text (SPEC §8), where no filter matches it and BI tools cut the value short."""
         for file in files or []:
             if found := csv_files.nul_value(file):
-                line, column, value = found
-                raise SeedError(f"{where}: {self._shown(source, file)}line {line}, column '{column}': cannot read "
-                                f"{value[:80]!r} — {NUL_HINT}")
+                raise SeedError(f"{where}: {self._shown(source, file)}{nul_refusal(*found)}")
 
     def _shown(self, source: Source, file: str) -> str:
         """'<file> ' when the source is a glob (its name alone does not say which file), else ''."""
-        glob = re.search(r"[*?[]", str(source.path or ""))
-        return f"{self.project.relpath(self.originals.get(file, file))} " if glob else ""
+        return f"{self.project.relpath(self.originals.get(file, file))} " if is_glob(source) else ""
 
     def _explain_failure(self, source, files, columns, declared, lower, where, exc) -> None:
         """Turn a failed load into one line naming the bad value and its place:
         file and line (CSV) or row (Parquet), or the row's id (database table)."""
-        by_file = source.kind != "database"
-        raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
-        file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
-        key_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
+        raw, file_expr, key_expr = self._placed_rows(source, files, lower)
         with self._one_thread():
             for column, type_ in declared.items():
                 actual = lower.get(column.lower())
@@ -266,6 +259,15 @@ class Loader:
                     raise SeedError(f"{where}: {self._place(source, *bad[:3])}, column '{column}': cannot read "
                                     f"{str(bad[3])[:80]!r} as {type_} — it takes {accepted_forms(type_)}; {fix}") from None
         raise SeedError(f"{where}: cannot load: {self._reason(source, exc, files)}") from None
+
+    def _placed_rows(self, source: Source, files, lower: dict) -> tuple[str, str, str]:
+        """(the source's rows as read, SQL of the file each comes from, SQL of its id in a
+        database table): what names a bad value's place, with row_number() in _one_thread."""
+        by_file = source.kind != "database"
+        raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
+        file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
+        id_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
+        return raw, file_expr, id_expr
 
     @contextlib.contextmanager
     def _one_thread(self):
@@ -290,11 +292,8 @@ class Loader:
             f"SELECT 1 FROM sends WHERE v[1] IS NOT NULL AND {problem} IS NOT NULL LIMIT 1").fetchone()  # JSON parsed once
         if not found:
             return
-        by_file = source.kind != "database"
-        raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
         lower = {c.lower(): c for c in columns}
-        file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
-        id_expr = quote_ident(lower["id"]) if not by_file else "NULL"
+        raw, file_expr, id_expr = self._placed_rows(source, files, lower)
         values = metadata_values(f"TRY_CAST({quote_ident(lower['metadata'])} AS JSON)")
         with self._one_thread():
             file, number, row_id, key, texts = self.con.execute(

@@ -27,7 +27,7 @@ def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = Fa
     if cache is not None:
         if lines:  # a parse with line numbers is another value than one without
             cache = cache.with_suffix(".lines.json")
-        return cached_parse(text, cache, lambda source: parse_yaml(source, path, what, lines))
+        return cached_parse(text, cache, lambda source: parse_yaml(source, path, what, lines, secret_keys))
     return parse_yaml(text, path, what, lines, secret_keys)
 
 

@@ -145,13 +145,19 @@ def test_an_integer_column_takes_only_whole_numbers_and_never_rounds(published, 
 
 
 def assert_bad_value(published, seed: str, column: str, value: str, read_as: str) -> None:
-    """`value` in line 4 of the seed: exit 2, one line naming file, line, column and the form the
-    column takes (`read_as`), the published file as it was."""
-    before = digest(published / "out.duckdb")
+    """`value` in line 4 of the seed: refused naming file, line, column and the form the column
+    takes (`read_as`)."""
     set_values(published / "seeds" / f"{seed}.csv", {2: value}, column)  # line 4
+    assert_refused(published, f"seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {read_as}; "
+                              "fix the value")
+
+
+def assert_refused(published, message: str) -> None:
+    """A run of the published project (its sources just edited) stops with exit 2 and the one
+    line `message`, and leaves the published file as it was."""
+    before = digest(published / "out.duckdb")
     result = run(published)
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/{seed}.csv: line 4, column '{column}': cannot read {value!r} as {read_as}; fix the value\n")
+    assert (result.returncode, result.stderr) == (2, f"Error: {message}\n")
     assert digest(published / "out.duckdb") == before
 
 
@@ -178,25 +184,16 @@ BAD = "2,1,b@x.io,linkedin,high,US,CEO,1-10,SaaS,vip,2025-01-01,"
     (f"{HEADER}\n{QUOTED}\n\n{BAD}\n".replace(",", ";"), 6),    # the delimiter DuckDB detected
 ], ids=["quoted-multi-line", "blank-lines", "mixed-endings", "semicolons"])
 def test_a_bad_value_names_the_line_its_record_starts_on(published, text, line):
-    before = digest(published / "out.duckdb")
     (published / "seeds" / "leads.csv").write_bytes(text.encode())
     assert text.splitlines()[line - 1].startswith("2")  # `line` counted by hand; check it
-    result = run(published)
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/leads.csv: line {line}, column 'score': cannot read 'high' as DOUBLE — it takes a number "
-           "such as 72.5; fix the value\n")
-    assert digest(published / "out.duckdb") == before
+    assert_refused(published, f"seeds/leads.csv: line {line}, column 'score': cannot read 'high' as DOUBLE — it takes "
+                              "a number such as 72.5; fix the value")
 
 
 def test_a_bad_tags_value_says_both_forms_tags_take(published):
-    before = digest(published / "out.duckdb")
-    set_values(published / "seeds" / "leads.csv", {2: "[beta];vip"}, "tags")  # line 4
-    result = run(published)
-    assert (result.returncode, result.stderr) == (
-        2, "Error: seeds/leads.csv: line 4, column 'tags': cannot read '[beta];vip' as VARCHAR[] — it takes text "
-           'separated by ; such as webinar;hiring, or a JSON array such as ["webinar","hiring"] (text starting with [ '
-           "is read as JSON); fix the value\n")
-    assert digest(published / "out.duckdb") == before
+    assert_bad_value(published, "leads", "tags", "[beta];vip",
+                     'VARCHAR[] — it takes text separated by ; such as webinar;hiring, or a JSON array such as '
+                     '["webinar","hiring"] (text starting with [ is read as JSON)')
 
 
 ROWS = [GOOD.replace("1,1,", f"{n},1,", 1) for n in range(10, 20)]  # lines 2-11
@@ -214,13 +211,10 @@ ROWS = [GOOD.replace("1,1,", f"{n},1,", 1) for n in range(10, 20)]  # lines 2-11
 def test_a_line_that_breaks_the_csv_shape_is_named_not_blamed_on_the_header(published, broken, line, reason):
     """DuckDB's sniffer reads such a file as one column (a false 'missing required columns'),
     or with ' as the quote (blaming a good line's JSON)."""
-    before = digest(published / "out.duckdb")
     lines = [HEADER, *ROWS[:3], broken, *ROWS[4:]]
     assert lines[line - 1] == broken
     (published / "seeds" / "leads.csv").write_text("\n".join(lines) + "\n")
-    result = run(published)
-    assert (result.returncode, result.stderr) == (2, f"Error: seeds/leads.csv: cannot read: line {line} {reason}\n")
-    assert digest(published / "out.duckdb") == before
+    assert_refused(published, f"seeds/leads.csv: cannot read: line {line} {reason}")
 
 
 def test_a_quote_in_the_middle_of_a_field_of_a_custom_seed_is_named(published):
@@ -234,27 +228,19 @@ def test_a_quote_in_the_middle_of_a_field_of_a_custom_seed_is_named(published):
 
 def test_a_3_mb_field_names_its_real_line_within_seconds(published):
     """A field of a few MB fails DuckDB's sniffer ('Error when sniffing file ""'), not its line size check."""
-    before = digest(published / "out.duckdb")
     huge = "99,1,x@y.io,linkedin,50,US,Founder,1-10,SaaS," + "t" * (3 * 1024 * 1024) + ",2025-01-01,"
     (published / "seeds" / "leads.csv").write_text("\n".join([HEADER, *ROWS[:5], huge, *ROWS[5:]]) + "\n")
     started = time.monotonic()
-    result = run(published)
+    assert_refused(published, f"seeds/leads.csv: cannot read: line 7 is {len(huge):,} bytes, more than DuckDB's maximum "
+                              "line size (2,000,000 bytes) — a field that long is not lead data; fix or remove that line")
     assert time.monotonic() - started < 30
-    assert (result.returncode, result.stderr) == (
-        2, f"Error: seeds/leads.csv: cannot read: line 7 is {len(huge):,} bytes, more than DuckDB's maximum line size "
-           "(2,000,000 bytes) — a field that long is not lead data; fix or remove that line\n")
-    assert digest(published / "out.duckdb") == before
 
 
 def test_a_nul_character_in_a_value_is_refused_naming_line_and_column(published):
-    before = digest(published / "out.duckdb")
     rows = [*ROWS[:2], '12,1,a@x.io,linkedin,70,US,"CE\0O\nline two",1-10,SaaS,vip,2025-01-01,', *ROWS[3:]]
     (published / "seeds" / "leads.csv").write_text("\n".join([HEADER, *rows]) + "\n")
-    result = run(published)
-    assert (result.returncode, result.stderr) == (
-        2, "Error: seeds/leads.csv: line 4, column 'role': cannot read 'CE\\x00O\\nline two' — a NUL character "
-           "(\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)\n")
-    assert digest(published / "out.duckdb") == before
+    assert_refused(published, "seeds/leads.csv: line 4, column 'role': cannot read 'CE\\x00O\\nline two' — a NUL "
+                              "character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)")
 
 
 def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):

@@ -15,15 +15,14 @@ for local files as DuckDB's messages name them.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import unquote, urlparse
 
 from .. import csv_files
 from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
 from ..source_types import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS,
-                            NUL_HINT, NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, accepted_forms, declared_types,
-                            file_format, metadata_problem, sends_from_metadata, typed_columns)
+                            NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, accepted_forms, declared_types, file_format,
+                            is_glob, metadata_problem, nul_refusal, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -148,10 +147,8 @@ class SparkLoader:
             files = source.paths()
         if not files:
             raise ConfigError(f"{where}: no file matches — check 'path' in project.yml")
-        path = str(source.seed if source.kind == "seed" else source.path)
-        fmt = source.format or ("parquet" if re.search(r"\.parquet$", path, re.IGNORECASE) else "csv")
         reader = self.spark.read
-        if fmt == "parquet":
+        if file_format(source) == "parquet":
             return reader.option("mergeSchema", "true").parquet(*files)
         # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text
         return reader.csv(files, header=True, inferSchema=False, multiLine=True, escape='"',
@@ -162,8 +159,7 @@ class SparkLoader:
         local = self._local_csv(source, files)
         for file in local:  # as sources.Loader refuses it: Spark keeps a NUL byte in the text
             if found := csv_files.nul_value(file):
-                raise SeedError(f"{where}: {self._shown(source, file)}line {found[0]}, column '{found[1]}': "
-                                f"cannot read {found[2][:80]!r} — {NUL_HINT}")
+                raise SeedError(f"{where}: {self._shown(source, file)}{nul_refusal(*found)}")
         try:
             raw = self.raw(source, files)
             columns = {f.name: f.dataType.simpleString() for f in raw.schema.fields}
@@ -242,7 +238,7 @@ class SparkLoader:
 
     def _shown(self, source: Source, path: str) -> str:
         """'<file> ' when the source is a glob (its name alone does not say which file), else ''."""
-        return f"{self.project.relpath(path)} " if re.search(r"[*?[]", str(source.path or "")) else ""
+        return f"{self.project.relpath(path)} " if is_glob(source) else ""
 
     def _check_metadata(self, source: Source, raw_view: str, column: str, where: str) -> None:
         """The first send in leads.metadata whose value the fallback cannot read, with its

@@ -37,6 +37,7 @@ from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metri
                      SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
 from .tenancy import Scope
 
+
 class Problem(BaseModel):
     """Every error answer: one line, the CLI's message for a bad parameter (SPEC §10)."""
 
