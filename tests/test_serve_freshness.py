@@ -97,3 +97,26 @@ def test_publishes_are_served_within_a_second_and_no_request_fails(fresh_server)
         late = [states.index(body) for started, _, body in answers if at + 1.0 <= started < until and body != states[k]]
         assert late == [], f"state {k} was not served 1 s after its publish: got states {sorted(set(late))}"
         assert any(at + 1.0 <= started < until for started, _, _ in answers), f"no request checked state {k}"
+
+
+def test_a_publish_first_seen_locked_is_served_once_the_lock_is_gone(fresh_server):
+    """A process holding the freshly published file open read-write (the duckdb CLI's
+    default) makes serve keep the old snapshot; once it lets go, the new run is served
+    within a second, not only after yet another publish."""
+    import duckdb
+
+    root, server = fresh_server
+    old = cli_state(root)
+    assert get(server.base_url + QUERY)[2] == old
+    write_state(root, 1)
+    assert run_segpipe("run", "--project-dir", root, "--as-of", AS_OF, "--full-refresh").returncode == 0
+    new = cli_state(root)
+    assert new != old
+    holder = duckdb.connect(str(root / "out.duckdb"))  # an exclusive lock on the new file
+    try:
+        status, _, body = get(server.base_url + QUERY)
+        assert (status, body) == (200, old)  # the locked file cannot be attached yet: the old one is served
+    finally:
+        holder.close()
+    time.sleep(1.0)
+    assert get(server.base_url + QUERY)[2] == new

@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ from .tenancy import Scope, create_scoped_views
 log = logging.getLogger("segpipe.serve")
 
 PUBLISHED = "published"  # the catalog name of the attached file inside a snapshot
+#: seconds a file that could not be attached is left alone before trying again: a process
+#: holding it open read-write (the duckdb CLI's default) locks it without changing its
+#: identity, so without a retry the old run would be served until the next publish
+RETRY_FAILED = 0.5
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ class Snapshots:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._current: Snapshot | None = None
-        self._failed: FileIdentity | None = None
+        self._failed: tuple[FileIdentity, float] | None = None  # a file that failed to attach, and when
         self._swap = threading.Lock()
 
     @contextmanager
@@ -196,7 +201,7 @@ class Snapshots:
     def _latest(self) -> Snapshot:
         identity = FileIdentity.of(self.path)
         current = self._current
-        if current is not None and (identity == current.identity or identity is None or identity == self._failed):
+        if current is not None and (identity == current.identity or identity is None or self._failing(identity)):
             return current  # a file that vanished or cannot be opened: keep serving the last good one
         with self._swap:
             current = self._current
@@ -209,14 +214,20 @@ class Snapshots:
             except NoPublishedFileError as exc:
                 if current is None:
                     raise
-                log.error("keeping the published file served so far: %s", exc)
-                self._failed = identity
+                if self._failed is None or self._failed[0] != identity:
+                    log.error("keeping the published file served so far: %s", exc)
+                self._failed = (identity, time.monotonic())
                 return current
             self._current, self._failed = fresh, None
             log.info("serving %s published at %s", self.path, fresh.published_at)
         if current is not None:
             current.retire()
         return fresh
+
+    def _failing(self, identity: FileIdentity) -> bool:
+        """Whether `identity` failed to attach less than RETRY_FAILED seconds ago."""
+        failed = self._failed
+        return failed is not None and failed[0] == identity and time.monotonic() - failed[1] < RETRY_FAILED
 
     def _open(self, identity: FileIdentity) -> Snapshot:
         """Attach the file, making sure the file attached is the one `identity` describes
