@@ -87,3 +87,26 @@ def test_a_bad_tokens_file_is_one_line(served_project, tmp_path, content, line):
     path.write_text(content)
     done = run_segpipe("serve", "--project-dir", served_project, "--tokens", path, "--port", "1")
     assert (done.returncode, done.stderr, done.stdout) == (2, f"Error: {line.format(path=path)}\n", "")
+
+
+def test_a_port_in_use_is_a_one_line_usage_error(served_project):
+    """SPEC §7: an error is one line on stderr and a usage or configuration error exits 2
+    (uvicorn alone logs five lines and exits 3)."""
+    import errno
+    import os
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_segpipe("serve", "--project-dir", served_project, "--port", port, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"Error: cannot listen on 127.0.0.1:{port}: {os.strerror(errno.EADDRINUSE)}\n"
+
+
+def test_a_host_that_does_not_resolve_is_a_one_line_usage_error(served_project):
+    done = run_segpipe("serve", "--project-dir", served_project, "--host", "no-such-host.invalid", "--port", 1,
+                       timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("Error: cannot listen on no-such-host.invalid:1: ") and done.stderr.count("\n") == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -40,6 +41,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_listen(host: str, port: int) -> None:
+    """Bind (host, port) once, as uvicorn will, so a port in use or a host that does not
+    resolve is segpipe's one-line usage error (exit 2), not uvicorn's log lines and exit 3."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve_command(echo, *, project_dir: Path | None = None, db: str | None = None, host: str | None = None,
                   port: int = 8000, tokens: Path | None = None, workers: int = 1) -> None:
     """Serve the project's published file over HTTP until stopped (Ctrl-C or SIGTERM)."""
@@ -55,6 +69,7 @@ def serve_command(echo, *, project_dir: Path | None = None, db: str | None = Non
         Tokens.load(tokens)  # a bad tokens file is one line now, not one per worker
     database = load_project(project_dir, db=db).database
     host = host or LOOPBACK
+    check_listen(host, port)
     echo(f"segpipe serve: {database} at http://{host if ':' not in host else f'[{host}]'}:{port}/ "
          f"(API docs at /docs), {workers} worker{'s' if workers != 1 else ''}")
     if tokens is None and is_loopback(host):
