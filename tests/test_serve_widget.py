@@ -161,3 +161,25 @@ def test_the_api_docs_render_from_the_server_itself(server, browser):
     foreign = [u for u in requested_urls(browser) if urlsplit(u).scheme not in ("data", "blob", "about")
                and urlsplit(u).netloc != f"127.0.0.1:{server.port}"]
     assert foreign == []
+
+
+def test_an_api_error_keeps_the_card_and_its_selectors(server, browser):
+    """A window the API refuses shows its one-line detail in the card, whose metric and
+    window selectors stay, so choosing another window brings the table back."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{server.base_url}/?as_of={AS_OF}#/?days=400")
+    wait_ready(browser)
+    if browser.find_elements(By.ID, "token"):
+        browser.find_element(By.ID, "token").send_keys("tok-all\n")
+    wait_ready(browser, "[role=alert]")
+    status, _, body = get(f"{server.base_url}/api/dashboard/top-segments?days=400&as_of={AS_OF}", "tok-all")
+    assert status == 422
+    assert browser.find_element(By.CSS_SELECTOR, "[role=alert]").text == body["detail"]
+    assert browser.find_element(By.ID, "metric") and browser.find_element(By.TAG_NAME, "h1").text == \
+        "Top Performing Segments"
+    Select(browser.find_element(By.ID, "days")).select_by_value("30")
+    wait_ready(browser, "#top-segments")
+    expected = get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}&days=30&limit=5", "tok-all")[2]
+    assert ranked_rows(browser) == expected_rows(expected)

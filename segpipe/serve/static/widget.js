@@ -145,7 +145,6 @@ async function renderCard(params) {
   const days = params.get("days") || "30";
   const limit = params.get("limit") || "5";
   const asOf = params.get("as_of") || "";
-  const data = await api("dashboard/top-segments", { metric, days, limit, as_of: asOf });
 
   const update = (key) => (event) => {
     params.set(key, event.target.value);
@@ -158,6 +157,24 @@ async function renderCard(params) {
     select("limit", "Show", LIMITS.map((n) => [n, `Top ${n}`]), limit, update("limit")),
     el("label", { for: "as-of" }, "Ending",
       el("input", { id: "as-of", type: "date", value: asOf, onchange: update("as_of") })));
+
+  // The card and its selectors are drawn first and stay whatever the API answers: while it
+  // loads the results say so, and an error (a bad window, no published file yet) takes the
+  // table's place, so another choice can mend it.
+  const results = el("div", { id: "card-results", "aria-busy": "true" }, el("p", { class: "loading" }, "Loading segments…"));
+  main.replaceChildren(el("section", { class: "card", "aria-labelledby": "card-title" },
+    el("h1", { id: "card-title", tabindex: "-1" }, "Top Performing Segments"),
+    controls,
+    results));
+  let data;
+  try {
+    data = await api("dashboard/top-segments", { metric, days, limit, as_of: asOf });
+  } catch (error) {
+    if (error instanceof Unauthorized) throw error;
+    results.removeAttribute("aria-busy");
+    showError(results, error);
+    return;
+  }
 
   const extra = metric === "click_rate" || metric === "conversion_rate" ? metric : null;
   const columns = ["#", "Segment", "Sent", "Opened", "Replied", "Bounced", "Open rate", "Reply rate", "Bounce rate"];
@@ -184,11 +201,10 @@ async function renderCard(params) {
           el("tbody", {}, rows)))
     : el("p", { class: "empty" }, "No segment has sends in this window.");
 
-  main.replaceChildren(el("section", { class: "card", "aria-labelledby": "card-title" },
-    el("h1", { id: "card-title", tabindex: "-1" }, "Top Performing Segments"),
-    controls,
+  results.removeAttribute("aria-busy");
+  results.replaceChildren(
     el("p", { class: "range" }, `${data.time_range_from.slice(0, 10)} to ${data.time_range_to.slice(0, 10)} (UTC)`),
-    table));
+    table);
 }
 
 /* --- a segment's page --------------------------------------------------------------------- */
