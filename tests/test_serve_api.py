@@ -243,6 +243,24 @@ def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, 
     assert (status, body) == (422, {"detail": cli_error(served_project, *cli)})
 
 
+@pytest.mark.parametrize("path,name,value,cli", [
+    ("/api/dashboard/top-segments", "limit", "3.0", ["top"]),
+    ("/api/dashboard/top-segments", "days", "7.0", ["top"]),
+    ("/api/dashboard/top-segments", "limit", "\uff13", ["top"]),  # a full-width 3: Python's int() reads it
+    ("/api/segments/1/leads", "offset", "1.0", ["leads", "1"]),
+    ("/api/segments/1/variants", "campaign", "2.0", ["variants", "1"]),
+])
+def test_an_integer_text_is_read_as_the_cli_reads_it(server, served_project, path, name, value, cli):
+    """'3.0' is no int to the CLI (click: int() of the text), so not to the API either."""
+    status, _, body = api(server, path, as_of=AS_OF if cli[0] != "leads" else None, **{name: value})
+    args = [*cli, f"--{name.replace('_', '-')}", value, *(["--as-of", AS_OF] if cli[0] != "leads" else [])]
+    done = run_segpipe(*args, "--project-dir", served_project, "--format", "json")
+    if done.returncode == 0:
+        assert (status, body) == (200, json.loads(done.stdout))
+    else:
+        assert (status, body) == (422, {"detail": cli_error(served_project, *args)})
+
+
 @pytest.mark.parametrize("path", ["/api/segments/99", "/api/segments/99/leads", "/api/segments/99/campaigns",
                                   "/api/segments/Founders/leads", "/api/segments/99/trend",
                                   "/api/segments/99/best-time", "/api/segments/99/variants",
