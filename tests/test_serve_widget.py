@@ -183,3 +183,22 @@ def test_an_api_error_keeps_the_card_and_its_selectors(server, browser):
     wait_ready(browser, "#top-segments")
     expected = get(f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}&days=30&limit=5", "tok-all")[2]
     assert ranked_rows(browser) == expected_rows(expected)
+
+
+def test_every_file_the_page_asks_for_is_found(server, browser):
+    """Chromium asks for /favicon.ico unless the page names an icon; a 404 there is an error
+    in the browser's console on every load."""
+    browser.get_log("performance")
+    browser.get(f"{server.base_url}/?as_of={AS_OF}")
+    wait_ready(browser)
+    browser.get(f"{server.base_url}/docs")
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", ".opblock-summary-path"))
+    statuses = {}
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.responseReceived":
+            response = message["params"]["response"]
+            if urlsplit(response["url"]).scheme.startswith("http") and "/api/" not in response["url"]:
+                statuses[response["url"]] = response["status"]
+    assert statuses and {url: status for url, status in statuses.items() if status >= 400} == {}
