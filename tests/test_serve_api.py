@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -286,6 +288,25 @@ def test_api_needs_a_known_token(server, path, headers):
     status, head, body = get(server.base_url + path + ("&" if "?" in path else "?") + "days=0", headers=headers)  # 401 before any 422
     assert (status, head.get("www-authenticate")) == (401, "Bearer")
     assert body == {"detail": "a known token is required: send 'Authorization: Bearer <token>'"}
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/api/nope"), ("GET", "/api/segments/1/nope"),
+                                         ("POST", "/api/segments"), ("DELETE", "/api/segments/1")])
+def test_every_api_request_needs_a_known_token_even_to_no_endpoint(server, method, path):
+    """A stranger is told 401 on any /api path, not which paths and methods exist (404, 405);
+    with a known token those answers are as before."""
+    request = urllib.request.Request(server.base_url + path, method=method)
+    try:
+        urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, json.loads(exc.read())
+    assert (status, body) == (401, {"detail": "a known token is required: send 'Authorization: Bearer <token>'"})
+    request.add_header("Authorization", f"Bearer {ALL}")
+    try:
+        urllib.request.urlopen(request, timeout=30)
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status == (404 if method == "GET" else 405)
 
 
 def test_health_docs_and_widget_need_no_token(server):

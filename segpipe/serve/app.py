@@ -3,7 +3,8 @@
 Status codes (SPEC §10): a bad parameter is 422 with the CLI's one-line message
 in `detail` (a SegpipeError the library raised, or a text that is no integer);
 an unknown segment 404; no published file yet 503; a missing or unknown token
-401, a workspace outside the token's list 403; anything unexpected 500 with a
+401 (on any /api path, one that does not exist too), a workspace outside the
+token's list 403; anything unexpected 500 with a
 one-line `detail`, its traceback in the server log only.
 """
 
@@ -17,14 +18,16 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import NoPublishedFileError, SegpipeError, UnknownSegmentError
 from .params import missing_argument, type_error
-from .routes import router
+from .routes import is_stranger, router, unauthorized
 from .snapshots import Snapshots
 from .tenancy import Tokens
 
@@ -62,6 +65,7 @@ def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
     app.state.tokens = tokens
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _bad_parameter)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(SegpipeError, _segpipe_error)
     app.add_api_route("/healthz", healthz, methods=["GET"], summary="Liveness and the published run's time")
     app.add_api_route("/", widget, methods=["GET"], include_in_schema=False)
@@ -105,6 +109,15 @@ def _bad_parameter(request: Request, exc: RequestValidationError) -> JSONRespons
     else:
         detail = type_error(command, name, error.get("input"))
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    """A path or method under /api that does not exist is 401 to a request without a known
+    token, as every /api request is (SPEC §10): a stranger does not learn which paths exist."""
+    under_api = request.url.path == "/api" or request.url.path.startswith("/api/")
+    if exc.status_code in (404, 405) and under_api and await is_stranger(request):
+        exc = unauthorized()
+    return await http_exception_handler(request, exc)
 
 
 def _segpipe_error(request: Request, exc: SegpipeError) -> JSONResponse:

@@ -62,10 +62,23 @@ def tenant(request: Request, credentials: HTTPAuthorizationCredentials | None = 
     if tokens is not None:
         known, scope = tokens.scope_of(credentials.credentials.strip()) if credentials else (False, None)
         if not known:
-            raise HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise unauthorized()
     refuse_unknown_parameters(request)  # after the token: a stranger learns nothing of the API
     return scope
+
+
+def unauthorized() -> HTTPException:
+    return HTTPException(401, "a known token is required: send 'Authorization: Bearer <token>'",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+async def is_stranger(request: Request) -> bool:
+    """With `--tokens`, whether the request lacks a known token."""
+    tokens = request.app.state.tokens
+    if tokens is None:
+        return False
+    credentials = await bearer(request)
+    return credentials is None or not tokens.scope_of(credentials.credentials.strip())[0]
 
 
 def refuse_unknown_parameters(request: Request) -> None:
