@@ -137,6 +137,28 @@ def test_trend_points_match_a_plain_count(project, by):
         assert (empty["leads_sent"], empty["replied"], empty["reply_rate"], empty["reply_rate_low"]) == (0, 0, None, None)
 
 
+@pytest.mark.parametrize("command", [["trend", "1", "--by", "day"], ["trend", "1", "--by", "week"],
+                                     ["trend", "1", "--by", "month"], ["best-time"], ["best-time", "1"]])
+def test_the_last_date_is_a_window_like_any_other(project, command):
+    """--as-of 9999-12-31 is a valid date (top and compare take it): a window ending there
+    lists its periods and buckets, all without sends, instead of failing on the day after."""
+    done = run_segpipe(*command, "--project-dir", project, "--as-of", "9999-12-31", "--days", "14",
+                       "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["time_range_to"] == "9999-12-31T23:59:59Z"
+    if command[0] == "best-time":
+        assert len(result["buckets"]) == 24 and result["best"] is None
+        assert all(b["leads_sent"] == 0 and b["reply_rate"] is None for b in result["buckets"])
+        return
+    start = dt.date(9999, 12, 18)
+    days = [start + dt.timedelta(days=i) for i in range(14)]
+    starts = {"day": days, "week": [start] + [d for d in days[1:] if d.weekday() == 0], "month": [start]}[command[3]]
+    points = result["series"][0]["points"]
+    assert [p["period_start"] for p in points] == [d.isoformat() for d in starts]
+    assert all(p["leads_sent"] == 0 and p["reply_rate"] is None for p in points)
+
+
 def test_trend_click_rate_divides_by_tracked_sends(project):
     result = segpipe_json(project, "trend", "2", "--by", "month", "--days", "60", "--metric", "click_rate")
     for point in result["series"][0]["points"]:

@@ -32,7 +32,7 @@ BUCKETS = {
 SEGMENT_SQL = f"""
 select hour, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
 from {SEGMENT_PERFORMANCE_HOURLY}
-where hour >= $start and hour < $end and segment_id = $segment_id
+where hour between $start and $end and segment_id = $segment_id
 group by hour
 """
 # the global segments are in scope without --workspace-id, where the file shows them (a
@@ -40,7 +40,7 @@ group by hour
 SCOPE_SQL = f"""
 select hour, sum(leads_sent)::BIGINT, sum({{count}})::BIGINT, sum({{denominator}})::BIGINT
 from {WORKSPACE_PERFORMANCE_HOURLY}
-where hour >= $start and hour < $end
+where hour between $start and $end
   and ($workspace_id is null or workspace_id = $workspace_id)
   and (in_workspace_segment or ($workspace_id is null and exists (select 1 from {SEGMENTS} where workspace_id is null)))
 group by hour
@@ -88,8 +88,9 @@ def best_time(con, segment: str | None = None, *, window: Window, by: str = "hou
     found = segment_in_scope(con, segment, workspace_id) if segment is not None else None
     keys, all_buckets = BUCKETS[by]
     totals = {bucket: [0, 0, 0] for bucket in all_buckets}
+    # the window's first and last UTC hour (not the next day's midnight: after 9999-12-31 there is none)
     hours = {"start": dt.datetime.combine(window.start, dt.time()),
-             "end": dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time())}
+             "end": dt.datetime.combine(window.end, dt.time(23))}
     if found:
         rows = query(con, SEGMENT_SQL.format(count=count, denominator=denominator), {**hours, "segment_id": found.id})
     else:

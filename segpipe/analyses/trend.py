@@ -44,14 +44,18 @@ def period_of(day: dt.date, by: str) -> dt.date:
 
 
 def periods(window: Window, by: str) -> list[dt.date]:
-    """The (uncut) starts of every period overlapping the window, in order."""
+    """The (uncut) starts of every period overlapping the window, in order. A window ending
+    in the last period a date can hold (--as-of 9999-12-31) has no next period to step to."""
     starts, day = [], period_of(window.start, by)
     while day <= window.end:
         starts.append(day)
-        if by == "month":
-            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        else:
-            day += dt.timedelta(days=7 if by == "week" else 1)
+        try:
+            if by == "month":
+                day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            else:
+                day += dt.timedelta(days=7 if by == "week" else 1)
+        except OverflowError:
+            break
     return starts
 
 
