@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import json
+import os
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -188,8 +190,19 @@ def file_value(value):
     return value
 
 
+def check_writable(path: Path) -> None:
+    """An --output FILE that is a folder or cannot be written is one line and exit 2, found
+    before the writer runs: DuckDB's COPY and xlsxwriter fail with their own errors, not
+    OSError, which would read as an unexpected failure (exit 1)."""
+    if path.is_dir():
+        raise ConfigError(f"--output: cannot write {path}: {os.strerror(errno.EISDIR)}")
+    if path.parent.is_dir() and not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ConfigError(f"--output: cannot write {path}: {os.strerror(errno.EACCES)}")
+
+
 def write_file(rows: FileRows, path: Path) -> None:
     """Write the rows as Parquet (through DuckDB, already a dependency) or XLSX."""
+    check_writable(path)
     try:
         if rows.output_format == "parquet":
             _write_parquet(rows, path)

@@ -361,6 +361,17 @@ def test_export_bad_options(project, tmp_path):
     assert segpipe(project, "export", "leads", "--top", "0", code=2).stderr == "Error: --top must be 1 or more, got 0\n"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+@pytest.mark.parametrize("command", [("export", "segments"), ("export", "leads", "--top", "2"), ("compare", "1", "2"),
+                                     ("top",)])
+def test_output_to_a_folder_is_a_usage_error(project, tmp_path, command, fmt):
+    """--output naming a folder is the user's to fix (SPEC §7: one line, exit 2), whichever
+    writer the format uses (Python, DuckDB's COPY, xlsxwriter)."""
+    result = segpipe(project, *command, "--format", fmt, "--output", tmp_path, code=2)
+    assert result.stderr == f"Error: --output: cannot write {tmp_path}: Is a directory\n"
+    assert result.stdout == ""
+
+
 def test_campaign_attribution_shares_no_sends(project):
     built = run_segpipe("run", "--project-dir", project, "--as-of", AS_OF, "--db", "campaign.duckdb",
                         "--vars", "{attribution: campaign}")

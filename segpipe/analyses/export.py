@@ -15,7 +15,7 @@ from pathlib import Path
 from ..contract import LEADS, SEGMENT_LEADS
 from ..drilldown import LEAD_COLUMNS, SCORE
 from ..errors import ConfigError
-from ..output import write_xlsx
+from ..output import check_writable, write_xlsx
 from ..published import query
 from ..sql import quote_ident, quote_str
 from ..suggest import did_you_mean
@@ -84,6 +84,7 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
         return len(rows)
     if not Path(output).parent.is_dir():
         raise ConfigError(f"--output: cannot write {output}: its folder does not exist")
+    check_writable(Path(output))
     if output_format == "xlsx":
         cursor = con.execute(sql)
 
