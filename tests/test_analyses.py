@@ -277,6 +277,19 @@ def test_variants_of_a_segment_without_sends(project):
     assert "(no sends in this window)" in segpipe(project, "variants", "4", *window_args()).stdout
 
 
+
+@pytest.mark.parametrize("metric, count, tracked", [("reply_rate", "replied", ()),
+                                                    ("click_rate", "clicked", ("clicks_tracked",))])
+def test_variants_csv_has_the_same_columns_without_sends(project, metric, count, tracked):
+    """The CSV header of a segment without sends is the one a sent segment's CSV has, so a
+    script or BI import reading it sees one schema."""
+    columns = ["campaign_id", "campaign_name", "variant", "control", "leads_sent", count, *tracked, metric,
+               f"{metric}_low", f"{metric}_high", "difference", "difference_low", "difference_high", "p_value",
+               "test", "p_adjusted", "significant"]
+    for segment in ("1", "4"):  # with sends, and without
+        text = segpipe(project, "variants", segment, *window_args("--metric", metric, "--format", "csv")).stdout
+        assert next(csv.reader(io.StringIO(text))) == columns
+
 # --- file formats and export ---------------------------------------------------------------
 
 def read_parquet(path):

@@ -84,11 +84,15 @@ def _adjust(compared: list[dict]) -> None:
         row["significant"] = p_adj < stats.ALPHA
 
 
+def variant_keys(metric: str) -> list[str]:
+    """A variant row's keys in _campaign's order: the columns even when no variant was sent."""
+    return ["variant", "control", "leads_sent", *rate_fields(metric, dict.fromkeys(COUNTS, 0)), *COMPARISON_KEYS]
+
+
 def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     """One row per campaign and variant, for CSV, Parquet and XLSX."""
     variants = [(c, v) for c in result["campaigns"] for v in c["variants"]]
-    keys = list(variants[0][1]) if variants else ["variant", "control", "leads_sent", METRICS[result["metric"]],
-                                                  result["metric"]]
+    keys = variant_keys(result["metric"])
     return ["campaign_id", "campaign_name", *keys], [[c["campaign_id"], c["campaign_name"], *(v[k] for k in keys)]
                                                      for c, v in variants]
 
