@@ -88,9 +88,9 @@ def best_time(con, segment: str | None = None, *, window: Window, by: str = "hou
     found = segment_in_scope(con, segment, workspace_id) if segment is not None else None
     keys, all_buckets = BUCKETS[by]
     totals = {bucket: [0, 0, 0] for bucket in all_buckets}
-    # the window's first and last UTC hour (not the next day's midnight: after 9999-12-31 there is none)
+    # the window's first and last instant (not the next day's midnight: after 9999-12-31 there is none)
     hours = {"start": dt.datetime.combine(window.start, dt.time()),
-             "end": dt.datetime.combine(window.end, dt.time(23))}
+             "end": dt.datetime.combine(window.end, dt.time.max)}
     if found:
         rows = query(con, SEGMENT_SQL.format(count=count, denominator=denominator), {**hours, "segment_id": found.id})
     else:
