@@ -51,6 +51,6 @@ def segment_report(con, segment: str, *, days: int = 30, as_of: str | None = Non
     timed, micros = sums[-2], sums[-1]
     rates = {rate: round_rate(Fraction(counts[count], counts[DENOMINATORS[rate]])) if counts[DENOMINATORS[rate]] else None
              for rate, count in METRICS.items()}
-    hours = round(float(Fraction(int(micros), timed)) / 3_600_000_000, 4) if timed else None
+    hours = round_rate(Fraction(int(micros), timed * 3_600_000_000)) if timed else None  # exactly, half away from zero
     return {**info, "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
             "performance": {**counts, **rates, "avg_response_hours": plain(hours)}}

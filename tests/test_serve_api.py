@@ -173,6 +173,23 @@ def test_segment_page_response_hours(server):
     assert body["performance"]["avg_response_hours"] == 6.0
 
 
+def test_segment_page_rounds_response_hours_half_away_from_zero():
+    """0.00015 h (one 0.54 s reply) is 0.0002 h, as a rate would round; the float 0.00015 lies
+    below the half, so rounding the float gave 0.0001."""
+    import duckdb
+
+    from segpipe.segment_pages import COUNTS, segment_report
+
+    con = duckdb.connect()
+    con.execute("create table segments as select 1::bigint as segment_id, 'A' as segment_name, "
+                "null::bigint as workspace_id, null as description, '{}' as filters")
+    con.execute(f"create table segment_performance_daily as select 1::bigint as segment_id, date '2025-01-10' as day, "
+                f"{', '.join(f'1::bigint as {c}' for c in COUNTS)}, 1::bigint as timed_replies, "
+                f"540000::bigint as response_micros_sum")
+    assert round(540000 / 3_600_000_000, 4) == 0.0001  # the float rounded
+    assert segment_report(con, "1", days=30, as_of="2025-01-31")["performance"]["avg_response_hours"] == 0.0002
+
+
 def test_healthz_and_docs(server):
     status, _, body = get(server.base_url + "/healthz")
     assert status == 200 and body["status"] == "ok" and body["published_at"].endswith("Z")
