@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest_spark import TINY_DATA_CONF
 from tests.datasets import AS_OF
 from tests.test_spark import assert_same, edge_project, published
 
@@ -27,6 +28,7 @@ SPARK_SUBMIT = BIN / "spark-submit"
 SPARK_ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
              "SPARK_HOME": str(Path(pyspark.__file__).parent),
              "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+TINY_DATA_ARGS = [arg for key, value in TINY_DATA_CONF.items() for arg in ("--conf", f"{key}={value}")]
 
 
 def free_port() -> int:
@@ -57,7 +59,7 @@ def connect_server(tmp_path_factory):
             [str(SPARK_SUBMIT), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
              "--master", "local[1]", "--conf", f"spark.connect.grpc.binding.port={port}",
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1", "--conf", "spark.driver.memory=1g",
-             "--conf", "spark.ui.enabled=false", "spark-internal"],
+             "--conf", "spark.ui.enabled=false", *TINY_DATA_ARGS, "spark-internal"],
             stdout=out, stderr=subprocess.STDOUT, env=SPARK_ENV)
     try:
         deadline = time.monotonic() + 180
@@ -98,7 +100,7 @@ def test_spark_submit_runs_segpipe_as_the_driver(tmp_path):
     driver.write_text("from segpipe.entry import main; main()\n")
     done = subprocess.run(
         [str(SPARK_SUBMIT), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.driver.memory=1g", str(driver),
+         "--conf", "spark.driver.memory=1g", *TINY_DATA_ARGS, str(driver),
          "run", "--engine", "spark", "--project-dir", str(root), "--as-of", AS_OF.isoformat()],
         cwd=root, capture_output=True, text=True, timeout=600, env=SPARK_ENV)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
