@@ -9,6 +9,8 @@
 -- summed per day (~20 hourly rows a day, so this costs little next to a pass over the sends).
 -- Incremental like it: a rerun recomputes the days from the last built day minus
 -- vars.lookback_days; a membership change rebuilds it whole.
+-- depends_on: {{ ref('send_problems') }} (built first: it starts from this table's last day
+-- as the last run left it, the days this run recomputes)
 select
     segment_id,
     cast(hour as date)                  as day,

@@ -277,3 +277,21 @@ def test_the_readme_examples_print_what_they_show(demo):
     at = next(i for i, line in enumerate(printed) if "sends_without_a_send_time" in line)
     assert [line.split("  ")[-1].strip() for line in shown_warning.splitlines()] == [
         line.split("  ")[-1].strip() for line in printed[at:at + 2]]
+
+
+def test_a_late_problem_send_next_to_a_new_day_warns_as_a_full_rebuild_does(tmp_path, cli):
+    """send_problems recomputes the days the send tables recompute, counted from their last day
+    *before* this run: new sends days later must not move its start past a late send to an
+    unknown lead that the performance tables still pick up (2025-01-30, the old last day being
+    2025-02-01)."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    run(cli, root)
+    later = [*SENDS, send(20, 10, 2, {"sent"}, sent_at="2025-02-09 09:00:00"),
+             send(21, 10, 99999, {"sent"}, sent_at="2025-01-30 09:00:00")]   # late, to an unknown lead
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS, later)
+    out = run(cli, root)
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental", out, re.M), out
+    full = cli("run", "--project-dir", root, *AS_OF, "--full-refresh", "--db", "full.duckdb")
+    assert full.exit_code == 0, full.stderr
+    assert "sends_to_unknown_leads" in warnings(full.stdout)
+    assert warnings(out) == warnings(full.stdout)

@@ -1,14 +1,17 @@
-{#- the days segment_performance_daily recomputes (its last day minus vars.lookback_days,
-    read after it was updated): a send older than that cannot have become a problem unless
-    leads or campaigns changed, and then this table is rebuilt in full (full_refresh_on) -#}
-{%- set since = recompute_since(ref('segment_performance_daily')) %}
+{#- the days segment_performance_daily recomputes: its last day minus vars.lookback_days, read
+    *before* it is updated (it is built after this model: its depends_on). Read after, new sends
+    days later moved the start past late sends the performance tables still pick up, and their
+    problems went unreported. A send older than that cannot have become a problem unless leads
+    or campaigns changed, and then this table is rebuilt in full (full_refresh_on). The ref only
+    in an incremental run, so the DAG holds no cycle. -#}
+{%- set since = recompute_since(ref('segment_performance_daily') if is_incremental() else none) %}
 {{ config(
     schema='internal',
     materialized='incremental',
     incremental_predicates=["day >= DATE " ~ since ~ " or day is null"],
     full_refresh_on=['lead_segments', 'campaigns', 'segments'],
 ) }}
--- depends_on: {{ ref('segment_performance_daily') }} (its last day is where an incremental run starts)
+-- segment_performance_daily's last day, before this run, is where an incremental run starts
 
 -- The sends the data-quality checks report (SPEC §12; the tests in internal.yml): to a
 -- lead not in `leads`, of a campaign not in `campaigns`, or of a campaign of another
