@@ -241,7 +241,7 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
     files_of = lambda kind, name: changes.paths.get(NodeId(kind, name))  # noqa: E731
     loader = Loader(con, stale, sends_from_metadata(project))  # the whole project's campaign sources decide
     for kind, name, count, seconds in loader.load_all_timed(files_of, changes.appends):
-        appended = changes.appends.get(name) if kind == "source" else None
+        appended = changes.appends.get(name) if kind == "source" and name not in loader.reloaded else None
         progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
     for computed in plan.computed_sources:
         if changes.source(computed.name):

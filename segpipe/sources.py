@@ -45,6 +45,7 @@ class Loader:
         self.sends_from_metadata = sends_from_metadata(project) if from_metadata is None else from_metadata
         self.attached: set[str] = set()
         self.originals: dict[str, str] = {}  # normalised copy of a CSV file → the file (csv_files)
+        self.reloaded: set[str] = set()  # sources whose new files could not just be appended (_appends_alike)
         configure(con)  # naive text timestamps are UTC
 
     def load_all_timed(self, files_of=None, appends: dict[str, list[str]] | None = None):
@@ -120,6 +121,9 @@ class Loader:
         declared = declared_types(source, contract, columns, where)
         lower = {c.lower(): c for c in columns}
         select = typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
+        if added and not self._appends_alike(target, select, raw):
+            self.reloaded.add(source.name)
+            return self._load(source, target, contract, files, None, where)
         if self.reads_in_place(source):
             rows = self._create_view(source, target, files, select, columns, declared, lower, where)
         else:
@@ -134,6 +138,14 @@ class Loader:
         if self.sends_from_metadata and "metadata" in contract and "metadata" in lower:
             self._check_metadata(source, target, files, columns, where)
         return rows
+
+    def _appends_alike(self, target: str, select: list[str], raw: str) -> bool:
+        """Whether the table `target` has each column of the new rows, with its type: else (a new
+        file with an extra column, or another type of one) appending them fails or differs from
+        loading every file, as a full build does, and the caller does that instead."""
+        new = self.con.execute(f"DESCRIBE SELECT {', '.join(select)} FROM {raw}").fetchall()
+        have = {name.lower(): type_ for name, type_, *_ in self.con.execute(f"DESCRIBE {target}").fetchall()}
+        return all(have.get(name.lower()) == type_ for name, type_, *_ in new)
 
     @staticmethod
     def reads_in_place(source: Source) -> bool:

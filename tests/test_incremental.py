@@ -180,3 +180,20 @@ def test_changed_seed_no_model_uses_is_reloaded(project, cli):
     assert result.exit_code == 0 and "OK    seed   regions" in result.stdout
     con = duckdb.connect(str(project / "out.duckdb"), read_only=True)
     assert con.execute("select count(*) from seeds.regions").fetchone() == (2,)
+
+
+def test_an_appended_file_with_a_column_the_others_lack_loads_like_a_full_build(tmp_path, cli):
+    """Extra columns are allowed (SPEC §2): a new export that adds one (say `note`) loads in an
+    incremental run as in a full build over the same files (appending it stopped the run)."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=(), segments=SEGMENTS)
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    write_csv(root / "exports" / "sends-1.csv", SEND_COLUMNS, SENDS)
+    (root / "project.yml").write_text((root / "project.yml").read_text()
+                                      + "sources:\n  campaign_leads: {path: exports/sends-*.csv}\n")
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    new = {**SENDS[1], "id": 100, "sent_at": "2025-02-01 09:00:00", "note": "follow-up"}
+    write_csv(root / "exports" / "sends-2.csv", [*SEND_COLUMNS, "note"], [new])
+    output = run_and_compare_with_full(cli, root)
+    assert "appended" not in output  # loaded again from every file, as the full build does
+    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
+    assert con.execute("select count(note) from src.campaign_leads").fetchone() == (1,)
