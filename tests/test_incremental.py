@@ -197,3 +197,19 @@ def test_an_appended_file_with_a_column_the_others_lack_loads_like_a_full_build(
     assert "appended" not in output  # loaded again from every file, as the full build does
     con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
     assert con.execute("select count(note) from src.campaign_leads").fetchone() == (1,)
+
+
+def test_a_model_moved_to_another_schema_leaves_nothing_behind(project, cli):
+    """A model whose config(schema=…) changes is rebuilt in its new schema; the copy of the
+    published file must not keep it in the old one too (a BI user would still read it in
+    main), as a fresh build does not."""
+    (project / "models" / "extra_model.sql").write_text("select 1 as x\n")
+    assert cli("run", "--project-dir", project, "--as-of", "2025-01-31").exit_code == 0
+    (project / "models" / "extra_model.sql").write_text("{{ config(schema='internal') }}\nselect 1 as x\n")
+    run_and_compare_with_full(cli, project, as_of="2025-01-31")
+    tables = {}
+    for db in ("out.duckdb", "full.duckdb"):
+        with duckdb.connect(str(project / db), read_only=True) as con:
+            tables[db] = con.execute("select table_schema from information_schema.tables "
+                                     "where table_name = 'extra_model'").fetchall()
+    assert tables["out.duckdb"] == tables["full.duckdb"] == [("internal",)]
