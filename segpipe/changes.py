@@ -24,8 +24,8 @@ from .sources import Loader
 from .sql import META_SCHEMA, create_meta_schema
 
 TABLE = f"{META_SCHEMA}.fingerprints"
-#: kinds of what is fingerprinted: nodes that are built or loaded, and two auxiliary
-#: records (a source's file list, a model's own definition)
+#: kinds of what is fingerprinted: nodes that are built or loaded, and auxiliary records (a
+#: source's file list, a model's own definition, what an incremental model was last built on)
 NODE_KINDS = ("source", "seed", "model")
 
 
@@ -144,9 +144,14 @@ class Changes:
             inputs += [fps[NodeId("source", s)] for s in model.sources]
             fps[NodeId("definition", name)] = definition
             fps[NodeId("model", name)] = None if None in inputs else digest(definition, inputs)
+        fps.update((NodeId("basis", name), basis) for name, basis in _bases(plan, fps).items())
         changed = {node for node, fp in fps.items() if fp is None or previous.get(node) != fp}
-        incremental = _incremental_in_place(plan, previous, changed)
+        incremental = {name for name in plan.order if NodeId("model", name) in previous
+                       and NodeId("basis", name) in fps and NodeId("basis", name) not in changed}
         _keep_unselected(plan, previous, changed, fps)
+        for name, basis in _bases(plan, fps).items():  # what it is built on, as stored; unbuilt, as it was
+            built = name in plan.selected and NodeId("model", name) in changed
+            fps[NodeId("basis", name)] = basis if built else previous.get(NodeId("basis", name))
         removed = {node for node in previous if node.is_node and node not in fps}
         if sends_from_metadata(plan.project) and NodeId("source", "campaign_leads") in removed:
             changed.add(NodeId("source", "leads"))  # its metadata is read from now on: load it again, which checks it
@@ -195,23 +200,23 @@ def _fingerprint_sources(plan, previous, fps, appends, paths) -> None:
         fps[NodeId("source", computed.name)] = computed.fingerprint
 
 
-def _incremental_in_place(plan, previous, changed) -> set[str]:
-    """An incremental model updates in place only when just the *data* upstream changed:
-    its own SQL, and the SQL of every model upstream, must be as last time."""
-    redefined = set()
+def _bases(plan, fps) -> dict[str, str | None]:
+    """What each incremental model updates in place on (its basis): its own SQL and that of every
+    model upstream, and the fingerprints of its `full_refresh_on` nodes (models or sources); None,
+    always a full rebuild, when one cannot be fingerprinted. It updates in place only when its
+    basis is the one it was last built on, which is not always the last run's: a --select run
+    that leaves it unbuilt still stores the new fingerprints of those nodes."""
+    upstream, bases = {}, {}
     for name in plan.order:
         model = plan.models[name]
-        if NodeId("definition", name) in changed or any(r in redefined for r in model.refs):
-            redefined.add(name)
-    incremental = set()
-    for name in plan.order:
-        model = plan.models[name]
-        rebuild_on = model.config.get("full_refresh_on", [])
-        if (model.materialized == "incremental" and NodeId("model", name) in previous
-                and name not in redefined
-                and not any(NodeId("model", r) in changed or NodeId("source", r) in changed for r in rebuild_on)):
-            incremental.add(name)
-    return incremental
+        upstream[name] = {name}.union(*(upstream[r] for r in model.refs if r in upstream))
+        if model.materialized != "incremental":
+            continue
+        rebuild_on = [fps[node] for r in model.config.get("full_refresh_on", [])
+                      for node in (NodeId("model", r), NodeId("source", r)) if node in fps]
+        definitions = [fps[NodeId("definition", u)] for u in sorted(upstream[name])]
+        bases[name] = None if None in rebuild_on else digest(definitions, rebuild_on)
+    return bases
 
 
 def _keep_unselected(plan, previous, changed, fps) -> None:

@@ -213,3 +213,20 @@ def test_a_model_moved_to_another_schema_leaves_nothing_behind(project, cli):
             tables[db] = con.execute("select table_schema from information_schema.tables "
                                      "where table_name = 'extra_model'").fetchall()
     assert tables["out.duckdb"] == tables["full.duckdb"] == [("internal",)]
+
+
+def test_a_change_a_select_run_left_unbuilt_still_rebuilds_the_send_tables_in_full(project, cli):
+    """A campaign moved to another workspace rebuilds the send tables in full (full_refresh_on).
+    A --select run that builds none of them stores the campaigns' new fingerprint all the same;
+    the next run must still rebuild them in full, not update their recent days only."""
+    from tests.conftest import CAMPAIGN_COLUMNS
+
+    campaigns = [dict(c) for c in CAMPAIGNS]
+    campaigns[1]["workspace_id"] = 2   # "Dec founders", sent 2024-12-20: long before the lookback
+    write_csv(project / "seeds" / "campaigns.csv", CAMPAIGN_COLUMNS, campaigns)
+    partial = cli("run", "--project-dir", project, "--as-of", "2025-01-31", "--select", "stg_sends")
+    assert partial.exit_code == 0, partial.stderr
+    assert "SKIP  model  segment_performance_hourly" in partial.stdout
+    output = run_and_compare_with_full(cli, project, as_of="2025-01-31")
+    line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
+    assert line.startswith("OK") and "incremental" not in line, line
