@@ -1,6 +1,8 @@
 {#-
   The first day an incremental run recomputes: the relation's last built day minus
-  vars.lookback_days (late replies and late-arriving sends land there). Every table that sums
+  vars.lookback_days (late replies and late-arriving sends land there), the last day being the
+  as-of date at most: one send dated years ahead (a typo) would otherwise move the start past
+  every send that comes later, and those went uncounted until a --full-refresh. Every table that sums
   the sends (macros/sends.sql) uses it, so they all recompute the same days. In a build a
   slice at a time (config `batches`), the slice's first day. A literal, not a subquery: DuckDB skips Parquet
   row groups only for constants.
@@ -9,8 +11,8 @@
 {%- if batch -%}
 {{ batch.start }}
 {%- elif is_incremental() -%}
-{{ literal(run_query("select coalesce(cast(cast(max(" ~ day_column ~ ") as date) - " ~ (var('lookback_days', 3) | int)
-                     ~ " as varchar), '-infinity') from " ~ relation)[0][0]) }}
+{{ literal(run_query("select coalesce(cast(least(cast(max(" ~ day_column ~ ") as date), DATE " ~ literal(var('as_of'))
+                     ~ ") - " ~ (var('lookback_days', 3) | int) ~ " as varchar), '-infinity') from " ~ relation)[0][0]) }}
 {%- else -%}
 '-infinity'
 {%- endif -%}

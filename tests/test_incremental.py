@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import duckdb
 import pytest
@@ -230,3 +231,16 @@ def test_a_change_a_select_run_left_unbuilt_still_rebuilds_the_send_tables_in_fu
     output = run_and_compare_with_full(cli, project, as_of="2025-01-31")
     line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
     assert line.startswith("OK") and "incremental" not in line, line
+
+
+def test_a_send_dated_years_ahead_does_not_hide_the_sends_after_it(project, cli):
+    """One send dated 2062 (a typo) is the tables' last day; the recomputed days still start at
+    the as-of date minus the lookback at most, so the next day's sends count as in a full build."""
+    typo = {"id": 100, "campaign_id": 10, "lead_id": 2, "sent": True, "opened": False, "replied": False,
+            "bounced": False, "sent_at": "2062-01-05 09:00:00"}
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*SENDS, typo])
+    run_and_compare_with_full(cli, project, as_of="2025-02-01")
+    new_day = {**typo, "id": 101, "lead_id": 1, "replied": True, "sent_at": "2025-02-02 09:00:00"}
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*SENDS, typo, new_day])
+    output = run_and_compare_with_full(cli, project, as_of="2025-02-02")
+    assert re.search(r"^OK\s+model\s+segment_performance_daily\s.*incremental", output, re.M), output
