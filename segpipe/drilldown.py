@@ -34,12 +34,14 @@ class SegmentRef:
 
 
 def find_segment(con, ref: str) -> SegmentRef:
-    """The segment whose id or exact name is `ref`."""
+    """The segment whose id or exact name is `ref`; an id first, so a segment named "5" does
+    not hide segment 5."""
     segments = [SegmentRef(*row) for row in query(
         con, f"select segment_id, segment_name, workspace_id from {SEGMENTS} order by segment_id")]
-    for segment in segments:
-        if ref == segment.name or (ref.strip().isascii() and ref.strip().isdigit() and int(ref) == segment.id):
-            return segment
+    as_id = int(ref) if ref.strip().isascii() and ref.strip().isdigit() else None
+    found = next((s for s in segments if s.id == as_id), None) or next((s for s in segments if s.name == ref), None)
+    if found:
+        return found
     hint = did_you_mean(ref, [s.name for s in segments])
     raise UnknownSegmentError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")
 

@@ -242,6 +242,18 @@ def test_a_segment_id_in_other_digits_is_an_unknown_segment(project):
     assert (result.exit_code, result.stderr.startswith("Error: no segment with id or name '²'")) == (2, True)
 
 
+def test_an_id_is_found_before_a_name_made_of_digits(tmp_path):
+    """Segment 1 named "3" does not hide segment 3 from `leads 3`; its name still finds it when
+    no segment has that id."""
+    segments = [{**SEGMENTS[0], "name": "3"}, *SEGMENTS[1:], {"id": 9, "name": "42"}]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=CAMPAIGN_LEADS,
+                        segments=segments)
+    assert invoke("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    found = {ref: json.loads(invoke("leads", ref, "--project-dir", root, "--format", "json").stdout)["segment_id"]
+             for ref in ("3", "42", "1")}
+    assert found == {"3": 3, "42": 9, "1": 1}
+
+
 def test_leads_limit_zero(project):
     assert_error(invoke("leads", "1", "--project-dir", project, "--limit", 0), "--limit must be 1 or more, got 0")
 
