@@ -372,6 +372,10 @@ def test_export_bad_options(project, tmp_path):
     assert "--format must be one of csv, parquet, xlsx" in segpipe(project, "export", "segments", "--format", "json",
                                                                      code=2).stderr
     assert segpipe(project, "export", "leads", "--top", "0", code=2).stderr == "Error: --top must be 1 or more, got 0\n"
+    # without --top the ranking options do nothing, and a bad one is still an error, as `top` says it
+    for bad in (("--metric", "bogus"), ("--days", "0"), ("--rank-by", "best"), ("--as-of", "2025-02-30")):
+        said = segpipe(project, "top", *bad, code=2).stderr
+        assert segpipe(project, "export", "segments", *bad, code=2).stderr == said, bad
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])

@@ -64,15 +64,17 @@ def export(echo, *, table, top=None, output_format="csv", output=None, days=30, 
     from .export import check_export_format, table_query, top_leads_query, write_query
 
     check_export_format(output_format, output)
+    if top is not None and table != "leads":
+        raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
+    if top is not None:
+        check_range("--top", top, 1)  # before check_options, whose limit is called --limit
+    # the ranking options are checked without --top too, where they do nothing: a bad value is an error, never ignored
+    check_options(metric, top or 1, min_sent, workspace_id, rank_by)
+    window = window_ending(as_of, days)
     if top is None:
         with connect_project(project_dir, db) as con:
             write_query(con, table_query(con, table), output_format, output, echo)
         return
-    if table != "leads":
-        raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
-    check_range("--top", top, 1)  # before check_options, whose limit is called --limit
-    check_options(metric, top, min_sent, workspace_id, rank_by)
-    window = window_ending(as_of, days)
     with connect_project(project_dir, db) as con:
         sql, _ = top_leads_query(con, window, metric, top, min_sent, workspace_id, rank_by,
                                  ";" if output_format == "csv" else None)
