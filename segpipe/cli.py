@@ -190,7 +190,7 @@ def leads(
     db: Db = None,
     limit: Annotated[int, typer.Option("--limit", help="How many leads to show (best score first).")] = 20,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many leads first (for paging).")] = 0,
-    output_format: Format = "table",
+    output_format: Format = None,
     output: Output = None,
 ) -> None:
     """List the leads a segment matches now, best score first.
@@ -198,10 +198,11 @@ def leads(
     Example: segpipe leads "US SaaS Founders" --limit 50 --format csv
     """
     from .drilldown import LEAD_COLUMNS, check_leads_options, find_segment, leads_json, segment_leads
-    from .output import check_format, formatted, json_text
+    from .output import check_format, chosen_format, formatted, json_text
     from .published import connect_project
 
     check_leads_options(limit, offset)
+    output_format = chosen_format(output_format, output)
     check_format(output_format)
     with connect_project(project_dir, db) as con:
         found = find_segment(con, segment)
@@ -220,7 +221,7 @@ def campaigns(
     db: Db = None,
     days: Days = 30,
     as_of: AsOf = None,
-    output_format: Format = "table",
+    output_format: Format = None,
     output: Output = None,
 ) -> None:
     """List the campaigns that sent to a segment in the window, with its outcomes per campaign.
@@ -228,10 +229,11 @@ def campaigns(
     Example: segpipe campaigns 1 --days 90 --as-of 2025-01-31
     """
     from .drilldown import CAMPAIGN_COLUMNS, campaigns_json, find_segment, segment_campaigns
-    from .output import check_format, formatted, json_text
+    from .output import check_format, chosen_format, formatted, json_text
     from .published import connect_project
     from .top import window_ending
 
+    output_format = chosen_format(output_format, output)
     check_format(output_format)
     window = window_ending(as_of, days)
     with connect_project(project_dir, db) as con:

@@ -65,8 +65,9 @@ AS_OF = Option(("--as-of",), "as_of", str, help="Last day of the window, YYYY-MM
 DAYS = Option(("--days",), "days", int, 30, "Window length in whole UTC days, 1-365.")
 SELECT = Option(("--select", "-s"), "select", str, help="Models to use: name, +name, name+, path/ (space-separated).")
 VARS = Option(("--vars",), "vars_", str, help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")
-FORMAT = Option(("--format",), "output_format", str, "table",
-                "Output: table, json, csv, or (with --output) parquet or xlsx.")
+FORMAT = Option(("--format",), "output_format", str, None,
+                "Output: table (the default), json, csv, or (with --output) parquet or xlsx; without "
+                "--format, an --output file's extension (.csv, .json, .parquet, .xlsx) chooses.")
 #: --format of a command without --output (why, ls)
 TEXT_FORMAT = Option(("--format",), "output_format", str, "table", "Output: table, json or csv.")
 OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout.")
@@ -143,7 +144,8 @@ VARIANTS = Command("variants", "segpipe.analyses.commands:variants", (
 
 EXPORT = Command("export", "segpipe.analyses.commands:export", (
     Option(("--top",), "top", int, None, "With TABLE 'leads': the leads of the top N segments, ranked as `segpipe top`."),
-    Option(("--format",), "output_format", str, "csv", "csv, parquet or xlsx."),
+    Option(("--format",), "output_format", str, None,
+           "csv (the default), parquet or xlsx; without --format, an --output file's extension chooses."),
     OUTPUT, DAYS, AS_OF, METRIC, WORKSPACE_ID,
     Option(("--min-sent",), "min_sent", int, 1, "With --top: leave out segments with fewer sends in the window."),
     RANK_BY, PROJECT_DIR, DB,

@@ -33,6 +33,18 @@ FORMATS = TEXT_FORMATS + FILE_FORMATS
 XLSX_MAX_ROWS = 1_048_576
 
 
+#: the format an --output file's extension names, used when --format is not given (as
+#: DuckDB's COPY reads the format from the file name)
+SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
+def chosen_format(output_format: str | None, output: Path | None, default: str = "table") -> str:
+    """--format as given; without it, the one the --output file's extension names, else `default`."""
+    if output_format is not None:
+        return output_format
+    return SUFFIX_FORMATS.get(Path(output).suffix.lower(), default) if output else default
+
+
 def check_format(output_format: str, output: Path | None | bool = True, formats: tuple = FORMATS) -> None:
     """A known --format; a file format needs --output (pass `output` to check that up front).
     `formats`: those of a command without --output (TEXT_FORMATS)."""

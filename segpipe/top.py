@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from .contract import SEGMENT_PERFORMANCE_DAILY, SEGMENTS
 from .errors import ConfigError
-from .output import Interval, check_format, emit, formatted, json_text, records
+from .output import Interval, check_format, chosen_format, emit, formatted, json_text, records
 from .project import parse_date
 from .published import connect_project, query
 from .stats import shrunk_rates, wilson
@@ -247,10 +247,11 @@ RANKED_BY_WORDS = {"wilson": "the 95 % Wilson bound", "shrunk": "the empirical-B
 
 
 def show(echo, *, project_dir=None, db=None, days=30, metric="reply_rate", limit=5, workspace_id=None,
-         as_of=None, min_sent=1, output_format="table", output=None, rank_by="rate") -> None:
+         as_of=None, min_sent=1, output_format=None, output=None, rank_by="rate") -> None:
     """`segpipe top` itself, called by the typer command (cli.top) and by the fast
     entry point (entry.py) with the same option values; `echo` prints the result."""
     check_options(metric, limit, min_sent, workspace_id, rank_by)
+    output_format = chosen_format(output_format, output)
     check_format(output_format)
     window_ending(as_of, days)
     with connect_project(project_dir, db) as con:

@@ -378,6 +378,33 @@ def test_export_bad_options(project, tmp_path):
         assert segpipe(project, "export", "segments", *bad, code=2).stderr == said, bad
 
 
+def file_rows(path, fmt):
+    if fmt == "parquet":
+        return duckdb.sql(f"select * from '{path}'").fetchall()
+    return read_xlsx(path) if fmt == "xlsx" else path.read_text()
+
+
+@pytest.mark.parametrize("command", [("top",), ("compare", "1", "2"), ("leads", "1"), ("export", "segments"),
+                                     ("export", "leads", "--top", "2")])
+def test_the_output_files_extension_chooses_the_format_when_format_is_not_given(project, tmp_path, command):
+    """As DuckDB's COPY does: `--output top.parquet` alone writes Parquet, not a table named .parquet;
+    a --format given wins; an extension segpipe does not write leaves the default."""
+    args = (*command, *window_args()) if command[0] != "leads" else command
+    for fmt in ("csv", "json", "parquet", "xlsx"):
+        if command[0] == "export" and fmt == "json":
+            continue
+        chosen, given = tmp_path / f"chosen.{fmt}", tmp_path / f"given.{fmt}"
+        segpipe(project, *args, "--output", chosen)
+        segpipe(project, *args, "--format", fmt, "--output", given)
+        assert file_rows(chosen, fmt) == file_rows(given, fmt), fmt
+    default = "csv" if command[0] == "export" else "table"
+    segpipe(project, *args, "--output", tmp_path / "plain.txt")
+    segpipe(project, *args, "--format", default, "--output", tmp_path / "default.out")
+    assert (tmp_path / "plain.txt").read_text() == (tmp_path / "default.out").read_text()
+    segpipe(project, *args, "--format", "csv", "--output", tmp_path / "csv.json")
+    assert (tmp_path / "csv.json").read_text() == (tmp_path / "given.csv").read_text()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
 @pytest.mark.parametrize("command", [("export", "segments"), ("export", "leads", "--top", "2"), ("compare", "1", "2"),
                                      ("top",)])

@@ -8,12 +8,13 @@ open the published file read-only, run the analysis, print or write its result.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..output import check_format, emit
+from ..output import check_format, chosen_format, emit
 from ..published import connect_project
 from ..top import window_ending
 
 
 def _print_analysis(echo, project_dir, db, output_format, output, analyse, render) -> None:
+    output_format = chosen_format(output_format, output)
     check_format(output_format)
     with connect_project(project_dir, db) as con:
         result = analyse(con)
@@ -21,7 +22,7 @@ def _print_analysis(echo, project_dir, db, output_format, output, analyse, rende
 
 
 def trend(echo, *, segments, project_dir=None, db=None, by="week", days=30, as_of=None, metric="reply_rate",
-          workspace_id=None, output_format="table", output=None) -> None:
+          workspace_id=None, output_format=None, output=None) -> None:
     from .trend import render, trend as analyse
 
     window = window_ending(as_of, days)
@@ -31,7 +32,7 @@ def trend(echo, *, segments, project_dir=None, db=None, by="week", days=30, as_o
 
 
 def best_time(echo, *, segment=None, project_dir=None, db=None, by="hour", tz="UTC", min_sent=30, days=30,
-              as_of=None, metric="reply_rate", workspace_id=None, output_format="table", output=None) -> None:
+              as_of=None, metric="reply_rate", workspace_id=None, output_format=None, output=None) -> None:
     from .best_time import best_time as analyse, render
 
     window = window_ending(as_of, days)
@@ -41,7 +42,7 @@ def best_time(echo, *, segment=None, project_dir=None, db=None, by="hour", tz="U
 
 
 def compare(echo, *, a, b, project_dir=None, db=None, days=30, as_of=None, metric="reply_rate", workspace_id=None,
-            output_format="table", output=None) -> None:
+            output_format=None, output=None) -> None:
     from .compare import compare_segments, render
 
     window = window_ending(as_of, days)
@@ -50,7 +51,7 @@ def compare(echo, *, a, b, project_dir=None, db=None, days=30, as_of=None, metri
 
 
 def variants(echo, *, segment, project_dir=None, db=None, campaign=None, days=30, as_of=None, metric="reply_rate",
-             workspace_id=None, output_format="table", output=None) -> None:
+             workspace_id=None, output_format=None, output=None) -> None:
     from .variants import render, segment_variants
 
     window = window_ending(as_of, days)
@@ -58,11 +59,12 @@ def variants(echo, *, segment, project_dir=None, db=None, campaign=None, days=30
                     lambda con: segment_variants(con, segment, window, metric, workspace_id, campaign), render)
 
 
-def export(echo, *, table, top=None, output_format="csv", output=None, days=30, as_of=None, metric="reply_rate",
+def export(echo, *, table, top=None, output_format=None, output=None, days=30, as_of=None, metric="reply_rate",
            workspace_id=None, min_sent=1, rank_by="rate", project_dir=None, db=None) -> None:
     from ..top import check_options, check_range
     from .export import check_export_format, table_query, top_leads_query, write_query
 
+    output_format = chosen_format(output_format, output, default="csv")
     check_export_format(output_format, output)
     if top is not None and table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
