@@ -124,9 +124,16 @@ def test_the_widget_in_chromium(server, browser):
     else:
         assert browser.find_element(By.ID, "trend").text == "No sends in this window."
 
+    # the page charts the card's metric, and "back" returns to the card as it was left
+    assert "Bounce rate by week" in [h2.text for h2 in browser.find_elements(By.CSS_SELECTOR, "article.segment h2")]
     urls = requested_urls(browser)
     assert any(u.endswith("/api/dashboard/top-segments?metric=bounce_rate&days=30&limit=5&as_of=" + AS_OF)
                for u in urls)
+    assert any(f"/api/segments/{first['segment_id']}/trend?metric=bounce_rate&" in u for u in urls), urls
+    browser.find_element(By.ID, "back").send_keys(Keys.ENTER)
+    wait_ready(browser, "#top-segments")
+    assert Select(browser.find_element(By.ID, "metric")).first_selected_option.get_attribute("value") == "bounce_rate"
+    assert ranked_rows(browser) == expected_rows(by_bounce)
     foreign = [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about")
                and urlsplit(u).netloc != f"127.0.0.1:{server.port}"]
     assert foreign == []

@@ -182,7 +182,8 @@ async function renderCard(params) {
   const rows = data.segments.map((s, i) => el("tr", { dataset: { segmentId: s.segment_id } },
     el("td", { class: "num" }, i + 1),
     el("th", { scope: "row", class: "name" },
-      el("a", { href: hashFor(`/segments/${s.segment_id}`, new URLSearchParams(asOf ? { days, as_of: asOf } : { days })) },
+      // the card's choices ride along: the page charts the card's metric, and "back" restores them
+      el("a", { href: hashFor(`/segments/${s.segment_id}`, params) },
         s.segment_name)),
     el("td", { class: "num", dataset: { key: "leads_sent" } }, fmtInt(s.leads_sent)),
     el("td", { class: "num", dataset: { key: "opened" } }, fmtInt(s.opened)),
@@ -224,7 +225,7 @@ async function renderSegment(ref, params) {
   const metric = METRICS[params.get("metric")] ? params.get("metric") : "reply_rate";
   const segment = await api(`segments/${encodeURIComponent(ref)}`, { days, as_of: asOf });
   const p = segment.performance;
-  const back = new URLSearchParams(asOf ? { days, as_of: asOf } : { days });
+  const back = params;  // the card's metric, window and limit, as the card's link handed them over
 
   const leadsBox = el("div", { id: "leads" }, el("p", {}, "Loading leads…"));
   const campaignsBox = el("div", { id: "campaigns" }, el("p", {}, "Loading campaigns…"));
