@@ -74,6 +74,21 @@ def test_before_the_first_run_it_answers_503_then_serves_what_a_run_publishes(se
         server.stop()
 
 
+def test_healthz_tells_a_stranger_no_server_path(served_project, tmp_path):
+    """/healthz needs no token; with --tokens, its 503 names the missing file only to a known token."""
+    tokens = tmp_path / "tokens.yml"
+    tokens.write_text("tok-all: all\n")
+    server = ServeProcess("--project-dir", served_project, "--db", tmp_path / "later.duckdb", "--tokens", tokens,
+                          log_dir=tmp_path)
+    try:
+        status, _, body = get(server.base_url + "/healthz")
+        assert status == 503 and body["status"] == "unavailable" and str(tmp_path) not in body["detail"]
+        status, _, body = get(server.base_url + "/healthz", "tok-all")
+        assert status == 503 and str(tmp_path / "later.duckdb") in body["detail"]
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("content,line", [
     ("tok: [1, x]", "--tokens: {path}: token 'tok…' must map to a list of workspace ids (integers) or to 'all', got [1, 'x']"),
     ("- tok", "--tokens: {path} must map each token to a list of workspace ids or to 'all', e.g. 'sk_team_a: [1]'"),

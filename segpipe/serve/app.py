@@ -81,13 +81,19 @@ def app_from_environment() -> FastAPI:
     return create_app(Path(os.environ[ENV_DB]), Tokens.load(Path(tokens)) if tokens else None)
 
 
-def healthz(request: Request) -> JSONResponse:
-    """`{"status": "ok", "published_at": …}`; 503 while there is no published file to serve."""
+async def healthz(request: Request) -> JSONResponse:
+    """`{"status": "ok", "published_at": …}`; 503 while there is no published file to serve.
+    It needs no token, so with `--tokens` a request without a known one is not told the
+    server's paths or the process holding a lock (the log and a known token are)."""
     try:
         with request.app.state.snapshots.reading() as snapshot:
             return JSONResponse({"status": "ok", "published_at": snapshot.published_at})
     except NoPublishedFileError as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        detail = UNAVAILABLE if await is_stranger(request) else str(exc)
+        return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503)
+
+
+UNAVAILABLE = "no published file can be served yet — the server log says why"
 
 
 def widget() -> FileResponse:
