@@ -378,6 +378,23 @@ def test_export_bad_options(project, tmp_path):
         assert segpipe(project, "export", "segments", *bad, code=2).stderr == said, bad
 
 
+def test_variants_of_sends_from_lead_metadata_say_they_have_no_campaign(tmp_path):
+    """Without campaign sources (SPEC §5) the sends have no campaign: the table says so, not 'Campaign None'."""
+    leads = [{**lead, "metadata": json.dumps({"sent_at": f"2025-01-{10 + i % 9:02d} 09:00:00", "opened": i % 2 == 0,
+                                              "replied": i % 3 == 0, "bounced": False})}
+             for i, lead in enumerate(LEADS)]
+    root = make_project(tmp_path / "p", leads=leads, segments=SEGMENTS, with_campaigns=False,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    built = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF)
+    assert built.returncode == 0, built.stderr
+    us = sum(1 for lead in LEADS if lead["country"] == "US" and lead["workspace_id"] == 1)
+    text = segpipe(root, "variants", "1", *window_args()).stdout
+    assert "Campaign None" not in text
+    assert f"Sends without a campaign (from lead metadata) (control: (none))" in text
+    assert json.loads(segpipe(root, "variants", "1", *window_args("--format", "json")).stdout)["campaigns"][0][
+        "variants"][0]["leads_sent"] == us
+
+
 def file_rows(path, fmt):
     if fmt == "parquet":
         return duckdb.sql(f"select * from '{path}'").fetchall()

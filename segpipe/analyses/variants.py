@@ -105,8 +105,9 @@ def table_text(result: dict) -> str:
     count = METRICS[metric]
     compared = 0
     for campaign in result["campaigns"]:
-        lines += ["", f"Campaign {campaign['campaign_id']} {campaign['campaign_name'] or ''}".rstrip()
-                  + f" (control: {campaign['control']})"]
+        title = ("Sends without a campaign (from lead metadata)" if campaign["campaign_id"] is None else
+                 f"Campaign {campaign['campaign_id']} {campaign['campaign_name'] or ''}".rstrip())
+        lines += ["", f"{title} (control: {campaign['control']})"]
         rows = []
         for v in campaign["variants"]:
             if v["control"]:
