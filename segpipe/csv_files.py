@@ -123,6 +123,21 @@ def too_long_line(files: list[str], reason: str = "") -> tuple[str, int, int, in
     return None
 
 
+def sniffed(path: str) -> dict | None:
+    """{"delimiter", "skip"} as DuckDB's sniffer finds them in `path` (the DuckDB loader reads
+    the file with them; the Spark loader must read it alike), None when it cannot sniff it."""
+    import duckdb
+
+    quoted = path.replace("'", "''")
+    try:
+        with duckdb.connect() as con:
+            delimiter, skip = con.execute(f"SELECT Delimiter, SkipRows FROM sniff_csv('{quoted}', "
+                                          "quote = '\"', escape = '\"')").fetchone()
+    except duckdb.Error:
+        return None
+    return {"delimiter": delimiter if len(delimiter) == 1 else ",", "skip": skip}
+
+
 def malformed(path: str) -> tuple[int, str] | None:
     """(line, what is wrong) for the first record of `path` that breaks its header's
     shape, read as RFC 4180 CSV with the delimiter that splits the header the most:

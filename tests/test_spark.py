@@ -118,6 +118,12 @@ def test_metadata_fallback_publishes_the_same_rows(spark, tmp_path, cli):
     ]
     root = make_project(tmp_path / "fallback", leads=leads, segments=SEGMENTS, with_campaigns=False,
                         project={"engine": SPARK})
+    # a ';'-separated export (its ';' tag lists quoted): read with the delimiter DuckDB's sniffer finds
+    leads_csv = root / "seeds" / "leads.csv"
+    rows = list(csv.reader(io.StringIO(leads_csv.read_text(), newline="")))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
+    leads_csv.write_text(out.getvalue())
     duck, on_spark = build_both(cli, root, "--as-of", AS_OF.isoformat())
     assert_same(duck, on_spark)
     assert sum(row[2] for row in on_spark["segment_performance_daily"][1]) > 0

@@ -150,9 +150,12 @@ class SparkLoader:
         reader = self.spark.read
         if file_format(source) == "parquet":
             return reader.option("mergeSchema", "true").parquet(*files)
-        # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text
-        return reader.csv(files, header=True, inferSchema=False, multiLine=True, escape='"',
-                          mode="FAILFAST", enforceSchema=False)
+        # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text; the
+        # delimiter DuckDB's sniffer finds in the first file (a ';' export), as the DuckDB loader reads it
+        local = self._local_csv(source, files)
+        dialect = csv_files.sniffed(local[0]) if local else None
+        return reader.csv(files, header=True, inferSchema=False, multiLine=True, escape='"', mode="FAILFAST",
+                          enforceSchema=False, sep=dialect["delimiter"] if dialect else ",")
 
     def load(self, source: Source, view: str, contract: dict, files: list[str] | None = None) -> int:
         where = self.where(source)
