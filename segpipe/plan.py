@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .dag import build_order, select
 from .docs import load_docs
 from .overrides import builtin_root, layered_docs
-from .errors import ConfigError
+from .errors import CompileError, ConfigError
 from .project import Project, check_vars, parse_cache_file, parse_date
 from .render import Model, Renderer, compile_models, discover_models
 from .sql import quote_ident
@@ -84,6 +84,7 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
                         source_names=[*project.sources, *(s.name for s in computed_sources)],
                         seed_relations=seed_relations, extra_context=context, engine=project.engine.type)
     models = discover_models(project.root, project.model_files())
+    _check_seed_names(project, models)
     compile_models(renderer, models)
     order = build_order(models)
     builtin_docs, own_docs = (load_docs(root, files, cache_of=lambda path: parse_cache_file(project, path))
@@ -94,6 +95,17 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     docs = layered_docs(models, builtin_docs, own_docs)
     selected = select(models, selection, [project.models_dir, builtin_root() / "models"])
     return Plan(project, models, order, selected, variables, docs, renderer, computed_sources)
+
+
+def _check_seed_names(project: Project, models: dict[str, Model]) -> None:
+    """A seed may not share a model's name, as in dbt: `ref(name)` would pick the seed and
+    silently feed it to every model built on the model (seeds/segments.csv to the built-in
+    models that read `segments`)."""
+    for name, path in sorted(project.seeds.items()):
+        if name in models:
+            raise CompileError(f"{project.relpath(path)}: seed '{name}' has the name of the model "
+                               f"{project.relpath(models[name].path)} — rename the seed file, "
+                               f"as ref('{name}') would mean either")
 
 
 def _check_campaign_sources(project: Project) -> None:

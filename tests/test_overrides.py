@@ -138,3 +138,20 @@ def test_a_path_selection_covers_built_in_and_project_models(tmp_path, selection
     done = run_segpipe("ls", "--project-dir", root, "--select", selection, "--format", "json")
     assert done.returncode == 0, done.stderr
     assert {row["name"] for row in json.loads(done.stdout)} == expected
+
+
+@pytest.mark.parametrize("model_file", [None, "mine.sql"])
+def test_a_seed_named_like_a_model_is_refused(tmp_path, model_file):
+    """As in dbt, a seed and a model cannot share a name: ref() would silently pick the seed,
+    here in place of the built-in `segments` model every performance model reads."""
+    root = project(tmp_path)
+    name = "segments"
+    if model_file:
+        name = model_file.removesuffix(".sql")
+        (root / "models" / model_file).write_text("select 1 as one\n")
+    (root / "seeds" / f"{name}.csv").write_text("segment_id,note\n1,hello\n")
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: seeds/{name}.csv: seed '{name}' ")
+    assert not (root / "out.duckdb").exists()
