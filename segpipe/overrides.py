@@ -43,9 +43,14 @@ def is_builtin(path: Path) -> bool:
 
 def display(root: Path, path) -> str:
     """A file as messages show it: relative to the project folder when inside it,
-    `builtin:models/…` for a built-in one elsewhere."""
+    `builtin:models/…` for a built-in one, even when segpipe is installed inside the
+    project folder (a `.venv/` there is common); the repository's demo, whose models
+    are the built-in ones, shows them as its own."""
     resolved = Path(path).resolve()
-    for base, prefix in ((root, ""), (builtin_root(), f"{BUILTIN}:")):
+    bases = [(Path(root).resolve(), ""), (builtin_root(), f"{BUILTIN}:")]
+    if is_builtin(resolved) and bases[0][0] != builtin_root():
+        bases.reverse()
+    for base, prefix in bases:
         try:
             return prefix + resolved.relative_to(base).as_posix()
         except ValueError:

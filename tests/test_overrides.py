@@ -4,11 +4,13 @@ replaces one by giving a model or macro of its own the same name, and adds other
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 
 import duckdb
 import pytest
 
+from segpipe import overrides
 from tests.conftest import REPO, make_project, run_segpipe
 from tests.datasets import AS_OF, CAMPAIGNS, LEADS, SEGMENTS, SENDS
 
@@ -155,3 +157,26 @@ def test_a_seed_named_like_a_model_is_refused(tmp_path, model_file):
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith(f"Error: seeds/{name}.csv: seed '{name}' ")
     assert not (root / "out.duckdb").exists()
+
+
+@pytest.fixture
+def installed_in_project(tmp_path, monkeypatch):
+    """A project holding the segpipe it runs with, as a `.venv/` inside the project folder
+    does: the built-in models and macros live under the project's own folder."""
+    root = project(tmp_path)
+    packaged = root / ".venv" / "lib" / "site-packages" / "segpipe" / "builtin"
+    for folder in ("models", "macros"):
+        shutil.copytree(REPO / folder, packaged / folder)
+    monkeypatch.setattr(overrides, "PACKAGED", packaged)
+    overrides.builtin_root.cache_clear()
+    yield root
+    overrides.builtin_root.cache_clear()
+
+
+def test_built_in_files_are_shown_as_built_in_when_segpipe_is_installed_in_the_project(installed_in_project, cli):
+    root = installed_in_project
+    done = cli("compile", "--project-dir", root, "--select", "segments", *RUN)
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines()[0] == "-- main.segments (builtin:models/segments.sql)"
+    assert (root / "target" / "compiled" / "builtin" / "models" / "segments.sql").is_file()
+    assert not (root / "target" / "compiled" / ".venv").exists()
