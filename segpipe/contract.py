@@ -13,6 +13,7 @@ A new published table that a command or the HTTP API reads is declared here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .errors import RunError
@@ -72,35 +73,68 @@ RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_
              SEGMENT_SETS, RUN_INFO)
 
 
-def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None]]:
-    """(relation, missing column) for each break of the contract among `relations` in the
-    database `con` is using; the column is None when the whole relation is missing."""
-    present: dict[tuple[str, str], set[str]] = {}
-    for schema, table, column in con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
+#: what segpipe's commands compute with, by column name: a count or rate as text, or a day
+#: as a timestamp, would be published and break every command that reads it. Ids are not
+#: among them: a source may type its ids as text (`column_types`), and they pass through.
+KINDS = {**dict.fromkeys((*COUNTS, *SEGMENT_PERFORMANCE.columns[9:]), "a number"),
+         "day": "a date", "hour": "a timestamp"}
+NUMBER_TYPE = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL\(\d+,\s*\d+\)")
+
+
+def _is(kind: str, data_type: str) -> bool:
+    """Whether DuckDB's `data_type` holds `kind` (a KINDS value)."""
+    if kind == "a number":
+        return bool(NUMBER_TYPE.fullmatch(data_type))
+    return data_type == "DATE" if kind == "a date" else data_type.startswith("TIMESTAMP")
+
+
+KEEP = "keep the built-in model's columns when replacing it"
+
+
+def missing(con, relations=RELATIONS) -> list[tuple[Relation, str | None, str, str]]:
+    """(relation, column, what is wrong, how to fix it) for each break of the contract among
+    `relations` in the database `con` is using; the column is None when the whole relation is missing."""
+    present: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, data_type in con.execute(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
             "where table_catalog = current_database() and table_name in (select unnest($names))",
             {"names": [r.name for r in relations]}).fetchall():
-        present.setdefault((schema, table), set()).add(column)
+        present.setdefault((schema, table), {})[column] = data_type
     breaks = []
     for relation in relations:
         columns = present.get((relation.schema, relation.name))
         if columns is None:
-            breaks.append((relation, None))
-        else:
-            breaks += [(relation, column) for column in relation.columns if column not in columns]
+            breaks.append((relation, None, f"is missing from {relation.schema}", _elsewhere(relation, present)))
+            continue
+        for column in relation.columns:
+            kind = KINDS.get(column)
+            if column not in columns:
+                breaks.append((relation, column, f"has no column '{column}'", KEEP))
+            elif kind and not _is(kind, columns[column]):
+                breaks.append((relation, column, f"has column '{column}' as {columns[column]}, not {kind}",
+                               "keep the built-in model's column types when replacing it"))
     return breaks
 
 
+def _elsewhere(relation: Relation, present) -> str:
+    """How to fix a missing relation: a model built into another schema (a config(schema=…))
+    is moved back to the one the commands read."""
+    schemas = sorted(schema for schema, table in present if table == relation.name and schema != relation.schema)
+    if not schemas:
+        return KEEP
+    fix = "remove its config(schema=…)" if relation.schema == "main" else f"give it config(schema='{relation.schema}')"
+    return f"it was built into schema {schemas[0]}: {fix}"
+
+
 def check(con, relations=RELATIONS, origin_of=lambda model: None) -> None:
-    """Raise RunError (exit 1) naming the first relation and column the built file lacks.
-    `origin_of(model name)` says which file built it, for the message."""
+    """Raise RunError (exit 1) naming the first relation and column the built file lacks or
+    holds with a type the commands cannot read. `origin_of(model name)` says which file
+    built it, for the message."""
     breaks = missing(con, relations)
     if not breaks:
         return
-    relation, column = breaks[0]
+    relation, _, what, fix = breaks[0]
     origin = origin_of(relation.model) if relation.model else None
     built_by = f" (built by {origin})" if origin else ""
-    what = f"has no column '{column}'" if column else f"is missing from {relation.schema}"
     more = f" (and {len(breaks) - 1} more)" if len(breaks) > 1 else ""
-    raise RunError(f"{relation.name}{built_by} {what}{more}, which segpipe's commands read — "
-                   f"keep the built-in model's columns when replacing it; nothing published")
+    raise RunError(f"{relation.name}{built_by} {what}{more}, which segpipe's commands read — {fix}; nothing published")

@@ -106,3 +106,31 @@ def test_drilldowns_work_with_the_source_files_gone(published):
         assert sum(c[count] for c in campaigns["campaigns"]) == shown[count]
     members = reference.membership(SEGMENTS, LEADS)
     assert {lead["lead_id"] for lead in leads["leads"]} == {lead for seg, lead in members if seg == 1}
+
+
+def test_a_replaced_model_with_a_count_as_text_stops_the_run_and_publishes_nothing(published):
+    """The column is there, but as text: published, it would break every command that sums it."""
+    db = published / "out.duckdb"
+    before = sha256(db)
+    daily = DAILY_WITHOUT_REPLIED.replace("sum(opened)::bigint as opened,",
+                                          "sum(opened)::bigint as opened, sum(replied)::varchar as replied,")
+    (published / "models" / "segment_performance_daily.sql").write_text(daily)
+    done = run_segpipe("run", "--project-dir", published, *RUN)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("Error: segment_performance_daily (built by models/segment_performance_daily.sql) "
+                                  "has column 'replied' as VARCHAR, not a number, ")
+    assert sha256(db) == before
+    assert run_segpipe("top", "--project-dir", published, *RUN).returncode == 0
+
+
+def test_an_internal_relation_built_into_main_says_which_schema_it_needs(tmp_path):
+    """A replacement of an internal model that forgot its config(schema=…): the message says where it went."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    (root / "models" / "segment_sets.sql").write_text(
+        "select 1 as set_id, [1, 2]::usmallint[] as segment_ids\n")
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("Error: segment_sets (built by models/segment_sets.sql) is missing from internal, ")
+    assert "built into schema main" in done.stderr and "config(schema='internal')" in done.stderr
+    assert not (root / "out.duckdb").exists()
