@@ -270,7 +270,7 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
             rows, message = materialize.replace(con, model), ""
     except duckdb.Error as exc:
         progress.node("model", name, "ERROR", time.perf_counter() - t0)
-        raise RunError(f"model {name} ({model.path.name}) failed: {first_line(exc)} — "
+        raise RunError(f"model {name} ({plan.project.relpath(model.path)}) failed: {first_line(exc)} — "
                        "see target/compiled for the SQL that ran") from None
     progress.node("model", name, "OK", time.perf_counter() - t0, rows, message=message)
     return True

@@ -180,3 +180,14 @@ def test_built_in_files_are_shown_as_built_in_when_segpipe_is_installed_in_the_p
     assert done.stdout.splitlines()[0] == "-- main.segments (builtin:models/segments.sql)"
     assert (root / "target" / "compiled" / "builtin" / "models" / "segments.sql").is_file()
     assert not (root / "target" / "compiled" / ".venv").exists()
+
+
+def test_a_failing_built_in_model_is_named_as_built_in(tmp_path):
+    """The user has no segment_performance.sql of their own (their rate() macro broke the built-in
+    model): the message points at the built-in file."""
+    root = project(tmp_path)
+    (root / "macros" / "rate.sql").write_text(
+        "{% macro rate(numerator, denominator) -%} no_such_function({{ numerator }}) {%- endmacro %}\n")
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: model segment_performance (builtin:models/segment_performance.sql) failed: ")

@@ -42,7 +42,7 @@ def test_broken_model_sql_leaves_published_file_identical(published, cli):
     (root / "models" / "broken.sql").write_text("select no_such_column from {{ ref('segments') }}\n")
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: model broken (broken.sql) failed: Binder Error: Referenced column \"no_such_column\" not found")
+    assert result.stderr.startswith("Error: model broken (models/broken.sql) failed: Binder Error: Referenced column \"no_such_column\" not found")
     assert result.stderr.count("\n") == 1
     assert sha256(db) == before and leftovers(db) == []
 
