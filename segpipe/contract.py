@@ -52,10 +52,10 @@ SEGMENT_PERFORMANCE_HOURLY = Relation("segment_performance_hourly", ("segment_id
 WORKSPACE_PERFORMANCE_HOURLY = Relation("workspace_performance_hourly",
                                         ("hour", "workspace_id", "in_workspace_segment", *COUNTS),
                                         model="workspace_performance_hourly")
+#: what segment_performance computes from its counts over the window
+WINDOW_FIGURES = ("open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours")
 SEGMENT_PERFORMANCE = Relation("segment_performance", (
-    "segment_id", "segment_name", "workspace_id", *COUNTS[:6],
-    "open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours"),
-    model="segment_performance")
+    "segment_id", "segment_name", "workspace_id", *COUNTS[:6], *WINDOW_FIGURES), model="segment_performance")
 SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
     "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
     model="segment_campaign_daily")
@@ -76,7 +76,7 @@ RELATIONS = (SEGMENTS, SEGMENT_LEADS, LEADS, SEGMENT_PERFORMANCE_DAILY, SEGMENT_
 #: what segpipe's commands compute with, by column name: a count or rate as text, or a day
 #: as a timestamp, would be published and break every command that reads it. Ids are not
 #: among them: a source may type its ids as text (`column_types`), and they pass through.
-KINDS = {**dict.fromkeys((*COUNTS, *SEGMENT_PERFORMANCE.columns[9:]), "a number"),
+KINDS = {**dict.fromkeys((*COUNTS, *WINDOW_FIGURES), "a number"),
          "day": "a date", "hour": "a timestamp"}
 NUMBER_TYPE = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL\(\d+,\s*\d+\)")
 

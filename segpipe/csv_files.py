@@ -123,19 +123,11 @@ def too_long_line(files: list[str], reason: str = "") -> tuple[str, int, int, in
     return None
 
 
-def sniffed(path: str) -> dict | None:
-    """{"delimiter", "skip"} as DuckDB's sniffer finds them in `path` (the DuckDB loader reads
-    the file with them; the Spark loader must read it alike), None when it cannot sniff it."""
-    import duckdb
-
-    quoted = path.replace("'", "''")
-    try:
-        with duckdb.connect() as con:
-            delimiter, skip = con.execute(f"SELECT Delimiter, SkipRows FROM sniff_csv('{quoted}', "
-                                          "quote = '\"', escape = '\"')").fetchone()
-    except duckdb.Error:
-        return None
-    return {"delimiter": delimiter if len(delimiter) == 1 else ",", "skip": skip}
+def delimiter(path: str) -> str:
+    """The delimiter these checks read `path` with (the one of DELIMITERS that splits its header
+    most, as DuckDB's sniffer finds it in a file that loads): Spark reads the file with it too."""
+    with _open(path, text=True) as handle:
+        return _delimiter(handle)
 
 
 def malformed(path: str) -> tuple[int, str] | None:

@@ -328,9 +328,12 @@ class Loader:
         original = self.originals.get(file)
         dialect = {}
         if original is None:
-            dialect = csv_files.sniffed(file)
-            if dialect is None:
+            try:
+                delimiter, skip = self.con.execute(f"SELECT Delimiter, SkipRows FROM sniff_csv({quote_str(file)}, "
+                                                   "quote = '\"', escape = '\"')").fetchone()
+            except duckdb.Error:
                 return number + 1  # the record's number then; DuckDB did read the file
+            dialect = {"delimiter": delimiter if len(delimiter) == 1 else ",", "skip": skip}
         return csv_files.record_line(original or file, number, **dialect) or number + 1
 
     def _attach(self, conn) -> None:

@@ -159,7 +159,7 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
     (root / "models" / "broken.sql").write_text("select no_such_column from {{ ref('segments') }}\n")
     result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 1
-    assert "model broken (broken.sql) failed on Spark" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "model broken (models/broken.sql) failed on Spark" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (root / "out.duckdb").read_bytes() == before
     (root / "models" / "broken.sql").unlink()
 

@@ -121,7 +121,7 @@ def test_a_failing_spark_run_says_so_in_one_line(tmp_path):
     done = segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), cwd=root)
     assert done.returncode == 1
     lines = done.stderr.splitlines()
-    assert lines[-1].startswith("Error: model broken (broken.sql) failed on Spark: [CAST_INVALID_INPUT] ")
+    assert lines[-1].startswith("Error: model broken (models/broken.sql) failed on Spark: [CAST_INVALID_INPUT] ")
     launch = ("WARNING: Using incubator modules", "Setting default log level", "To adjust logging level")
     assert [line for line in lines[:-1] if not line.startswith(launch)] == [], done.stderr[-3000:]
     assert not (root / "out.duckdb").exists()

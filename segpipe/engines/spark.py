@@ -131,7 +131,8 @@ class SparkBuild:
         (one Spark job: the count that fills the cache). Returns the Spark SQL."""
         started = time.perf_counter()
         view = view_name(model.relation)
-        spark_sql = to_spark(model.sql, f"model {model.name} ({model.path.name})",
+        shown = f"model {model.name} ({self.project.relpath(model.path)})"  # builtin:models/… or the project's file
+        spark_sql = to_spark(model.sql, shown,
                              keep_order=model.materialized == "view")
         try:
             if view in self.views:
@@ -144,7 +145,7 @@ class SparkBuild:
             frame.createOrReplaceTempView(view)
         except Exception as exc:
             self.progress.node("model", model.name, "ERROR", time.perf_counter() - started)
-            raise RunError(f"model {model.name} ({model.path.name}) failed on Spark: {first_line(exc)} — "
+            raise RunError(f"{shown} failed on Spark: {first_line(exc)} — "
                            "see target/compiled for the SQL that ran") from None
         self.views.append(view)
         self.progress.node("model", model.name, "OK", time.perf_counter() - started, rows)

@@ -151,11 +151,10 @@ class SparkLoader:
         if file_format(source) == "parquet":
             return reader.option("mergeSchema", "true").parquet(*files)
         # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text; the
-        # delimiter DuckDB's sniffer finds in the first file (a ';' export), as the DuckDB loader reads it
+        # first file's delimiter (a ';' export), as DuckDB's sniffer finds it
         local = self._local_csv(source, files)
-        dialect = csv_files.sniffed(local[0]) if local else None
         return reader.csv(files, header=True, inferSchema=False, multiLine=True, escape='"', mode="FAILFAST",
-                          enforceSchema=False, sep=dialect["delimiter"] if dialect else ",")
+                          enforceSchema=False, sep=csv_files.delimiter(local[0]) if local else ",")
 
     def load(self, source: Source, view: str, contract: dict, files: list[str] | None = None) -> int:
         where = self.where(source)
