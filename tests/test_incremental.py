@@ -244,3 +244,22 @@ def test_a_send_dated_years_ahead_does_not_hide_the_sends_after_it(project, cli)
     write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*SENDS, typo, new_day])
     output = run_and_compare_with_full(cli, project, as_of="2025-02-02")
     assert re.search(r"^OK\s+model\s+segment_performance_daily\s.*incremental", output, re.M), output
+
+
+def test_a_select_run_that_moves_the_daily_table_on_does_not_hide_send_problems(project, cli):
+    """send_problems recomputes from segment_performance_daily's last day. `--select
+    segment_performance_hourly+` moves that day on without building send_problems; the next run
+    must still find the problem sends in between (a send to an unknown lead), as a full build does."""
+    unknown_lead = {**SENDS[1], "id": 100, "lead_id": 999, "sent_at": "2025-02-04 09:00:00"}
+    later = {**SENDS[1], "id": 101, "lead_id": 1, "sent_at": "2025-02-10 09:00:00"}
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*SENDS, unknown_lead, later])
+    partial = cli("run", "--project-dir", project, "--as-of", "2025-02-10", "--select", "segment_performance_hourly+")
+    assert partial.exit_code == 0, partial.stderr
+    assert "SKIP  model  send_problems" in partial.stdout
+    run_and_compare_with_full(cli, project, as_of="2025-02-10")
+    problems = {}
+    for db in ("out.duckdb", "full.duckdb"):
+        with duckdb.connect(str(project / db), read_only=True) as con:
+            problems[db] = con.execute("select * from internal.send_problems order by send_id").fetchall()
+    assert problems["out.duckdb"] == problems["full.duckdb"]
+    assert [row[0] for row in problems["full.duckdb"]] == [100]
