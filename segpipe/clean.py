@@ -1,7 +1,7 @@
 """`segpipe clean`, as dbt's: delete what segpipe can make again, never the published file.
 
 That is `target/` (compiled SQL, run results, parse caches) and the build files
-of runs that died (`<db>.building-<pid>` and its WAL; a run removes those too).
+of runs that died (`<db>.building-<pid>`, its WAL and DuckDB's spill folder; a run removes those too).
 Build files are removed only while holding the project's lock, so a running
 build's file is never touched; a `target/` that is a symbolic link loses only
 the link, never what it points to.

@@ -17,6 +17,7 @@ import fcntl
 import glob
 import math
 import os
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -107,9 +108,13 @@ class BuildFile:
             self._lock_fd = None
 
     def remove_leftovers(self) -> None:
-        """Delete build files of runs that died (we hold the lock, so none is alive)."""
+        """Delete build files of runs that died (we hold the lock, so none is alive), and the
+        folder DuckDB spills to beside one (`<build file>.tmp`), which a killed run leaves too."""
         for leftover in self.published.parent.glob(glob.escape(self.published.name) + ".building-*"):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def start_from_published(self) -> bool:
         """Begin the build as a copy of the published file (for --select and incremental runs).

@@ -39,3 +39,13 @@ def test_clean_keeps_a_running_builds_file_and_never_deletes_through_a_link(proj
                              "Kept the build files of out.duckdb: a segpipe run is building it now\n")
     assert (elsewhere / "keep.txt").read_text() == "mine\n"
     assert building.exists() and sha256(db) == before
+
+
+def test_clean_removes_the_folder_a_killed_build_spilled_to(project):  # noqa: F811
+    root, db, before = project
+    spill = db.with_name(db.name + ".building-999999.tmp")
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
+    result = run_segpipe("clean", "--project-dir", root)
+    assert result.returncode == 0, result.stderr
+    assert leftovers(db) == [] and sha256(db) == before

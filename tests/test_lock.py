@@ -151,3 +151,17 @@ def test_run_info_publishes_only_the_vars_a_reader_needs(project):
         stored = json.loads(con.execute("select vars from segpipe_meta.run_info").fetchone()[0])
     assert stored == {"as_of": AS_OF.isoformat(), "attribution": "campaign", "days": 7}
     assert b"s3cr3t-t0ken-4242" not in db.read_bytes()
+
+
+def test_the_folder_a_killed_build_spilled_to_is_removed_by_the_next_run(project):
+    """DuckDB spills what does not fit in memory to `<build file>.tmp/`; a run killed (say by
+    the OOM killer) leaves that folder. The next run removes it like the build file, and runs."""
+    root, db, _ = project
+    spill = db.with_name(f"{db.name}.building-99999.tmp")
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
+    db.with_name(f"{db.name}.building-99999").write_bytes(b"half a build")
+    (root / "seeds" / "segments.yml").write_text((root / "seeds" / "segments.yml").read_text() + "\n# changed\n")
+    result = run_segpipe(*RUN, "--project-dir", root)
+    assert result.returncode == 0, result.stderr
+    assert leftovers(db) == []
