@@ -100,6 +100,8 @@ def one_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, BrokenPipeError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return "", 141
+    if isinstance(exc, ImportError) and isinstance(exc.__cause__, KeyboardInterrupt):
+        exc = exc.__cause__  # Ctrl-C while duckdb's extension module initialised: "initialization failed"
     if isinstance(exc, KeyboardInterrupt):
         return "Error: interrupted — the published database was not changed", getattr(exc, "exit_code", 130)
     if isinstance(exc, SegpipeError):

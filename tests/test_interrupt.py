@@ -56,3 +56,18 @@ def test_ctrl_c_while_waiting_for_the_lock(project):  # noqa: F811
     assert proc.returncode == 130
     assert err == "Error: interrupted — the published database was not changed\n"
     assert sha256(db) == before
+
+
+def test_ctrl_c_while_duckdb_initialises_is_an_interruption():
+    """Ctrl-C while `import duckdb` runs its C++ module's initialisation comes back as
+    ImportError('initialization failed') caused by the KeyboardInterrupt: it was reported as
+    an unexpected error with exit 1, not as the interruption it is."""
+    from segpipe.errors import one_line
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+    except ImportError as exc:
+        assert one_line(exc) == ("Error: interrupted — the published database was not changed", 130)
