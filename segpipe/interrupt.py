@@ -30,15 +30,19 @@ _connections: weakref.WeakSet = weakref.WeakSet()
 @contextlib.contextmanager
 def stoppable():
     """Within the block, SIGINT and SIGTERM interrupt every watched connection and raise
-    InterruptedRun (exit 130 or 143); any error the interruption causes becomes that one."""
+    InterruptedRun (exit 130 or 143); any error the interruption causes becomes that one.
+    Yields `commit()`, called when only the rename over the published file is left: a signal
+    after it is ignored and the run finishes, since stopping then would say the published file
+    was not changed when it was."""
     if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers (a server's worker thread)
+        yield lambda: None  # only the main thread may set signal handlers (a server's worker thread)
         return
     received: list[int] = []
+    committed: list[bool] = []
 
     def handler(signum, frame):
         received.append(signum)
-        if len(received) == 1:
+        if len(received) == 1 and not committed:
             raise InterruptedRun(signum)
 
     reader, writer = socket.socketpair()
@@ -48,9 +52,9 @@ def stoppable():
     waker = threading.Thread(target=_interrupt_on_signal, args=(reader,), name="segpipe-interrupt", daemon=True)
     waker.start()
     try:
-        yield
+        yield lambda: committed.append(True)
     except BaseException as exc:
-        if received and not isinstance(exc, InterruptedRun):
+        if received and not committed and not isinstance(exc, InterruptedRun):
             raise InterruptedRun(received[0]) from None  # DuckDB's "Interrupted!", a KeyboardInterrupt…
         raise
     finally:

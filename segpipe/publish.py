@@ -129,13 +129,16 @@ class BuildFile:
                 os.close(target)
         return True
 
-    def publish(self) -> None:
-        """fsync the finished build file and rename it over the published one."""
+    def publish(self, before_rename=None) -> None:
+        """fsync the finished build file and rename it over the published one; `before_rename()`
+        hears when only the rename is left (the run stops listening to Ctrl-C then)."""
         wal = Path(str(self.path) + ".wal")
         if wal.exists():
             raise RunError(f"{self.path}: DuckDB left a write-ahead log after closing — not publishing an unfinished file")
         with open(self.path, "rb+") as handle:
             os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename()
         os.replace(self.path, self.published)
         dir_fd = os.open(self.published.parent, os.O_RDONLY)
         try:

@@ -92,7 +92,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
-        with stoppable(), BuildFile(project.database, wait=wait, on_wait=echo) as build:
+        with stoppable() as commit, BuildFile(project.database, wait=wait, on_wait=echo) as build:
             previous = {} if full_refresh else read_fingerprints(project.database)
             if previous.get(ENGINE_NODE, "duckdb") != engine.type:
                 previous = {}  # built by the other engine: start afresh
@@ -111,7 +111,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
             else:
                 with without_pandas():  # DuckDB binding a parameter would import it: 0.3 s
                     _build(plan, changes, build.path, progress, verify)
-            build.publish()
+            build.publish(before_rename=commit)
             if engine.is_spark:
                 from .engines.spark import remove_old_external
 

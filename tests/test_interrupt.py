@@ -71,3 +71,33 @@ def test_ctrl_c_while_duckdb_initialises_is_an_interruption():
             raise ImportError("initialization failed") from interrupt
     except ImportError as exc:
         assert one_line(exc) == ("Error: interrupted — the published database was not changed", 130)
+
+
+def test_a_signal_once_the_file_is_renamed_into_place_lets_the_run_finish(project, monkeypatch):  # noqa: F811
+    """SIGTERM right after the build file replaced the published one: the run had already
+    published, so it finishes and says so; it stopped with 'the published database was not
+    changed' (exit 143) over a file it had just changed."""
+    import os
+
+    from segpipe import pipeline
+    from segpipe.errors import InterruptedRun
+    from segpipe.project import load_project
+    from tests.datasets import AS_OF
+
+    root, db, before = project
+    (root / "seeds" / "segments.yml").write_text((root / "seeds" / "segments.yml").read_text() + "\n# changed\n")
+    rename = os.replace
+
+    def rename_then_signal(source, target):
+        rename(source, target)
+        if str(target) == str(db):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(os, "replace", rename_then_signal)
+    lines = []
+    try:
+        pipeline.run(load_project(root), as_of=AS_OF, full_refresh=True, echo=lines.append)
+    except InterruptedRun:
+        pytest.fail(f"stopped after publishing, saying the file was not changed (it changed: {sha256(db) != before})")
+    assert lines[-1].startswith("Done: ")
+    assert sha256(db) != before and leftovers(db) == []
