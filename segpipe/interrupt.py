@@ -25,6 +25,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REPEAT = 0.05
 #: the connections a signal interrupts; one closed and dropped leaves by itself
 _connections: weakref.WeakSet = weakref.WeakSet()
+#: the `commit` of the stoppable block running, if any: a block within it is part of it
+_active = None
 
 
 @contextlib.contextmanager
@@ -34,8 +36,12 @@ def stoppable():
     Yields `commit()`, called when only the rename over the published file is left: a signal
     after it is ignored and the run finishes, since stopping then would say the published file
     was not changed when it was."""
+    global _active
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None  # only the main thread may set signal handlers (a server's worker thread)
+        return
+    if _active is not None:  # within `segpipe run`'s whole command: its block stops this too
+        yield _active
         return
     received: list[int] = []
     committed: list[bool] = []
@@ -51,13 +57,15 @@ def stoppable():
     previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     waker = threading.Thread(target=_interrupt_on_signal, args=(reader,), name="segpipe-interrupt", daemon=True)
     waker.start()
+    _active = lambda: committed.append(True)  # noqa: E731
     try:
-        yield lambda: committed.append(True)
+        yield _active
     except BaseException as exc:
         if received and not committed and not isinstance(exc, InterruptedRun):
             raise InterruptedRun(received[0]) from None  # DuckDB's "Interrupted!", a KeyboardInterrupt…
         raise
     finally:
+        _active = None
         signal.set_wakeup_fd(previous_fd)
         for number, old in previous.items():
             signal.signal(number, old)

@@ -101,3 +101,32 @@ def test_a_signal_once_the_file_is_renamed_into_place_lets_the_run_finish(projec
         pytest.fail(f"stopped after publishing, saying the file was not changed (it changed: {sha256(db) != before})")
     assert lines[-1].startswith("Done: ")
     assert sha256(db) != before and leftovers(db) == []
+
+
+def test_sigterm_while_compiling_is_one_line_too(project, monkeypatch):  # noqa: F811
+    """SIGTERM before the build begins (loading the project, rendering the models) stops the
+    run as Ctrl-C does, with InterruptedRun (one line, exit 143): the default handler ended the
+    process without a word."""
+    import os
+
+    from segpipe import pipeline
+    from segpipe.errors import InterruptedRun
+    from tests.datasets import AS_OF
+
+    root, db, before = project
+    compile_plan = pipeline.compile_plan
+
+    def compile_then_signal(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return compile_plan(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "compile_plan", compile_then_signal)
+    unheard = []  # stands in for the default handler, which would end pytest itself
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: unheard.append(signum))
+    try:
+        with pytest.raises(InterruptedRun) as stopped:
+            pipeline.run_command(lambda line: None, project_dir=root, as_of=AS_OF.isoformat(), full_refresh=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.exit_code == 143 and unheard == []
+    assert sha256(db) == before and leftovers(db) == []
