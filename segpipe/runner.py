@@ -116,7 +116,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
                 from .engines.spark import remove_old_external
 
                 remove_old_external(project.database, folders)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: run_results.json says what the last run did
         _write_results(plan, progress, started, "error", str(exc))
         full = disk_full(exc, project.database.parent)
         if full:

@@ -130,3 +130,26 @@ def test_sigterm_while_compiling_is_one_line_too(project, monkeypatch):  # noqa:
         signal.signal(signal.SIGTERM, previous)
     assert stopped.value.exit_code == 143 and unheard == []
     assert sha256(db) == before and leftovers(db) == []
+
+
+def test_an_interrupted_run_is_what_run_results_json_reports(project, monkeypatch):  # noqa: F811
+    """target/run_results.json is what the last run did: after a run stopped by SIGTERM it still
+    said the run before had succeeded."""
+    import json
+
+    from segpipe import pipeline, runner
+    from segpipe.errors import InterruptedRun
+    from segpipe.project import load_project
+    from tests.datasets import AS_OF
+
+    root, db, before = project
+
+    def stopped(*args, **kwargs):
+        raise InterruptedRun(signal.SIGTERM)
+
+    monkeypatch.setattr(runner, "_build", stopped)
+    with pytest.raises(InterruptedRun):
+        pipeline.run(load_project(root), as_of=AS_OF, full_refresh=True, echo=lambda line: None)
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    assert (results["status"], results["message"]) == ("error", "interrupted")
+    assert sha256(db) == before
