@@ -5,9 +5,12 @@
 coalesce(lower(trim(json_extract_string(metadata, '$.{{ key }}'))) in ('true', 't', '1', 'yes', 'y'), false)
 {%- endmacro %}
 
-{#- NULL when the key is absent (the flag is not tracked for this lead), else as metadata_flag. -#}
+{#- NULL when the key is absent, null or blank (the flag is not tracked for this lead), else as
+    metadata_flag. Blank is unknown here as in a CSV column (and as the load check reads it): a
+    blank `clicked` counted as tracked made click_rate's denominator count a send that
+    tracked nothing, so "not tracked" read as 0 %. -#}
 {% macro metadata_optional_flag(key) -%}
-case when json_extract_string(metadata, '$.{{ key }}') is not null then {{ metadata_flag(key) }} end
+case when nullif(trim(json_extract_string(metadata, '$.{{ key }}')), '') is not null then {{ metadata_flag(key) }} end
 {%- endmacro %}
 
 {% macro metadata_timestamp(key) -%}

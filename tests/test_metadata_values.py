@@ -139,3 +139,21 @@ def test_metadata_is_not_read_while_campaign_sources_exist_and_is_checked_once_t
         (root / "seeds" / name).unlink()
     assert_refused(root, f"seeds/leads.csv: line 3, column 'metadata', key 'opened': cannot read 'maybe' as BOOLEAN "
                          f"— it takes {FLAGS}")
+
+
+def test_a_blank_clicked_or_converted_is_not_tracked_as_in_a_csv(tmp_path):
+    """SPEC §4/§5: a send tracks clicks when its `clicked` is not null, and blank is unknown
+    (null) in metadata as in a CSV column. Two of four sends say clicked (true, blank, null,
+    spaces), so click_rate is 1/1, not 1/3; no send tracks conversions ('' and ' ' only),
+    so conversion_rate is null, not 0."""
+    metadata = {1: {"sent_at": "2025-01-10 09:00:00", "clicked": True, "converted": ""},
+                2: {"sent_at": "2025-01-11 09:00:00", "clicked": "", "converted": " "},
+                3: {"sent_at": "2025-01-12 09:00:00", "clicked": None},
+                4: {"sent_at": "2025-01-13 09:00:00", "clicked": "  "}}
+    root = make_project(tmp_path / "proj", leads=leads(metadata), segments=[{"id": 1, "name": "Everyone"}],
+                        with_campaigns=False)
+    assert run(root).returncode == 0
+    clicks = top(root, "--metric", "click_rate")
+    assert (clicks["leads_sent"], clicks["clicked"], clicks["click_rate"]) == (4, 1, 1.0)
+    conversions = top(root, "--metric", "conversion_rate")
+    assert (conversions["converted"], conversions["conversion_rate"]) == (0, None)
