@@ -159,6 +159,9 @@ def check_published(p, root, diffs, tag=""):
     exp_sl = R.segment_leads(p)
     if set(sl) != exp_sl:
         diffs.append(f"{tag}segment_leads extra {sorted(set(sl) - exp_sl)} missing {sorted(exp_sl - set(sl))}")
+    lead_ws = {lead["id"]: lead["workspace_id"] for lead in p["leads"]}
+    diffs += [f"{tag}segment_leads ({a},{b}) workspace {c} != lead's {lead_ws[b]}"
+              for (a, b), c in sl.items() if c != lead_ws[b]]
     # daily, all history
     counted = R.counted_for(p)
     exp_daily = {}
@@ -214,28 +217,7 @@ def check(seed, base: Path):
     if r.returncode != 0:
         return [f"run failed rc={r.returncode}: {r.stderr.strip()[-500:]}"]
     COUNT["projects"] += 1
-    con = duckdb.connect(str(root / "out.duckdb"), read_only=True)
-    # published tables
-    perf = R.performance(p, as_of, p["days"])
-    cols = ["segment_id", "segment_name", "workspace_id", "leads_sent", "opened", "replied", "bounced", "clicked",
-            "converted", "clicks_tracked", "conversions_tracked", "open_rate", "reply_rate", "bounce_rate",
-            "click_rate", "conversion_rate", "avg_response_hours"]
-    got = {row[0]: dict(zip(cols, row)) for row in con.execute(f"select {', '.join(cols)} from segment_performance").fetchall()}
-    segs = {s["id"]: s for s in p["segments"]}
-    if set(got) != set(segs):
-        diffs.append(f"segment_performance ids {sorted(got)} != {sorted(segs)}")
-    for sid, row in got.items():
-        exp = dict(perf[sid], segment_id=sid, segment_name=segs[sid]["name"], workspace_id=segs[sid].get("workspace_id"))
-        close({k: row[k] for k in cols}, {k: exp[k] for k in cols}, f"segment_performance[{sid}]", diffs)
-    sl = {(a, b): c for a, b, c in con.execute("select segment_id, lead_id, workspace_id from segment_leads").fetchall()}
-    exp_sl = R.segment_leads(p)
-    if set(sl) != exp_sl:
-        diffs.append(f"segment_leads extra {sorted(set(sl) - exp_sl)} missing {sorted(exp_sl - set(sl))}")
-    lead_ws = {l["id"]: l["workspace_id"] for l in p["leads"]}
-    for (a, b), c in sl.items():
-        if c != lead_ws[b]:
-            diffs.append(f"segment_leads ({a},{b}) workspace {c} != lead's {lead_ws[b]}")
-    con.close()
+    check_published(p, root, diffs)
 
     rng = random.Random(seed * 7 + 1)
     seg_ids = [s["id"] for s in p["segments"]]
@@ -274,7 +256,7 @@ def check(seed, base: Path):
                 diffs.append("export leads: a lead twice")
             top_ids = [r_["segment_id"] for r_ in R.ranked(p, d_as_of, days, metric, min_sent, ws, rank_by)[:n]]
             exp_e = {}
-            for sid, lid in exp_sl:
+            for sid, lid in R.segment_leads(p):
                 if sid in top_ids:
                     exp_e.setdefault(lid, set()).add(sid)
             if got_e != exp_e:
