@@ -5,7 +5,7 @@ inferred, so "00123" stays text and "SAT" never becomes a date. Each engine's ca
 reads more than it should, and differently (DuckDB rounds '1.6' to 2 and reads
 '24:00:00' as the next day, Spark reads '1.5d'), so a value must first have one of the
 forms here, which both engines read alike. Integers are whole numbers only; booleans
-accept true/false/t/f/1/0/yes/no (and native booleans, and integers 0/1); timestamps
+accept true/false/t/f/1/0/yes/no (and native booleans, and numbers 0/1); timestamps
 with a zone are converted to UTC and naive ones are read as UTC. Without campaign
 sources, sends come from leads.metadata (SPEC §5), whose values follow the same rules.
 sources.py (DuckDB) and engines/spark_sources.py (Spark) load by these rules.
@@ -107,7 +107,10 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
         return col
     text = raw_type in TEXT_TYPES
     cleaned = f"nullif(trim({col}), '')" if text else col
-    if target == "BOOLEAN" and (text or raw_type in INTEGER_TYPES):
+    numeric = raw_type in INTEGER_TYPES or raw_type in FRACTION_TYPES or raw_type.startswith("DECIMAL")
+    if target == "BOOLEAN" and (text or numeric):
+        # only 0/1 (1.0 too: pandas writes a flag column with gaps as doubles); DuckDB's own
+        # cast reads any other number, 2.5 or -1, as true
         word = f"lower(trim({col}))" if text else col
         trues, falses = (TRUE_WORDS, FALSE_WORDS) if text else ((1,), (0,))
         bad = f"error('not a boolean: ' || {col})" if strict else "NULL"

@@ -271,6 +271,28 @@ def test_integer_boolean_other_than_0_or_1_is_an_error(cli, published):
                                  "cannot read '2' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; fix the value")
 
 
+
+def test_fractional_boolean_other_than_0_or_1_is_an_error(cli, published, dataset):
+    """pandas writes a flag column with gaps as doubles: 1.0/0.0 are flags, 2.5 is no flag
+    (DuckDB's own cast would read it as true, a send that was never sent)."""
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute("CREATE TABLE campaign_leads (id BIGINT, campaign_id BIGINT, lead_id BIGINT, sent DOUBLE, "
+                    "opened DECIMAL(3, 1), replied BOOLEAN, bounced BOOLEAN)")
+        con.executemany("INSERT INTO campaign_leads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(s["id"], s["campaign_id"], s["lead_id"], float(s["sent"]), float(s["opened"]),
+                          s["replied"], s["bounced"]) for s in dataset.campaign_leads])
+    write_project_yml(published, {"campaign_leads": {"connection": "wh", "table": "campaign_leads"}},
+                      connections={"wh": {"type": "duckdb", "path": "app.duckdb"}})
+    assert run_project(cli, published).exit_code == 0
+    with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FILTER (sent), count(*) FILTER (opened) FROM src.campaign_leads").fetchone() == (
+            sum(s["sent"] for s in dataset.campaign_leads), sum(s["opened"] for s in dataset.campaign_leads))
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute("UPDATE campaign_leads SET sent = 2.5 WHERE id = 7")
+    assert_fails(cli, published, "source 'campaign_leads' (wh:campaign_leads): row with id 7, column 'sent': "
+                                 "cannot read '2.5' as BOOLEAN — it takes true/false, t/f, yes/no, y/n or 1/0; fix the value")
+
+
 def test_missing_sqlite_file(cli, published):
     (published / "app.sqlite").unlink()
     sqlite_sources(published)
@@ -344,7 +366,9 @@ def test_boolean_words():
     assert converted(words, "VARCHAR", "BOOLEAN") == [True] * 7 + [False] * 6 + [None, None]
     assert converted([1, 0, None], "BIGINT", "BOOLEAN") == [True, False, None]
     assert converted([True, None], "BOOLEAN", "BOOLEAN") == [True, None]
-    for bad, raw_type in (("maybe", "VARCHAR"), (2, "INTEGER"), (-1, "BIGINT")):
+    assert converted([1.0, 0.0, None], "DOUBLE", "BOOLEAN") == [True, False, None]
+    assert converted([1, 0], "DECIMAL(3, 1)", "BOOLEAN") == [True, False]
+    for bad, raw_type in (("maybe", "VARCHAR"), (2, "INTEGER"), (-1, "BIGINT"), (2.5, "DOUBLE"), (2, "DECIMAL(3, 1)")):
         with pytest.raises(duckdb.Error, match="not a boolean"):
             converted([bad], raw_type, "BOOLEAN")
 
