@@ -17,6 +17,7 @@ load, so a bad one is reported like any other bad value rather than by a model.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 
 import duckdb
@@ -32,6 +33,13 @@ from .sql import configure, drop_relation, quote_ident, quote_str
 
 #: Column added to file reads when looking for a bad value, to name the file.
 FILE_COLUMN = "__segpipe_file"
+
+
+def table_parts(table: str) -> list[str]:
+    """The names in a `table` setting, 'schema.table': as SQL writes them, a name in double
+    quotes keeps its dots ("" is a quote in it), so '"App Data"."Leads"' is two names."""
+    names = [n.strip() for n in re.findall(r'"(?:[^"]|"")*"|[^.]+', table)]
+    return [n[1:-1].replace('""', '"') if len(n) > 1 and n[0] == n[-1] == '"' else n for n in names if n]
 
 
 class Loader:
@@ -343,7 +351,10 @@ class Loader:
 
     def _attached_table(self, source: Source) -> str:
         self._attach(source.connection)
-        parts = [p for p in str(source.table).split(".") if p]
+        parts = table_parts(str(source.table))
+        if not 1 <= len(parts) <= 2:
+            raise ConfigError(f"source '{source.name}': table {source.table} is not a table name or schema.table "
+                              f"— check 'table' under sources.{source.name} in project.yml")
         return ".".join(quote_ident(p) for p in (source.connection.catalog, *parts))
 
     def _rollback(self) -> None:

@@ -207,6 +207,25 @@ def test_missing_table(cli, published_pg_project):
                  "— check 'table' under sources.leads in project.yml")
 
 
+
+def test_quoted_table_names_as_sql_writes_them(cli, published_pg_project, app_db, reference):
+    """A name in double quotes keeps its case, spaces and dots, as in SQL: "App Data"."Sends.v2"."""
+    pg_execute(app_db, 'DROP SCHEMA IF EXISTS "App Data" CASCADE; CREATE SCHEMA "App Data"; '
+                       'CREATE TABLE "App Data"."Sends.v2" AS SELECT * FROM app.campaign_leads; '
+                       'CREATE TABLE "App Data"."Leads" AS SELECT * FROM app.leads')
+    point_at_postgres(published_pg_project, campaign_leads='"App Data"."Sends.v2"', leads='"App Data".Leads')
+    result = run_project(cli, published_pg_project)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert published_tables(published_pg_project / "out.duckdb") == up_to_float_summation(reference.published)
+
+
+def test_table_with_more_than_a_schema_is_one_line(cli, published_pg_project):
+    point_at_postgres(published_pg_project, leads="segpipe.app.leads")
+    assert_fails(cli, published_pg_project,
+                 "source 'leads': table segpipe.app.leads is not a table name or schema.table "
+                 "— check 'table' under sources.leads in project.yml")
+
+
 def test_missing_required_column(cli, published_pg_project, app_db):
     pg_execute(app_db, "DROP TABLE IF EXISTS app.leads_v2; "
                        "CREATE TABLE app.leads_v2 AS SELECT * FROM app.leads; ALTER TABLE app.leads_v2 DROP COLUMN email")
