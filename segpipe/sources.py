@@ -225,6 +225,8 @@ class Loader:
         """DuckDB's reason in one line; for a CSV, the real line at fault when there is
         one (DuckDB counts lines from the start of its buffer, quotes a 10 MB line whole,
         and when its sniffer gives up names the file "")."""
+        if source.kind == "database":  # PostgreSQL's own reason, without the COPY statement DuckDB ran
+            return re.sub(r'^Failed to prepare COPY ".*?;": ERROR:\s*', "", first_line(exc))
         return self._malformed(source, files, first_line(exc)) or first_line(exc)
 
     def _malformed(self, source: Source, files=None, reason: str = "") -> str | None:

@@ -226,6 +226,17 @@ def test_table_with_more_than_a_schema_is_one_line(cli, published_pg_project):
                  "— check 'table' under sources.leads in project.yml")
 
 
+
+def test_a_table_the_role_may_not_read_is_postgres_reason(cli, published_pg_project, app_db, monkeypatch):
+    """PostgreSQL's reason alone, not the COPY statement DuckDB prepared around it."""
+    pg_execute(app_db, "DROP ROLE IF EXISTS no_leads; CREATE ROLE no_leads LOGIN; "
+                       "GRANT USAGE ON SCHEMA app TO no_leads; "
+                       "GRANT SELECT ON app.workspaces, app.campaigns, app.campaign_leads, app.segments TO no_leads")
+    monkeypatch.setenv("APP_DATABASE_URL", app_db.replace("//segpipe@", "//no_leads@"))
+    assert_fails(cli, published_pg_project,
+                 "source 'leads' (app:app.leads): cannot load: permission denied for table leads")
+
+
 def test_missing_required_column(cli, published_pg_project, app_db):
     pg_execute(app_db, "DROP TABLE IF EXISTS app.leads_v2; "
                        "CREATE TABLE app.leads_v2 AS SELECT * FROM app.leads; ALTER TABLE app.leads_v2 DROP COLUMN email")
