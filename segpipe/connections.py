@@ -28,7 +28,7 @@ def attach(con: duckdb.DuckDBPyConnection, conn: Connection) -> None:
     target = str(conn.path)
     if not os.path.exists(target):
         raise ConfigError(f"connection '{conn.name}': no {conn.type} database file at {target} — check 'path' under connections.{conn.name}")
-    options = "READ_ONLY"
+    options = "TYPE duckdb, READ_ONLY"  # without TYPE, DuckDB opens a SQLite file too, as blobs
     if conn.type == "sqlite":
         load_extension(con, "sqlite")
         # SQLite is dynamically typed (an INTEGER column may hold 'yes', a TIMESTAMP

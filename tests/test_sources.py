@@ -300,6 +300,15 @@ def test_missing_sqlite_file(cli, published):
                                  f"— check 'path' under connections.app")
 
 
+
+def test_a_duckdb_connection_to_a_sqlite_file_says_so(cli, published):
+    """DuckDB would open it with its SQLite scanner, uncast: ids read as b'1', named as a bad value."""
+    write_project_yml(published, {"campaign_leads": {"connection": "wh", "table": "campaign_leads"}},
+                      connections={"wh": {"type": "duckdb", "path": "app.sqlite"}})
+    assert_fails(cli, published, f"connection 'wh': cannot open {published / 'app.sqlite'}: IO Error: The file "
+                                 f"\"{published / 'app.sqlite'}\" exists, but it is not a valid DuckDB database file!")
+
+
 def test_missing_sqlite_extension_names_the_extra(cli, published, monkeypatch):
     monkeypatch.setitem(sys.modules, "duckdb_extension_sqlite_scanner", None)  # as if not installed
     sqlite_sources(published)
