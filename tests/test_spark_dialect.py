@@ -108,3 +108,21 @@ def test_trim_strips_what_duckdb_strips(spark):
     expected = duckdb.connect().execute(sql).fetchall()
     assert dict((w, t) for w, t, _, _ in expected)["\u00a0US\u00a0"] == "US"
     assert [tuple(r) for r in spark.sql(to_spark(sql, "trim")).collect()] == expected
+
+
+@pytest.mark.parametrize("duck_type,spark_type", [("DOUBLE", "double"), ("DECIMAL(4,1)", "decimal(4,1)"),
+                                                  ("INTEGER", "int")])
+def test_a_number_is_a_flag_only_as_0_or_1_on_both_engines(spark, duck_type, spark_type):
+    """A flag column typed as a number (pandas writes one with gaps as doubles): 1 and 0 are true and
+    false, and any other number is refused (NULL when not strict) on DuckDB and Spark alike."""
+    from segpipe.engines.spark_sources import convert as spark_convert
+    from segpipe.source_types import convert as duck_convert
+
+    values = "(1), (0), (NULL), (2.5), (-1)"
+    con = duckdb.connect()
+    con.execute(f"create table t as select cast(v as {duck_type}) as sent from (values {values}) as x(v)")
+    on_duckdb = con.execute(f"select {duck_convert('sent', duck_type, 'BOOLEAN', strict=False)} from t").fetchall()
+    spark.sql(f"select cast(v as {spark_type}) as sent from values {values} as x(v)").createOrReplaceTempView("flags")
+    on_spark = [tuple(r) for r in spark.sql(
+        f"select {spark_convert('sent', spark_type, 'BOOLEAN', strict=False)} from flags").collect()]
+    assert on_duckdb == on_spark == [(True,), (False,), (None,), (None,), (None,)]  # 2.5 as INTEGER is 2 or 3

@@ -79,7 +79,8 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     if raw == wanted or (target == "VARCHAR" and text):
         return col
     cast = "CAST" if strict else "TRY_CAST"
-    if target == "BOOLEAN" and (text or raw in INTEGERS):
+    if target == "BOOLEAN" and (text or raw in INTEGERS or raw in ("float", "double") or raw.startswith("decimal")):
+        # numbers only 0/1, as source_types.convert: Spark's cast reads 2.5 or -1 as true
         word = f"lower(trim({col}))" if text else col
         trues, falses = (TRUE_WORDS, FALSE_WORDS) if text else ((1,), (0,))
         bad = _refused(col, "a boolean", strict)
