@@ -87,6 +87,7 @@ def typer_option(option: options.Option):
 ProjectDir = typer_option(options.PROJECT_DIR)
 Db = typer_option(options.DB)
 AsOf = typer_option(options.AS_OF)
+BuildAsOf = typer_option(options.BUILD_AS_OF)
 Days = typer_option(options.DAYS)
 Select = typer_option(options.SELECT)
 Vars = typer_option(options.VARS)
@@ -293,7 +294,7 @@ def compile(
     project_dir: ProjectDir = None,
     select: Select = None,
     vars_: Vars = None,
-    as_of: AsOf = None,
+    as_of: BuildAsOf = None,
 ) -> None:
     """Print the rendered SQL of the selected models (and write it to target/compiled/).
 

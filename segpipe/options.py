@@ -62,6 +62,9 @@ PROJECT_DIR = Option(("--project-dir",), "project_dir", Path,
                      help="Project folder (default: the current folder or the nearest parent holding project.yml).")
 DB = Option(("--db",), "db", str, help="Database file to use instead of project.yml's (also $SEGPIPE_DB).")
 AS_OF = Option(("--as-of",), "as_of", str, help="Last day of the window, YYYY-MM-DD (default: today in UTC).")
+#: --as-of of the commands that render the models, where project.yml's vars.as_of comes first
+BUILD_AS_OF = Option(("--as-of",), "as_of", str,
+                     help="Last day of the window, YYYY-MM-DD (default: vars.as_of in project.yml, else today in UTC).")
 DAYS = Option(("--days",), "days", int, 30, "Window length in whole UTC days, 1-365.")
 SELECT = Option(("--select", "-s"), "select", str, help="Models to use: name, +name, name+, path/ (space-separated).")
 VARS = Option(("--vars",), "vars_", str, help="Override project vars: a YAML/JSON mapping, e.g. '{days: 7}'.")
@@ -92,7 +95,7 @@ RUN = Command("run", "segpipe.pipeline:run_command", (
     PROJECT_DIR, DB, SELECT,
     Option(("--full-refresh",), "full_refresh", bool, False,
            "Rebuild every model from scratch, ignoring incremental state."),
-    VARS, AS_OF,
+    VARS, BUILD_AS_OF,
     Option(("--engine",), "engine", str, None,
            "Build on duckdb or spark for this run (default: project.yml's engine)."),
     # `--wait` alone (no SECONDS) is rewritten to `--wait=forever` by cli.optional_values

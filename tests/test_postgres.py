@@ -207,7 +207,6 @@ def test_missing_table(cli, published_pg_project):
                  "— check 'table' under sources.leads in project.yml")
 
 
-
 def test_quoted_table_names_as_sql_writes_them(cli, published_pg_project, app_db, reference):
     """A name in double quotes keeps its case, spaces and dots, as in SQL: "App Data"."Sends.v2"."""
     pg_execute(app_db, 'DROP SCHEMA IF EXISTS "App Data" CASCADE; CREATE SCHEMA "App Data"; '
@@ -224,7 +223,6 @@ def test_table_with_more_than_a_schema_is_one_line(cli, published_pg_project):
     assert_fails(cli, published_pg_project,
                  "source 'leads': table segpipe.app.leads is not a table name or schema.table "
                  "— check 'table' under sources.leads in project.yml")
-
 
 
 def test_a_table_the_role_may_not_read_is_postgres_reason(cli, published_pg_project, app_db, monkeypatch):
