@@ -208,15 +208,14 @@ def _bases(plan, fps) -> dict[str, str | None]:
     always a full rebuild, when one cannot be fingerprinted. It updates in place only when its
     basis is the one it was last built on, which is not always the last run's: a --select run
     that leaves it unbuilt still stores the new fingerprints of those nodes."""
-    upstream, bases = {}, {}
+    upstream, bases = _upstream_models(plan), {}
     for name in plan.order:
         model = plan.models[name]
-        upstream[name] = {name}.union(*(upstream[r] for r in model.refs if r in upstream))
         if model.materialized != "incremental":
             continue
         rebuild_on = [fps[node] for r in model.config.get("full_refresh_on", [])
                       for node in (NodeId("model", r), NodeId("source", r)) if node in fps]
-        definitions = [fps[NodeId("definition", u)] for u in sorted(upstream[name])]
+        definitions = [fps[NodeId("definition", u)] for u in sorted(upstream[name] | {name})]
         bases[name] = None if None in rebuild_on else digest(definitions, rebuild_on)
     return bases
 
@@ -227,14 +226,21 @@ def _overtaken(plan, changed) -> set[str]:
     full. Their recent days may be judged by a table downstream (send_problems starts at
     segment_performance_daily's last day), which moved on without them: updated in place, the
     rows between would be left out."""
-    upstream, overtaken = {}, set()
+    upstream, overtaken = _upstream_models(plan), set()
     for name in plan.order:
-        model = plan.models[name]
-        upstream[name] = set(model.refs).union(*(upstream[r] for r in model.refs if r in upstream))
-        if model.materialized == "incremental" and name in plan.selected and NodeId("model", name) in changed:
-            overtaken |= {u for u in upstream[name] if u in plan.models and u not in plan.selected
+        if plan.models[name].materialized == "incremental" and name in plan.selected and NodeId("model", name) in changed:
+            overtaken |= {u for u in upstream[name] if u not in plan.selected
                           and plan.models[u].materialized == "incremental" and NodeId("model", u) in changed}
     return overtaken
+
+
+def _upstream_models(plan) -> dict[str, set[str]]:
+    """Each model's models upstream, all the way up (not itself)."""
+    upstream: dict[str, set[str]] = {}
+    for name in plan.order:
+        refs = [r for r in plan.models[name].refs if r in plan.models]
+        upstream[name] = set(refs).union(*(upstream[r] for r in refs))
+    return upstream
 
 
 def _keep_unselected(plan, previous, changed, fps) -> None:

@@ -22,10 +22,10 @@ def replace(con, model: Model) -> int | None:
     """CREATE the model as a table or view in place of whatever had its name; a table's rows."""
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
-    # its own relation, and one it left in another schema before its config(schema=…) changed
-    # (in a copy of the published file): a fresh build would not hold that one either
-    for schema in {model.schema, *(s for s in _schemas_holding(con, model.name) if s not in NOT_MODEL_SCHEMAS)}:
-        drop_relation(con, schema, model.name)
+    drop_relation(con, model.schema, model.name)
+    # and one it left in another schema before its config(schema=…) changed (in a copy of the
+    # published file): a fresh build would not hold that one either
+    drop_node(con, "model", model.name)
     con.execute(f"CREATE {kind} {model.relation} AS\n{model.sql}")
     return None if kind == "VIEW" else con.execute(f"SELECT count(*) FROM {model.relation}").fetchone()[0]
 
@@ -70,15 +70,12 @@ def update_incremental(con, model: Model) -> int:
 
 
 def drop_node(con, kind: str, name: str) -> None:
-    """Remove a model, source or seed gone since the last run from the copied file, so an
-    incremental build holds exactly what a fresh one would."""
-    for schema in _schemas_holding(con, name):
-        if schema in SCHEMAS.get(kind, ()) or (kind == "model" and schema not in NOT_MODEL_SCHEMAS):
-            drop_relation(con, schema, name)
-
-
-def _schemas_holding(con, name: str) -> list[str]:
-    """The schemas of the build file that hold a table or view called `name`."""
-    return [schema for (schema,) in con.execute(
+    """Remove what a model, source or seed left in the copied file (one gone since the last run;
+    a model's relation in a schema it moved from), so an incremental build holds exactly what a
+    fresh one would."""
+    schemas = [schema for (schema,) in con.execute(
         "SELECT table_schema FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_name = ?", [name]).fetchall()]
+    for schema in schemas:
+        if schema in SCHEMAS.get(kind, ()) or (kind == "model" and schema not in NOT_MODEL_SCHEMAS):
+            drop_relation(con, schema, name)

@@ -1,9 +1,9 @@
 """Query parameters: the CLI's options in snake_case, with the CLI's defaults and checks.
 
-FastAPI only turns the text into an int, with click's int() (`_cli_int`); every
-other check (ranges, allowed values, dates) is the CLI's own, run by the library
-function the endpoint calls, so a bad value gets the CLI's one-line message. The allowed values and ranges
-are declared here for the OpenAPI docs at /docs. A text that is no integer gets
+FastAPI only turns the text into an int, with Python's int() as the CLI does
+(`_cli_int`); every other check (ranges, allowed values, dates) is the CLI's own,
+run by the library function the endpoint calls, so a bad value gets the CLI's
+one-line message. The allowed values and ranges are declared here for the OpenAPI docs at /docs. A text that is no integer gets
 click's message, as `segpipe top --days abc` prints it (`type_error`).
 """
 
