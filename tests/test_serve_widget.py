@@ -209,3 +209,38 @@ def test_every_file_the_page_asks_for_is_found(server, browser):
             if urlsplit(response["url"]).scheme.startswith("http") and "/api/" not in response["url"]:
                 statuses[response["url"]] = response["status"]
     assert statuses and {url: status for url, status in statuses.items() if status >= 400} == {}
+
+
+def test_the_ranking_selector_orders_by_the_wilson_bound(server, browser):
+    """The card's "Ranking" selector is `rank_by` (SPEC §7): by the Wilson lower bound the
+    order is the API's, the bound computed here with statsmodels, and the ranked metric's
+    cell shows its interval."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    from statsmodels.stats.proportion import proportion_confint
+
+    browser.get(f"{server.base_url}/?as_of={AS_OF}#/?days=365&limit=100&metric=open_rate")
+    wait_ready(browser)
+    if browser.find_elements(By.ID, "token"):
+        browser.find_element(By.ID, "token").send_keys("tok-all\n")
+    wait_ready(browser, "#top-segments")
+    Select(browser.find_element(By.ID, "rank_by")).select_by_value("wilson")
+    wait_ready(browser, "#rank_by option[value=wilson][selected]")
+
+    api = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}&days=365&limit=100&metric=open_rate"
+    by_wilson = get(api + "&rank_by=wilson", "tok-all")[2]
+    assert ranked_rows(browser) == expected_rows(by_wilson)
+    bounds = {s["segment_id"]: proportion_confint(s["opened"], s["leads_sent"], method="wilson")
+              for s in by_wilson["segments"]}
+    order = sorted(bounds, key=lambda i: (-bounds[i][0], -next(s["leads_sent"] for s in by_wilson["segments"]
+                                                               if s["segment_id"] == i), i))
+    assert [s["segment_id"] for s in by_wilson["segments"]] == order
+    by_rate = get(api, "tok-all")[2]
+    assert [s["segment_id"] for s in by_rate["segments"]] != order, "the data should rank differently"
+
+    notes = browser.execute_script("""return [...document.querySelectorAll('#top-segments tbody tr')].map(
+        tr => [...tr.querySelectorAll('td.rate')].map(td => [...td.querySelectorAll('.note')].map(n => n.textContent)))""")
+    for segment, cells in zip(by_wilson["segments"], notes):
+        low, high = bounds[segment["segment_id"]]
+        assert cells == [[f"95 %: {low * 100:.2f}–{high * 100:.2f} %"], [], []]
+    assert "lower end" in browser.find_element(By.CSS_SELECTOR, "#top-segments caption").text

@@ -16,6 +16,12 @@ const METRICS = {
   click_rate: { label: "Click rate", count: "clicked", denominator: "clicks_tracked" },
   conversion_rate: { label: "Conversion rate", count: "converted", denominator: "conversions_tracked" },
 };
+/* The orders of SPEC §7's --rank-by: "wilson" and "shrunk" keep a 1-of-1 segment at 100 % off the top. */
+const RANKINGS = {
+  rate: "Highest rate",
+  wilson: "Surest (95 % bound)",
+  shrunk: "Shrunk to the average",
+};
 const WINDOWS = [7, 30, 90, 365];
 const LIMITS = [5, 10, 25, 100];
 const TOKEN_KEY = "segpipe-token";
@@ -47,13 +53,39 @@ function fmtPercent(rate) {
   return rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(2)} %`;
 }
 
-/* A rate as a percentage with its count and denominator beside it: "13.87 % (43 of 310)". */
-function rateCell(rate, count, denominator) {
+/* A rate as a percentage with its count and denominator beside it: "13.87 % (43 of 310)";
+   `notes` (the ranked metric's interval, its shrunk rate) go on lines of their own. */
+function rateCell(rate, count, denominator, notes = []) {
   const cell = el("td", { class: "num rate" }, el("span", { class: "pct" }, fmtPercent(rate)));
   if (count !== undefined && denominator !== undefined) {
     cell.append(" ", el("span", { class: "of" }, `(${fmtInt(count)} of ${fmtInt(denominator)})`));
   }
+  for (const note of notes) cell.append(el("span", { class: "note" }, note));
   return cell;
+}
+
+/* What the ranked metric's cell adds under a --rank-by other than rate: its Wilson interval
+   and, for "shrunk", the shrunk rate it was ranked by. */
+function rankingNotes(segment, metric, rankBy) {
+  if (rankBy === "rate") return [];
+  const low = segment[`${metric}_low`], high = segment[`${metric}_high`];
+  const notes = [low === null || low === undefined ? "95 %: –"
+    : `95 %: ${(low * 100).toFixed(2)}–${(high * 100).toFixed(2)} %`];
+  if (rankBy === "shrunk") notes.push(`shrunk: ${fmtPercent(segment[`${metric}_shrunk`])}`);
+  return notes;
+}
+
+function rankingCaption(metric, rankBy) {
+  const label = METRICS[metric].label.toLowerCase();
+  if (rankBy === "wilson") {
+    return metric === "bounce_rate"
+      ? `Segments ranked by the upper end of the ${label}'s 95 % interval, lowest first, so a small sample cannot top the list`
+      : `Segments ranked by the lower end of the ${label}'s 95 % interval, so a small sample cannot top the list`;
+  }
+  if (rankBy === "shrunk") {
+    return `Segments ranked by the ${label} shrunk toward the average of all ranked segments, so a small sample cannot top the list`;
+  }
+  return `Segments ranked by ${label}`;
 }
 
 function parseRoute() {
@@ -145,6 +177,7 @@ async function renderCard(params) {
   const days = params.get("days") || "30";
   const limit = params.get("limit") || "5";
   const asOf = params.get("as_of") || "";
+  const rankBy = RANKINGS[params.get("rank_by")] ? params.get("rank_by") : "rate";
 
   const update = (key) => (event) => {
     params.set(key, event.target.value);
@@ -152,7 +185,8 @@ async function renderCard(params) {
   };
   const windows = WINDOWS.includes(Number(days)) ? WINDOWS : [...WINDOWS, Number(days)].sort((a, b) => a - b);
   const controls = el("form", { class: "controls", onsubmit: (e) => e.preventDefault() },
-    select("metric", "Rank by", Object.entries(METRICS).map(([k, m]) => [k, m.label]), metric, update("metric")),
+    select("metric", "Metric", Object.entries(METRICS).map(([k, m]) => [k, m.label]), metric, update("metric")),
+    select("rank_by", "Ranking", Object.entries(RANKINGS), rankBy, update("rank_by")),
     select("days", "Window", windows.map((d) => [d, `Last ${d} days`]), days, update("days")),
     select("limit", "Show", LIMITS.map((n) => [n, `Top ${n}`]), limit, update("limit")),
     el("label", { for: "as-of" }, "Ending",
@@ -168,7 +202,8 @@ async function renderCard(params) {
     results));
   let data;
   try {
-    data = await api("dashboard/top-segments", { metric, days, limit, as_of: asOf });
+    data = await api("dashboard/top-segments",
+      { metric, days, limit, as_of: asOf, rank_by: rankBy === "rate" ? "" : rankBy });
   } catch (error) {
     if (error instanceof Unauthorized) throw error;
     results.removeAttribute("aria-busy");
@@ -189,15 +224,14 @@ async function renderCard(params) {
     el("td", { class: "num", dataset: { key: "opened" } }, fmtInt(s.opened)),
     el("td", { class: "num", dataset: { key: "replied" } }, fmtInt(s.replied)),
     el("td", { class: "num", dataset: { key: "bounced" } }, fmtInt(s.bounced)),
-    rateCell(s.open_rate, s.opened, s.leads_sent),
-    rateCell(s.reply_rate, s.replied, s.leads_sent),
-    rateCell(s.bounce_rate, s.bounced, s.leads_sent),
-    extra ? rateCell(s[extra], s[METRICS[extra].count], s[METRICS[extra].denominator]) : null));
+    ...["open_rate", "reply_rate", "bounce_rate", extra].filter(Boolean).map((key) =>
+      rateCell(s[key], s[METRICS[key].count], s[METRICS[key].denominator],
+               key === metric ? rankingNotes(s, metric, rankBy) : []))));
 
   const table = data.segments.length
     ? el("div", { class: "scroll", role: "region", tabindex: "0", "aria-label": "Ranked segments" },
         el("table", { id: "top-segments" },
-          el("caption", {}, `Segments ranked by ${METRICS[metric].label.toLowerCase()}`),
+          el("caption", {}, rankingCaption(metric, rankBy)),
           el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c)))),
           el("tbody", {}, rows)))
     : el("p", { class: "empty" }, "No segment has sends in this window.");
