@@ -244,3 +244,38 @@ def test_the_ranking_selector_orders_by_the_wilson_bound(server, browser):
         low, high = bounds[segment["segment_id"]]
         assert cells == [[f"95 %: {low * 100:.2f}–{high * 100:.2f} %"], [], []]
     assert "lower end" in browser.find_element(By.CSS_SELECTOR, "#top-segments caption").text
+
+
+def test_a_segment_page_shows_its_best_hour_and_its_ab_variants(server, browser):
+    """The segment's page answers "when to send" and "which variant wins" from the
+    best-time and variants endpoints: every hour with sends, and every campaign that split
+    the sends, each variant against its control in the API's figures."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{server.base_url}/?as_of={AS_OF}#/segments/3?days=365")
+    wait_ready(browser)
+    if browser.find_elements(By.ID, "token"):
+        browser.find_element(By.ID, "token").send_keys("tok-all\n")
+    wait_ready(browser, "#best-time-table")
+    query = f"as_of={AS_OF}&days=365&metric=reply_rate"
+    best_time = get(f"{server.base_url}/api/segments/3/best-time?{query}", "tok-all")[2]
+    shown_hours = [int(tr.get_attribute("data-hour")) for tr in browser.find_elements(By.CSS_SELECTOR, "#best-time-table tbody tr")]
+    assert shown_hours == [b["hour"] for b in best_time["buckets"] if b["leads_sent"]] != []
+    assert best_time["best"] is None  # fewer than 30 sends an hour
+    assert browser.find_element(By.CSS_SELECTOR, "#best-time .verdict").text == \
+        "No hour has 30 sends yet, too few to pick a best one."
+
+    variants = get(f"{server.base_url}/api/segments/3/variants?{query}", "tok-all")[2]
+    split = [c for c in variants["campaigns"] if len(c["variants"]) > 1]
+    sections = browser.find_elements(By.CSS_SELECTOR, "#variants section.campaign-variants")
+    assert [int(s.get_attribute("data-campaign-id")) for s in sections] == [c["campaign_id"] for c in split] != []
+    for section, campaign in zip(sections, split):
+        rows = section.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert [r.get_attribute("data-variant") for r in rows] == [v["variant"] for v in campaign["variants"]]
+        for row, variant in zip(rows, campaign["variants"]):
+            verdict = row.find_element(By.CSS_SELECTOR, "td:last-child").text
+            if variant["control"]:
+                assert verdict == "control"
+            else:
+                word = "differs" if variant["p_adjusted"] < 0.05 else "not significant"
+                assert verdict.startswith(f"{word} (p = ")

@@ -264,6 +264,8 @@ async function renderSegment(ref, params) {
   const leadsBox = el("div", { id: "leads" }, el("p", {}, "Loading leads…"));
   const campaignsBox = el("div", { id: "campaigns" }, el("p", {}, "Loading campaigns…"));
   const trendBox = el("div", { id: "trend" }, el("p", {}, "Loading the trend…"));
+  const bestTimeBox = el("div", { id: "best-time" }, el("p", {}, "Loading send times…"));
+  const variantsBox = el("div", { id: "variants" }, el("p", {}, "Loading variants…"));
   main.replaceChildren(el("article", { class: "card segment" },
     el("p", {}, el("a", { href: hashFor("/", back), id: "back" }, "← All segments")),
     el("h1", { tabindex: "-1" }, segment.segment_name),
@@ -278,11 +280,15 @@ async function renderSegment(ref, params) {
       ["Bounced", `${fmtPercent(p.bounce_rate)} (${fmtInt(p.bounced)} of ${fmtInt(p.leads_sent)})`],
     ]),
     el("h2", {}, `${METRICS[metric].label} by week`), trendBox,
+    el("h2", {}, "Best hour to send (UTC)"), bestTimeBox,
+    el("h2", {}, "A/B variants"), variantsBox,
     el("h2", {}, "Campaigns"), campaignsBox,
     el("h2", {}, "Leads"), leadsBox));
 
   await Promise.all([
     renderTrend(trendBox, ref, metric, days, asOf).catch((e) => showError(trendBox, e)),
+    renderBestTime(bestTimeBox, ref, metric, days, asOf).catch((e) => showError(bestTimeBox, e)),
+    renderVariants(variantsBox, ref, metric, days, asOf).catch((e) => showError(variantsBox, e)),
     renderCampaigns(campaignsBox, ref, days, asOf).catch((e) => showError(campaignsBox, e)),
     renderLeads(leadsBox, ref, 0).catch((e) => showError(leadsBox, e)),
   ]);
@@ -310,6 +316,66 @@ async function renderCampaigns(box, ref, days, asOf) {
       rateCell(c.open_rate, c.opened, c.leads_sent),
       rateCell(c.reply_rate, c.replied, c.leads_sent),
       rateCell(c.bounce_rate, c.bounced, c.leads_sent)))));
+}
+
+/* "12.10–30.20 %", or "–" without an interval (no sends). */
+function fmtInterval(low, high) {
+  return low === null || low === undefined ? "–" : `${(low * 100).toFixed(2)}–${(high * 100).toFixed(2)} %`;
+}
+
+/* The hours with sends, the best one (highest 95 % lower bound among hours with at least
+   min_sent sends; lowest upper bound for bounces) marked and said in words. */
+async function renderBestTime(box, ref, metric, days, asOf) {
+  const data = await api(`segments/${encodeURIComponent(ref)}/best-time`, { metric, days, as_of: asOf, by: "hour" });
+  const count = METRICS[metric].count, label = METRICS[metric].label.toLowerCase();
+  const hour = (h) => `${String(h).padStart(2, "0")}:00`;
+  const sent = data.buckets.filter((b) => b.leads_sent > 0);
+  if (!sent.length) {
+    box.replaceChildren(el("p", { class: "empty" }, "No sends in this window."));
+    return;
+  }
+  const best = data.best;
+  const verdict = best
+    ? `Best: ${hour(best.hour)}–${hour((best.hour + 1) % 24)} UTC, ${label} ${fmtPercent(best[metric])} `
+      + `(95 %: ${fmtInterval(best[`${metric}_low`], best[`${metric}_high`])}, ${fmtInt(best[count])} of ${fmtInt(best.leads_sent)}).`
+    : `No hour has ${data.min_sent} sends yet, too few to pick a best one.`;
+  box.replaceChildren(el("p", { class: "verdict" }, verdict), simpleTable("best-time-table", "Sends by hour",
+    ["Hour (UTC)", "Sent", METRICS[metric].label, "95 % interval"],
+    sent.map((b) => el("tr", { class: best && b.hour === best.hour ? "best" : null, dataset: { hour: b.hour } },
+      el("th", { scope: "row" }, hour(b.hour)),
+      el("td", { class: "num" }, fmtInt(b.leads_sent)),
+      rateCell(b[metric], b[count], b.leads_sent),
+      el("td", { class: "num" }, fmtInterval(b[`${metric}_low`], b[`${metric}_high`]))))));
+}
+
+/* Each campaign that split the segment's sends into variants: every variant against the
+   campaign's control, with the difference's interval and the Benjamini–Hochberg p-value. */
+async function renderVariants(box, ref, metric, days, asOf) {
+  const data = await api(`segments/${encodeURIComponent(ref)}/variants`, { metric, days, as_of: asOf });
+  const tested = data.campaigns.filter((c) => c.variants.length > 1);
+  if (!tested.length) {
+    box.replaceChildren(el("p", { class: "empty" }, "No campaign split these sends into variants in the window."));
+    return;
+  }
+  const count = METRICS[metric].count;
+  const denominator = METRICS[metric].denominator;
+  const verdict = (v) => {
+    if (v.control) return "control";
+    if (v.p_adjusted === null) return "–";
+    const p = `p = ${v.p_adjusted.toPrecision(2)}${v.test === "fisher" ? ", Fisher" : ""}`;
+    return v.significant ? `differs (${p})` : `not significant (${p})`;
+  };
+  box.replaceChildren(...tested.map((c) => el("section", { class: "campaign-variants", dataset: { campaignId: c.campaign_id } },
+    el("h3", {}, c.campaign_name === null ? `Campaign #${c.campaign_id}` : c.campaign_name),
+    simpleTable(`variants-${c.campaign_id}`, `Variants of ${c.campaign_name || c.campaign_id}`,
+      ["Variant", METRICS[metric].label, "95 % interval", "Difference to control", "Verdict"],
+      c.variants.map((v) => el("tr", { dataset: { variant: v.variant } },
+        el("th", { scope: "row" }, v.variant),
+        rateCell(v[metric], v[count], v[denominator]),
+        el("td", { class: "num" }, fmtInterval(v[`${metric}_low`], v[`${metric}_high`])),
+        el("td", { class: "num" }, v.difference === null ? "–"
+          : `${(v.difference * 100).toFixed(2)} pts (${(v.difference_low * 100).toFixed(2)} to ${(v.difference_high * 100).toFixed(2)})`),
+        el("td", { class: "verdict" }, verdict(v))))))));
 }
 
 const PAGE = 20;
