@@ -67,13 +67,14 @@ def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tupl
 
 
 def _whole_score(row: tuple) -> tuple:
+    at = LEAD_COLUMNS.index("score")
+    return (*row[:at], shown_score(row[at]), *row[at + 1:])
+
+
+def shown_score(score):
     """A score of 90.0 as 90: the column is a DOUBLE (59.5 is a score too), but a whole score
     reads as the integer it is in JSON and CSV, as in the leads file."""
-    at = LEAD_COLUMNS.index("score")
-    score = row[at]
-    if isinstance(score, float) and score.is_integer():
-        return (*row[:at], int(score), *row[at + 1:])
-    return row
+    return int(score) if isinstance(score, float) and score.is_integer() else score
 
 
 def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, list[list]]:

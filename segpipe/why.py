@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from .contract import LEADS, SEGMENT_LEADS, SEGMENTS
-from .drilldown import find_segment
+from .drilldown import SCORE, find_segment, shown_score
 from .errors import ConfigError
 from .published import query
 from .segments import FILTER_KEYS, LIST_FILTERS
@@ -27,12 +27,12 @@ COLUMNS = ("rule", "lead_value", "segment_values", "passes")
 
 #: the lead's values, and its match keys computed as stg_leads computes them
 LEAD_SQL = f"""
-select workspace_id, email, source, score, country, role, company_size, industry, tags,
+select workspace_id, email, source, {SCORE} as score, country, role, company_size, industry, tags,
        {', '.join(f"nullif(lower(trim({c})), '')" for c in LEAD_COLUMN.values())},
        list_filter(list_transform(coalesce(tags, []), t -> lower(trim(t))), t -> t <> ''),
        coalesce(trim(email), '') <> ''
-from {LEADS}
-where lead_id = $lead_id
+from {LEADS} as l
+where l.lead_id = $lead_id
 """
 
 
@@ -70,7 +70,8 @@ def _filter_check(key: str, values, lead: dict) -> dict:
     if key == "tags":
         return _check(key, lead["tags"], values, any(tag in values for tag in lead["tag_keys"]))
     if key == "min_score":
-        return _check(key, lead["score"], values, lead["score"] is not None and lead["score"] >= values)
+        score = lead["score"]
+        return _check(key, shown_score(score), values, score is not None and score >= values)
     if key == "has_email":
         return _check(key, lead["email"], values, lead["has_email"] == values)
     raise ConfigError(f"segment filter '{key}' is not one segpipe knows — rebuild the file with `segpipe run`")

@@ -82,6 +82,17 @@ def test_each_rule_its_values_and_the_verdict(project, lead):
     assert failing == ([FAILING[lead["id"]][2]] if lead["id"] in FAILING else [])
 
 
+def test_a_whole_score_reads_as_segpipe_leads_shows_it(project):
+    """The score column is a DOUBLE; a score of 80 is shown as 80, as `segpipe leads` shows it
+    (and as the leads file has it), and 59.5 as 59.5."""
+    for lead_id, shown in ((1, "80"), (11, "59.5")):
+        out = why(project, SEGMENT["id"], lead_id, "--format", "json")[1]
+        check = next(c for c in json.loads(out)["checks"] if c["rule"] == "min_score")
+        assert json.dumps(check["lead_value"]) == shown
+    listed = json.loads(run_segpipe("leads", SEGMENT["id"], "--format", "json", cwd=project).stdout)["leads"]
+    assert json.dumps(next(lead["score"] for lead in listed if lead["lead_id"] == 1)) == "80"
+
+
 def test_every_rule_is_failed_by_some_lead():
     assert {rule for *_, rule in FAILING.values()} == set(RULES)
 
