@@ -38,7 +38,9 @@ def find_segment(con, ref: str) -> SegmentRef:
     not hide segment 5."""
     segments = [SegmentRef(*row) for row in query(
         con, f"select segment_id, segment_name, workspace_id from {SEGMENTS} order by segment_id")]
-    as_id = int(ref) if ref.strip().isascii() and ref.strip().isdigit() else None
+    digits = ref.strip()
+    # more digits than Python's int() reads (4300) are no id: a name, not an unexpected error
+    as_id = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 4300 else None
     found = next((s for s in segments if s.id == as_id), None) or next((s for s in segments if s.name == ref), None)
     if found:
         return found

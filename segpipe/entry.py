@@ -91,7 +91,8 @@ def _value(kind: type, text: str | None):
     if not text or text.startswith("-"):
         return None
     if kind is int:
-        return int(text) if text.isascii() and text.isdigit() else None
+        # more digits than Python's int() reads (4300) are click's to refuse, as any non-number
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 4300 else None
     if kind is Path and os.path.exists(text) and not os.access(text, os.R_OK):
         return None  # click refuses a path that exists but cannot be read
     return kind(text)

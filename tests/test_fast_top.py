@@ -67,6 +67,7 @@ REFUSED = [
     ["top", "--days", "abc"],
     ["top", "--days", "1_0"],
     ["top", "--days", "-5"],
+    ["top", "--limit", "1" * 4301],  # beyond Python's int() (4300 digits): click's one line, not a traceback
     ["top", "--days"],
     ["top", "--metric="],
     ["top", "--days", "7", "--days", "8"],

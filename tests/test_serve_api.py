@@ -283,7 +283,8 @@ def test_an_integer_text_is_read_as_the_cli_reads_it(server, served_project, pat
 @pytest.mark.parametrize("path", ["/api/segments/99", "/api/segments/99/leads", "/api/segments/99/campaigns",
                                   "/api/segments/Founders/leads", "/api/segments/99/trend",
                                   "/api/segments/99/best-time", "/api/segments/99/variants",
-                                  "/api/segments/compare?a=99&b=1"])
+                                  "/api/segments/compare?a=99&b=1",
+                                  "/api/segments/" + "1" * 4301 + "/leads"])  # beyond int()'s 4300 digits: no id
 def test_unknown_segment_is_404_with_the_cli_line(server, served_project, path):
     status, _, body = api(server, path)
     ref = "99" if "compare" in path else path.split("/")[3]
