@@ -149,3 +149,20 @@ def test_a_send_to_an_unknown_lead_counts_for_no_segment(built):
     days = {r["day"].isoformat() for r in published(root, "segment_performance_daily")}
     assert "2025-01-12" not in days  # send 15 is across workspaces (and the day's only other send)
     assert "2025-01-13" not in days
+
+
+@pytest.mark.parametrize("attribution", ["matching", "campaign"])
+def test_a_campaign_id_two_workspaces_use_names_only_the_senders_campaign(tmp_path, cli, attribution):
+    """Campaign ids numbered per workspace: workspace 2's campaign 10 never lends its name (nor
+    a second row) to workspace 1's campaign 10 in workspace 1's segment (SPEC §4)."""
+    campaigns = [{"id": 10, "workspace_id": 1, "name": "Acme Jan", "segment_id": 3, "sent_at": "2025-01-10 09:00:00"},
+                 {"id": 10, "workspace_id": 2, "name": "Northwind secret", "segment_id": None,
+                  "sent_at": "2025-01-10 09:00:00"}]
+    sends = [send(1, 10, 1, {"sent", "opened", "replied"}, variant="A"), send(2, 10, 2, {"sent"}, variant="B")]
+    root = make_project(tmp_path, leads=LEADS, campaigns=campaigns, campaign_leads=sends,
+                        segments=[s for s in SEGMENTS if s["id"] == 3],
+                        project={"vars": {"days": 31, "attribution": attribution}})
+    assert cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat()).exit_code == 0
+    assert campaign_names(cli, root, 3) == {"Acme Jan": 2}  # today also {"Northwind secret": 2}
+    variants = cli_json(cli, "variants", 3, "--project-dir", root, *WINDOW)
+    assert [c["campaign_name"] for c in variants["campaigns"]] == ["Acme Jan"]
