@@ -467,3 +467,14 @@ def test_access_log_lines(server):
         time.sleep(0.1)
     assert re.search(r'127\.0\.0\.1:\d+ "GET /api/segments/1/leads\?limit=1 HTTP/1\.1" 200 \d+ \d+\.\dms', server.log())
     assert "tok-all" not in server.log()
+
+
+def test_a_newline_in_the_path_never_forges_an_access_log_line(server):
+    """The path is logged percent-encoded (as uvicorn's own access log): `%0A` stays `%0A`."""
+    forged = '127.0.0.1:1 "GET /api/forged HTTP/1.1" 200 0 0.1ms'
+    assert api(server, "/api/segments/" + quote(f"x\n{forged}\n", safe="") + "/leads")[0] == 404
+    line = '"GET /api/segments/x%0A127.0.0.1%3A1%20%22GET%20/api/forged'
+    deadline = time.monotonic() + 10
+    while line not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert line in server.log() and not any(row.startswith(forged) for row in server.log().splitlines())
