@@ -124,6 +124,10 @@ def segments_from_rows(rows, table: str) -> list[Segment]:
                 filters = json.loads(filters) if filters.strip() else None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{table}: segment {row_id}: 'filters' is not valid JSON ({exc.msg} at char {exc.pos}) — store a JSON object such as {{\"countries\": [\"US\"]}}") from None
+        reserved = [key for key in LINE_KEYS if isinstance(filters, dict) and key in filters]
+        if reserved:  # a name the YAML bookkeeping uses, which validation skips: not a key to lose silently
+            raise ConfigError(f"{table}: segment {row_id}: filters: unknown key '{reserved[0]}' "
+                              f"(valid keys: {', '.join(FILTER_KEYS)})")
         entries.append({"id": row_id, "workspace_id": workspace_id, "name": name,
                         "description": description, "filters": filters})
     return validate_segments(entries, lambda i, entry, line=None: f"{table}: segment {entry.get('id', f'#{i + 1}')}")

@@ -56,6 +56,11 @@ def yaml_loader(lines: bool = False, secret_keys: bool = False):
 
     class LineLoader(UniqueKeyLoader):
         def construct_mapping(self, node, deep=False):
+            for key, _ in node.value:  # a key the user wrote with a bookkeeping key's name would be lost
+                if key.id == "scalar" and key.value in LINE_KEYS:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"'{key.value}' is no key segpipe reads (the name is reserved); remove it",
+                        key.start_mark)
             mapping = super().construct_mapping(node, deep=deep)
             mapping["__line__"] = node.start_mark.line + 1
             mapping["__keys__"] = {key.value: key.start_mark.line + 1 for key, _ in node.value

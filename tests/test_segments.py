@@ -70,6 +70,9 @@ def load(tmp_path, text: str):
      "{path}:5: segment 1: filters.countries: 'U\\x00S' contains a NUL character (\\0) — remove it"),
     ("segments:\n  - id: 1\n    name: \"A\\0B\"\n",
      "{path}:3: segment 1: name contains a NUL character (\\0) — remove it"),
+    # a key named like the parse's line bookkeeping was overwritten by it and skipped: the filter lost
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      __line__: 3\n      countries: [US]\n",
+     "{path}:5: invalid YAML in the segments file: '__line__' is no key segpipe reads (the name is reserved); remove it"),
 ])
 def test_invalid_segments_give_one_line_naming_file_segment_and_key(tmp_path, text, message):
     path = tmp_path / "segments.yml"
@@ -83,6 +86,14 @@ def test_filters_are_normalised_and_empty_filters_mean_no_restriction(tmp_path):
     _, segments = load(tmp_path, "segments:\n  - id: 1\n    name: A\n    filters:\n"
                                  "      countries: ' US '\n      roles: []\n      tags: null\n      min_score: 60\n")
     assert segments == [Segment(1, "A", None, None, {"countries": ["us"], "min_score": 60})]
+
+
+def test_segments_from_rows_reject_a_filter_named_like_the_yaml_bookkeeping():
+    """Validation skips `__line__` and `__keys__` (what a YAML parse with lines adds), so in a
+    table's JSON they were dropped silently and the segment matched every lead."""
+    with pytest.raises(ConfigError) as caught:
+        segments_from_rows([(4, None, "A", None, '{"__keys__": {"countries": ["US"]}}')], "app:segments")
+    assert str(caught.value).startswith("app:segments: segment 4: filters: unknown key '__keys__' (valid keys: sources,")
 
 
 def test_segments_from_rows_reject_malformed_json():
