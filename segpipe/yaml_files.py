@@ -24,6 +24,10 @@ def read_yaml(path: Path, what: str, cache: Path | None = None, lines: bool = Fa
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # Latin-1 or Windows-1252 bytes, say
+        place = position(exc.object.decode("utf-8", "replace"), len(exc.object[:exc.start].decode("utf-8", "replace")))
+        raise ConfigError(f"{path}:{place}: {what} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}) — save it "
+                          "as UTF-8") from None
     if cache is not None:
         if lines:  # a parse with line numbers is another value than one without
             cache = cache.with_suffix(".lines.json")
@@ -98,6 +102,12 @@ def _refuse_repeated_keys(node, secret: bool) -> None:
         first_lines[key.tag, key.value] = key.start_mark.line + 1
 
 
+def position(text: str, index: int) -> str:
+    """'line:column' (both 1-based) of the character at `index` of `text`."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return f"{text.count(chr(10), 0, index) + 1}:{index - line_start + 1}"
+
+
 def parse_yaml(text: str, path: Path, what: str, lines: bool = False, secret_keys: bool = False):
     import yaml
 
@@ -107,6 +117,13 @@ def parse_yaml(text: str, path: Path, what: str, lines: bool = False, secret_key
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses, such as NUL: no mark
+            index = exc.position  # libyaml's counts UTF-8 bytes, PyYAML's characters
+            if hasattr(yaml, "CSafeLoader"):
+                index = len(text.encode()[:index].decode("utf-8", "ignore"))
+            where = f"{path}:{position(text, index)}"
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            problem = f"the character U+{code:04X} is not allowed in YAML — remove it"
         raise ConfigError(f"{where}: invalid YAML in {what}: {problem}") from None
 
 

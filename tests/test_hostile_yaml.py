@@ -163,3 +163,23 @@ def test_a_key_overridden_after_a_merge_is_not_written_twice():
     text = "base: &base {x: 1}\na:\n  inner: &m\n    <<: *base\n    x: 2\nb:\n  <<: *m\n"
     assert parse_yaml(text, "f.yml", "a file")["a"]["inner"] == {"x": 2}
     assert parse_yaml(text, "f.yml", "a file", lines=True)["a"]["inner"]["x"] == 2
+
+
+@pytest.mark.parametrize("config, what", [("seeds/segments.yml", "the segments file"), ("project.yml", "project config")])
+@pytest.mark.parametrize("bad, message", [
+    (b"Caf\xe9", "{what} is not UTF-8 text (byte 0xe9) — save it as UTF-8"),
+    (b"Caf\x00", "invalid YAML in {what}: the character U+0000 is not allowed in YAML — remove it"),
+], ids=["latin-1", "nul"])
+def test_a_byte_yaml_cannot_read_is_one_line_with_its_line_and_column(root, config, what, bad, message):
+    """A Latin-1 export was 'unexpected UnicodeDecodeError' (exit 1); a NUL byte had no line."""
+    published = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert published.returncode == 0, published.stderr
+    db = root / "out.duckdb"
+    before = db.read_bytes()
+    path = root / config
+    path.write_bytes(path.read_bytes() + "# éé ".encode() + bad + b"\n")
+    line = path.read_bytes().count(b"\n")
+    result = run(root, "run", "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2
+    assert result.stderr == f"Error: {path}:{line}:9: {message.format(what=what)}\n"
+    assert db.read_bytes() == before
