@@ -14,7 +14,8 @@ span several): `record_line` finds the line a bad value's record starts on.
 When DuckDB cannot read a file at all, or reads it as one column (its sniffer's
 way out when no delimiter fits every row), `malformed` names the first line at
 fault: too long, a quote never closed, a row with more or fewer fields than the
-header. DuckDB keeps a NUL byte as part of a value; `nul_value` finds one first.
+header. DuckDB keeps a NUL byte as part of a value; `nul_value` finds one first. A
+byte that is not UTF-8 DuckDB reports on the wrong line: `not_utf8` finds the value.
 """
 
 from __future__ import annotations
@@ -163,12 +164,28 @@ def nul_value(path: str) -> tuple[int, str, str] | None:
     with _open(path) as handle:
         if not any(b"\0" in chunk for chunk in iter(lambda: handle.read(1 << 24), b"")):
             return None
+    return _first_value(path, lambda value: "\0" in value)
+
+
+def not_utf8(path: str) -> tuple[int, str, str] | None:
+    """(line, column, value) of the first value of `path` with bytes that are not UTF-8 (a
+    Latin-1 or Windows-1252 export), the value read as Windows-1252; else None. DuckDB
+    refuses such a file naming the wrong line; only after it failed: this reads the file in Python."""
+    found = _first_value(path, lambda value: any("\udc80" <= c <= "\udcff" for c in value))
+    if found:
+        line, column, value = found
+        return line, column, value.encode("utf-8", "surrogateescape").decode("cp1252", "replace")
+    return None
+
+
+def _first_value(path: str, bad) -> tuple[int, str, str] | None:
+    """(line, column, value) of the first value of `path` for which `bad(value)` is true, else None."""
     with _any_field_size(), _open(path, text=True) as handle:
         reader = csv.reader(handle, delimiter=_delimiter(handle))
         header, ended = None, 0
         for row in reader:
-            if any("\0" in value for value in row):
-                index = next(i for i, value in enumerate(row) if "\0" in value)
+            index = next((i for i, value in enumerate(row) if bad(value)), None)
+            if index is not None:
                 name = header[index] if header and index < len(header) else f"field {index + 1}"
                 return ended + 1, name, row[index]
             if row and header is None:

@@ -242,6 +242,10 @@ class Loader:
         for file in files:
             if found := csv_files.malformed(file):
                 return f"{self._shown(source, file)}line {found[0]} {found[1]}"
+            if found := csv_files.not_utf8(file):
+                line, column, value = found
+                return (f"{self._shown(source, file)}line {line}, column '{column}': {value[:80]!r} is not UTF-8 text "
+                        "(Latin-1 or Windows-1252?) — save the file as UTF-8")
         return None
 
     def _refuse_nul(self, source: Source, files, where: str) -> None:

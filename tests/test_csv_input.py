@@ -243,6 +243,17 @@ def test_a_nul_character_in_a_value_is_refused_naming_line_and_column(published)
                               "character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)")
 
 
+@pytest.mark.parametrize("line", [3, 3000], ids=["in-duckdbs-sample", "past-it"])
+def test_a_latin_1_byte_names_its_line_column_and_value(published, line):
+    """DuckDB says 'CSV Error on Line: 2', quoting the header, for a Latin-1 é on line 3."""
+    rows = [f"{n},1,a{n}@x.io,linkedin,70,US,CEO,1-10,SaaS,vip,2025-01-01," for n in range(10, 10 + line)]
+    rows[line - 2] = rows[line - 2].replace("US,CEO", "US,Directeur g\xe9n\xe9ral")
+    (published / "seeds" / "leads.csv").write_bytes("\n".join([HEADER, *rows]).encode("latin-1") + b"\n")
+    verb = "cannot read" if line < 100 else "cannot load"  # DuckDB's sniffer meets it, or the load does
+    assert_refused(published, f"seeds/leads.csv: {verb}: line {line}, column 'role': 'Directeur général' is not UTF-8 "
+                              "text (Latin-1 or Windows-1252?) — save the file as UTF-8")
+
+
 def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):
     config = published / "project.yml"
     config.write_text(config.read_text() + "sources:\n  workspaces: {path: 'exports/ws-*.csv'}\n")
