@@ -57,6 +57,9 @@ class BuildFile:
     def _open_lock(self) -> int:
         """The lock file, opened without following a symbolic link and refused when it is
         not a plain file of its own (a hard link to another file would be truncated)."""
+        if self.published.is_dir():  # found now, not by the rename once everything is built
+            raise ConfigError(f"cannot write the database {self.published}: it is a folder — set `database` in "
+                              "project.yml (or --db) to a file, such as segpipe.duckdb")
         try:
             self.published.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)

@@ -165,3 +165,17 @@ def test_the_folder_a_killed_build_spilled_to_is_removed_by_the_next_run(project
     result = run_segpipe(*RUN, "--project-dir", root)
     assert result.returncode == 0, result.stderr
     assert leftovers(db) == []
+
+
+@pytest.mark.parametrize("args", [RUN, (*RUN, "--select", "segments")], ids=["full", "select"])
+def test_a_folder_where_the_database_goes_is_one_line_before_anything_is_built(project, args):
+    """`--db exports` (a folder) built everything, then failed the rename: 'unexpected IsADirectoryError', exit 1."""
+    root, _, _ = project
+    folder = root / "exports"
+    folder.mkdir()
+    result = run_segpipe(*args, "--project-dir", root, "--db", folder)
+    assert (result.returncode, result.stderr) == (
+        2, f"Error: cannot write the database {folder}: it is a folder — set `database` in project.yml (or --db) "
+           "to a file, such as segpipe.duckdb\n")
+    assert "model" not in result.stdout
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("exports")) == ["exports"]
