@@ -12,6 +12,7 @@ table shows them as percentages.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import errno
@@ -23,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, DiskFullError, disk_full
 
 TEXT_FORMATS = ("table", "json", "csv")
 #: formats written only to a file (--output)
@@ -186,9 +187,50 @@ def emit(text: "str | FileRows", output: Path | None, echo) -> None:
         echo(text, nl=False)
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        with written(Path(output)) as partial:
+            partial.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"--output: cannot write {output}: {exc.strerror}") from None
+
+
+@contextlib.contextmanager
+def written(path: Path):
+    """The name to write an --output file's new content to: a temporary file beside it, renamed
+    over it once complete, so a write that fails (a full disk) leaves the old file as it was and
+    no truncated one (SPEC §8); a full disk is one line, exit 1. A link (/dev/stdout) or a path
+    that is no regular file (a pipe) is written in place, as the user's shell would."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        yield path
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if disk_full(exc, path.parent):
+            _collect_quietly(exc)
+            raise DiskFullError(f"--output: the disk is full: no space left in {path.absolute().parent} — {path} was "
+                                "not written; free some space and try again") from None
+        raise
+
+
+def _collect_quietly(exc: BaseException) -> None:
+    """Free what the failed write left open, without a word: xlsxwriter's unfinished zip file
+    tries its write again when collected and would print that failure, a traceback, at exit."""
+    import gc
+    import sys
+    import traceback
+
+    hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
+    try:
+        while exc is not None:
+            traceback.clear_frames(exc.__traceback__)
+            exc = exc.__context__ or next((arg for arg in exc.args if isinstance(arg, BaseException)), None)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def file_value(value):
@@ -216,10 +258,11 @@ def write_file(rows: FileRows, path: Path) -> None:
     """Write the rows as Parquet (through DuckDB, already a dependency) or XLSX."""
     check_writable(path)
     try:
-        if rows.output_format == "parquet":
-            _write_parquet(rows, path)
-        else:
-            write_xlsx(path, rows.columns, rows.rows)
+        with written(path) as partial:
+            if rows.output_format == "parquet":
+                _write_parquet(rows, partial)
+            else:
+                write_xlsx(partial, rows.columns, rows.rows)
     except OSError as exc:
         raise ConfigError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
 

@@ -80,3 +80,29 @@ def test_a_full_disk_is_one_line_and_changes_nothing(published, free, args):
     assert leftovers(db) == []
     again = segpipe(root)  # with space again, the next run builds and publishes
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "segment_leads", "--format", "csv"], ["export", "segment_leads", "--format", "parquet"],
+    ["export", "segment_leads", "--format", "xlsx"], ["top", "--format", "csv"], ["top", "--format", "xlsx"],
+], ids=["export-csv", "export-parquet", "export-xlsx", "top-csv", "top-xlsx"])
+def test_an_output_file_on_a_full_disk_is_one_line_and_keeps_the_old_file(published, command):
+    """An export to a full disk was 'unexpected IOException' (exit 1) or a zipfile traceback (xlsx),
+    and left a 0-byte file where the last export was; `top --output` said exit 2."""
+    root, db = published
+    output = root / f"out.{command[-1]}"
+    output.write_text("the last export\n")
+    filler = root.parent / "filler"
+    with open(filler, "wb") as handle:
+        handle.write(b"\0" * free_bytes(root.parent))
+    try:
+        result = subprocess.run([sys.executable, "-m", "segpipe", *command, "--output", str(output), "--project-dir",
+                                 str(root), "--as-of", AS_OF.isoformat()], capture_output=True, text=True, timeout=60)
+    finally:
+        filler.unlink()
+    assert (result.returncode, result.stderr) == (
+        1, f"Error: --output: the disk is full: no space left in {root} — {output} was not written; free some "
+           "space and try again\n")
+    assert output.read_text() == "the last export\n"
+    assert [p.name for p in root.iterdir() if p.name.startswith(f".{output.name}")] == []  # no temporary file left
+    output.unlink()

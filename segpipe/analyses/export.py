@@ -15,7 +15,7 @@ from pathlib import Path
 from ..contract import LEADS, SEGMENT_LEADS
 from ..drilldown import LEAD_COLUMNS, SCORE
 from ..errors import ConfigError
-from ..output import check_writable, write_xlsx
+from ..output import check_writable, write_xlsx, written
 from ..published import query
 from ..sql import quote_ident, quote_str
 from ..suggest import did_you_mean
@@ -85,13 +85,14 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
     if not Path(output).parent.is_dir():
         raise ConfigError(f"--output: cannot write {output}: its folder does not exist")
     check_writable(Path(output))
-    if output_format == "xlsx":
-        cursor = con.execute(sql)
+    with written(Path(output)) as partial:
+        if output_format == "xlsx":
+            cursor = con.execute(sql)
 
-        def rows():
-            while batch := cursor.fetchmany(BATCH):
-                yield from batch
+            def rows():
+                while batch := cursor.fetchmany(BATCH):
+                    yield from batch
 
-        return write_xlsx(Path(output), [d[0] for d in cursor.description], rows())
-    options = "format parquet" if output_format == "parquet" else "format csv, header true"
-    return query(con, f"copy ({sql}) to {quote_str(str(output))} ({options})")[0][0]
+            return write_xlsx(partial, [d[0] for d in cursor.description], rows())
+        options = "format parquet" if output_format == "parquet" else "format csv, header true"
+        return query(con, f"copy ({sql}) to {quote_str(str(partial))} ({options})")[0][0]
