@@ -167,6 +167,21 @@ def nul_value(path: str) -> tuple[int, str, str] | None:
     return _first_value(path, lambda value: "\0" in value)
 
 
+def repeated_column(path: str, names) -> tuple[str, int, int] | None:
+    """(name, its first and second place, 1-based) of the first of `names` the header of `path`
+    holds twice, compared as DuckDB does (ignoring case), else None. DuckDB reads the
+    second as `<name>_1`, so the first would win silently."""
+    with _open(path, text=True) as handle:
+        header = next((row for row in csv.reader(handle, delimiter=_delimiter(handle)) if row), [])
+    wanted, seen = {name.lower() for name in names}, {}
+    for place, column in enumerate(header, 1):
+        key = column.strip().lower()
+        if key in wanted and key in seen:
+            return column, seen[key], place
+        seen.setdefault(key, place)
+    return None
+
+
 def not_utf8(path: str) -> tuple[int, str, str] | None:
     """(line, column, value) of the first value of `path` with bytes that are not UTF-8 (a
     Latin-1 or Windows-1252 export), the value read as Windows-1252; else None. DuckDB

@@ -106,6 +106,11 @@ class Loader:
         where = self.where(source)
         if file_format(source) == "csv":
             self._refuse_nul(source, added or files, where)
+            for file in added or files or []:
+                if repeated := csv_files.repeated_column(file, contract):
+                    raise SeedError(f"{where}: {self._shown(source, file)}line 1: the column '{repeated[0]}' is there "
+                                    f"twice (columns {repeated[1]} and {repeated[2]}) — rename or remove one, segpipe "
+                                    "reads one column of each name")
         try:
             return self._load(source, target, contract, files, added, where)
         except SeedError as exc:

@@ -254,6 +254,19 @@ def test_a_latin_1_byte_names_its_line_column_and_value(published, line):
                               "text (Latin-1 or Windows-1252?) — save the file as UTF-8")
 
 
+@pytest.mark.parametrize("extra, shown, places", [("email", "email", (3, 13)), (" Score ", " Score ", (5, 13))],
+                         ids=["same", "case-and-spaces"])
+def test_a_column_segpipe_reads_written_twice_in_the_header_is_refused(published, extra, shown, places):
+    """DuckDB reads the second as email_1 and the run used the first, silently; a repeated
+    column segpipe does not read (`note,note`) still loads."""
+    rows = [f"{row},x" for row in ROWS]
+    (published / "seeds" / "leads.csv").write_text("\n".join([f"{HEADER},{extra}", *rows]) + "\n")
+    assert_refused(published, f"seeds/leads.csv: line 1: the column '{shown}' is there twice (columns {places[0]} and "
+                              f"{places[1]}) — rename or remove one, segpipe reads one column of each name")
+    (published / "seeds" / "leads.csv").write_text("\n".join([f"{HEADER},note,note", *[f"{r},a" for r in rows]]) + "\n")
+    assert run(published).returncode == 0
+
+
 def test_a_nul_character_in_one_file_of_a_csv_glob_names_that_file(published):
     config = published / "project.yml"
     config.write_text(config.read_text() + "sources:\n  workspaces: {path: 'exports/ws-*.csv'}\n")
