@@ -90,7 +90,13 @@ def test_healthz_tells_a_stranger_no_server_path(served_project, tmp_path):
 
 
 @pytest.mark.parametrize("content,line", [
-    ("tok: [1, x]", "--tokens: {path}: token 'tok…' must map to a list of workspace ids (integers) or to 'all', got [1, 'x']"),
+    ("tok: [1, x]", "--tokens: {path}:1: token 'tok…' must map to a list of workspace ids (integers) or to 'all', got [1, 'x']"),
+    # the token's own line; a mapping is shown as written; a workspace id past 64 bits is refused
+    ("ok: all\ntok:\n  a: 1", "--tokens: {path}:2: token 'tok…' must map to a list of workspace ids (integers) or to "
+                             "'all', got {{'a': 1}}"),
+    ("ok: all\n\ntok: [1, 99999999999999999999]", "--tokens: {path}:3: token 'tok…' must map to a list of workspace ids "
+                                                 "(integers) or to 'all', got [1, 99999999999999999999]"),
+    ("tok: [\xe9]", "--tokens: {path}:1:7: the tokens file is not UTF-8 text (byte 0xe9) — save it as UTF-8"),
     ("- tok", "--tokens: {path} must map each token to a list of workspace ids or to 'all', e.g. 'sk_team_a: [1]'"),
     ("tok: [1", "--tokens: {path}:2: invalid YAML in the tokens file: did not find expected ',' or ']'"),
     # a token written twice is refused, not granted its last line's scope; the message hides it
@@ -99,7 +105,7 @@ def test_healthz_tells_a_stranger_no_server_path(served_project, tmp_path):
 ])
 def test_a_bad_tokens_file_is_one_line(served_project, tmp_path, content, line):
     path = tmp_path / "tokens.yml"
-    path.write_text(content)
+    path.write_bytes(content.encode("latin-1"))
     done = run_segpipe("serve", "--project-dir", served_project, "--tokens", path, "--port", "1")
     assert (done.returncode, done.stderr, done.stdout) == (2, f"Error: {line.format(path=path)}\n", "")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..contract import RUN_INFO, SEGMENT_LEADS, SEGMENT_SETS, SEGMENTS
 from ..errors import ConfigError
 from ..sql import quote_ident
-from ..yaml_files import read_yaml
+from ..yaml_files import read_yaml, without_lines
 
 #: relations without a segment_id or workspace_id column a limited token may still read
 UNSCOPED_RELATIONS = {(RUN_INFO.schema, RUN_INFO.name)}
@@ -64,13 +64,16 @@ class Tokens:
         """Read as every YAML file is (yaml_files.py): a token written twice is refused rather
         than granted the scope of its last line."""
         try:
-            document = read_yaml(path, "the tokens file", secret_keys=True)
+            document = read_yaml(path, "the tokens file", lines=True, secret_keys=True)
         except ConfigError as exc:
             raise ConfigError(f"--tokens: {exc}") from None
+        lines = document.pop("__keys__", {}) if isinstance(document, dict) else {}
+        document = without_lines(document)
         if not isinstance(document, dict) or not document:
             raise ConfigError(f"--tokens: {path} must map each token to a list of workspace ids or to 'all', "
                               "e.g. 'sk_team_a: [1]'")
-        return cls({_token(path, token): _scope(path, token, value) for token, value in document.items()})
+        return cls({_token(path, token): _scope(f"{path}:{lines[token]}" if token in lines else str(path), token, value)
+                    for token, value in document.items()})
 
     def scope_of(self, presented: str) -> tuple[bool, Scope | None]:
         """(known, scope) of a presented token; every token is compared in constant time."""
@@ -94,7 +97,8 @@ def _token(path: Path, token) -> str:
     return token
 
 
-def _scope(path: Path, token: str, value) -> Scope | None:
+def _scope(path: str, token: str, value) -> Scope | None:
+    """`path`: the file and the token's line."""
     if value == "all":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
