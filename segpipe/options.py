@@ -115,7 +115,7 @@ TREND = Command("trend", "segpipe.analyses.commands:trend", (
     *ANALYSIS_OPTIONS,
 ), """A rate per day, week or month with its 95 % Wilson interval, for one or more segments.
 
-    Example: segpipe trend 1 "EU Marketing Leaders" --by month --days 180
+    Example: segpipe trend 1 "EU CMOs" --by month --days 180
     """, (Argument("segments", "SEGMENT...", "Segment ids or exact names.", many=True),))
 
 BEST_TIME = Command("best-time", "segpipe.analyses.commands:best_time", (

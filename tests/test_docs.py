@@ -11,6 +11,7 @@ import re
 
 import pytest
 import typer.main
+import yaml
 
 from segpipe.cli import app
 from tests.conftest import REPO
@@ -64,3 +65,12 @@ def test_global_options_are_documented(cli):
     assert long_options(GROUP) <= set(OPTION.findall(intro))
     result = cli("--help")
     assert re.search(r"^\s+Example: segpipe ", result.stdout, flags=re.M)
+
+
+def test_help_examples_name_segments_of_the_demo():
+    """An example a user copies from `--help` into the demo project finds its segments: a quoted
+    segment name in an example is one of the demo's (a made-up name exits 2)."""
+    names = {segment["name"] for segment in yaml.safe_load((REPO / "seeds" / "segments.yml").read_text())["segments"]}
+    quoted = {name: set(re.findall(r'"([^"]+)"', command.help.split("Example:", 1)[1]))
+              for name, command in GROUP.commands.items()}
+    assert {name: found - names for name, found in quoted.items() if found - names} == {}
