@@ -336,7 +336,7 @@ def ls(
     select: Select = None,
     output_format: TextFormat = "table",
 ) -> None:
-    """List sources, seeds and models with their relation and dependencies.
+    """List sources, seeds and models with their relation, dependencies and origin (builtin or a file).
 
     Example: segpipe ls --select +segment_performance
     """

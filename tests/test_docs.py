@@ -74,3 +74,9 @@ def test_help_examples_name_segments_of_the_demo():
     quoted = {name: set(re.findall(r'"([^"]+)"', command.help.split("Example:", 1)[1]))
               for name, command in GROUP.commands.items()}
     assert {name: found - names for name, found in quoted.items() if found - names} == {}
+
+
+def test_ls_help_says_where_each_node_comes_from(cli):
+    """SPEC §7: `segpipe ls` lists the nodes with their dependencies and where each comes from."""
+    result = cli("ls", "--help")
+    assert "origin (builtin or a file)" in " ".join(result.stdout.split())
