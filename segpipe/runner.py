@@ -104,8 +104,11 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
                 _write_results(plan, progress, started, "success", "nothing to do")
                 return {"results": [], "seconds": time.perf_counter() - started}
             if engine.is_spark or not (previous and build.start_from_published()):
-                changes = Changes.everything(plan, changes)
                 plan.selected = set(plan.models)  # a fresh file needs every model
+                # detected again with every model selected: a --select run's detection keeps the
+                # unselected models' old fingerprints (none here), which would rebuild them next run
+                changes = Changes.everything(plan, Changes.detect(plan, previous))
+                changes.fingerprints[ENGINE_NODE] = engine.type
             if engine.is_spark:
                 folders = _build_on_spark(plan, changes, build.path, progress, verify)
             else:

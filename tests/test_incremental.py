@@ -173,6 +173,18 @@ def test_select_leaves_unselected_changes_for_the_next_run(project, cli):
     assert "OK    model  lead_segments" in output and "OK    model  segment_performance " in output
 
 
+def test_a_select_run_without_a_published_file_builds_everything_once(tmp_path, cli):
+    """With no published file yet, --select builds every model (README): the run after it, with
+    nothing changed, has nothing to do rather than building everything a second time."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    first = cli("run", "--project-dir", root, "--as-of", "2025-01-31", "--select", "segment_performance")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.count("OK    model ") == BUILT_IN_MODELS
+    again = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == f"Nothing to do: all {BUILT_IN_MODELS} models are up to date in out.duckdb"
+
+
 def test_changed_seed_no_model_uses_is_reloaded(project, cli):
     (project / "seeds" / "regions.csv").write_text("code,region\nUS,Americas\n")
     assert cli("run", "--project-dir", project, "--as-of", "2025-01-31").exit_code == 0
