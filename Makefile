@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The demo data's last send day; `segpipe top` defaults to today (UTC) otherwise.
 DEMO_AS_OF := 2026-11-15
 
-.PHONY: demo test install install-dev bench clean
+.PHONY: demo test install install-dev bench wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+# A release's wheel, into dist/. build/ goes first: setuptools reuses build/lib, so a
+# built-in model or macro that this version removed or renamed would ship again.
+wheel: $(BIN)/python
+	rm -rf build
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
 bench: install-dev
 	$(BIN)/python benchmarks/run.py --scale s
 
 clean:
-	rm -rf $(VENV) target segpipe.duckdb segpipe.duckdb.* *.egg-info
+	rm -rf $(VENV) target build dist segpipe.duckdb segpipe.duckdb.* *.egg-info
