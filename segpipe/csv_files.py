@@ -124,13 +124,6 @@ def too_long_line(files: list[str], reason: str = "") -> tuple[str, int, int, in
     return None
 
 
-def delimiter(path: str) -> str:
-    """The delimiter these checks read `path` with (the one of DELIMITERS that splits its header
-    most, as DuckDB's sniffer finds it in a file that loads): Spark reads the file with it too."""
-    with _open(path, text=True) as handle:
-        return _delimiter(handle)
-
-
 def malformed(path: str) -> tuple[int, str] | None:
     """(line, what is wrong) for the first record of `path` that breaks its header's
     shape, read as RFC 4180 CSV with the delimiter that splits the header the most:
@@ -226,6 +219,15 @@ def _open(path: str, text: bool = False):
     if text:
         return opener(path, "rt", newline="", encoding="utf-8", errors="surrogateescape")
     return opener(path, "rb")
+
+
+def header(path: str) -> tuple[str, tuple[str, ...]]:
+    """(delimiter, column names) of `path`: the one of DELIMITERS that splits its header most, as
+    DuckDB's sniffer finds it in a file that loads, and the header split by it. Spark reads the
+    file with them; files of one glob may differ in both (DuckDB reads them by name, union_by_name)."""
+    with _any_field_size(), _open(path, text=True) as handle:
+        found = _delimiter(handle)
+        return found, tuple(next((row for row in csv.reader(handle, delimiter=found) if row), ()))
 
 
 def _delimiter(handle) -> str:

@@ -297,3 +297,26 @@ def test_a_table_too_large_for_the_driver_is_one_line_naming_the_ways_out():
     assert "(Total size of serialized results of 2 tasks (1289.1 MiB) is bigger than" in line
     with pytest.raises(RuntimeError, match="something else"):
         collect_arrow(Failing(), "segment_leads")
+
+
+def test_a_csv_glob_is_read_by_column_name_as_duckdb_reads_it(spark, tmp_path, cli):
+    """DuckDB reads a glob's CSV files by name (union_by_name); one Spark reader took the first
+    file's header for every file and failed on a later export with its columns in another order,
+    another delimiter or without the optional `variant`."""
+    root = edge_project(tmp_path / "glob", "matching")
+    sends = list(csv.DictReader(io.StringIO((root / "seeds" / "campaign_leads.csv").read_text(), newline="")))
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    columns = list(sends[0])
+    (root / "exports").mkdir()
+    for name, part, order, sep in [("1", sends[::2], columns, ","),
+                                   ("2", sends[1::2], [c for c in reversed(columns) if c != "variant"], ";")]:
+        with open(root / "exports" / f"sends_{name}.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, order, delimiter=sep, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(part)
+    config = yaml.safe_load((root / "project.yml").read_text())
+    config["sources"] = {"campaign_leads": {"path": "exports/sends_*.csv"}}
+    (root / "project.yml").write_text(yaml.safe_dump(config))
+    duck, on_spark = build_both(cli, root, "--as-of", AS_OF.isoformat())
+    assert_same(duck, on_spark)
+    assert sum(row[2] for row in on_spark["segment_performance_daily"][1]) > 0

@@ -15,6 +15,7 @@ for local files as DuckDB's messages name them.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import unquote, urlparse
 
 from .. import csv_files
@@ -151,11 +152,19 @@ class SparkLoader:
         reader = self.spark.read
         if file_format(source) == "parquet":
             return reader.option("mergeSchema", "true").parquet(*files)
-        # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text; the
-        # first file's delimiter (a ';' export), as DuckDB's sniffer finds it
+        # RFC 4180 quoting ("" inside quotes), fields spanning lines, every value text; each
+        # file's delimiter (a ';' export), as DuckDB's sniffer finds it. Files of a glob are
+        # matched by column name, as DuckDB's union_by_name reads them: one Spark reader takes
+        # the first file's header for all and fails on a file whose columns are in another
+        # order (or has one more or less), which DuckDB loads
         local = self._local_csv(source, files)
-        return reader.csv(files, header=True, inferSchema=False, multiLine=True, escape='"', mode="FAILFAST",
-                          enforceSchema=False, sep=csv_files.delimiter(local[0]) if local else ",")
+        groups: dict[tuple, list[str]] = {}
+        for file in local:
+            groups.setdefault(csv_files.header(file), []).append(file)
+        frames = [reader.csv(group, header=True, inferSchema=False, multiLine=True, escape='"', mode="FAILFAST",
+                             enforceSchema=False, sep=sep)
+                  for (sep, _), group in (groups.items() if local else [((",", ()), files)])]
+        return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
 
     def load(self, source: Source, view: str, contract: dict, files: list[str] | None = None) -> int:
         where = self.where(source)
