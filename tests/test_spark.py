@@ -320,3 +320,30 @@ def test_a_csv_glob_is_read_by_column_name_as_duckdb_reads_it(spark, tmp_path, c
     duck, on_spark = build_both(cli, root, "--as-of", AS_OF.isoformat())
     assert_same(duck, on_spark)
     assert sum(row[2] for row in on_spark["segment_performance_daily"][1]) > 0
+
+
+def test_a_tags_json_array_is_read_by_duckdbs_rules(spark):
+    """Spark's from_json took single quotes (Python's str() of a list, which DuckDB's cast
+    refuses, so the Spark build published what the DuckDB one stopped at) and refused a
+    trailing comma, which DuckDB's cast reads (so the Spark build stopped instead)."""
+    from segpipe import source_types
+    from segpipe.engines.spark_sources import convert
+
+    con = duckdb.connect()
+
+    def both(text):
+        try:
+            duck = con.execute(f"SELECT {source_types.convert('tags', 'VARCHAR', 'VARCHAR[]')} "
+                               "FROM (SELECT ?::VARCHAR AS tags)", [text]).fetchone()[0]
+        except duckdb.Error:
+            duck = "refused"
+        try:
+            frame = spark.createDataFrame([(text,)], "tags string")
+            on_spark = frame.selectExpr(convert("tags", "string", "VARCHAR[]")).collect()[0][0]
+        except Exception:
+            on_spark = "refused"
+        return duck, on_spark
+
+    for text, want in [("['webinar', 'hiring']", "refused"), ('["webinar", "hiring",]', ["webinar", "hiring"]),
+                       ('["a",\n]', ["a"]), ("[,]", "refused")]:
+        assert both(text) == (want, want), text

@@ -67,8 +67,10 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     if target == "VARCHAR[]":
         if not text:
             return f"filter(transform(coalesce(CAST({col} AS ARRAY<STRING>), array()), t -> trim(t)), t -> t <> '')"
-        # text that starts with [ is a JSON array, or a mistake DuckDB's cast refuses too; from_json says NULL
-        parsed = f"from_json({cleaned}, 'array<string>')"
+        # text that starts with [ is a JSON array, or a mistake DuckDB's cast refuses too; from_json says NULL.
+        # By DuckDB's rules: a trailing comma is read, single quotes are no JSON (Python's ['a', 'b'])
+        json = f"regexp_replace({cleaned}, '([^\\\\[\\\\s,])\\\\s*,\\\\s*]$', '$1]')"
+        parsed = f"from_json({json}, 'array<string>', map('allowSingleQuotes', 'false'))"
         values = f"CASE WHEN startswith({cleaned}, '[') THEN {parsed} ELSE split({col}, ';') END"
         listed = f"filter(transform(coalesce({values}, array()), t -> trim(t)), t -> coalesce(t, '') <> '')"
         return (f"CASE WHEN startswith({cleaned}, '[') AND ({parsed} IS NULL OR NOT endswith({cleaned}, ']')) THEN {_refused(col, 'a JSON array', strict)} "
