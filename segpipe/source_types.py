@@ -48,10 +48,11 @@ FRACTION_TYPES = ("FLOAT", "DOUBLE", "REAL")
 #: Text forms a column of each kind takes, on both engines, before the engine's own cast
 #: reads them: each engine's cast takes more (DuckDB '1_000' and '24:00:00', Spark '1.5d'
 #: and '0x1p3'), each differently. Regexes for RE2 and Java alike, backslash-free; spaces around are allowed.
+#: A UTC offset is ±18:00 at most: Java's limit (Spark refused '+19:00', DuckDB read it).
 INTEGER_FORM = " *[+-]?[0-9]+([.]0*)? *"  # 2.0 too: pandas writes a nullable integer column so
 NUMBER_FORM = " *([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|(?i:[+-]?inf(inity)?|nan)) *"
 TIMESTAMP_FORM = (" *[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9]([.][0-9]+)?)?"
-                  "(Z|[+-][0-9]{2}(:?[0-9]{2})?| UTC| GMT| [A-Za-z_]+/[A-Za-z0-9_/+-]+)?)? *")
+                  "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?| UTC| GMT| [A-Za-z_]+/[A-Za-z0-9_/+-]+)?)? *")
 #: Why a value holding a NUL character is refused, and what to do
 NUL_HINT = "a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)"
 #: SPEC §5: what the fallback reads from a send's leads.metadata (macros/metadata.sql), by type

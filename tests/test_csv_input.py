@@ -304,7 +304,8 @@ def test_a_gzip_csv_loads_and_its_values_are_checked(published):
     ("leads", "created_at", "2025-01-01 24:00:00", "TIMESTAMP", None),      # DuckDB's cast: the next day
     ("campaign_leads", "sent_at", "infinity", "TIMESTAMP", None),           # DuckDB's cast: 9999-12-31
     ("campaigns", "sent_at", "2025/01/01", "TIMESTAMP", None),              # DuckDB's cast: 2025-01-01
-], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes"])
+    ("leads", "created_at", "2025-01-05T10:00:00+19:00", "TIMESTAMP", None),  # DuckDB's cast: 2025-01-04 15:00
+], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes", "offset-past-18h"])
 def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed, column, value, type_, forms):
     """SPEC §11: each engine's cast reads forms the other refuses; both take only source_types.NUMBER_FORM and
     TIMESTAMP_FORM (test_spark.py checks Spark gives the same message)."""
