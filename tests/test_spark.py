@@ -322,28 +322,34 @@ def test_a_csv_glob_is_read_by_column_name_as_duckdb_reads_it(spark, tmp_path, c
     assert sum(row[2] for row in on_spark["segment_performance_daily"][1]) > 0
 
 
+def read_by_both(spark, text: str, type_: str):
+    """(DuckDB's, Spark's) value of CSV text `text` loaded as `type_`, or "refused"."""
+    from segpipe import source_types
+    from segpipe.engines.spark_sources import convert
+
+    try:
+        duck = duckdb.connect().execute(f"SELECT {source_types.convert('x', 'VARCHAR', type_)} "
+                                        "FROM (SELECT ?::VARCHAR AS x)", [text]).fetchone()[0]
+    except duckdb.Error:
+        duck = "refused"
+    try:
+        on_spark = spark.createDataFrame([(text,)], "x string").selectExpr(convert("x", "string", type_)).collect()[0][0]
+    except Exception:
+        on_spark = "refused"
+    return duck, on_spark
+
+
 def test_a_tags_json_array_is_read_by_duckdbs_rules(spark):
     """Spark's from_json took single quotes (Python's str() of a list, which DuckDB's cast
     refuses, so the Spark build published what the DuckDB one stopped at) and refused a
     trailing comma, which DuckDB's cast reads (so the Spark build stopped instead)."""
-    from segpipe import source_types
-    from segpipe.engines.spark_sources import convert
-
-    con = duckdb.connect()
-
-    def both(text):
-        try:
-            duck = con.execute(f"SELECT {source_types.convert('tags', 'VARCHAR', 'VARCHAR[]')} "
-                               "FROM (SELECT ?::VARCHAR AS tags)", [text]).fetchone()[0]
-        except duckdb.Error:
-            duck = "refused"
-        try:
-            frame = spark.createDataFrame([(text,)], "tags string")
-            on_spark = frame.selectExpr(convert("tags", "string", "VARCHAR[]")).collect()[0][0]
-        except Exception:
-            on_spark = "refused"
-        return duck, on_spark
-
     for text, want in [("['webinar', 'hiring']", "refused"), ('["webinar", "hiring",]', ["webinar", "hiring"]),
                        ('["a",\n]', ["a"]), ("[,]", "refused")]:
-        assert both(text) == (want, want), text
+        assert read_by_both(spark, text, "VARCHAR[]") == (want, want), text
+
+
+def test_metadata_with_a_key_twice_loads_on_both_engines(spark):
+    """DuckDB's JSON takes a key twice (and reads the first); Spark's check refused the run."""
+    text = '{"sent_at": "2025-01-05", "sent_at": "2025-02-05"}'
+    assert read_by_both(spark, text, "JSON") == (text, text)
+    assert spark.sql(f"SELECT get_json_object('{text}', '$.sent_at')").collect()[0][0] == "2025-01-05"
