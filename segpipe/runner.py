@@ -96,6 +96,10 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
             previous = {} if full_refresh else read_fingerprints(project.database)
             if previous.get(ENGINE_NODE, "duckdb") != engine.type:
                 previous = {}  # built by the other engine: start afresh
+            if not previous:
+                # a fresh file needs every model: selected before detection, so a --select run
+                # stores every model's fingerprints, not the unselected ones' (absent) old ones
+                plan.selected = set(plan.models)
             changes = Changes.detect(plan, previous)
             changes.fingerprints[ENGINE_NODE] = engine.type
             if previous and not changes.any(plan):
@@ -105,10 +109,8 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
                 return {"results": [], "seconds": time.perf_counter() - started}
             if engine.is_spark or not (previous and build.start_from_published()):
                 plan.selected = set(plan.models)  # a fresh file needs every model
-                # detected again with every model selected: a --select run's detection keeps the
-                # unselected models' old fingerprints (none here), which would rebuild them next run
-                changes = Changes.everything(plan, Changes.detect(plan, previous))
-                changes.fingerprints[ENGINE_NODE] = engine.type
+                # not detected again: the files fingerprinted are the files loaded
+                changes = Changes.everything(plan, changes)
             if engine.is_spark:
                 folders = _build_on_spark(plan, changes, build.path, progress, verify)
             else:
