@@ -354,7 +354,8 @@ def test_ls_lists_sources_seeds_and_models_with_dependencies(project):
     rows, sources = ls_rows(project)
     assert sources == {"leads", "campaigns", "campaign_leads", "segments"}
     assert rows["stg_sends"]["relation"] == "staging.stg_sends"
-    assert set(rows["stg_sends"]["depends_on"]) == {"source:campaign_leads", "source:campaigns"}
+    assert set(rows["stg_sends"]["depends_on"]) == {"source:campaign_leads", "model:stg_campaigns"}
+    assert set(rows["stg_campaigns"]["depends_on"]) == {"source:campaigns"}
     assert set(rows["segment_performance"]["depends_on"]) == {"model:segment_performance_daily", "model:segments"}
     assert rows["stg_leads"]["origin"] == "builtin"
 
@@ -365,7 +366,8 @@ def test_ls_select_uses_the_dag_grammar(project):
         "stg_leads", "lead_segments", "segment_leads", "segment_performance_hourly",
         "segment_campaign_daily", "segment_performance_daily", "segment_performance", "send_problems",
         "segment_set_sends_daily", "segment_sets", "workspace_performance_hourly", "lead_scopes"}
-    assert ls_rows(project, "--select", "staging/") == ({"stg_leads": ANY, "stg_sends": ANY}, set())
+    assert ls_rows(project, "--select", "staging/") == (
+        {"stg_campaigns": ANY, "stg_leads": ANY, "stg_sends": ANY}, set())
 
 
 def test_ls_table_and_an_unknown_selection(project):

@@ -130,8 +130,8 @@ def test_a_project_cannot_document_a_model_that_does_not_exist(tmp_path):
 
 
 @pytest.mark.parametrize("selection, expected", [
-    ("staging/", {"stg_leads", "stg_sends", "stg_extra"}),
-    ("models/staging/", {"stg_leads", "stg_sends", "stg_extra"}),
+    ("staging/", {"stg_campaigns", "stg_leads", "stg_sends", "stg_extra"}),
+    ("models/staging/", {"stg_campaigns", "stg_leads", "stg_sends", "stg_extra"}),
 ])
 def test_a_path_selection_covers_built_in_and_project_models(tmp_path, selection, expected):
     root = project(tmp_path)

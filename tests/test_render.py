@@ -79,7 +79,7 @@ def test_build_order_and_selection(project_root):
                                                         "segment_campaign_daily", "segment_performance_daily",
                                                         "segment_performance", "send_problems", "segment_set_sends_daily",
                                                         "workspace_performance_hourly"}
-    assert select(models, "staging/", models_dir) == {"stg_leads", "stg_sends"}
+    assert select(models, "staging/", models_dir) == {"stg_campaigns", "stg_leads", "stg_sends"}
     assert select(models, "segments stg_leads", models_dir) == {"segments", "stg_leads"}
     assert build_order({}) == []
 

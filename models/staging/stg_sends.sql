@@ -20,9 +20,9 @@ select
     cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
     cl.variant,
-    cl.campaign_id is null or c.id is not null as campaign_known
+    cl.campaign_id is null or c.campaign_id is not null as campaign_known
 from {{ source('campaign_leads') }} as cl
-left join {{ source('campaigns') }} as c on c.id = cl.campaign_id
+left join {{ ref('stg_campaigns') }} as c on c.campaign_id = cl.campaign_id
 where cl.sent
 {% else %}
 -- No campaign sources: each lead whose metadata has a sent_at is one send (SPEC §5).

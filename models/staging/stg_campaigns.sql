@@ -1,0 +1,21 @@
+{{ config(schema='staging', materialized='view') }}
+
+-- One row per campaign. Its id must be unique (a test in internal.yml): stg_sends joins each
+-- send to its campaign, so a repeated id would count every send of that campaign once per row.
+{% if source_exists('campaigns') %}
+select
+    id                                  as campaign_id,
+    workspace_id,
+    name                                as campaign_name,
+    segment_id,
+    sent_at
+from {{ source('campaigns') }}
+{% else %}
+select
+    cast(null as bigint)                as campaign_id,
+    cast(null as bigint)                as workspace_id,
+    cast(null as varchar)               as campaign_name,
+    cast(null as bigint)                as segment_id,
+    cast(null as timestamp)             as sent_at
+where false
+{% endif %}
