@@ -26,7 +26,7 @@ from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
 from .interrupt import stoppable, watch
 from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
-from .project import PROJECT_FILE
+from .project import CONTRACT_SOURCES, PROJECT_FILE
 from .publish import BuildFile
 from .render import unread_vars
 from .source_types import sends_from_metadata
@@ -89,6 +89,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     target.write_compiled(project, plan.models.values())
     progress = Progress(echo)
     warn_unread_vars(plan, progress)
+    warn_unread_sources(plan, progress)
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
@@ -151,6 +152,18 @@ def warn_unread_vars(plan: Plan, progress: Progress) -> None:
     the closest var that is read — `attribtion: campaign` would otherwise change nothing."""
     for name, hint in unread_vars(plan.renderer, plan.models, plan.project.vars):
         progress.node("var", name, "WARN", 0.0, message=f"vars.{name} is set, but no model reads it{hint}")
+
+
+def warn_unread_sources(plan: Plan, progress: Progress) -> None:
+    """A source in project.yml that no model reads, and no contract table, is a warning
+    naming the closest one that is: `leeds: {path: …}` would otherwise leave the seed leads
+    in every figure."""
+    read = {name for model in plan.models.values() for name in model.sources}
+    known = read | set(CONTRACT_SOURCES)
+    for name in plan.project.sources:
+        if name not in known:
+            progress.node("source", name, "WARN", 0.0,
+                          message=f"sources.{name} is set, but no model reads it{did_you_mean(name, sorted(known))}")
 
 
 def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:

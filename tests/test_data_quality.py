@@ -31,7 +31,7 @@ def warnings(stdout: str) -> dict[str, tuple[str, str]]:
     lines = stdout.splitlines()
     found = {}
     for i, line in enumerate(lines):
-        match = re.match(r"WARN\s+(test|var)\s+(\S+)\s+\S+s\s+(.*)$", line)
+        match = re.match(r"WARN\s+(test|var|source)\s+(\S+)\s+\S+s\s+(.*)$", line)
         if match:
             example = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith(" ") else ""
             found[match.group(2)] = (match.group(3), example)
@@ -132,6 +132,20 @@ def test_a_send_without_a_send_time_is_shown_with_its_columns(tmp_path, cli):
                          f"campaign_workspace_id=3, lead_id={untimed[0]['lead_id']}, sent_at=NULL")
 
 
+def test_a_repeated_campaign_id_stops_the_run_before_it_counts_sends_twice(tmp_path, cli):
+    """Each send joins its campaign by id: a second row with campaign 10's id (say, an export
+    appended twice) would count every send of campaign 10 twice, so the run fails and names it."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    run(cli, root)
+    published = (root / "out.duckdb").read_bytes()
+    write_csv(root / "seeds" / "campaigns.csv", list(CAMPAIGNS[0]), [*CAMPAIGNS, {**CAMPAIGNS[0], "name": "again"}])
+    result = cli("run", "--project-dir", root, *AS_OF)
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: 1 data test failed, nothing published: unique_stg_campaigns_campaign_id "
+                             "(1 failing row, e.g. campaign_id=10, n=2)\n")
+    assert (root / "out.duckdb").read_bytes() == published
+
+
 def test_an_empty_leads_source_warns_and_every_send_is_unknown(tmp_path, cli):
     root = make_project(tmp_path / "p", leads=[], campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
     found = warnings(run(cli, root))
@@ -193,6 +207,23 @@ def test_a_var_no_model_reads_is_named_with_the_closest(tmp_path, cli):
     # lookback_days is read only by an incremental run, which this first run is not: still read
     assert "lookback_days" not in found
     assert ", 2 warnings in " in out.splitlines()[-1]
+
+
+def test_a_source_no_model_reads_is_named_with_the_closest(tmp_path, cli):
+    """`leeds:` for `leads:` would leave the seed leads in every figure; a project's own source
+    read by its own model, and an optional contract source (workspaces), are not warned of."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    write_csv(root / "data" / "regions.csv", ["code"], [{"code": "EU"}])
+    write_csv(root / "data" / "workspaces.csv", ["id", "name"], [{"id": 1, "name": "one"}])
+    config = yaml.safe_load((root / "project.yml").read_text())
+    config["sources"] = {**config.get("sources", {}), "leeds": {"path": "seeds/leads.csv"},
+                         "regions": {"path": "data/regions.csv"}, "workspaces": {"path": "data/workspaces.csv"}}
+    (root / "project.yml").write_text(yaml.safe_dump(config))
+    (root / "models" / "region_codes.sql").write_text("select code from {{ source('regions') }}\n")
+    out = run(cli, root)
+    found = warnings(out)
+    assert found["leeds"] == ("sources.leeds is set, but no model reads it (did you mean 'leads'?)", "")
+    assert not {"regions", "workspaces"} & set(found)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,8 @@ def test_engine_defaults_to_duckdb_and_takes_a_name_or_a_mapping():
 
 
 @pytest.mark.parametrize("value, message", [
-    ({"type": "flink"}, "engine.type must be one of duckdb, spark, got 'flink'"),
+    ({"type": "flink"}, "engine.type: must be one of duckdb, spark, got 'flink'"),
+    ({"type": "sprak"}, "engine.type: must be one of duckdb, spark, got 'sprak' (did you mean 'spark'?)"),
     ({"type": "spark", "mastr": "local[2]"}, "unknown key 'mastr' (did you mean 'master'?)"),
     ({"type": "spark", "conf": ["a"]}, "engine.conf must be a mapping"),
     ({"type": "duckdb", "master": "local[2]"}, "engine.master applies to type spark only"),
@@ -41,8 +42,19 @@ def test_bad_engine_settings_are_one_line_naming_the_key(value, message):
 def test_unknown_engine_option_value(tmp_path, cli):
     root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
     result = cli("run", "--project-dir", root, "--engine", "sparkk")
-    assert result.exit_code == 2 and "--engine must be one of duckdb, spark, got 'sparkk'" in result.stderr
+    assert result.exit_code == 2 and "--engine must be one of duckdb, spark, got 'sparkk' (did you mean 'spark'?)" in result.stderr
     assert not (root / "out.duckdb").exists()
+
+
+def test_an_engine_typo_in_project_yml_names_its_line(tmp_path, cli):
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    text = (root / "project.yml").read_text()
+    (root / "project.yml").write_text(text + "engine: sprak\n")
+    result = cli("run", "--project-dir", root)
+    line = len(text.splitlines()) + 1
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {root / 'project.yml'}:{line}: engine.type: must be one of duckdb, spark, got 'sprak' "
+           "(did you mean 'spark'?)\n")
 
 
 def test_spark_without_pyspark_is_one_line_exit_2(tmp_path, cli, monkeypatch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..suggest import check_keys
+from ..suggest import check_keys, did_you_mean
 
 ENGINE_TYPES = ("duckdb", "spark")
 SPARK_KEYS = {"type", "master", "conf", "external"}
@@ -41,7 +41,8 @@ def parse_engine(value, where: str, override: str | None = None) -> EngineConfig
     if override is None:
         return config
     if override not in ENGINE_TYPES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINE_TYPES)}, got {override!r}")
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINE_TYPES)}, got {override!r}"
+                          f"{did_you_mean(override, ENGINE_TYPES)}")
     return EngineConfig(type=override, master=config.master, conf=config.conf, external=config.external)
 
 
@@ -55,7 +56,8 @@ def _parse(value, where: str) -> EngineConfig:
     check_keys(value, SPARK_KEYS, f"{where}: engine", ConfigError)
     kind = value.get("type")
     if kind not in ENGINE_TYPES:
-        raise ConfigError(f"{where}: engine.type must be one of {', '.join(ENGINE_TYPES)}, got {kind!r}")
+        raise ConfigError(f"{where}: engine.type: must be one of {', '.join(ENGINE_TYPES)}, got {kind!r}"
+                          f"{did_you_mean(kind, ENGINE_TYPES)}")
     if kind == "duckdb":
         extra = sorted(set(value) - {"type"})
         if extra:
