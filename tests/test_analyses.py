@@ -358,6 +358,12 @@ def test_export_leads_of_the_top_segments(project, tmp_path):
     csv_rows = list(csv.DictReader(io.StringIO(segpipe(project, "export", "leads", "--top", "2",
                                                        *window_args("--rank-by", "wilson")).stdout)))
     assert {int(r["lead_id"]): [int(x) for x in r["segment_ids"].split(";")] for r in csv_rows} == expected
+    # a whole score as the leads file writes it (80, not 80.0), on stdout and in a file alike
+    written_csv = tmp_path / "leads.csv"
+    segpipe(project, "export", "leads", "--top", "2", *window_args("--rank-by", "wilson", "--output", written_csv))
+    for listed in (csv_rows, list(csv.DictReader(written_csv.open()))):
+        assert {int(r["lead_id"]): r["score"] for r in listed} == {
+            k: "" if LEAD_BY_ID[k]["score"] is None else str(LEAD_BY_ID[k]["score"]) for k in expected}
     xlsx = tmp_path / "leads.xlsx"
     segpipe(project, "export", "leads", "--top", "2", *window_args("--rank-by", "wilson", "--format", "xlsx",
                                                                     "--output", xlsx))

@@ -59,7 +59,11 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
     def as_listed(expression: str) -> str:
         return expression if list_separator is None else f"array_to_string({expression}, {quote_str(list_separator)})"
 
-    listed = {"tags": as_listed("l.tags"), "score": SCORE}
+    # in CSV a whole score is written as the integer it is (90, not DuckDB's 90.0), as `segpipe leads` shows it
+    score = SCORE if list_separator is None else (
+        f"case when {SCORE} = trunc({SCORE}) and abs({SCORE}) < 1e15 then cast(cast({SCORE} as bigint) as varchar) "
+        f"else cast({SCORE} as varchar) end")
+    listed = {"tags": as_listed("l.tags"), "score": score}
     attributes = [f"any_value({listed.get(c, 'l.' + quote_ident(c))}) as {quote_ident(c)}" for c in LEAD_COLUMNS[1:]]
     sql = f"""
         with ranked(segment_id, rank) as (values {ids})
