@@ -141,8 +141,8 @@ def test_a_repeated_campaign_id_stops_the_run_before_it_counts_sends_twice(tmp_p
     write_csv(root / "seeds" / "campaigns.csv", list(CAMPAIGNS[0]), [*CAMPAIGNS, {**CAMPAIGNS[0], "name": "again"}])
     result = cli("run", "--project-dir", root, *AS_OF)
     assert result.exit_code == 1
-    assert result.stderr == ("Error: 1 data test failed, nothing published: unique_stg_campaigns_campaign_id "
-                             "(1 failing row, e.g. campaign_id=10, n=2)\n")
+    assert result.stderr == ("Error: 1 data test failed, nothing published: unique_stg_campaigns_workspace_id_campaign_id "
+                             "(1 failing row, e.g. workspace_id=1, campaign_id=10, n=2)\n")
     assert (root / "out.duckdb").read_bytes() == published
 
 

@@ -1,7 +1,8 @@
 {{ config(schema='staging', materialized='view') }}
 
--- One row per campaign. Its id must be unique (a test in internal.yml): stg_sends joins each
--- send to its campaign, so a repeated id would count every send of that campaign once per row.
+-- One row per campaign. Its id must be unique within its workspace (a test in internal.yml):
+-- the marts keep the campaign row of the send's workspace, so a campaign listed twice there
+-- would count every send of that campaign twice.
 {% if source_exists('campaigns') %}
 select
     id                                  as campaign_id,
