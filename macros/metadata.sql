@@ -14,5 +14,15 @@ case when nullif(trim(json_extract_string(metadata, '$.{{ key }}')), '') is not 
 {%- endmacro %}
 
 {% macro metadata_timestamp(key) -%}
-cast(cast(nullif(trim(json_extract_string(metadata, '$.{{ key }}')), '') as timestamptz) at time zone 'UTC' as timestamp)
+{{ utc_timestamp("nullif(trim(json_extract_string(metadata, '$." ~ key ~ "')), '')") }}
+{%- endmacro %}
+
+{#- A time's text as a naive UTC timestamp, a zone or offset converted and a naive time read as
+    UTC. DuckDB 1.5.5's cast keeps the zone of a value naming one (Europe/Paris) for the naive
+    values after it: values naming a zone, the only ones holding '/', are cast in their own
+    branch (source_types.utc_time is the same for sources). -#}
+{% macro utc_timestamp(text) -%}
+case when {{ text }} like '%/%'
+    then cast(cast({{ text }} as timestamptz) at time zone 'UTC' as timestamp)
+    else cast(cast({{ text }} as timestamptz) at time zone 'UTC' as timestamp) end
 {%- endmacro %}

@@ -51,8 +51,9 @@ FRACTION_TYPES = ("FLOAT", "DOUBLE", "REAL")
 #: A UTC offset is ±18:00 at most: Java's limit (Spark refused '+19:00', DuckDB read it).
 INTEGER_FORM = " *[+-]?[0-9]+([.]0*)? *"  # 2.0 too: pandas writes a nullable integer column so
 NUMBER_FORM = " *([+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?|(?i:[+-]?inf(inity)?|nan)) *"
-TIMESTAMP_FORM = (" *[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9]([.][0-9]+)?)?"
-                  "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?| UTC| GMT| [A-Za-z_]+/[A-Za-z0-9_/+-]+)?)? *")
+#: A zone or offset follows the seconds: DuckDB refuses '10:00+02' and '10:00 Europe/Paris'.
+TIMESTAMP_FORM = (" *[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]([01]?[0-9]|2[0-3]):[0-5]?[0-9](:[0-5]?[0-9]([.][0-9]+)?"
+                  "(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?| UTC| GMT| [A-Za-z_]+/[A-Za-z0-9_/+-]+)?)?)? *")
 #: Why a value holding a NUL character is refused, and what to do
 NUL_HINT = "a NUL character (\\x00) is no text; remove it (a file full of them is UTF-16: save it as UTF-8)"
 #: SPEC §5: what the fallback reads from a send's leads.metadata (macros/metadata.sql), by type
@@ -97,6 +98,16 @@ def metadata_problem(value, zoned: str = "TIMESTAMPTZ", matches=full_match) -> s
     return f"CASE {' '.join(cases)} END"
 
 
+def utc_time(text: str) -> str:
+    """SQL (DuckDB): a time's text as a naive UTC TIMESTAMP (a zone or offset converted, naive
+    read as UTC). DuckDB 1.5.5's cast keeps the zone of a value naming one (Europe/Paris) for
+    the naive values after it, which it then reads in that zone: values naming a zone (the
+    only ones holding '/') are cast in their own CASE branch, so their zone reaches no other.
+    macros/metadata.sql's utc_timestamp is the same for the metadata fallback."""
+    cast = f"CAST(CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    return f"CASE WHEN {text} LIKE '%/%' THEN {cast} ELSE {cast} END"
+
+
 def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
     """SQL turning `column` of raw_type into target; a bad value fails the load.
     With strict=False a bad boolean, number or time is NULL instead, so TRY() can find it."""
@@ -123,11 +134,10 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
         whole = full_match(col, INTEGER_FORM) if text else f"{col} = trunc({col})"
         digits = f"CASE WHEN contains({col}, '.') THEN split_part({col}, '.', 1) ELSE {col} END" if text else col
         return _checked(col, cleaned, whole, f"CAST({digits} AS {target})", "a whole number", strict)
-    zoned = f"CAST(CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     if target == "TIMESTAMP" and text:  # DuckDB reads '24:00:00' as the next day, Spark refuses it
-        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), zoned, "a time", strict)
+        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), utc_time(cleaned), "a time", strict)
     if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
-        return zoned
+        return f"CAST(CAST({col} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     if target in FRACTION_TYPES and text:  # DuckDB reads '1_000' as 1000, Spark refuses it
         return _checked(col, cleaned, full_match(col, NUMBER_FORM), f"CAST({cleaned} AS {target})", "a number", strict)
     return f"CAST({cleaned} AS {target})"
@@ -194,7 +204,7 @@ def accepted_forms(type_: str) -> str:
     if type_ == "BOOLEAN":
         return "true/false, t/f, yes/no, y/n or 1/0"
     if type_.startswith("TIMESTAMP") or type_ == "DATE":
-        return "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
+        return "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"
     if type_ in INTEGER_TYPES:
         return "a whole number such as 42"
     if type_ in FRACTION_TYPES or type_.startswith("DECIMAL") or type_.startswith("NUMERIC"):

@@ -5,9 +5,11 @@ naming the real line, the reason and what the column accepts."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import time
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -73,7 +75,7 @@ def test_a_10_mb_field_names_its_real_line_and_duckdbs_reason(root):
 
 @pytest.mark.parametrize("seed, column, value, forms", [
     ("campaign_leads", "sent_at", "next tuesday",
-     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"),
+     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"),
     ("leads", "score", "ninety", "a number such as 72.5"),
     ("campaign_leads", "opened", "maybe", "true/false, t/f, yes/no, y/n or 1/0"),
     ("leads", "workspace_id", "one", "a whole number such as 42"),
@@ -305,11 +307,14 @@ def test_a_gzip_csv_loads_and_its_values_are_checked(published):
     ("campaign_leads", "sent_at", "infinity", "TIMESTAMP", None),           # DuckDB's cast: 9999-12-31
     ("campaigns", "sent_at", "2025/01/01", "TIMESTAMP", None),              # DuckDB's cast: 2025-01-01
     ("leads", "created_at", "2025-01-05T10:00:00+19:00", "TIMESTAMP", None),  # DuckDB's cast: 2025-01-04 15:00
-], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes", "offset-past-18h"])
+    ("leads", "created_at", "2025-01-05 10:00+02:00", "TIMESTAMP", None),     # DuckDB's cast refuses it
+    ("campaigns", "sent_at", "2025-01-05 10:00 Europe/Paris", "TIMESTAMP", None),  # so does DuckDB's
+], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes", "offset-past-18h",
+        "offset-without-seconds", "zone-without-seconds"])
 def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed, column, value, type_, forms):
     """SPEC §11: each engine's cast reads forms the other refuses; both take only source_types.NUMBER_FORM and
     TIMESTAMP_FORM (test_spark.py checks Spark gives the same message)."""
-    forms = forms or "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
+    forms = forms or "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"
     assert_bad_value(published, seed, column, value, f"{type_} — it takes {forms}")
 
 
@@ -324,3 +329,23 @@ def test_the_number_and_time_forms_both_engines_read_still_load(root):
         got = con.execute("select score::varchar, created_at::varchar from src.leads order by id limit 5").fetchall()
     assert got == [("60.5", "2025-01-02 01:30:00"), ("5.0", "2025-03-01 01:02:03"), ("100.0", "2025-01-01 12:00:00.5"),
                    ("nan", "2025-01-01 17:00:00"), ("-inf", "2025-01-01 12:00:00")]  # Etc/GMT+5 is UTC−5
+
+
+def test_naive_times_after_one_naming_a_zone_are_still_read_as_utc(root):
+    """DuckDB 1.5.5's cast read the naive times after '… Europe/Paris' in Paris time (an hour off in
+    winter, two in summer), silently: each value is read by its own zone, a naive one as UTC."""
+    leads = root / "seeds" / "leads.csv"
+    count = len(python_rows(leads.read_bytes()))
+    naive = [dt.datetime(2025, 1 + i % 12, 1 + i % 28, i % 24, 7, 9) for i in range(count)]
+    texts = {i: t.isoformat(sep=" ") for i, t in enumerate(naive)}
+    zoned = {0: "Europe/Paris", 3: "America/New_York", 6: "Asia/Kolkata"}
+    for i, zone in zoned.items():
+        texts[i] += f" {zone}"
+    set_values(leads, texts, "created_at")
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    expected = [t.replace(tzinfo=ZoneInfo(zoned[i])).astimezone(dt.timezone.utc).replace(tzinfo=None)
+                if i in zoned else t for i, t in enumerate(naive)]
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        got = [row[0] for row in con.execute("select created_at from src.leads order by id").fetchall()]
+    assert expected[0] != naive[0] and got == expected

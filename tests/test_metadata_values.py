@@ -9,13 +9,14 @@ import json
 import shutil
 import sqlite3
 
+import duckdb
 import pytest
 import yaml
 
 from tests.conftest import LEAD_COLUMNS, make_project, run_segpipe, write_csv
 
 AS_OF = "2025-01-31"
-TIMES = "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"
+TIMES = "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"
 FLAGS = "true/false, t/f, yes/no, y/n or 1/0"
 #: lead id → metadata. In the 30 days to AS_OF: leads 1-4 are sent, 1, 2 and 4 opened,
 #: 1 replied, 3 bounced; only lead 2 says whether it was clicked (it was). Leads 5 and 6
@@ -157,3 +158,15 @@ def test_a_blank_clicked_or_converted_is_not_tracked_as_in_a_csv(tmp_path):
     assert (clicks["leads_sent"], clicks["clicked"], clicks["click_rate"]) == (4, 1, 1.0)
     conversions = top(root, "--metric", "conversion_rate")
     assert (conversions["converted"], conversions["conversion_rate"]) == (0, None)
+
+
+def test_naive_send_times_after_one_naming_a_zone_are_read_as_utc(tmp_path):
+    """DuckDB 1.5.5's cast read the naive times after '… Europe/Paris' in Paris time."""
+    metadata = {1: {"sent_at": "2025-01-10 10:00:00 Europe/Paris"},
+                **{lead: {"sent_at": f"2025-01-{10 + lead} 10:00:00"} for lead in range(2, 8)}}
+    root = make_project(tmp_path / "proj", leads=leads(metadata), segments=[{"id": 1, "name": "Everyone"}],
+                        with_campaigns=False)
+    assert run(root).returncode == 0
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        hours = con.execute("select hour::varchar, leads_sent from segment_performance_hourly order by hour").fetchall()
+    assert hours == [("2025-01-10 09:00:00", 1)] + [(f"2025-01-{10 + lead} 10:00:00", 1) for lead in range(2, 8)]

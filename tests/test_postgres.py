@@ -250,7 +250,7 @@ def test_missing_required_column(cli, published_pg_project, app_db):
     ("ALTER TABLE app.sends_v2 ALTER COLUMN replied_at TYPE text; "
      "UPDATE app.sends_v2 SET replied_at = 'soon' WHERE id = 42",
      "row with id 42, column 'replied_at': cannot read 'soon' as TIMESTAMP — it takes "
-     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC)"),
+     "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"),
 ])
 def test_value_that_does_not_fit_names_the_row(cli, published_pg_project, app_db, change, message):
     pg_execute(app_db, f"DROP TABLE IF EXISTS app.sends_v2; "
