@@ -131,3 +131,22 @@ def test_a_host_that_does_not_resolve_is_a_one_line_usage_error(served_project):
                        timeout=30)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("Error: cannot listen on no-such-host.invalid:1: ") and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("content,line,character", [
+    ("ok: all\nsk_t\u00ebam: [1]\n", 2, "a non-ASCII character (U+00EB) at character 5"),
+    ('ok: all\n\n"sk team": [1]\n', 3, "a space at character 3"),
+    ('"sk\\tteam": all\n', 1, "a tab at character 3"),
+    ('ok: all\n"sk_team\\x07": all\n', 2, "a control character (U+0007) at character 8"),
+    ("sk_team_a\u200b: [1]\n", 1, "a non-ASCII character (U+200B) at character 10"),  # pasted with a zero-width space
+])
+def test_a_token_a_header_cannot_carry_is_refused_at_start(served_project, tmp_path, content, line, character):
+    """A browser refuses to send such a token (fetch throws), curl sends bytes no token matches:
+    serve would start and then answer 401 to a token the file grants. The message names its line."""
+    path = tmp_path / "tokens.yml"
+    path.write_text(content, encoding="utf-8")
+    done = run_segpipe("serve", "--project-dir", served_project, "--tokens", path, "--port", "1")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (f"Error: --tokens: {path}:{line}: the token has {character}, which an 'Authorization: "
+                           "Bearer' header cannot carry; use printable ASCII only (letters, digits, punctuation, "
+                           "no spaces), e.g. 'sk_team_a_5f2c9e'\n")

@@ -72,7 +72,8 @@ class Tokens:
         if not isinstance(document, dict) or not document:
             raise ConfigError(f"--tokens: {path} must map each token to a list of workspace ids or to 'all', "
                               "e.g. 'sk_team_a: [1]'")
-        return cls({_token(path, token): _scope(f"{path}:{lines[token]}" if token in lines else str(path), token, value)
+        where = {token: f"{path}:{lines[token]}" if token in lines else str(path) for token in document}
+        return cls({_token(where[token], token): _scope(where[token], token, value)
                     for token, value in document.items()})
 
     def scope_of(self, presented: str) -> tuple[bool, Scope | None]:
@@ -90,11 +91,27 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
-def _token(path: Path, token) -> str:
-    if not isinstance(token, str) or not token.strip() or token != token.strip():
-        raise ConfigError(f"--tokens: {path}: a token must be a non-empty string without surrounding spaces, "
-                          f"got {token!r}")
+def _token(where: str, token) -> str:
+    """`where`: the file and the token's line. A token travels in an `Authorization: Bearer`
+    header, which carries printable ASCII only: a token with a space, a tab or an accent could
+    never be sent (a browser's fetch refuses it), so the file is refused at start rather than
+    that token failing on every request."""
+    if not isinstance(token, str) or not token:
+        raise ConfigError(f"--tokens: {where}: a token must be a non-empty string, got {token!r}")
+    bad = next((i for i, c in enumerate(token) if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise ConfigError(f"--tokens: {where}: the token has {_character(token[bad])} at character {bad + 1}, which an "
+                          "'Authorization: Bearer' header cannot carry; use printable ASCII only (letters, digits, "
+                          "punctuation, no spaces), e.g. 'sk_team_a_5f2c9e'")
     return token
+
+
+def _character(c: str) -> str:
+    """A character a header cannot carry, named without writing it (a newline would split the message)."""
+    if c in " \t":
+        return "a space" if c == " " else "a tab"
+    kind = "a control character" if c < " " or c == "\x7f" else "a non-ASCII character"
+    return f"{kind} (U+{ord(c):04X})"
 
 
 def _scope(path: str, token: str, value) -> Scope | None:
