@@ -279,3 +279,24 @@ def test_a_segment_page_shows_its_best_hour_and_its_ab_variants(server, browser)
             else:
                 word = "differs" if variant["p_adjusted"] < 0.05 else "not significant"
                 assert verdict.startswith(f"{word} (p = ")
+
+
+def test_a_token_the_browser_cannot_send_asks_for_it_again(server, browser):
+    """fetch throws a TypeError for a header value outside ISO-8859-1 (here a Polish ł typed
+    for an l): the widget asks for the token again and says why, as for a token the server
+    refused, rather than showing the exception; a good token then shows the card."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{server.base_url}/?as_of={AS_OF}")
+    browser.execute_script("sessionStorage.clear()")  # an earlier test's token would skip the form
+    browser.refresh()
+    wait_ready(browser, "#token-form")
+    browser.find_element(By.ID, "token").send_keys("tok-a\u0142l", Keys.ENTER)
+    wait_ready(browser, "#token-form[data-rejected]")
+    assert browser.find_element(By.ID, "token-help").text == \
+        "Your browser cannot send that token: a token holds only letters, digits and punctuation " \
+        "(printable ASCII). Check it and try again."
+    assert not browser.find_elements(By.CSS_SELECTOR, "[role=alert]")
+    browser.find_element(By.ID, "token").send_keys("tok-all", Keys.ENTER)
+    wait_ready(browser, "#top-segments")

@@ -25,6 +25,13 @@ const RANKINGS = {
 const WINDOWS = [7, 30, 90, 365];
 const LIMITS = [5, 10, 25, 100];
 const TOKEN_KEY = "segpipe-token";
+/* A token travels in an "Authorization: Bearer" header, so it holds printable ASCII only (serve
+   refuses any other token at start). fetch throws a TypeError for one outside ISO-8859-1 and
+   the server knows none of the rest, so such a token is asked for again, as one it refused. */
+const SENDABLE = /^[!-~]+$/;
+const REJECTED = "The server did not accept that token. Check it and try again.";
+const UNSENDABLE = "Your browser cannot send that token: a token holds only letters, digits and punctuation "
+  + "(printable ASCII). Check it and try again.";
 const main = document.getElementById("main");
 
 class Unauthorized extends Error {}
@@ -110,6 +117,7 @@ async function api(path, params = {}) {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined));
   const headers = { Accept: "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token && !SENDABLE.test(token)) throw new Unauthorized(UNSENDABLE);
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch(`api/${path}${query.toString() ? "?" + query : ""}`, { headers });
   if (response.status === 401) throw new Unauthorized();
@@ -122,6 +130,7 @@ async function api(path, params = {}) {
   return body;
 }
 
+/* `rejected`: why the last token failed (REJECTED, UNSENDABLE), or false for the first ask. */
 function tokenForm(retry, rejected) {
   const input = el("input", { id: "token", type: "password", autocomplete: "off", required: true,
                               "aria-describedby": "token-help" });
@@ -133,8 +142,7 @@ function tokenForm(retry, rejected) {
     } },
     el("h1", { tabindex: "-1" }, "API token needed"),
     el("p", { id: "token-help" }, rejected
-      ? "The server did not accept that token. Check it and try again."
-      : "This server only answers with a token. It is kept in this browser tab only."),
+      || "This server only answers with a token. It is kept in this browser tab only."),
     el("label", { for: "token" }, "Token"), input,
     el("button", { type: "submit" }, "Show segments"));
   main.replaceChildren(form);
@@ -155,7 +163,7 @@ async function guarded(view) {
     if (error instanceof Unauthorized) {
       const hadToken = Boolean(sessionStorage.getItem(TOKEN_KEY));
       sessionStorage.removeItem(TOKEN_KEY);
-      tokenForm(() => guarded(view), hadToken);
+      tokenForm(() => guarded(view), hadToken && (error.message || REJECTED));
     } else {
       showError(main, error);
     }
