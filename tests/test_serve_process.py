@@ -26,6 +26,40 @@ def test_without_tokens_it_listens_on_loopback_and_says_so(served_project, tmp_p
         server.stop()
 
 
+LOOPBACK_ONLY = ("without --tokens, serve answers only requests to localhost, 127.x.x.x or [::1] (any port): another "
+                 "host name pointing here may be a web page's DNS rebinding; open it by one of those names, or start "
+                 "serve with --tokens")
+
+
+def test_without_tokens_it_answers_only_this_machines_host_names(served_project, tmp_path):
+    """DNS rebinding: a page on evil.example that points its own name at 127.0.0.1 could read a
+    loopback serve from the user's browser, which still sends `Host: evil.example`. Every worker
+    (the setting reaches them through the environment) answers it 403; this machine's names pass."""
+    server = ServeProcess("--project-dir", served_project, "--workers", "2", log_dir=tmp_path)
+    try:
+        assert "answers only requests to localhost, 127.x.x.x or [::1]" in server.log()
+        url, port = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}", server.port
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", "127.0.0.1", "LOCALHOST", "127.1.2.3:80",
+                     f"[::1]:{port}", "[::1]"):
+            assert get(url, headers={"Host": host})[0] == 200, host
+        for host in ("evil.example", f"evil.example:{port}", "localhost.evil.example", "127.0.0.1.evil.example",
+                     "[::2]", "", *["evil.example"] * 4):
+            status, headers, body = get(url, headers={"Host": host})
+            assert (status, body) == (403, {"detail": LOOPBACK_ONLY}), host
+            assert headers["x-content-type-options"] == "nosniff"  # through the access log's middleware
+        assert get(server.base_url + "/", headers={"Host": "evil.example"})[0] == 403  # the widget's page too
+        assert '"GET /api/dashboard/top-segments?as_of=2025-01-31 HTTP/1.1" 403' in server.log()
+    finally:
+        server.stop()
+
+
+def test_with_tokens_any_host_name_is_answered(server):
+    """The token protects the API (a rebinding page has none), so a proxy's own host name is fine."""
+    url = f"{server.base_url}/api/segments"
+    assert get(url, "tok-all", headers={"Host": "dashboard.example"})[0] == 200
+    assert get(url, headers={"Host": "dashboard.example"})[0] == 401
+
+
 def test_workers_are_processes_that_each_answer(served_project, tmp_path):
     server = ServeProcess("--project-dir", served_project, "--workers", "2", log_dir=tmp_path)
     try:

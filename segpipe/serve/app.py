@@ -4,7 +4,8 @@ Status codes (SPEC §10): a bad parameter is 422 with the CLI's one-line message
 in `detail` (a SegpipeError the library raised, or a text that is no integer);
 an unknown segment 404; no published file yet 503; a missing or unknown token
 401 (on any /api path, one that does not exist too), a workspace outside the
-token's list 403; anything unexpected 500 with a
+token's list 403; on loopback without tokens, a Host other than this machine's
+403 (hosts.py); anything unexpected 500 with a
 one-line `detail`, its traceback in the server log only.
 """
 
@@ -28,6 +29,7 @@ from .. import __version__
 from ..errors import NoPublishedFileError, SegpipeError, UnknownSegmentError
 from .params import missing_argument, type_error
 from .routes import is_stranger, router, unauthorized
+from .hosts import ENV_LOOPBACK_HOST, LoopbackHosts
 from .snapshots import Snapshots
 from .tenancy import Tokens
 
@@ -45,8 +47,9 @@ SECURITY_HEADERS = [
 ENV_DB, ENV_TOKENS = "SEGPIPE_SERVE_DB", "SEGPIPE_SERVE_TOKENS"
 
 
-def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
-    """The app serving `database` read-only; with `tokens`, every /api request needs one."""
+def create_app(database: Path, tokens: Tokens | None = None, loopback_hosts: bool = False) -> FastAPI:
+    """The app serving `database` read-only; with `tokens`, every /api request needs one;
+    with `loopback_hosts`, only requests to localhost, 127.x.x.x or [::1] are answered."""
     snapshots = Snapshots(database)
 
     @asynccontextmanager
@@ -71,6 +74,8 @@ def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
     app.add_api_route("/", widget, methods=["GET"], include_in_schema=False)
     app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if loopback_hosts:
+        app.add_middleware(LoopbackHosts)  # inside AccessLog: its 403 is logged and gets the security headers
     app.add_middleware(AccessLog)
     return app
 
@@ -78,7 +83,8 @@ def create_app(database: Path, tokens: Tokens | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app for `uvicorn --factory` (one per worker process of `segpipe serve --workers N`)."""
     tokens = os.environ.get(ENV_TOKENS)
-    return create_app(Path(os.environ[ENV_DB]), Tokens.load(Path(tokens)) if tokens else None)
+    return create_app(Path(os.environ[ENV_DB]), Tokens.load(Path(tokens)) if tokens else None,
+                      loopback_hosts=os.environ.get(ENV_LOOPBACK_HOST) == "1")
 
 
 async def healthz(request: Request) -> JSONResponse:

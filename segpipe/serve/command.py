@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .app import ENV_DB, ENV_TOKENS
+from .hosts import ENV_LOOPBACK_HOST
 from .tenancy import Tokens
 
 LOOPBACK = "127.0.0.1"
@@ -72,9 +73,10 @@ def serve_command(echo, *, project_dir: Path | None = None, db: str | None = Non
     check_listen(host, port)
     echo(f"segpipe serve: {database} at http://{host if ':' not in host else f'[{host}]'}:{port}/ "
          f"(API docs at /docs), {workers} worker{'s' if workers != 1 else ''}")
-    if tokens is None and is_loopback(host):
+    loopback_hosts = tokens is None and is_loopback(host)
+    if loopback_hosts:
         echo("No --tokens: every request sees every workspace, so serve listens on this machine only "
-             "(--host to change).")
+             "(--host to change) and answers only requests to localhost, 127.x.x.x or [::1] (DNS rebinding).")
     elif tokens is None:
         echo(f"Warning: no --tokens: anyone who can reach {host}:{port} sees every workspace.")
     else:
@@ -86,6 +88,10 @@ def serve_command(echo, *, project_dir: Path | None = None, db: str | None = Non
         os.environ[ENV_TOKENS] = str(Path(tokens).resolve())
     else:
         os.environ.pop(ENV_TOKENS, None)
+    if loopback_hosts:
+        os.environ[ENV_LOOPBACK_HOST] = "1"
+    else:
+        os.environ.pop(ENV_LOOPBACK_HOST, None)
     uvicorn.run("segpipe.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                 log_config=log_config(), access_log=False, server_header=False, proxy_headers=True,
                 forwarded_allow_ips="127.0.0.1")
