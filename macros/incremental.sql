@@ -5,14 +5,17 @@
   every send that comes later, and those went uncounted until a --full-refresh. Every table that sums
   the sends (macros/sends.sql) uses it, so they all recompute the same days. In a build a
   slice at a time (config `batches`), the slice's first day. A literal, not a subquery: DuckDB skips Parquet
-  row groups only for constants.
+  row groups only for constants. An incremental run also keeps it as config `recomputes_since`: files added
+  to campaign_leads holding an older send get the model rebuilt in full (runner.py), not updated in place.
 -#}
 {% macro recompute_since(relation, day_column='day') -%}
 {%- if batch -%}
 {{ batch.start }}
 {%- elif is_incremental() -%}
-{{ literal(run_query("select coalesce(cast(least(cast(max(" ~ day_column ~ ") as date), DATE " ~ literal(var('as_of'))
-                     ~ ") - " ~ (var('lookback_days', 3) | int) ~ " as varchar), '-infinity') from " ~ relation)[0][0]) }}
+{%- set since = literal(run_query("select coalesce(cast(least(cast(max(" ~ day_column ~ ") as date), DATE "
+                                  ~ literal(var('as_of')) ~ ") - " ~ (var('lookback_days', 3) | int)
+                                  ~ " as varchar), '-infinity') from " ~ relation)[0][0]) -%}
+{{ config(recomputes_since=since) }}{{ since }}
 {%- else -%}
 '-infinity'
 {%- endif -%}

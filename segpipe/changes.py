@@ -12,6 +12,7 @@ always reloaded.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -127,13 +128,16 @@ class Changes:
     changed: set[NodeId]
     incremental: set[str]  # incremental models that may update in place
     appends: dict[str, list[str]] = field(default_factory=dict)  # source → only its new files
+    added: dict[str, list[str]] = field(default_factory=dict)  # source → files added, nothing else changed (appends too)
     removed: set[NodeId] = field(default_factory=set)  # nodes of the last run that no longer exist
     paths: dict[NodeId, list[str]] = field(default_factory=dict)  # source or seed node → the files fingerprinted
+    first_new_send: dt.datetime | None = None  # the earliest send time in the files added to campaign_leads (the runner sets it)
 
     @classmethod
     def detect(cls, plan, previous: dict[NodeId, str]) -> "Changes":
-        fps, appends, paths = {}, {}, {}
-        _fingerprint_sources(plan, previous, fps, appends, paths)
+        fps, added, paths = {}, {}, {}
+        _fingerprint_sources(plan, previous, fps, added, paths)
+        appends = {name: files for name, files in added.items() if not Loader.reads_in_place(plan.project.sources[name])}
         for name in plan.order:
             model = plan.models[name]
             doc = plan.docs.get(name)
@@ -150,6 +154,8 @@ class Changes:
                        and NodeId("basis", name) in fps and NodeId("basis", name) not in changed}
         _keep_unselected(plan, previous, changed, fps)
         overtaken = _overtaken(plan, changed)
+        if "campaign_leads" in added:  # the next run cannot tell these files from old ones
+            overtaken |= _left_with_new_sends(plan, changed)
         for name, basis in _bases(plan, fps).items():  # what it is built on, as stored; unbuilt, as it was
             built = name in plan.selected and NodeId("model", name) in changed
             kept = None if name in overtaken else previous.get(NodeId("basis", name))
@@ -157,7 +163,7 @@ class Changes:
         removed = {node for node in previous if node.is_node and node not in fps}
         if sends_from_metadata(plan.project) and NodeId("source", "campaign_leads") in removed:
             changed.add(NodeId("source", "leads"))  # its metadata is read from now on: load it again, which checks it
-        return cls(fps, changed, incremental, appends, removed, paths)
+        return cls(fps, changed, incremental, appends, added, removed, paths)
 
     @classmethod
     def everything(cls, plan, detected: "Changes") -> "Changes":
@@ -172,11 +178,18 @@ class Changes:
     def model(self, name: str) -> bool:
         return NodeId("model", name) in self.changed
 
+    def old_sends_added(self, con, since: str | None) -> bool:
+        """Whether the files added to campaign_leads hold a send before `since` (a SQL literal:
+        the first day an incremental model recomputes, config `recomputes_since`). Updated in
+        place, the model would leave that send out until a --full-refresh, so it is rebuilt in full."""
+        return (self.first_new_send is not None and since is not None
+                and con.execute(f"SELECT CAST(? AS TIMESTAMP) < TIMESTAMP {since}", [self.first_new_send]).fetchone()[0])
+
     def source(self, name: str) -> bool:
         return NodeId("source", name) in self.changed
 
 
-def _fingerprint_sources(plan, previous, fps, appends, paths) -> None:
+def _fingerprint_sources(plan, previous, fps, added, paths) -> None:
     """Sources, seeds and the sources the product computes (the segments)."""
     project = plan.project
     for name, source in project.sources.items():
@@ -188,11 +201,10 @@ def _fingerprint_sources(plan, previous, fps, appends, paths) -> None:
         fps[listing] = json.dumps(files) if files is not None else None
         old_files = json.loads(previous.get(listing) or "null")
         new_files = appended_files(old_files, files)
-        # append only if nothing but new files changed: same config, same old files (a
-        # source read in place is a view over all its files, so nothing to append)
-        if (new_files and not Loader.reads_in_place(source)
-                and previous.get(node) == source_fingerprint(source, contract, old_files)):
-            appends[name] = new_files
+        # added only if nothing but new files changed: same config, same old files (a source
+        # read in place is a view over all its files, so they are not appended to it)
+        if new_files and previous.get(node) == source_fingerprint(source, contract, old_files):
+            added[name] = new_files
     for name in project.seeds:
         seed = project.seed_source(name)
         files = source_files(seed)
@@ -232,6 +244,16 @@ def _overtaken(plan, changed) -> set[str]:
             overtaken |= {u for u in upstream[name] if u not in plan.selected
                           and plan.models[u].materialized == "incremental" and NodeId("model", u) in changed}
     return overtaken
+
+
+def _left_with_new_sends(plan, changed) -> set[str]:
+    """Incremental models on the sends that a --select run leaves unbuilt while files are added
+    to campaign_leads: the next run no longer sees those files as new, so it could not tell
+    whether they hold sends before the days it updates; it rebuilds them in full."""
+    upstream = _upstream_models(plan)
+    return {name for name in plan.order if plan.models[name].materialized == "incremental"
+            and name not in plan.selected and NodeId("model", name) in changed
+            and any("campaign_leads" in plan.models[u].sources for u in upstream[name] | {name})}
 
 
 def _upstream_models(plan) -> dict[str, set[str]]:

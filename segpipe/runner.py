@@ -22,14 +22,14 @@ import duckdb
 from . import __version__, file_views, materialize, target
 from .changes import Changes, NodeId, read_fingerprints, write_fingerprints
 from .docs import apply_comments, run_tests
-from .errors import ConfigError, DataTestError, RunError, disk_full, first_line
+from .errors import ConfigError, DataTestError, RunError, SegpipeError, disk_full, first_line
 from .interrupt import stoppable, watch
 from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
 from .project import CONTRACT_SOURCES, PROJECT_FILE
 from .publish import BuildFile
 from .render import unread_vars
-from .source_types import sends_from_metadata
+from .source_types import CONTRACT, sends_from_metadata
 from .sources import Loader
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident, without_pandas
 from .suggest import did_you_mean
@@ -261,11 +261,28 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
     for kind, name, count, seconds in loader.load_all_timed(files_of, changes.appends):
         appended = changes.appends.get(name) if kind == "source" and name not in loader.reloaded else None
         progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
+    if "campaign_leads" in changes.added:
+        changes.first_new_send = _first_new_send(con, project, loader, changes.added["campaign_leads"])
     for computed in plan.computed_sources:
         if changes.source(computed.name):
             t0 = time.perf_counter()
             rows = computed.write(con)
             progress.node("source", computed.name, "OK", time.perf_counter() - t0, rows)
+
+
+def _first_new_send(con, project, loader: Loader, files: list[str]):
+    """The earliest send time among the rows of campaign_leads' new `files` (a send without its
+    own sent_at takes its campaign's, as in stg_sends): read from those files only, so it costs
+    what they hold. Unreadable on their own (a CSV with mixed line endings loads through a
+    normalised copy): the earliest time there is, so the models are rebuilt in full."""
+    try:
+        rows = loader.typed_rows(project.sources["campaign_leads"], CONTRACT["campaign_leads"], files)
+        if "campaigns" not in project.sources:
+            return con.execute(f"SELECT min(sent_at) FROM ({rows}) WHERE sent").fetchone()[0]
+        return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)) FROM ({rows}) AS cl "
+                           "LEFT JOIN src.campaigns AS c ON c.id = cl.campaign_id WHERE cl.sent").fetchone()[0]
+    except (duckdb.Error, SegpipeError):
+        return dt.datetime.min
 
 
 def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progress) -> bool:
@@ -276,16 +293,23 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
         return False
     t0 = time.perf_counter()
     try:
-        if name in changes.incremental:
+        incremental, reason = name in changes.incremental, ""
+        if incremental:
             plan.renderer.render(model, plan.relations, incremental=True,
                                  run_query=lambda sql: con.execute(sql).fetchall())
+            since = model.config.get("recomputes_since")
+            if changes.old_sends_added(con, since):
+                day = since.strip("'")
+                incremental, reason = False, f"in full: new files hold sends before {day}"
+                plan.renderer.render(model, plan.relations)  # the full build's SQL again
+        if incremental:
             rows, message = materialize.update_incremental(con, model), "incremental"
         elif model.config.get("batches"):
             rows, slices = materialize.replace_in_batches(
                 con, model, lambda batch: plan.renderer.render(model, plan.relations, batch=batch))
-            message = f"in {plural(slices, 'slice')}"
+            message = ", ".join(filter(None, [reason, f"in {plural(slices, 'slice')}"]))
         else:
-            rows, message = materialize.replace(con, model), ""
+            rows, message = materialize.replace(con, model), reason
     except duckdb.Error as exc:
         progress.node("model", name, "ERROR", time.perf_counter() - t0)
         raise RunError(f"model {name} ({plan.project.relpath(model.path)}) failed: {first_line(exc)} — "

@@ -152,6 +152,15 @@ class Loader:
             self._check_metadata(source, target, files, columns, where)
         return rows
 
+    def typed_rows(self, source: Source, contract: dict, files: list[str]) -> str:
+        """SQL for the rows of just `files` of a file source, typed as loading them types them:
+        what an incremental run reads to judge the files it added (the views and the copied
+        table hold the others' rows too). The files loaded already, so every value converts."""
+        raw = self.raw_relation(source, files=files)
+        columns = self.raw_columns(source, raw, self.where(source), files)
+        declared = declared_types(source, contract, columns, self.where(source))
+        return f"SELECT {', '.join(typed_columns(columns, declared, contract, convert=convert, quote=quote_ident))} FROM {raw}"
+
     def _appends_alike(self, target: str, select: list[str], raw: str) -> bool:
         """Whether the table `target` has each column of the new rows, with its type: else (a new
         file with an extra column, or another type of one) appending them fails or differs from

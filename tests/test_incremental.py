@@ -275,3 +275,76 @@ def test_a_select_run_that_moves_the_daily_table_on_does_not_hide_send_problems(
             problems[db] = con.execute("select * from internal.send_problems order by send_id").fetchall()
     assert problems["out.duckdb"] == problems["full.duckdb"]
     assert [row[0] for row in problems["full.duckdb"]] == [100]
+
+
+def write_sends(path, rows) -> None:
+    """Send rows as a CSV file, or as Parquet typed as a warehouse export is, by the path's suffix."""
+    if path.suffix == ".csv":
+        write_csv(path, SEND_COLUMNS, rows)
+        return
+    text = path.with_suffix(".csv.tmp")
+    write_csv(text, SEND_COLUMNS, rows)
+    flags = ", ".join(f"{flag}::BOOLEAN AS {flag}" for flag in ("sent", "opened", "replied", "bounced", "clicked", "converted"))
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT id::BIGINT AS id, campaign_id::BIGINT AS campaign_id, lead_id::BIGINT AS lead_id, {flags}, "
+                    "sent_at::TIMESTAMP AS sent_at, replied_at::TIMESTAMP AS replied_at, variant "
+                    f"FROM read_csv('{text}', all_varchar = true)) TO '{path}' (FORMAT parquet)")
+    text.unlink()
+
+
+@pytest.fixture(params=["csv", "parquet"])
+def glob_project(request, tmp_path, cli):
+    """The sends in a glob of export files (read in place when Parquet), built as of 2025-01-31."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, segments=SEGMENTS)
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    write_sends(root / "exports" / f"sends-1.{request.param}", SENDS)
+    (root / "project.yml").write_text((root / "project.yml").read_text()
+                                      + f"sources:\n  campaign_leads: {{path: exports/sends-*.{request.param}}}\n")
+    result = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
+    assert result.exit_code == 0, result.stderr
+    return root, request.param
+
+
+def test_a_new_file_of_recent_sends_updates_only_recent_days(glob_project, cli):
+    root, fmt = glob_project
+    recent = {**SENDS[1], "id": 100, "sent_at": "2025-02-02 09:00:00"}
+    write_sends(root / "exports" / f"sends-2.{fmt}", [recent])
+    output = run_and_compare_with_full(cli, root)
+    for model in ("segment_performance_hourly", "segment_performance_daily", "segment_campaign_daily"):
+        assert re.search(rf"^OK\s+model\s+{model}\s.*incremental$", output, re.M), output
+
+
+@pytest.mark.parametrize("old_send", [
+    {"sent_at": "2025-01-05 09:00:00"},                  # its own time, weeks before the recomputed days
+    {"campaign_id": 11, "sent_at": None},                # its campaign's: "Dec founders", 2024-12-20
+], ids=["own_time", "campaign_time"])
+def test_a_new_file_with_sends_before_the_recomputed_days_rebuilds_in_full(glob_project, cli, old_send):
+    """A back-filled export adds a send older than the days an incremental run recomputes (the
+    last day minus vars.lookback_days): updated in place, the tables would leave it out until a
+    --full-refresh. They are rebuilt in full, and say why."""
+    root, fmt = glob_project
+    before = snapshot(root / "out.duckdb")
+    old = {**SENDS[1], "id": 100, "opened": True, "replied": True, **old_send}
+    write_sends(root / "exports" / f"sends-2.{fmt}", [old])
+    output = run_and_compare_with_full(cli, root)
+    for model in ("segment_performance_hourly", "segment_performance_daily", "segment_campaign_daily",
+                  "workspace_performance_hourly", "segment_set_sends_daily"):
+        line = next(line for line in output.splitlines() if f" {model} " in line)
+        assert line.startswith("OK") and "in full: new files hold sends before 2025-01-29" in line, line
+    # the send changes days the window leaves alone: an update in place would differ
+    after = snapshot(root / "full.duckdb")["segment_performance_daily"]
+    assert {row for row in after if str(row[1]) < "2025-01-29"} != \
+        {row for row in before["segment_performance_daily"] if str(row[1]) < "2025-01-29"}
+
+
+def test_a_new_file_a_select_run_left_unbuilt_still_rebuilds_the_send_tables_in_full(glob_project, cli):
+    """After a --select run that loads the new file but builds no send table, the next run no
+    longer sees the file as new: it rebuilds them in full rather than miss its old sends."""
+    root, fmt = glob_project
+    write_sends(root / "exports" / f"sends-2.{fmt}", [{**SENDS[1], "id": 100, "sent_at": "2025-01-05 09:00:00"}])
+    partial = cli("run", "--project-dir", root, "--as-of", "2025-02-02", "--select", "stg_sends")
+    assert partial.exit_code == 0, partial.stderr
+    assert "SKIP  model  segment_performance_hourly" in partial.stdout
+    output = run_and_compare_with_full(cli, root)
+    line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
+    assert line.startswith("OK") and "incremental" not in line, line
