@@ -175,6 +175,8 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         _load_changed_sources(con, plan, changes, progress)
         file_views.replay(con, sources=_names("source", changes.changed | changes.removed),
                           models=_names("model", changes.removed))
+        if "campaign_leads" in changes.added:  # after the replay: src.campaigns may be a view over its files
+            changes.first_new_send = _first_new_send(con, plan.project, changes.added["campaign_leads"])
         built = []
         for name in plan.order:
             if _build_model(con, plan, changes, name, progress):
@@ -261,8 +263,6 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
     for kind, name, count, seconds in loader.load_all_timed(files_of, changes.appends):
         appended = changes.appends.get(name) if kind == "source" and name not in loader.reloaded else None
         progress.node(kind, name, "OK", seconds, count, message=f"appended {plural(len(appended), 'new file')}" if appended else "")
-    if "campaign_leads" in changes.added:
-        changes.first_new_send = _first_new_send(con, project, loader, changes.added["campaign_leads"])
     for computed in plan.computed_sources:
         if changes.source(computed.name):
             t0 = time.perf_counter()
@@ -270,13 +270,13 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
             progress.node("source", computed.name, "OK", time.perf_counter() - t0, rows)
 
 
-def _first_new_send(con, project, loader: Loader, files: list[str]):
+def _first_new_send(con, project, files: list[str]):
     """The earliest send time among the rows of campaign_leads' new `files` (a send without its
     own sent_at takes its campaign's, as in stg_sends): read from those files only, so it costs
     what they hold. Unreadable on their own (a CSV with mixed line endings loads through a
     normalised copy): the earliest time there is, so the models are rebuilt in full."""
     try:
-        rows = loader.typed_rows(project.sources["campaign_leads"], CONTRACT["campaign_leads"], files)
+        rows = Loader(con, project).typed_rows(project.sources["campaign_leads"], CONTRACT["campaign_leads"], files)
         if "campaigns" not in project.sources:
             return con.execute(f"SELECT min(sent_at) FROM ({rows}) WHERE sent").fetchone()[0]
         return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)) FROM ({rows}) AS cl "

@@ -294,12 +294,21 @@ def write_sends(path, rows) -> None:
 
 @pytest.fixture(params=["csv", "parquet"])
 def glob_project(request, tmp_path, cli):
-    """The sends in a glob of export files (read in place when Parquet), built as of 2025-01-31."""
+    """The sends in a glob of export files, built as of 2025-01-31. Parquet: the campaigns too, both
+    read in place (views over the files, which a run replays after loading what changed)."""
     root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, segments=SEGMENTS)
     (root / "seeds" / "campaign_leads.csv").unlink()
     write_sends(root / "exports" / f"sends-1.{request.param}", SENDS)
-    (root / "project.yml").write_text((root / "project.yml").read_text()
-                                      + f"sources:\n  campaign_leads: {{path: exports/sends-*.{request.param}}}\n")
+    sources = f"sources:\n  campaign_leads: {{path: exports/sends-*.{request.param}}}\n"
+    if request.param == "parquet":
+        with duckdb.connect() as con:
+            con.execute(f"COPY (SELECT id::BIGINT AS id, workspace_id::BIGINT AS workspace_id, name, "
+                        f"segment_id::BIGINT AS segment_id, sent_at::TIMESTAMP AS sent_at FROM read_csv("
+                        f"'{root / 'seeds' / 'campaigns.csv'}', all_varchar = true)) TO '{root / 'exports' / 'campaigns.parquet'}' "
+                        "(FORMAT parquet)")
+        (root / "seeds" / "campaigns.csv").unlink()
+        sources += "  campaigns: {path: exports/campaigns.parquet}\n"
+    (root / "project.yml").write_text((root / "project.yml").read_text() + sources)
     result = cli("run", "--project-dir", root, "--as-of", "2025-01-31")
     assert result.exit_code == 0, result.stderr
     return root, request.param
