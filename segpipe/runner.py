@@ -300,7 +300,9 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
             since = model.config.get("recomputes_since")
             if changes.old_sends_added(con, since):
                 day = since.strip("'")
-                incremental, reason = False, f"in full: new files hold sends before {day}"
+                unread = changes.first_new_send == dt.datetime.min  # _first_new_send could not read them alone
+                incremental, reason = False, (f"in full: new files read only through a clean copy may hold sends before {day}"
+                                              if unread else f"in full: new files hold sends before {day}")
                 plan.renderer.render(model, plan.relations)  # the full build's SQL again
         if incremental:
             rows, message = materialize.update_incremental(con, model), "incremental"

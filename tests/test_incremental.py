@@ -357,3 +357,21 @@ def test_a_new_file_a_select_run_left_unbuilt_still_rebuilds_the_send_tables_in_
     output = run_and_compare_with_full(cli, root)
     line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
     assert line.startswith("OK") and "incremental" not in line, line
+
+
+def test_a_new_csv_read_only_through_a_clean_copy_rebuilds_in_full_and_says_so(tmp_path, cli):
+    """A new CSV with mixed line endings loads through a normalised copy, so its sends cannot be read
+    on their own to date them: the send tables are rebuilt in full, and the line says why."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, segments=SEGMENTS)
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    write_sends(root / "exports" / "sends-1.csv", SENDS)
+    (root / "project.yml").write_text((root / "project.yml").read_text()
+                                      + "sources:\n  campaign_leads: {path: exports/sends-*.csv}\n")
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    new = root / "exports" / "sends-2.csv"
+    write_sends(new, [{**SENDS[1], "id": 100 + i, "sent_at": "2025-02-02 09:00:00"} for i in range(3)])
+    lines = new.read_bytes().split(b"\r\n")
+    new.write_bytes(b"\r\n".join(lines[:2]) + b"\n" + b"\r\n".join(lines[2:]))  # one LF line among CRLF ones
+    output = run_and_compare_with_full(cli, root)
+    line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
+    assert "in full: new files read only through a clean copy may hold sends before 2025-01-29" in line, line
