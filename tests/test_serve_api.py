@@ -8,6 +8,7 @@ tenancy on every endpoint with tokens limited to workspaces.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import subprocess
@@ -444,6 +445,11 @@ def test_etag_gives_304_until_the_next_run(server, served_project):
     assert other[0] == 200 and other[1]["etag"] != headers["etag"]
     assert other[2] == cli_json(served_project, "top", "--as-of", AS_OF, "--metric", "open_rate")
     assert get(f"{url}&days=0", ALL, headers=tag)[0] == 422
+    # a tag forged for a bad request (the run's tag, this URL's digest) does not skip its checks either
+    path_query = f"/api/dashboard/top-segments?as_of={AS_OF}&days=0"
+    digest = hashlib.blake2b(path_query.encode(), digest_size=6).hexdigest()
+    forged = {"If-None-Match": f'{headers["etag"].rsplit("-", 1)[0]}-{digest}"'}
+    assert get(f"{server.base_url}{path_query}", ALL, headers=forged)[0] == 422
     assert get(f"{server.base_url}/api/segments/999", ALL, headers=tag)[0] == 404
 
 

@@ -26,9 +26,9 @@ def test_without_tokens_it_listens_on_loopback_and_says_so(served_project, tmp_p
         server.stop()
 
 
-LOOPBACK_ONLY = ("without --tokens, serve answers only requests to localhost, 127.x.x.x or [::1] (any port): another "
-                 "host name pointing here may be a web page's DNS rebinding; open it by one of those names, or start "
-                 "serve with --tokens")
+LOOPBACK_ONLY = ("without --tokens, serve answers only requests to localhost, *.localhost, 127.x.x.x or [::1] (any "
+                 "port): another host name pointing here may be a web page's DNS rebinding; open it by one of those "
+                 "names, or start serve with --tokens")
 
 
 def test_without_tokens_it_answers_only_this_machines_host_names(served_project, tmp_path):
@@ -37,13 +37,13 @@ def test_without_tokens_it_answers_only_this_machines_host_names(served_project,
     (the setting reaches them through the environment) answers it 403; this machine's names pass."""
     server = ServeProcess("--project-dir", served_project, "--workers", "2", log_dir=tmp_path)
     try:
-        assert "answers only requests to localhost, 127.x.x.x or [::1]" in server.log()
+        assert "answers only requests to localhost, *.localhost, 127.x.x.x or [::1]" in server.log()
         url, port = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}", server.port
         for host in (f"localhost:{port}", f"127.0.0.1:{port}", "127.0.0.1", "LOCALHOST", "127.1.2.3:80",
-                     f"[::1]:{port}", "[::1]"):
+                     f"[::1]:{port}", "[::1]", f"dashboard.localhost:{port}", "a.b.LOCALHOST", "localhost."):
             assert get(url, headers={"Host": host})[0] == 200, host
         for host in ("evil.example", f"evil.example:{port}", "localhost.evil.example", "127.0.0.1.evil.example",
-                     "[::2]", "", *["evil.example"] * 4):
+                     "[::2]", "", "evillocalhost", "localhost.localhost.evil.example", *["evil.example"] * 4):
             status, headers, body = get(url, headers={"Host": host})
             assert (status, body) == (403, {"detail": LOOPBACK_ONLY}), host
             assert headers["x-content-type-options"] == "nosniff"  # through the access log's middleware

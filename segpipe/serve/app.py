@@ -49,7 +49,7 @@ ENV_DB, ENV_TOKENS = "SEGPIPE_SERVE_DB", "SEGPIPE_SERVE_TOKENS"
 
 def create_app(database: Path, tokens: Tokens | None = None, loopback_hosts: bool = False) -> FastAPI:
     """The app serving `database` read-only; with `tokens`, every /api request needs one;
-    with `loopback_hosts`, only requests to localhost, 127.x.x.x or [::1] are answered."""
+    with `loopback_hosts`, only requests to localhost, *.localhost, 127.x.x.x or [::1] are answered."""
     snapshots = Snapshots(database)
 
     @asynccontextmanager

@@ -76,7 +76,8 @@ def serve_command(echo, *, project_dir: Path | None = None, db: str | None = Non
     loopback_hosts = tokens is None and is_loopback(host)
     if loopback_hosts:
         echo("No --tokens: every request sees every workspace, so serve listens on this machine only "
-             "(--host to change) and answers only requests to localhost, 127.x.x.x or [::1] (DNS rebinding).")
+             "(--host to change) and answers only requests to localhost, *.localhost, 127.x.x.x or [::1] "
+             "(DNS rebinding).")
     elif tokens is None:
         echo(f"Warning: no --tokens: anyone who can reach {host}:{port} sees every workspace.")
     else:

@@ -4,7 +4,9 @@ Listening on loopback keeps other machines out, not other web pages: a page on
 evil.example can point its own name at 127.0.0.1 (DNS rebinding) and then read
 the API from the user's browser as its own origin, every workspace included.
 The browser still sends `Host: evil.example`, so such a serve answers only Host
-`localhost`, `127.x.x.x` or `[::1]` (any port or none), and 403 to any other.
+`localhost`, `*.localhost`, `127.x.x.x` or `[::1]` (any port or none), and 403 to
+any other. Names under `localhost` are loopback by RFC 6761 (browsers resolve
+them without DNS), so no page elsewhere can take one.
 With --tokens the token protects the API (a rebinding page has none), and on
 another address serve has said at start that anyone who reaches it sees all.
 """
@@ -19,19 +21,19 @@ from starlette.datastructures import Headers
 
 #: set (to 1) for the worker processes when serve listens on loopback without --tokens
 ENV_LOOPBACK_HOST = "SEGPIPE_SERVE_LOOPBACK_HOST"
-REFUSED = ("without --tokens, serve answers only requests to localhost, 127.x.x.x or [::1] (any port): another host "
-           "name pointing here may be a web page's DNS rebinding; open it by one of those names, or start serve "
-           "with --tokens")
+REFUSED = ("without --tokens, serve answers only requests to localhost, *.localhost, 127.x.x.x or [::1] (any port): "
+           "another host name pointing here may be a web page's DNS rebinding; open it by one of those names, or "
+           "start serve with --tokens")
 #: a Host header: a name or a bracketed IPv6 address, then maybe a port
 HOST = re.compile(r"(\[[^\]]*\]|[^:]*)(?::\d{1,5})?")
 
 
 def is_local(host: str) -> bool:
-    """Whether a Host header names this machine: localhost, 127.x.x.x or [::1]
+    """Whether a Host header names this machine: localhost, *.localhost, 127.x.x.x or [::1]
     (starlette's TrustedHostMiddleware takes no 127.x.x.x pattern)."""
     match = HOST.fullmatch(host)
-    name = match[1].lower() if match else ""
-    if name in ("localhost", "[::1]"):
+    name = match[1].lower().removesuffix(".") if match else ""
+    if name in ("localhost", "[::1]") or name.endswith(".localhost"):
         return True
     try:
         return ipaddress.IPv4Address(name).is_loopback

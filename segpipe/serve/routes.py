@@ -103,7 +103,8 @@ def cli(command: str | None):
 
 def answer(request: Request, scope: Scope | None, compute: Callable, workspace_id: int | None = None) -> Response:
     """`compute(connection)` on the current snapshot as the CLI's JSON text (segpipe.output.json_text,
-    byte for byte) with an ETag, or 304; an answer already computed on this snapshot is sent again."""
+    byte for byte) with an ETag, or 304 once it is known to be a good answer; an answer already computed on this
+    snapshot is sent again."""
     if scope is not None and workspace_id is not None and not scope.allows(workspace_id):
         raise HTTPException(403, f"this token may not see workspace {workspace_id}")
     with request.app.state.snapshots.reading() as snapshot:
@@ -111,13 +112,13 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
         url = hashlib.blake2b(f"{request.url.path}?{request.url.query}".encode(), digest_size=6).hexdigest()
         etag = f'W/"{snapshot.identity.tag}-{scope_tag}-{dt.datetime.now(dt.timezone.utc).date():%Y%m%d}-{url}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Authorization"}
-        if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
-            return Response(status_code=304, headers=headers)
         key = (etag, request.url.path, request.url.query)
         body = snapshot.answers.get(key)
-        if body is None:
+        if body is None:  # computed before any 304: a tag sent with a bad request must not skip its checks
             body = json_text(compute(snapshot.cursor(scope))).encode("utf-8")
             snapshot.answers.put(key, body)
+    if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
 
