@@ -127,13 +127,8 @@ class Loader:
                 self.originals = {}
 
     def _load(self, source: Source, target: str, contract: dict, files, added, where: str) -> int:
-        raw = self.raw_relation(source, files=added or files)
-        columns = self.raw_columns(source, raw, where, added or files)
-        if len(columns) == 1 and (problem := self._malformed(source, added or files)):
-            raise SeedError(f"{where}: cannot read: {problem}")  # DuckDB's sniffer found no delimiter fitting every row
-        declared = declared_types(source, contract, columns, where)
+        raw, columns, declared, select = self._typed(source, contract, added or files, where)
         lower = {c.lower(): c for c in columns}
-        select = typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
         if added and not self._appends_alike(target, select, raw):
             self.reloaded.add(source.name)
             return self._load(source, target, contract, files, None, where)
@@ -152,14 +147,22 @@ class Loader:
             self._check_metadata(source, target, files, columns, where)
         return rows
 
+    def _typed(self, source: Source, contract: dict, files, where: str):
+        """The rows of `files` as stored (SQL), their columns and declared types, and the
+        SELECT list typing them: what loading them and `typed_rows` both read."""
+        raw = self.raw_relation(source, files=files)
+        columns = self.raw_columns(source, raw, where, files)
+        if len(columns) == 1 and (problem := self._malformed(source, files)):
+            raise SeedError(f"{where}: cannot read: {problem}")  # DuckDB's sniffer found no delimiter fitting every row
+        declared = declared_types(source, contract, columns, where)
+        return raw, columns, declared, typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
+
     def typed_rows(self, source: Source, contract: dict, files: list[str]) -> str:
         """SQL for the rows of just `files` of a file source, typed as loading them types them:
         what an incremental run reads to judge the files it added (the views and the copied
         table hold the others' rows too). The files loaded already, so every value converts."""
-        raw = self.raw_relation(source, files=files)
-        columns = self.raw_columns(source, raw, self.where(source), files)
-        declared = declared_types(source, contract, columns, self.where(source))
-        return f"SELECT {', '.join(typed_columns(columns, declared, contract, convert=convert, quote=quote_ident))} FROM {raw}"
+        raw, *_, select = self._typed(source, contract, files, self.where(source))
+        return f"SELECT {', '.join(select)} FROM {raw}"
 
     def _appends_alike(self, target: str, select: list[str], raw: str) -> bool:
         """Whether the table `target` has each column of the new rows, with its type: else (a new
