@@ -55,7 +55,7 @@ WORKSPACE_PERFORMANCE_HOURLY = Relation("workspace_performance_hourly",
 #: what segment_performance computes from its counts over the window
 WINDOW_FIGURES = ("open_rate", "reply_rate", "bounce_rate", "click_rate", "conversion_rate", "avg_response_hours")
 SEGMENT_PERFORMANCE = Relation("segment_performance", (
-    "segment_id", "segment_name", "workspace_id", *COUNTS[:6], *WINDOW_FIGURES), model="segment_performance")
+    "segment_id", "segment_name", "workspace_id", *COUNTS[:8], *WINDOW_FIGURES), model="segment_performance")
 SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
     "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
     model="segment_campaign_daily")

@@ -76,6 +76,41 @@ def test_a_published_relation_moved_to_another_schema_is_named(tmp_path):
     assert not (root / "out.duckdb").exists()
 
 
+#: SPEC §6's table, written out here: the columns each published table has at least
+SPEC_6_COLUMNS = {
+    "segments": "segment_id segment_name workspace_id description filters",
+    "segment_leads": "segment_id lead_id workspace_id",
+    "segment_performance_daily": "segment_id day leads_sent opened replied bounced clicked converted clicks_tracked "
+                                 "conversions_tracked",
+    "segment_performance": "segment_id segment_name workspace_id leads_sent opened replied bounced clicked converted "
+                           "clicks_tracked conversions_tracked open_rate reply_rate bounce_rate click_rate "
+                           "conversion_rate avg_response_hours",
+}
+
+
+def test_the_contract_requires_every_column_of_spec_6():
+    required = {relation.name: set(relation.columns) for relation in contract.RELATIONS if relation.schema == "main"}
+    assert {name: sorted(set(columns.split()) - required[name]) for name, columns in SPEC_6_COLUMNS.items()} == \
+        dict.fromkeys(SPEC_6_COLUMNS, [])
+
+
+def test_a_replaced_segment_performance_without_the_tracked_counts_publishes_nothing(published):
+    """SPEC §6 lists clicks_tracked and conversions_tracked among segment_performance's columns."""
+    db = published / "out.duckdb"
+    before = sha256(db)
+    builtin = (Path(contract.__file__).parent / "builtin" / "models" / "segment_performance.sql").read_text()
+    dropped = ("cast(coalesce(w.clicks_tracked", "cast(coalesce(w.conversions_tracked")
+    trimmed = [line for line in builtin.splitlines() if not line.strip().startswith(dropped)]
+    assert len(trimmed) == len(builtin.splitlines()) - 2
+    (published / "models" / "segment_performance.sql").write_text("\n".join(trimmed))
+    done = run_segpipe("run", "--project-dir", published, *RUN)
+    assert done.returncode == 1
+    assert done.stderr == ("Error: segment_performance (built by models/segment_performance.sql) has no column "
+                           "'clicks_tracked' (and 1 more), which segpipe's commands read — keep the built-in model's "
+                           "columns when replacing it; nothing published\n")
+    assert sha256(db) == before
+
+
 def test_every_declared_relation_is_published_with_its_columns(published):
     with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
         assert contract.missing(con) == []

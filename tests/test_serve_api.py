@@ -257,6 +257,7 @@ def test_head_answers_as_get_without_a_body(server, path):
     ("/api/segments/compare", {"a": 1, "b": "US SaaS Founders"}, ["compare", "1", "US SaaS Founders"]),
     ("/api/segments/compare", {"a": 1, "b": 2, "metric": "x"}, ["compare", "1", "2", "--metric", "x"]),
     ("/api/segments/1/variants", {"campaign": "x"}, ["variants", "1", "--campaign", "x"]),
+    ("/api/segments/1/variants", {"campaign": 2**64}, ["variants", "1", "--campaign", str(2**64)]),
 ])
 def test_bad_parameters_are_422_with_the_cli_line(server, served_project, path, params, cli):
     status, _, body = api(server, path, **params)

@@ -13,7 +13,7 @@ from .. import stats
 from ..contract import SEGMENT_CAMPAIGN_DAILY
 from ..output import table
 from ..published import query
-from ..top import METRICS, Window, check_metric
+from ..top import BIGINT_MAX, METRICS, Window, check_metric, check_range
 from .rates import comparison, points, rate_fields, rendered, window_words, with_interval, x_n
 from .scope import check_workspace, segment_in_scope
 
@@ -36,6 +36,8 @@ def segment_variants(con, segment: str, window: Window, metric: str, workspace_i
     """The JSON value of `segpipe variants`: per campaign, its variants against its control."""
     check_metric(metric)
     check_workspace(workspace_id)
+    if campaign is not None:
+        check_range("--campaign", campaign, -BIGINT_MAX - 1)
     found = segment_in_scope(con, segment, workspace_id)
     rows = query(con, VARIANTS_SQL, {"id": found.id, "start": window.start, "end": window.end, "campaign": campaign})
     by_campaign: dict = {}
