@@ -6,11 +6,11 @@
     batches=send_batches(),
 ) }}
 -- Outcomes per segment, campaign, variant and UTC day of send, over all history, from
--- the (segment, send) pairs (macros/sends.sql). A NULL variant stays NULL; the campaign's
--- name comes from the campaigns source, from the row of the segment's workspace: a
--- campaign id that two workspaces both use never names one's campaign in the other's
--- segments (SPEC §4; a workspace segment counts only its workspace's campaigns, whose row
--- is always there). Incremental like segment_performance_hourly.
+-- the (segment, send) pairs (macros/sends.sql). A NULL variant stays NULL. Campaign ids are
+-- numbered per workspace, so a campaign is its id and its workspace (campaign_workspace_id,
+-- the row each counted send joined in its lead's workspace): a global segment lists
+-- workspace 1's campaign 10 and workspace 2's campaign 10 apart, and a campaign's name
+-- comes from its own row. Incremental like segment_performance_hourly.
 -- Built a slice of sends at a time like it (send_batches()).
 -- Sorted by day, as incremental runs append: they delete the recent days, and with the
 -- table sorted by segment those rows sat in every row group, which the closing
@@ -23,18 +23,20 @@ totals as (
     select
         segment_id::bigint                  as segment_id,
         campaign_id,
+        campaign_workspace_id,
         variant,
         cast(sent_at as date)               as day,
         {{ send_counts() }},
         min(sent_at)                        as first_sent_at,
         max(sent_at)                        as last_sent_at
     from attributed
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 )
 
 select
     t.segment_id,
     t.campaign_id,
+    t.campaign_workspace_id,
 {%- if source_exists('campaigns') %}
     c.name                              as campaign_name,
 {%- else %}
@@ -48,9 +50,7 @@ select
     t.last_sent_at
 from totals as t
 {%- if source_exists('campaigns') %}
-join {{ ref('segments') }} as s on s.segment_id = t.segment_id
-left join {{ source('campaigns') }} as c on c.id = t.campaign_id
--- not in the join's ON: DuckDB 1.5 took 2 s longer for the left join with it at scale m
-where {{ same_workspace('c.workspace_id', 's.workspace_id') }}
+left join {{ source('campaigns') }} as c
+  on c.id = t.campaign_id and c.workspace_id is not distinct from t.campaign_workspace_id
 {%- endif %}
 order by t.day, t.segment_id

@@ -57,7 +57,8 @@ WINDOW_FIGURES = ("open_rate", "reply_rate", "bounce_rate", "click_rate", "conve
 SEGMENT_PERFORMANCE = Relation("segment_performance", (
     "segment_id", "segment_name", "workspace_id", *COUNTS[:8], *WINDOW_FIGURES), model="segment_performance")
 SEGMENT_CAMPAIGN_DAILY = Relation("segment_campaign_daily", (
-    "segment_id", "campaign_id", "campaign_name", "variant", "day", "first_sent_at", "last_sent_at", *COUNTS),
+    "segment_id", "campaign_id", "campaign_workspace_id", "campaign_name", "variant", "day", "first_sent_at",
+    "last_sent_at", *COUNTS),
     model="segment_campaign_daily")
 #: sends per UTC day and set of segments (2+) their lead is in: what `compare` counts shared sends from
 SEGMENT_SET_SENDS_DAILY = Relation("segment_set_sends_daily", ("day", "set_id", "leads_sent"),

@@ -22,7 +22,9 @@ from .top import Window, check_limit, check_range, window_ending
 
 LEAD_COLUMNS = ("lead_id", "email", "workspace_id", "source", "score", "country", "role",
                 "company_size", "industry", "tags")
-CAMPAIGN_COLUMNS = ("campaign_id", "campaign_name", "first_sent_at", "last_sent_at", "leads_sent",
+#: workspace_id is the campaign's: ids are numbered per workspace, so a global segment's list
+#: can hold workspace 1's campaign 10 and workspace 2's campaign 10
+CAMPAIGN_COLUMNS = ("campaign_id", "campaign_name", "workspace_id", "first_sent_at", "last_sent_at", "leads_sent",
                     "opened", "replied", "bounced", "open_rate", "reply_rate", "bounce_rate")
 
 
@@ -85,14 +87,15 @@ def segment_campaigns(con, segment: SegmentRef, window: Window) -> tuple[str, li
     if "campaigns" not in info.get("sources", ["campaigns"]):
         raise ConfigError("this project has no campaigns source: its sends are read from leads.metadata, so there are no campaigns to list")
     rows = query(con, f"""
-        select campaign_id, campaign_name, min(first_sent_at), max(last_sent_at), sum(leads_sent)::bigint,
-               sum(opened)::bigint, sum(replied)::bigint, sum(bounced)::bigint
+        select campaign_id, any_value(campaign_name), campaign_workspace_id, min(first_sent_at), max(last_sent_at),
+               sum(leads_sent)::bigint, sum(opened)::bigint, sum(replied)::bigint, sum(bounced)::bigint
         from {SEGMENT_CAMPAIGN_DAILY}
         where segment_id = $id and day between $start and $end
-        group by campaign_id, campaign_name
-        order by min(first_sent_at), campaign_id""", {"id": segment.id, "start": window.start, "end": window.end})
+        group by campaign_id, campaign_workspace_id  -- campaign ids are numbered per workspace
+        order by min(first_sent_at), campaign_id, campaign_workspace_id""",
+                 {"id": segment.id, "start": window.start, "end": window.end})
     attribution = info.get("vars", {}).get("attribution", "matching")
-    return attribution, [[*row, *(Fraction(n, row[4]) for n in row[5:8])] for row in rows]
+    return attribution, [[*row, *(Fraction(n, row[5]) for n in row[6:9])] for row in rows]
 
 
 def check_leads_options(limit: int, offset: int) -> None:

@@ -71,18 +71,35 @@ def _same_workspace(a, b) -> bool:
     return a is None or b is None or a == b
 
 
+def campaigns_by_id(campaigns) -> dict[int, list[dict]]:
+    """Campaign ids are numbered per workspace: each id's campaigns, one per workspace using it."""
+    found = {}
+    for campaign in campaigns:
+        found.setdefault(campaign["id"], []).append(campaign)
+    return found
+
+
+def campaign_of(send, lead, by_campaign) -> dict:
+    """The send's campaign: the one with its id in the lead's workspace, else another
+    workspace's (the send is then across workspaces), else {} (unknown)."""
+    found = by_campaign.get(send["campaign_id"], [])
+    own = [c for c in found if lead is not None and _workspace(c) == _workspace(lead)]
+    return (own or found or [{}])[0]
+
+
 def _counted(segment, members, by_campaign, by_lead, sends, attribution) -> list[tuple[dict, dt.datetime]]:
     """(send, send time) of every send counted for `segment`, whenever it was sent; sends
-    without a send time, to a lead not in `leads`, or across workspaces are left out (SPEC §4)."""
+    without a send time, to a lead not in `leads`, or across workspaces are left out (SPEC §4).
+    Each send comes with its campaign as `_campaign`."""
     counted = []
     for send in sends:
         if not send.get("sent"):
             continue
-        campaign = by_campaign.get(send["campaign_id"], {})
+        lead = by_lead.get(send["lead_id"])
+        campaign = campaign_of(send, lead, by_campaign)
         sent_at = _ts(send.get("sent_at")) or _ts(campaign.get("sent_at"))
         if sent_at is None:
             continue
-        lead = by_lead.get(send["lead_id"])
         if lead is None or not _same_workspace(_workspace(campaign), _workspace(lead)):
             continue
         if attribution == "campaign":
@@ -92,7 +109,7 @@ def _counted(segment, members, by_campaign, by_lead, sends, attribution) -> list
                 continue
         elif (segment["id"], send["lead_id"]) not in members:
             continue
-        counted.append((send, sent_at))
+        counted.append(({**send, "_campaign": campaign}, sent_at))
     return counted
 
 
@@ -120,7 +137,7 @@ def performance(segments, leads, campaigns, sends, *, as_of: dt.date, days: int,
                 attribution: str = "matching") -> dict[int, dict]:
     """Per segment id: counts, rates (None when their denominator is 0) and avg_response_hours."""
     start = as_of - dt.timedelta(days=days - 1)
-    by_campaign = {c["id"]: c for c in campaigns}
+    by_campaign = campaigns_by_id(campaigns)
     by_lead = {l["id"]: l for l in leads}
     members = membership(segments, leads)
     result = {}
@@ -151,21 +168,22 @@ def hourly(segments, leads, campaigns, sends, *, attribution: str = "matching") 
 
 
 def campaign_daily(segments, leads, campaigns, sends, *, attribution: str = "matching") -> dict[tuple, dict]:
-    """As daily(), per (segment id, campaign id, variant or None, UTC day), with the tracked
-    counts, the campaign's name and the first and last send time."""
-    names = {c["id"]: c.get("name") for c in campaigns}
+    """As daily(), per (segment id, campaign id, campaign workspace, variant or None, UTC day),
+    with the tracked counts, the campaign's name and the first and last send time."""
+    names = {(c["id"], _workspace(c)): c.get("name") for c in campaigns}
     result = grouped(segments, leads, campaigns, sends,
-                     lambda send, sent_at: (send["campaign_id"], send.get("variant") or None, sent_at.date()),
+                     lambda send, sent_at: (send["campaign_id"], _workspace(send["_campaign"]),
+                                            send.get("variant") or None, sent_at.date()),
                      attribution=attribution, tracked=True, span=True)
-    for (_, campaign_id, _, _), row in result.items():
-        row["campaign_name"] = names.get(campaign_id)
+    for (_, campaign_id, workspace_id, _, _), row in result.items():
+        row["campaign_name"] = names.get((campaign_id, workspace_id))
     return result
 
 
 def grouped(segments, leads, campaigns, sends, key, *, attribution: str = "matching", tracked: bool = False,
             span: bool = False) -> dict[tuple, dict]:
     """Per (segment id, *key(send, send time)) with at least one counted send: the counts."""
-    by_campaign = {c["id"]: c for c in campaigns}
+    by_campaign = campaigns_by_id(campaigns)
     by_lead = {l["id"]: l for l in leads}
     members = membership(segments, leads)
     result = {}

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
@@ -37,7 +38,8 @@ def dataset():
     leads, sends = [], []
     for i in range(1, 601):
         lead = {"id": i, "workspace_id": 1, "email": f"l{i}@x.io", "country": ["US", "DE", "FR"][i % 3],
-                "industry": ["SaaS", "Fintech"][i % 2], "score": i % 101, "created_at": "2024-01-01 00:00:00"}
+                "industry": ["SaaS", "Fintech"][i % 2], "score": i % 101, "created_at": "2024-01-01 00:00:00",
+                "tags": "vip;webinar" if i % 7 == 0 else ""}
         leads.append(lead)
         variant = ["A", "B", None][(i // 3) % 3]
         base = {"US": 0.25, "DE": 0.1, "FR": 0.15}[lead["country"]] + (0.12 if variant == "B" else 0)
@@ -283,7 +285,7 @@ def test_variants_of_a_segment_without_sends(project):
 def test_variants_csv_has_the_same_columns_without_sends(project, metric, count, tracked):
     """The CSV header of a segment without sends is the one a sent segment's CSV has, so a
     script or BI import reading it sees one schema."""
-    columns = ["campaign_id", "campaign_name", "variant", "control", "leads_sent", count, *tracked, metric,
+    columns = ["campaign_id", "campaign_name", "workspace_id", "variant", "control", "leads_sent", count, *tracked, metric,
                f"{metric}_low", f"{metric}_high", "difference", "difference_low", "difference_high", "p_value",
                "test", "p_adjusted", "significant"]
     for segment in ("1", "4"):  # with sends, and without
@@ -334,6 +336,23 @@ def test_export_a_published_table_in_every_format(project, tmp_path):
             assert [tuple(str(v) for v in r) for r in got] == [tuple(str(v) for v in r) for r in want]
     stdout = segpipe(project, "export", "segments").stdout
     assert stdout.splitlines()[0].startswith("segment_id,segment_name")
+
+
+@pytest.mark.parametrize("table", ["leads", "segment_campaign_daily", "segment_performance_hourly",
+                                   "segment_performance", "segments"])
+def test_export_to_a_csv_file_writes_what_stdout_shows(project, tmp_path, table):
+    """Lists as `a;b` (as in the seed CSVs), UTC times with a Z and rates as Python writes them,
+    in a file as on stdout."""
+    target = tmp_path / f"{table}.csv"
+    segpipe(project, "export", table, "--output", target)
+    stdout = segpipe(project, "export", table).stdout
+    assert target.read_text() == stdout
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    if table == "leads":
+        assert any(";" in row["tags"] for row in rows) and not any("[" in row["tags"] for row in rows)
+    elif table in ("segment_campaign_daily", "segment_performance_hourly"):
+        time_column = "first_sent_at" if table == "segment_campaign_daily" else "hour"
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[time_column]) for row in rows)
 
 
 def test_export_unknown_table_suggests_the_name(project):

@@ -166,3 +166,47 @@ def test_a_campaign_id_two_workspaces_use_names_only_the_senders_campaign(tmp_pa
     assert campaign_names(cli, root, 3) == {"Acme Jan": 2}  # today also {"Northwind secret": 2}
     variants = cli_json(cli, "variants", 3, "--project-dir", root, *WINDOW)
     assert [c["campaign_name"] for c in variants["campaigns"]] == ["Acme Jan"]
+
+
+@pytest.mark.parametrize("attribution", ["matching", "campaign"])
+def test_a_global_segment_lists_each_workspaces_campaign_of_a_shared_id_apart(tmp_path, cli, attribution):
+    """Campaign ids are numbered per workspace, so workspace 1's and workspace 2's campaign 10 are
+    two campaigns: a segment of every workspace lists them apart, each with its own sends and
+    name, and no send is reported across workspaces because another workspace uses its
+    campaign's id; a send to an unknown lead is reported once (SPEC §4, §12)."""
+    from tests.test_data_quality import warnings
+
+    everyone = {"id": 60, "name": "Everyone", "filters": {}}
+    campaigns = [{"id": 10, "workspace_id": 1, "name": "Acme Jan", "segment_id": 60, "sent_at": "2025-01-10 09:00:00"},
+                 {"id": 10, "workspace_id": 2, "name": "Northwind Jan", "segment_id": 60,
+                  "sent_at": "2025-01-12 09:00:00"}]
+    sends = [send(1, 10, 1, {"sent", "opened", "replied"}, variant="A"), send(2, 10, 2, {"sent"}, variant="B"),
+             send(3, 10, 5, {"sent", "replied"}, variant="A"), send(4, 10, 6, {"sent"}, variant="A"),
+             send(5, 10, 77777, {"sent"})]
+    root = make_project(tmp_path, leads=LEADS, campaigns=campaigns, campaign_leads=sends, segments=[everyone],
+                        project={"vars": {"days": 31, "attribution": attribution}})
+    result = cli("run", "--project-dir", root, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 0, result.stderr
+    # counted here: a send's campaign is the campaign 10 of its lead's workspace
+    lead_workspace = {lead["id"]: lead["workspace_id"] for lead in LEADS}
+    names = {c["workspace_id"]: c["name"] for c in campaigns}
+    expected = {}
+    for s in sends:
+        if s["lead_id"] in lead_workspace:
+            group = expected.setdefault(lead_workspace[s["lead_id"]], {})
+            group[s["variant"]] = group.get(s["variant"], 0) + 1
+    assert expected == {1: {"A": 1, "B": 1}, 2: {"A": 2}}
+
+    listed = cli_json(cli, "campaigns", 60, "--project-dir", root, *WINDOW)["campaigns"]
+    assert [(c["campaign_id"], c["campaign_name"], c["workspace_id"], c["leads_sent"]) for c in listed] == [
+        (10, names[ws], ws, sum(groups.values())) for ws, groups in sorted(expected.items())]
+    top = cli_json(cli, "top", "--project-dir", root, *WINDOW)["segments"]
+    assert [s["leads_sent"] for s in top] == [sum(c["leads_sent"] for c in listed)]
+    variants = cli_json(cli, "variants", 60, "--project-dir", root, *WINDOW)["campaigns"]
+    assert [(c["campaign_name"], c["workspace_id"], {v["variant"]: v["leads_sent"] for v in c["variants"]})
+            for c in variants] == [(names[ws], ws, groups) for ws, groups in sorted(expected.items())]
+
+    found = warnings(result.stdout)
+    assert "sends_across_workspaces" not in found and "sends_for_a_segment_of_another_workspace" not in found
+    assert found["sends_to_unknown_leads"] == ("1 failing row", "e.g. send_id=5, lead_id=77777, campaign_id=10, "
+                                               "lead_known=False")

@@ -105,11 +105,11 @@ def test_hourly_and_campaign_tables_match_reference(tmp_path, cli, attribution):
     assert {hour.hour for _, hour in expected} > {0}  # hours, not days
 
     columns = (*TRACKED_COUNTS, "first_sent_at", "last_sent_at", "campaign_name")
-    rows = con.execute(f"select segment_id, campaign_id, variant, day, {', '.join(columns)} "
+    rows = con.execute(f"select segment_id, campaign_id, campaign_workspace_id, variant, day, {', '.join(columns)} "
                        "from segment_campaign_daily").fetchall()
     expected = reference.campaign_daily(SEGMENTS, LEADS, CAMPAIGNS, SENDS, attribution=attribution)
-    assert {tuple(r[:4]): dict(zip(columns, r[4:])) for r in rows} == expected
-    assert {variant for _, _, variant, _ in expected} == {"A", "B", None}
+    assert {tuple(r[:5]): dict(zip(columns, r[5:])) for r in rows} == expected
+    assert {variant for *_, variant, _ in expected} == {"A", "B", None}
 
     daily = con.execute(f"select segment_id, day, {', '.join(TRACKED_COUNTS)} from segment_performance_daily").fetchall()
     summed = {}

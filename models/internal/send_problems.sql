@@ -26,40 +26,63 @@ with sends as (
     {{ sends_since(since) }}
     union all
     select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at is null
+),
+
+candidates as (
+    select
+        s.send_id,
+        s.lead_id,
+        s.campaign_id,
+        s.sent_at,
+        s.campaign_workspace_id,
+        l.workspace_id                          as lead_workspace_id,
+        l.lead_id is not null                   as lead_known,
+        s.campaign_known,
+        s.campaign_segment_id,
+{%- if var('attribution') == 'campaign' %}
+        seg.segment_id is not null              as campaign_segment_known,
+        seg.workspace_id                        as campaign_segment_workspace_id,
+{%- else %}
+        -- a campaign's segment_id counts for nothing under matching attribution
+        true                                    as campaign_segment_known,
+        cast(null as bigint)                    as campaign_segment_workspace_id,
+{%- endif %}
+        cast(s.sent_at as date)                 as day
+    from sends as s
+    -- lead_segments: every lead of stg_leads, as a table (stg_leads is a view that would
+    -- normalise a million leads again on every incremental run)
+    left join {{ ref('lead_segments') }} as l using (lead_id)
+{%- if var('attribution') == 'campaign' %}
+    left join {{ ref('segments') }} as seg on seg.segment_id = s.campaign_segment_id
+{%- else %}
+    -- depends_on: {{ ref('segments') }} (read under campaign attribution)
+{%- endif %}
+    where l.lead_id is null
+       or not s.campaign_known
+       or s.campaign_workspace_id <> l.workspace_id
+{%- if var('attribution') == 'campaign' %}
+       or (s.campaign_segment_id is not null and seg.segment_id is null)
+       or seg.workspace_id <> l.workspace_id
+{%- endif %}
+),
+
+-- Campaign ids are numbered per workspace, so stg_sends has one row per campaign holding the
+-- send's id. The row of another workspace's campaign is no problem when the lead's own
+-- workspace has a campaign of that id (the send counted, by that row), and a send reported
+-- is reported once (say, to an unknown lead, by the campaign of the lowest workspace).
+reported as (
+    select
+        p.*,
+        row_number() over (partition by p.send_id, p.lead_id, p.campaign_id
+                           order by p.campaign_workspace_id nulls first) as copy
+    from candidates as p
+    left join {{ ref('stg_campaigns') }} as own
+      on own.campaign_id = p.campaign_id and own.workspace_id = p.lead_workspace_id
+    where own.campaign_id is null or not coalesce(p.campaign_workspace_id <> p.lead_workspace_id, false)
 )
 
 select
-    s.send_id,
-    s.lead_id,
-    s.campaign_id,
-    s.sent_at,
-    s.campaign_workspace_id,
-    l.workspace_id                          as lead_workspace_id,
-    l.lead_id is not null                   as lead_known,
-    s.campaign_known,
-    s.campaign_segment_id,
-{%- if var('attribution') == 'campaign' %}
-    seg.segment_id is not null              as campaign_segment_known,
-    seg.workspace_id                        as campaign_segment_workspace_id,
-{%- else %}
-    -- a campaign's segment_id counts for nothing under matching attribution
-    true                                    as campaign_segment_known,
-    cast(null as bigint)                    as campaign_segment_workspace_id,
-{%- endif %}
-    cast(s.sent_at as date)                 as day
-from sends as s
--- lead_segments: every lead of stg_leads, as a table (stg_leads is a view that would
--- normalise a million leads again on every incremental run)
-left join {{ ref('lead_segments') }} as l using (lead_id)
-{%- if var('attribution') == 'campaign' %}
-left join {{ ref('segments') }} as seg on seg.segment_id = s.campaign_segment_id
-{%- else %}
--- depends_on: {{ ref('segments') }} (read under campaign attribution)
-{%- endif %}
-where l.lead_id is null
-   or not s.campaign_known
-   or s.campaign_workspace_id <> l.workspace_id
-{%- if var('attribution') == 'campaign' %}
-   or (s.campaign_segment_id is not null and seg.segment_id is null)
-   or seg.workspace_id <> l.workspace_id
-{%- endif %}
+    send_id, lead_id, campaign_id, sent_at, campaign_workspace_id, lead_workspace_id, lead_known, campaign_known,
+    campaign_segment_id, campaign_segment_known, campaign_segment_workspace_id, day
+from reported
+where copy = 1

@@ -21,12 +21,12 @@ NO_VARIANT = "(none)"
 COUNTS = ("leads_sent", "opened", "replied", "bounced", "clicked", "converted", "clicks_tracked", "conversions_tracked")
 
 VARIANTS_SQL = f"""
-select campaign_id, any_value(campaign_name), coalesce(variant, '{NO_VARIANT}'), min(first_sent_at),
-       {", ".join(f"sum({c})::BIGINT" for c in COUNTS)}
+select campaign_id, campaign_workspace_id, any_value(campaign_name), coalesce(variant, '{NO_VARIANT}'),
+       min(first_sent_at), {", ".join(f"sum({c})::BIGINT" for c in COUNTS)}
 from {SEGMENT_CAMPAIGN_DAILY}
 where segment_id = $id and day between $start and $end
   and ($campaign is null or campaign_id = $campaign)
-group by campaign_id, coalesce(variant, '{NO_VARIANT}')
+group by campaign_id, campaign_workspace_id, coalesce(variant, '{NO_VARIANT}')
 """
 COMPARISON_KEYS = ("difference", "difference_low", "difference_high", "p_value", "test", "p_adjusted", "significant")
 
@@ -40,14 +40,16 @@ def segment_variants(con, segment: str, window: Window, metric: str, workspace_i
         check_range("--campaign", campaign, -BIGINT_MAX - 1)
     found = segment_in_scope(con, segment, workspace_id)
     rows = query(con, VARIANTS_SQL, {"id": found.id, "start": window.start, "end": window.end, "campaign": campaign})
-    by_campaign: dict = {}
-    for campaign_id, name, variant, first_sent, *counts in rows:
-        entry = by_campaign.setdefault(campaign_id, {"campaign_id": campaign_id, "campaign_name": name,
-                                                     "first_sent_at": first_sent, "groups": []})
+    by_campaign: dict = {}  # by id and workspace: campaign ids are numbered per workspace
+    for campaign_id, workspace_id, name, variant, first_sent, *counts in rows:
+        entry = by_campaign.setdefault((campaign_id, workspace_id), {
+            "campaign_id": campaign_id, "campaign_name": name, "workspace_id": workspace_id,
+            "first_sent_at": first_sent, "groups": []})
         entry["first_sent_at"] = min(entry["first_sent_at"], first_sent)
         entry["groups"].append((variant, dict(zip(COUNTS, counts))))
-    campaigns = [_campaign(entry, metric) for entry in
-                 sorted(by_campaign.values(), key=lambda e: (e["first_sent_at"], e["campaign_id"] is None, e["campaign_id"] or 0))]
+    campaigns = [_campaign(entry, metric) for entry in sorted(by_campaign.values(), key=lambda e: (
+        e["first_sent_at"], e["campaign_id"] is None, e["campaign_id"] or 0, e["workspace_id"] is None,
+        e["workspace_id"] or 0))]
     _adjust([v for c in campaigns for v in c["variants"] if "_p" in v])
     return {"segment_id": found.id, "segment_name": found.name, "metric": metric,
             "time_range_from": window.time_range_from, "time_range_to": window.time_range_to,
@@ -69,7 +71,7 @@ def _campaign(entry: dict, metric: str) -> dict:
                 row["_p"] = _raw_p(metric, counts, control_counts)
         variants.append(row)
     return {"campaign_id": entry["campaign_id"], "campaign_name": entry["campaign_name"],
-            "control": control_name, "variants": variants}
+            "workspace_id": entry["workspace_id"], "control": control_name, "variants": variants}
 
 
 def _raw_p(metric: str, counts: dict, control: dict) -> float | None:
@@ -95,8 +97,8 @@ def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     """One row per campaign and variant, for CSV, Parquet and XLSX."""
     variants = [(c, v) for c in result["campaigns"] for v in c["variants"]]
     keys = variant_keys(result["metric"])
-    return ["campaign_id", "campaign_name", *keys], [[c["campaign_id"], c["campaign_name"], *(v[k] for k in keys)]
-                                                     for c, v in variants]
+    return (["campaign_id", "campaign_name", "workspace_id", *keys],
+            [[c["campaign_id"], c["campaign_name"], c["workspace_id"], *(v[k] for k in keys)] for c, v in variants])
 
 
 def table_text(result: dict) -> str:
@@ -106,9 +108,12 @@ def table_text(result: dict) -> str:
         return "\n".join([*lines, "(no sends in this window)"]) + "\n"
     count = METRICS[metric]
     compared = 0
+    several_workspaces = len({c["workspace_id"] for c in result["campaigns"]}) > 1  # a global segment's
     for campaign in result["campaigns"]:
         title = ("Sends without a campaign (from lead metadata)" if campaign["campaign_id"] is None else
                  f"Campaign {campaign['campaign_id']} {campaign['campaign_name'] or ''}".rstrip())
+        if several_workspaces and campaign["workspace_id"] is not None:
+            title += f", workspace {campaign['workspace_id']}"
         lines += ["", f"{title} (control: {campaign['control']})"]
         rows = []
         for v in campaign["variants"]:

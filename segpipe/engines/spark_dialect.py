@@ -82,7 +82,7 @@ SUPPORTED = {
     # values and operators
     exp.Literal, exp.Boolean, exp.Null, exp.Interval, exp.DataType, exp.Cast, exp.TryCast,
     exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.And, exp.Or, exp.Not, exp.Is, exp.Between, exp.Like, exp.ILike, exp.DPipe,
+    exp.And, exp.Or, exp.Not, exp.Is, exp.Between, exp.Like, exp.ILike, exp.DPipe, exp.NullSafeEQ, exp.NullSafeNEQ,
     exp.BitwiseAnd, exp.BitwiseOr, exp.Case, exp.If, exp.Coalesce, exp.Nullif, exp.Greatest, exp.Least, exp.IsNan,
     # aggregates and windows
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg, exp.CountIf, exp.Filter, exp.RowNumber,

@@ -375,7 +375,7 @@ async function renderVariants(box, ref, metric, days, asOf) {
   };
   box.replaceChildren(...tested.map((c) => el("section", { class: "campaign-variants", dataset: { campaignId: c.campaign_id } },
     el("h3", {}, c.campaign_name === null ? `Campaign #${c.campaign_id}` : c.campaign_name),
-    simpleTable(`variants-${c.campaign_id}`, `Variants of ${c.campaign_name || c.campaign_id}`,
+    simpleTable(`variants-${c.workspace_id}-${c.campaign_id}`, `Variants of ${c.campaign_name || c.campaign_id}`,
       ["Variant", METRICS[metric].label, "95 % interval", "Difference to control", "Verdict"],
       c.variants.map((v) => el("tr", { dataset: { variant: v.variant } },
         el("th", { scope: "row" }, v.variant),
