@@ -199,17 +199,17 @@ def written(path: Path):
     over it once complete, so a write that fails (a full disk) leaves the old file as it was and
     no truncated one (SPEC §8); a full disk is one line, exit 1. A link (/dev/stdout) or a path
     that is no regular file (a pipe) is written in place, as the user's shell would."""
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        yield path
-        return
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    in_place = path.is_symlink() or (path.exists() and not path.is_file())
+    partial = path if in_place else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield partial
-        os.replace(partial, path)
+        if not in_place:
+            os.replace(partial, path)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        if disk_full(exc, path.parent):
+        if not in_place:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+        if disk_full(exc, path.parent):  # /dev/full written in place too: one line, no traceback
             _collect_quietly(exc)
             raise DiskFullError(f"--output: the disk is full: no space left in {path.absolute().parent} — {path} was "
                                 "not written; free some space and try again") from None

@@ -106,3 +106,27 @@ def test_an_output_file_on_a_full_disk_is_one_line_and_keeps_the_old_file(publis
     assert output.read_text() == "the last export\n"
     assert [p.name for p in root.iterdir() if p.name.startswith(f".{output.name}")] == []  # no temporary file left
     output.unlink()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The test project, published on an ordinary disk."""
+    root = make_project(tmp_path_factory.mktemp("built") / "p", leads=LEADS, campaigns=CAMPAIGNS,
+                        campaign_leads=SENDS, segments=SEGMENTS)
+    assert segpipe(root).returncode == 0
+    return root
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "segment_leads", "--format", "csv"], ["export", "segment_leads", "--format", "xlsx"],
+    ["top", "--format", "csv"], ["top", "--format", "xlsx"], ["trend", "1", "--format", "json"],
+], ids=["export-csv", "export-xlsx", "top-csv", "top-xlsx", "trend-json"])
+def test_an_output_device_that_is_full_is_one_line(built, command):
+    """/dev/full, written in place as a shell would: the same line and exit 1 as a full disk, where
+    it was 'unexpected IOException', exit 2, or a zipfile traceback."""
+    root = built
+    result = subprocess.run([sys.executable, "-m", "segpipe", *command, "--output", "/dev/full", "--project-dir",
+                             str(root), "--as-of", AS_OF.isoformat()], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, "Error: --output: the disk is full: no space left in /dev — /dev/full was not written; free some space "
+           "and try again\n")

@@ -47,12 +47,20 @@ group by hour
 """
 
 
+NOT_ZONE_NAMES = {"localtime", "posixrules"}
+NOT_ZONE_FOLDERS = ("posix/", "right/")
+
+
 def time_zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone `name` (e.g. Europe/Berlin), or a one-line error suggesting one."""
+    """The IANA zone `name` (e.g. Europe/Berlin), or a one-line error suggesting one. The system's
+    zoneinfo folder also holds files no IANA name (`localtime`, this machine's zone; `posixrules`;
+    the `posix/` and `right/` copies), which ZoneInfo would read: refused alike."""
     try:
+        if name in NOT_ZONE_NAMES or name.startswith(NOT_ZONE_FOLDERS):
+            raise zoneinfo.ZoneInfoNotFoundError(name)
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        hint = did_you_mean(name, sorted(zoneinfo.available_timezones()))
+        hint = did_you_mean(name, sorted(zoneinfo.available_timezones() - NOT_ZONE_NAMES))
         raise ConfigError(f"--tz must be an IANA time zone such as Europe/Berlin or America/New_York; "
                           f"got '{name}'{hint}") from None
 

@@ -77,6 +77,23 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
     return sql, ranked
 
 
+def as_csv_text(con, sql: str) -> str:
+    """The query with lists as `a;b`, times as `2025-01-31T09:00:00Z` and empty text as nothing,
+    as the CSV on stdout (output.csv_text) writes them: DuckDB's CSV writer would write `[a, b]`,
+    `2025-01-31 09:00:00` and `""`."""
+    columns = []
+    for name, type_, *_ in con.execute(f"describe {sql}").fetchall():
+        column = quote_ident(name)
+        if type_.endswith("]"):
+            column = f"nullif(array_to_string({column}, ';'), '') as {column}"
+        elif type_ == "VARCHAR":
+            column = f"nullif({column}, '') as {column}"
+        elif type_ == "TIMESTAMP":
+            column = f"strftime({column}, '%Y-%m-%dT%H:%M:%SZ') as {column}"
+        columns.append(column)
+    return f"select {', '.join(columns)} from ({sql})"
+
+
 def write_query(con, sql: str, output_format: str, output: Path | None, echo) -> int:
     """Write the query's rows to the file (CSV without --output: to stdout); returns how many rows."""
     from ..output import csv_text
@@ -89,6 +106,8 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
     if not Path(output).parent.is_dir():
         raise ConfigError(f"--output: cannot write {output}: its folder does not exist")
     check_writable(Path(output))
+    if output_format == "csv":
+        sql = as_csv_text(con, sql)
     with written(Path(output)) as partial:
         if output_format == "xlsx":
             cursor = con.execute(sql)
