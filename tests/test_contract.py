@@ -45,17 +45,22 @@ DAILY_WITHOUT_REPLIED = textwrap.dedent("""\
     """)
 
 
-def test_a_replaced_model_without_a_read_column_stops_the_run_and_publishes_nothing(published):
-    db = published / "out.duckdb"
+def assert_replacing_publishes_nothing(root: Path, model: str, sql: str, stderr: str) -> None:
+    """Replacing `model` with `sql` fails the run with `stderr`, the published file unchanged."""
+    db = root / "out.duckdb"
     before = sha256(db)
-    (published / "models" / "segment_performance_daily.sql").write_text(DAILY_WITHOUT_REPLIED)
-    done = run_segpipe("run", "--project-dir", published, *RUN)
-    assert done.returncode == 1
-    assert done.stderr == ("Error: segment_performance_daily (built by models/segment_performance_daily.sql) has no "
-                           "column 'replied', which segpipe's commands read — keep the built-in model's columns "
-                           "when replacing it; nothing published\n")
+    (root / "models" / f"{model}.sql").write_text(sql)
+    done = run_segpipe("run", "--project-dir", root, *RUN)
+    assert (done.returncode, done.stderr) == (1, stderr)
     assert sha256(db) == before
     assert sorted(p.name for p in db.parent.glob("out.duckdb.*") if not p.name.endswith(".lock")) == []
+
+
+def test_a_replaced_model_without_a_read_column_stops_the_run_and_publishes_nothing(published):
+    assert_replacing_publishes_nothing(
+        published, "segment_performance_daily", DAILY_WITHOUT_REPLIED,
+        "Error: segment_performance_daily (built by models/segment_performance_daily.sql) has no column 'replied', "
+        "which segpipe's commands read — keep the built-in model's columns when replacing it; nothing published\n")
 
 
 def test_a_fresh_project_with_the_broken_model_publishes_nothing(tmp_path):
@@ -96,19 +101,15 @@ def test_the_contract_requires_every_column_of_spec_6():
 
 def test_a_replaced_segment_performance_without_the_tracked_counts_publishes_nothing(published):
     """SPEC §6 lists clicks_tracked and conversions_tracked among segment_performance's columns."""
-    db = published / "out.duckdb"
-    before = sha256(db)
     builtin = (Path(contract.__file__).parent / "builtin" / "models" / "segment_performance.sql").read_text()
     dropped = ("cast(coalesce(w.clicks_tracked", "cast(coalesce(w.conversions_tracked")
     trimmed = [line for line in builtin.splitlines() if not line.strip().startswith(dropped)]
     assert len(trimmed) == len(builtin.splitlines()) - 2
-    (published / "models" / "segment_performance.sql").write_text("\n".join(trimmed))
-    done = run_segpipe("run", "--project-dir", published, *RUN)
-    assert done.returncode == 1
-    assert done.stderr == ("Error: segment_performance (built by models/segment_performance.sql) has no column "
-                           "'clicks_tracked' (and 1 more), which segpipe's commands read — keep the built-in model's "
-                           "columns when replacing it; nothing published\n")
-    assert sha256(db) == before
+    assert_replacing_publishes_nothing(
+        published, "segment_performance", "\n".join(trimmed),
+        "Error: segment_performance (built by models/segment_performance.sql) has no column 'clicks_tracked' "
+        "(and 1 more), which segpipe's commands read — keep the built-in model's columns when replacing it; "
+        "nothing published\n")
 
 
 def test_every_declared_relation_is_published_with_its_columns(published):
