@@ -193,6 +193,8 @@ def _segment(entry, where) -> Segment:
     if isinstance(seg_id, bool) or not isinstance(seg_id, int) or not 0 < seg_id <= BIGINT_MAX:
         raise ConfigError(f"{at('id')}: 'id' must be a positive integer{_beyond_64_bits(seg_id)}, got {without_lines(seg_id)!r}")
     name = entry.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{at('name')}: 'name' must be text, got {without_lines(name)!r} — quote it: name: '{name}'")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{at('name') if 'name' in entry else where()}: missing 'name' — every segment needs a non-empty name")
     _no_nul(name, at("name"), "name")
@@ -278,11 +280,16 @@ def _text_list(value, where: str) -> list[str]:
     values = value if isinstance(value, list) else [value]
     result = []
     for item in values:
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            # YAML reads an unquoted 010 as 8, 0x10 as 16 and 1.50 as 1.5: the text the user
+            # meant is gone, and the segment would match none of the leads' '010'
+            raise ConfigError(f"{where}: expected text, got the number {item!r} — quote each value as written, "
+                              "e.g. ['010', '1.50'] (unquoted, YAML reads 010 as 8 and 1.50 as 1.5)")
+        if not isinstance(item, str):
             raise ConfigError(f"{where}: expected a string or a list of strings, got {without_lines(item)!r}")
         if isinstance(item, str) and "\0" in item:
             raise ConfigError(f"{where}: {item!r} contains a NUL character (\\0) — remove it")
-        normalised = match_key(str(item))
+        normalised = match_key(item)
         if normalised and normalised not in result:
             result.append(normalised)
     if not result:  # '  ' is no value to match, and no restriction would match every lead

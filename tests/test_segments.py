@@ -33,6 +33,15 @@ def load(tmp_path, text: str):
      "for no restriction"),
     ("segments:\n  - id: 1\n    name: A\n  - id: 1\n    name: B\n",
      "{path}:4: segment 1: duplicate id 1 (also used by 'A') — give each segment its own id"),
+    # a number where text is meant: YAML has already changed 010 into 8 and 1.50 into 1.5
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      company_sizes: ['11-50', 010]\n",
+     "{path}:5: segment 1: filters.company_sizes: expected text, got the number 8 — quote each value as written, "
+     "e.g. ['010', '1.50'] (unquoted, YAML reads 010 as 8 and 1.50 as 1.5)"),
+    ("segments:\n  - id: 1\n    name: A\n    filters: {countries: 1.50}\n",
+     "{path}:4: segment 1: filters.countries: expected text, got the number 1.5 — quote each value as written, "
+     "e.g. ['010', '1.50'] (unquoted, YAML reads 010 as 8 and 1.50 as 1.5)"),
+    ("segments:\n  - id: 3\n    name: 123\n",
+     "{path}:3: segment 3: 'name' must be text, got 123 — quote it: name: '123'"),
     ("segments:\n  - id: 3\n    description: no name\n",
      "{path}:2: segment 3: missing 'name' — every segment needs a non-empty name"),
     ("segments:\n  - id: 3\n    name: '  '\n",
