@@ -146,6 +146,24 @@ def test_a_repeated_campaign_id_stops_the_run_before_it_counts_sends_twice(tmp_p
     assert (root / "out.duckdb").read_bytes() == published
 
 
+def test_a_campaign_without_a_workspace_sharing_its_id_stops_the_run(tmp_path, cli):
+    """A campaign without a workspace_id joins the sends of every workspace: beside campaign 10
+    of workspace 1 it counted each of that campaign's sends twice. Alone, it is fine."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
+    run(cli, root)
+    published = (root / "out.duckdb").read_bytes()
+    write_csv(root / "seeds" / "campaigns.csv", list(CAMPAIGNS[0]),
+              [*CAMPAIGNS, {**CAMPAIGNS[0], "workspace_id": None, "name": "no workspace"}])
+    result = cli("run", "--project-dir", root, *AS_OF)
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: 1 data test failed, nothing published: campaign_ids_without_a_workspace_are_their_own "
+                             "(1 failing row, e.g. campaign_id=10, workspace_id=NULL, campaigns_with_this_id=2)\n")
+    assert (root / "out.duckdb").read_bytes() == published
+    alone = {**CAMPAIGNS[0], "id": 99, "workspace_id": None, "name": "no workspace"}
+    write_csv(root / "seeds" / "campaigns.csv", list(CAMPAIGNS[0]), [*CAMPAIGNS, alone])
+    assert "campaign_ids_without_a_workspace_are_their_own" not in warnings(run(cli, root))
+
+
 def test_an_empty_leads_source_warns_and_every_send_is_unknown(tmp_path, cli):
     root = make_project(tmp_path / "p", leads=[], campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS)
     found = warnings(run(cli, root))

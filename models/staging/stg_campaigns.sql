@@ -9,7 +9,9 @@ select
     workspace_id,
     name                                as campaign_name,
     segment_id,
-    sent_at
+    sent_at,
+    -- a campaign without a workspace joins the sends of every workspace: its id must be its own
+    count(*) over (partition by id)     as campaigns_with_this_id
 from {{ source('campaigns') }}
 {% else %}
 select
@@ -17,6 +19,7 @@ select
     cast(null as bigint)                as workspace_id,
     cast(null as varchar)               as campaign_name,
     cast(null as bigint)                as segment_id,
-    cast(null as timestamp)             as sent_at
+    cast(null as timestamp)             as sent_at,
+    cast(null as bigint)                as campaigns_with_this_id
 where false
 {% endif %}
