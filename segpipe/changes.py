@@ -131,7 +131,10 @@ class Changes:
     added: dict[str, list[str]] = field(default_factory=dict)  # source → files added, nothing else changed (appends too)
     removed: set[NodeId] = field(default_factory=set)  # nodes of the last run that no longer exist
     paths: dict[NodeId, list[str]] = field(default_factory=dict)  # source or seed node → the files fingerprinted
-    first_new_send: dt.datetime | None = None  # the earliest send time in the files added to campaign_leads (the runner sets it)
+    #: the earliest send time in the files added to campaign_leads, or among its rows that changed
+    #: (the runner sets it; datetime.min: could not tell), and which of the two (for the run line)
+    first_new_send: dt.datetime | None = None
+    new_sends_in: str = "new files"
 
     @classmethod
     def detect(cls, plan, previous: dict[NodeId, str]) -> "Changes":
@@ -154,7 +157,7 @@ class Changes:
                        and NodeId("basis", name) in fps and NodeId("basis", name) not in changed}
         _keep_unselected(plan, previous, changed, fps)
         overtaken = _overtaken(plan, changed)
-        if "campaign_leads" in added:  # the next run cannot tell these files from old ones
+        if NodeId("source", "campaign_leads") in changed:  # the next run cannot tell these rows from old ones
             overtaken |= _left_with_new_sends(plan, changed)
         for name, basis in _bases(plan, fps).items():  # what it is built on, as stored; unbuilt, as it was
             built = name in plan.selected and NodeId("model", name) in changed
@@ -179,9 +182,10 @@ class Changes:
         return NodeId("model", name) in self.changed
 
     def old_sends_added(self, con, since: str | None) -> bool:
-        """Whether the files added to campaign_leads hold a send before `since` (a SQL literal:
-        the first day an incremental model recomputes, config `recomputes_since`). Updated in
-        place, the model would leave that send out until a --full-refresh, so it is rebuilt in full."""
+        """Whether the files added to campaign_leads, or its rows that changed, hold a send before
+        `since` (a SQL literal: the first day an incremental model recomputes, config
+        `recomputes_since`). Updated in place, the model would leave that send out until a
+        --full-refresh, so it is rebuilt in full."""
         return (self.first_new_send is not None and since is not None
                 and con.execute(f"SELECT CAST(? AS TIMESTAMP) < TIMESTAMP {since}", [self.first_new_send]).fetchone()[0])
 
@@ -247,9 +251,9 @@ def _overtaken(plan, changed) -> set[str]:
 
 
 def _left_with_new_sends(plan, changed) -> set[str]:
-    """Incremental models on the sends that a --select run leaves unbuilt while files are added
-    to campaign_leads: the next run no longer sees those files as new, so it could not tell
-    whether they hold sends before the days it updates; it rebuilds them in full."""
+    """Incremental models on the sends that a --select run leaves unbuilt while campaign_leads
+    changes (files added, rows changed): the next run no longer sees those rows as new, so it
+    could not tell whether they hold sends before the days it updates; it rebuilds them in full."""
     upstream = _upstream_models(plan)
     return {name for name in plan.order if plan.models[name].materialized == "incremental"
             and name not in plan.selected and NodeId("model", name) in changed

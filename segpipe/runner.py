@@ -172,11 +172,15 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         for node in sorted(changes.removed):
             materialize.drop_node(con, node.kind, node.name)
             progress.node(node.kind, node.name, "DROP", 0.0, message="removed from the project")
+        compared = _set_aside_old_sends(con, changes)
         _load_changed_sources(con, plan, changes, progress)
         file_views.replay(con, sources=_names("source", changes.changed | changes.removed),
                           models=_names("model", changes.removed))
-        if "campaign_leads" in changes.added:  # after the replay: src.campaigns may be a view over its files
+        # after the replay: src.campaigns may be a view over its files
+        if "campaign_leads" in changes.added:
             changes.first_new_send = _first_new_send(con, plan.project, changes.added["campaign_leads"])
+        elif changes.source("campaign_leads") and changes.incremental:
+            changes.first_new_send, changes.new_sends_in = _first_changed_send(con, plan.project, compared)
         built = []
         for name in plan.order:
             if _build_model(con, plan, changes, name, progress):
@@ -271,18 +275,62 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
 
 
 def _first_new_send(con, project, files: list[str]):
-    """The earliest send time among the rows of campaign_leads' new `files` (a send without its
-    own sent_at takes its campaign's, as in stg_sends): read from those files only, so it costs
-    what they hold. Unreadable on their own (a CSV with mixed line endings loads through a
-    normalised copy): the earliest time there is, so the models are rebuilt in full."""
+    """The earliest send time among the rows of campaign_leads' new `files`: read from those
+    files only, so it costs what they hold. Unreadable on their own (a CSV with mixed line
+    endings loads through a normalised copy): the earliest time there is, so the models are
+    rebuilt in full."""
     try:
         rows = Loader(con, project).typed_rows(project.sources["campaign_leads"], CONTRACT["campaign_leads"], files)
-        if "campaigns" not in project.sources:
-            return con.execute(f"SELECT min(sent_at) FROM ({rows}) WHERE sent").fetchone()[0]
-        return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)) FROM ({rows}) AS cl "
-                           "LEFT JOIN src.campaigns AS c ON c.id = cl.campaign_id WHERE cl.sent").fetchone()[0]
+        return _earliest_send(con, project, rows)
     except (duckdb.Error, SegpipeError):
         return dt.datetime.min
+
+
+def _earliest_send(con, project, rows: str):
+    """The earliest send time among campaign_leads `rows` (SQL): a send without its own sent_at
+    takes its campaign's, as in stg_sends (any workspace's campaign of that id: the earlier)."""
+    if "campaigns" not in project.sources:
+        return con.execute(f"SELECT min(sent_at) FROM ({rows}) WHERE sent").fetchone()[0]
+    return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)) FROM ({rows}) AS cl "
+                       "LEFT JOIN src.campaigns AS c ON c.id = cl.campaign_id WHERE cl.sent").fetchone()[0]
+
+
+#: where a run keeps the sends it copied from the published file while it reloads campaign_leads
+SENDS_BEFORE = "src.campaign_leads_before_run"
+
+
+def _set_aside_old_sends(con, changes: Changes) -> bool:
+    """Whether campaign_leads, about to be reloaded whole (a changed file, a database table), was
+    renamed to SENDS_BEFORE, to be compared with its new rows: an export rewritten with an old
+    send changed must not leave it out of the days an incremental run keeps."""
+    if "campaign_leads" in changes.added or not changes.source("campaign_leads") or not changes.incremental:
+        return False
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+                       "AND table_schema = 'src' AND table_name = 'campaign_leads'").fetchone()
+    if kind != ("BASE TABLE",):  # read in place: the old rows are not kept, so they cannot be compared
+        return False
+    con.execute(f"ALTER TABLE src.campaign_leads RENAME TO {SENDS_BEFORE.split('.')[1]}")
+    return True
+
+
+def _first_changed_send(con, project, compared: bool) -> tuple[dt.datetime | None, str]:
+    """(the earliest send time among the rows of campaign_leads added, removed or changed since
+    the published file, what holds them for the run line). The rows are compared whole
+    (EXCEPT ALL both ways), so a late reply to an old send counts; without the old rows to
+    compare (read in place, other columns) the earliest time there is: rebuilt in full."""
+    if not compared:
+        return dt.datetime.min, "changed files"
+    try:
+        describe = lambda table: con.execute(f"DESCRIBE {table}").fetchall()  # noqa: E731
+        if describe(SENDS_BEFORE) != describe("src.campaign_leads"):
+            return dt.datetime.min, "changed files"
+        changed = (f"(SELECT * FROM src.campaign_leads EXCEPT ALL SELECT * FROM {SENDS_BEFORE}) UNION ALL "
+                   f"(SELECT * FROM {SENDS_BEFORE} EXCEPT ALL SELECT * FROM src.campaign_leads)")
+        return _earliest_send(con, project, changed), "changed rows"
+    except duckdb.Error:
+        return dt.datetime.min, "changed files"
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {SENDS_BEFORE}")
 
 
 def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progress) -> bool:
@@ -299,10 +347,12 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
                                  run_query=lambda sql: con.execute(sql).fetchall())
             since = model.config.get("recomputes_since")
             if changes.old_sends_added(con, since):
-                day = since.strip("'")
-                unread = changes.first_new_send == dt.datetime.min  # _first_new_send could not read them alone
-                incremental, reason = False, (f"in full: new files read only through a clean copy may hold sends before {day}"
-                                              if unread else f"in full: new files hold sends before {day}")
+                day, what = since.strip("'"), changes.new_sends_in
+                if changes.first_new_send == dt.datetime.min:  # not read alone, or not compared row by row
+                    what = "new files read only through a clean copy" if what == "new files" else what
+                    incremental, reason = False, f"in full: {what} may hold sends before {day}"
+                else:
+                    incremental, reason = False, f"in full: {what} hold sends before {day}"
                 plan.renderer.render(model, plan.relations)  # the full build's SQL again
         if incremental:
             rows, message = materialize.update_incremental(con, model), "incremental"

@@ -375,3 +375,39 @@ def test_a_new_csv_read_only_through_a_clean_copy_rebuilds_in_full_and_says_so(t
     output = run_and_compare_with_full(cli, root)
     line = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
     assert "in full: new files read only through a clean copy may hold sends before 2025-01-29" in line, line
+
+
+SEND_TABLES = ("segment_performance_hourly", "segment_performance_daily", "segment_campaign_daily",
+               "workspace_performance_hourly", "segment_set_sends_daily")
+
+
+def assert_rebuilt_in_full(output: str, why: str) -> None:
+    for model in SEND_TABLES:
+        line = next(line for line in output.splitlines() if f" {model} " in line)
+        assert line.startswith("OK") and f"in full: {why} sends before 2025-01-29" in line, line
+
+
+def test_a_late_reply_to_an_old_send_in_a_rewritten_seed_rebuilds_in_full(project, cli):
+    """The seed export rewritten with a reply to a send of 2025-01-11, weeks before the days an
+    incremental run recomputes: compared row by row with the rows the published file was built
+    from, it rebuilds the send tables in full (it kept the old figure until --full-refresh)."""
+    before = snapshot(project / "out.duckdb")["segment_performance_daily"]
+    sends = [dict(s) for s in SENDS]
+    assert (sends[1]["sent_at"], sends[1]["replied"]) == ("2025-01-11 08:00:00", False)
+    sends[1]["replied"] = True
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, sends)
+    output = run_and_compare_with_full(cli, project)
+    assert_rebuilt_in_full(output, "changed rows hold")
+    after = snapshot(project / "out.duckdb")["segment_performance_daily"]
+    assert {row for row in after if str(row[1]) == "2025-01-11"} != {row for row in before if str(row[1]) == "2025-01-11"}
+
+
+def test_an_export_file_rewritten_with_an_old_send_changed_rebuilds_in_full(glob_project, cli):
+    """A file of the glob rewritten (not a new one): a copied CSV is compared row by row; Parquet
+    read in place keeps no old rows to compare, so any change to it rebuilds in full."""
+    root, fmt = glob_project
+    sends = [dict(s) for s in SENDS]
+    sends[1]["replied"] = True
+    write_sends(root / "exports" / f"sends-1.{fmt}", sends)
+    output = run_and_compare_with_full(cli, root)
+    assert_rebuilt_in_full(output, "changed rows hold" if fmt == "csv" else "changed files may hold")
