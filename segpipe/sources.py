@@ -32,6 +32,8 @@ from .source_types import (CONTRACT, METADATA_KEYS, accepted_forms, cannot_fail,
 from .sql import configure, drop_relation, quote_ident, quote_str
 
 #: Column added to file reads when looking for a bad value, to name the file.
+#: the row's place in the whole read, in _placed_rows (a name no source column takes)
+ROW_COLUMN = "__segpipe_row"
 FILE_COLUMN = "__segpipe_file"
 
 
@@ -290,7 +292,7 @@ class Loader:
                 try:
                     bad = self.con.execute(
                         f"SELECT file, n, key, v FROM (SELECT {file_expr} AS file, {key_expr} AS key, {col} AS v, "
-                        f"{expr} AS converted, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
+                        f"{expr} AS converted, {self._row_in_file(file_expr)} AS n FROM {raw}) "
                         f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL "
                         f"ORDER BY file, key, n LIMIT 1"
                     ).fetchone()
@@ -310,12 +312,20 @@ class Loader:
         raw = self.raw_relation(source, FILE_COLUMN if by_file else None, files)
         file_expr = quote_ident(FILE_COLUMN) if by_file else "NULL"
         id_expr = quote_ident(lower["id"]) if not by_file and "id" in lower else "NULL"
-        return raw, file_expr, id_expr
+        return f"(SELECT *, row_number() OVER () AS {quote_ident(ROW_COLUMN)} FROM {raw})", file_expr, id_expr
+
+    @staticmethod
+    def _row_in_file(file_expr: str) -> str:
+        """SQL of a row's number in its file (1 = the first after the header), from _placed_rows'
+        ROW_COLUMN: `row_number() OVER (PARTITION BY file)` numbers a file's rows in the order
+        its sort leaves them, which is not the file's (a bad value on line 3 was named line 12)."""
+        row = quote_ident(ROW_COLUMN)
+        return f"{row} - min({row}) OVER (PARTITION BY {file_expr}) + 1"
 
     @contextlib.contextmanager
     def _one_thread(self):
-        """row_number() counts in file order only when one thread reads the file; used
-        only to name a bad value's line, once something failed, so speed does not matter."""
+        """row_number() OVER () counts in read order, the files' own, only when one thread reads
+        them; used only to name a bad value's line, once something failed, so speed does not matter."""
         threads = self.con.execute("SELECT current_setting('threads')").fetchone()[0]
         self.con.execute("SET threads = 1")
         try:
@@ -341,7 +351,7 @@ class Loader:
         with self._one_thread():
             file, number, row_id, key, texts = self.con.execute(
                 f"SELECT file, n, id, {problem} AS bad, v FROM (SELECT {file_expr} AS file, {id_expr} AS id, "
-                f"{values} AS v, row_number() OVER (PARTITION BY {file_expr}) AS n FROM {raw}) "
+                f"{values} AS v, {self._row_in_file(file_expr)} AS n FROM {raw}) "
                 f"WHERE v[1] IS NOT NULL AND bad IS NOT NULL ORDER BY file, id, n LIMIT 1").fetchone()
         type_, value = METADATA_KEYS[key], texts[list(METADATA_KEYS).index(key)]
         raise SeedError(f"{where}: {self._place(source, file, number, row_id)}, column 'metadata', key '{key}': "
