@@ -114,6 +114,10 @@ class Renderer:
             return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             raise CompileError(f"{_rel(self.root, path)}:{exc.lineno}: Jinja syntax error: {exc.message}") from None
+        except UnicodeDecodeError as exc:  # Latin-1 or Windows-1252 bytes, say
+            line = exc.object[:exc.start].count(b"\n") + 1
+            raise CompileError(f"{_rel(self.root, path)}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}) — "
+                               "save it as UTF-8") from None
 
     def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None,
                batch: dict | None = None) -> None:
@@ -127,8 +131,12 @@ class Renderer:
             model.sql = template.render(context)
         except CompileError:
             raise
-        except (_Problem, jinja2.UndefinedError, jinja2.TemplateError, TypeError, ValueError) as exc:
+        except (_Problem, jinja2.UndefinedError, jinja2.TemplateError, TypeError, ValueError, ArithmeticError,
+                LookupError, AttributeError) as exc:  # {{ 1/0 }}, {{ x[9] }}: the template's own mistakes
             raise CompileError(f"{self._where(exc, model)}: {exc}") from None
+        except RecursionError:
+            raise CompileError(f"{_rel(self.root, model.path)}: rendering recursed too deep — a macro that calls "
+                               "itself without end?") from None
 
     def _where(self, exc: Exception, model: Model) -> str:
         """`file:line` of the innermost template frame the error came from."""

@@ -57,6 +57,21 @@ def test_macro_syntax_error_names_the_macro_file(project_root, cli):
     assert code == 2 and stderr.startswith("Error: macros/bad.sql:2: Jinja syntax error:")
 
 
+@pytest.mark.parametrize("folder, text, message", [
+    ("models", b"select 1\n{{ 7 // 0 }}\n", "models/x.sql:2: integer division or modulo by zero"),
+    ("models", b"select {{ [1][5] }}\n", "models/x.sql:1: list object has no element 5"),
+    ("models", b"{% macro again() %}{{ again() }}{% endmacro %}select {{ again() }}\n",
+     "models/x.sql: rendering recursed too deep \u2014 a macro that calls itself without end?"),
+    ("models", b"select 1\n-- caf\xe9\n", "models/x.sql:2: not UTF-8 text (byte 0xe9) \u2014 save it as UTF-8"),
+    ("macros", b"{% macro m() %}\xff{% endmacro %}\n", "macros/x.sql:1: not UTF-8 text (byte 0xff) \u2014 save it as UTF-8"),
+])
+def test_a_template_that_cannot_render_is_one_line_naming_its_file(project_root, cli, folder, text, message):
+    """A mistake inside a template, or a file that is not UTF-8, is the project's: exit 2 and its
+    file, not 'unexpected ZeroDivisionError' (exit 1)."""
+    (project_root / folder / "x.sql").write_bytes(text)
+    assert compile_error(cli, project_root) == (2, f"Error: {message}\n")
+
+
 def test_macros_see_each_other_and_the_model_context(project_root):
     (project_root / "macros" / "z_helpers.sql").write_text(
         "{% macro shout(x) %}upper({{ x }}){% endmacro %}\n"
