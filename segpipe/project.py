@@ -34,7 +34,16 @@ CONNECTION_TYPES = {"postgres", "sqlite", "duckdb"}
 #: a SQL type name as column_types take it (BIGINT, DECIMAL(18, 2), VARCHAR[]): it is
 #: written into CAST(… AS type), so nothing else may pass
 SQL_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])*$")
-MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+MEMORY_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+MAX_THREADS = 4096
+
+
+def memory_bytes(size: str) -> float:
+    """A MEMORY_LIMIT size in bytes (KB = 1000, KiB = 1024, as DuckDB reads them)."""
+    number, unit = MEMORY_LIMIT.match(size).groups()
+    unit = unit.lower()
+    power = {"b": 0, "kb": 1, "mb": 2, "gb": 3, "tb": 4, "kib": 1, "mib": 2, "gib": 3, "tib": 4}[unit]
+    return float(number) * (1024 if unit.endswith("ib") else 1000) ** power
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
 #: a path with a scheme (s3a://, hdfs://, file://, gs://, abfss://): a location only Spark reads
@@ -253,9 +262,14 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
     threads = config.get("threads")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"{config_path}: 'threads' must be a positive integer")
+    if threads is not None and threads > MAX_THREADS:  # DuckDB would try to start them all, or fail on 64 bits
+        raise ConfigError(f"{config_path}: 'threads' must be from 1 to {MAX_THREADS}, got {threads}")
     memory_limit = config.get("memory_limit")
     if memory_limit is not None and not MEMORY_LIMIT.match(str(memory_limit)):
         raise ConfigError(f"{config_path}: 'memory_limit' must be a size such as 4GB or 512MiB, got {memory_limit!r}")
+    if memory_limit is not None and memory_bytes(str(memory_limit)) > 2**63 - 1:
+        raise ConfigError(f"{config_path}: 'memory_limit' {str(memory_limit).strip()!r} is beyond what a 64-bit "
+                          "number holds — give a size such as 4GB")
     return Project(
         root=root,
         name=str(config.get("name") or root.name),

@@ -11,6 +11,9 @@ from segpipe.project import load_project
 @pytest.mark.parametrize("text, message", [
     ("name: x\n\nthreds: 2\n", "3: unknown key 'threds' (did you mean 'threads'?)"),
     ("name: x\nthreads: -1\n", "2: 'threads' must be a positive integer"),
+    ("name: x\nthreads: 99999999999999999999\n", "2: 'threads' must be from 1 to 4096, got 99999999999999999999"),
+    ("name: x\nmemory_limit: 99999999999999999999GB\n",
+     "2: 'memory_limit' '99999999999999999999GB' is beyond what a 64-bit number holds — give a size such as 4GB"),
     ("name: x\nsources:\n  leads:\n    path: a.csv\n    colum_types: {}\n",
      "5: sources.leads: unknown key 'colum_types' (did you mean 'column_types'?)"),
     ("name: x\nsources:\n  leads:\n    path: a.csv\n    column_types:\n      id: BIGINT\n      score: 'DOUBLE; x'\n",
