@@ -86,7 +86,6 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
         from .engines.duckdb import check_sources
 
         check_sources(project)
-    target.write_compiled(project, plan.models.values())
     progress = Progress(echo)
     warn_unread_vars(plan, progress)
     warn_unread_sources(plan, progress)
@@ -94,6 +93,8 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
         with stoppable() as commit, BuildFile(project.database, wait=wait, on_wait=echo) as build:
+            # after the lock too: a run refused (exit 75) must not overwrite the SQL the other one runs
+            target.write_compiled(project, plan.models.values())
             previous = {} if full_refresh else read_fingerprints(project.database)
             if previous.get(ENGINE_NODE, "duckdb") != engine.type:
                 previous = {}  # built by the other engine: start afresh

@@ -179,3 +179,20 @@ def test_a_folder_where_the_database_goes_is_one_line_before_anything_is_built(p
            "to a file, such as segpipe.duckdb\n")
     assert "model" not in result.stdout
     assert sorted(p.name for p in root.iterdir() if p.name.startswith("exports")) == ["exports"]
+
+
+def test_a_run_refused_by_the_lock_leaves_the_compiled_sql_of_the_run_holding_it(project):
+    """target/compiled is what the run building the file runs (errors point there): a run
+    refused with exit 75, here with other vars, must not overwrite it."""
+    root, db, _ = project
+    compiled = {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")}
+    assert any(b"interval" in text.lower() for text in compiled.values())
+    lock = HeldLock(db)
+    try:
+        result = run_segpipe(*RUN, "--project-dir", root, "--vars", "{days: 7}")
+    finally:
+        lock.release()
+    assert result.returncode == 75
+    assert {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")} == compiled
+    assert run_segpipe(*RUN, "--project-dir", root, "--vars", "{days: 7}").returncode == 0
+    assert {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")} != compiled
