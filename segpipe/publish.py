@@ -154,6 +154,43 @@ class BuildFile:
             path.unlink(missing_ok=True)
 
 
+def external_folders(published: Path) -> list[Path]:
+    """The Parquet datasets `--engine spark` writes for `engine.external` models beside the
+    published file: `<db>.<model>.<12 hex digits>/`."""
+    folders = []
+    for folder in published.parent.glob(glob.escape(published.name) + ".*.*"):
+        tail = folder.name[len(published.name) + 1:]
+        run_id = tail.rsplit(".", 1)[1]
+        if len(run_id) == 12 and all(c in "0123456789abcdef" for c in run_id) and folder.is_dir() \
+                and not folder.is_symlink():
+            folders.append(folder)
+    return folders
+
+
+def read_by_published(published: Path) -> set[Path]:
+    """The dataset folders the published file's views read: the last run's, which a BI tool
+    holding that file open still reads after the next publish (SPEC §8), so they are removed
+    by the run after it, not by the one that replaces the file."""
+    folders = external_folders(published)
+    if not folders or not published.exists():
+        return set()
+    import duckdb
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        views = " ".join(sql or "" for (sql,) in con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
+    finally:
+        con.close()
+    return {folder for folder in folders if folder.name in views}
+
+
+def remove_external_folders(published: Path, keep: set[Path]) -> None:
+    """Delete the datasets of earlier runs, and of killed ones, but those in `keep`."""
+    for folder in external_folders(published):
+        if folder not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _copy(source: int, target: int) -> None:
     """Copy one open file into another in the kernel (sendfile), as shutil.copyfile does."""
     size, offset = os.fstat(source).st_size, 0

@@ -27,7 +27,7 @@ from .interrupt import stoppable, watch
 from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
 from .project import CONTRACT_SOURCES, PROJECT_FILE
-from .publish import BuildFile
+from .publish import BuildFile, read_by_published, remove_external_folders
 from .render import unread_vars
 from .source_types import CONTRACT, sends_from_metadata
 from .sources import Loader
@@ -113,16 +113,15 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
                 plan.selected = set(plan.models)  # a fresh file needs every model
                 # not detected again: the files fingerprinted are the files loaded
                 changes = Changes.everything(plan, changes)
+            folders = set()
             if engine.is_spark:
                 folders = _build_on_spark(plan, changes, build.path, progress, verify)
             else:
                 with without_pandas():  # DuckDB binding a parameter would import it: 0.3 s
                     _build(plan, changes, build.path, progress, verify)
+            still_read = read_by_published(project.database)  # by readers of the file replaced now
             build.publish(before_rename=commit)
-            if engine.is_spark:
-                from .engines.spark import remove_old_external
-
-                remove_old_external(project.database, folders)
+            remove_external_folders(project.database, keep=folders | still_read)
     except BaseException as exc:  # Ctrl-C too: run_results.json says what the last run did
         _write_results(plan, progress, started, "error", str(exc))
         full = disk_full(exc, project.database.parent)

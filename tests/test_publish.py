@@ -155,3 +155,22 @@ def test_a_database_path_that_cannot_be_written_is_one_line(tmp_path, cli):
     assert (result.exit_code, result.stdout, result.stderr) == (
         2, "", f"Error: cannot write the database {root.resolve() / 'project.yml' / 'x.duckdb'}: File exists — "
                "set `database` in project.yml (or --db) to a file in a folder segpipe can write to\n")
+
+
+def test_dataset_folders_of_spark_runs_outlive_the_file_reading_them_by_one_run(published, cli):
+    """`--engine spark` writes external models as `<db>.<model>.<id>/` folders. A run removes the
+    ones no file reads (a killed Spark run's) and keeps the ones the file it replaces reads, for a
+    BI tool still holding that file (SPEC §8); the run after it removes those."""
+    root, db, _ = published
+    read, stray, other = (root / f"out.duckdb.{name}" for name in
+                          ("segment_leads.aaaaaaaaaaaa", "segment_leads.bbbbbbbbbbbb", "notes.not-a-run-id"))
+    for folder in (read, stray, other):
+        folder.mkdir()
+    duckdb.sql(f"COPY (SELECT 1 AS x) TO '{read / 'part.parquet'}' (FORMAT parquet)")
+    with duckdb.connect(str(db)) as con:  # as a Spark run publishes an external model
+        con.execute(f"CREATE VIEW main.spark_external AS SELECT * FROM read_parquet('{read}/*.parquet')")
+    run = lambda: cli("run", "--project-dir", root, "--full-refresh", "--as-of", AS_OF.isoformat())  # noqa: E731
+    assert run().exit_code == 0
+    assert (read.exists(), stray.exists(), other.exists()) == (True, False, True)
+    assert run().exit_code == 0
+    assert (read.exists(), other.exists()) == (False, True)

@@ -236,13 +236,25 @@ def test_external_model_is_a_parquet_dataset_switched_atomically(edge_builds, tm
     assert compared[0].exit_code == 0, compared[0].stderr
     assert json.loads(compared[0].stdout) == json.loads(compared[1].stdout)
     assert json.loads(compared[0].stdout)["shared_sends"] > 0
-    # a rebuild writes a new folder, publishes, then removes the old one
+    # a rebuild writes a new folder and publishes; a reader of the old file keeps reading the
+    # old folder (SPEC §8), which the run after it removes, whatever its engine
+    reader = duckdb.connect(str(root / "spark.duckdb"), read_only=True)
+    count = reader.execute("SELECT count(*) FROM segment_leads").fetchone()[0]
     result = cli("run", "--project-dir", root, "--db", root / "spark.duckdb", "--full-refresh",
                  "--as-of", AS_OF.isoformat())
     assert result.exit_code == 0, result.stderr
-    second = list(tmp_path.glob("ext/spark.duckdb.segment_leads.*"))
-    assert len(second) == 1 and second != first
+    both = set(tmp_path.glob("ext/spark.duckdb.segment_leads.*"))
+    assert len(both) == 2 and set(first) < both
+    assert reader.execute("SELECT count(*) FROM segment_leads").fetchone()[0] == count
+    reader.close()
     assert published(root / "spark.duckdb")["segment_leads"] == on_spark["segment_leads"]
+    second = both - set(first)
+    for left in (second, set()):  # a DuckDB run keeps what the file it replaces reads; the next removes it
+        result = cli("run", "--project-dir", root, "--db", root / "spark.duckdb", "--engine", "duckdb",
+                     "--full-refresh", "--as-of", AS_OF.isoformat())
+        assert result.exit_code == 0, result.stderr
+        assert set(tmp_path.glob("ext/spark.duckdb.segment_leads.*")) == left
+    assert list(tmp_path.glob("ext/spark.duckdb.*.*")) == []
 
 
 def test_external_names_a_table_model_or_the_run_stops_in_one_line(spark, tmp_path):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 import uuid
 import warnings
@@ -197,7 +196,8 @@ class SparkBuild:
         """Write the model as a Parquet dataset in a new folder beside the published file
         (`<db>.<model>.<run id>/`, partitioned by segment_id when it has one) and make
         `model.relation` a DuckDB view over it. The folder switch is the file's publish:
-        readers of the old file keep the old folder until the next run removes it."""
+        readers of the old file keep the old folder, which the run after this one removes
+        (publish.read_by_published)."""
         folder = published.with_name(f"{published.name}.{model.name}.{uuid.uuid4().hex[:12]}")
         frame = self._naive_timestamps(self.spark.table(view_name(model.relation)))
         writer = frame.write.mode("errorifexists")
@@ -222,18 +222,6 @@ class SparkBuild:
             if isinstance(field.dataType, TimestampType):  # local-time: UTC in this session
                 frame = frame.withColumn(field.name, F.col(field.name).cast("timestamp_ntz"))
         return frame
-
-
-def remove_old_external(published: Path, keep: set[Path]) -> None:
-    """Delete the Parquet datasets of earlier runs (once the new file is published)."""
-    for folder in published.parent.glob(f"{published.name}.*"):
-        if folder.is_dir() and folder not in keep and _is_external(published, folder):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _is_external(published: Path, folder: Path) -> bool:
-    tail = folder.name[len(published.name) + 1:]
-    return "." in tail and len(tail.rsplit(".", 1)[1]) == 12 and os.path.isdir(folder)
 
 
 def _typed(column: str, data_type: str | None) -> str:
