@@ -296,6 +296,13 @@ def check_vars(variables: dict, where: str = "") -> None:
     if "attribution" in variables and variables["attribution"] not in ATTRIBUTIONS:
         raise ConfigError(f"{where}vars.attribution: must be 'matching' or 'campaign', "
                           f"got {variables['attribution']!r}")
+    # the macros read these with `| int`, which turns text into 0 without a word
+    for name, least, example in (("lookback_days", 0, 3), ("sends_per_batch", 1, 4000000)):
+        value = variables.get(name)
+        if name in variables and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not least <= value <= 2**63 - 1):
+            raise ConfigError(f"{where}vars.{name}: must be a whole number from {least}, such as {example}, "
+                              f"got {value!r}")
 
 
 def _mapping(config: dict, key: str, path: Path) -> dict:

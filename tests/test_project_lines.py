@@ -23,6 +23,9 @@ from segpipe.project import load_project
     ("name: x\nvars:\n  attribution: matching\n  days: abc\n",
      "4: vars.days: must be a whole number of days from 1 to 365, got 'abc'"),
     ("name: x\nvars:\n  attribution: matchin\n", "3: vars.attribution: must be 'matching' or 'campaign', got 'matchin'"),
+    ("name: x\nvars:\n  lookback_days: abc\n", "3: vars.lookback_days: must be a whole number from 0, such as 3, got 'abc'"),
+    ("name: x\nvars:\n  sends_per_batch: 0\n",
+     "3: vars.sends_per_batch: must be a whole number from 1, such as 4000000, got 0"),
 ])
 def test_project_yml_errors_name_the_keys_own_line(tmp_path, text, message):
     (tmp_path / "project.yml").write_text(text)
