@@ -31,6 +31,10 @@ ANSI = r"\033\[[;?0-9]*[a-zA-Z]"  # click's: what typer.echo strips when not wri
 
 def main() -> None:
     """Console-script entry point (also `python -m segpipe`)."""
+    if sys.argv[1:2] == ["run"]:  # a signal from the start is one line (interrupt.hold_stop_signals)
+        from .interrupt import hold_stop_signals
+
+        hold_stop_signals()
     command = fast_command(sys.argv[1:]) if _plain_environment() else None
     if command is None:
         from .cli import main as typer_main

@@ -27,6 +27,17 @@ REPEAT = 0.05
 _connections: weakref.WeakSet = weakref.WeakSet()
 #: the `commit` of the stoppable block running, if any: a block within it is part of it
 _active = None
+#: stop signals that came before the block (hold_stop_signals)
+_held: list[int] = []
+
+
+def hold_stop_signals() -> None:
+    """From the very start of `segpipe run` until its stoppable block, SIGINT and SIGTERM are only
+    noted; the block then stops in one line. Their default action would end the process silently
+    while Python imports (a quarter of a second), or crash it inside DuckDB's C++ import."""
+    if threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            signal.signal(number, lambda signum, frame: _held.append(signum))
 
 
 @contextlib.contextmanager
@@ -59,6 +70,9 @@ def stoppable():
     waker.start()
     _active = lambda: committed.append(True)  # noqa: E731
     try:
+        if _held:  # it came before the block: stop now, in one line
+            received.append(_held[0])
+            raise InterruptedRun(_held[0])
         yield _active
     except BaseException as exc:
         if received and not committed and not isinstance(exc, InterruptedRun):

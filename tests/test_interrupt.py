@@ -153,3 +153,21 @@ def test_an_interrupted_run_is_what_run_results_json_reports(project, monkeypatc
     results = json.loads((root / "target" / "run_results.json").read_text())
     assert (results["status"], results["message"]) == ("error", "interrupted")
     assert sha256(db) == before
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_before_the_run_can_stop_is_one_line_once_it_can(project, signum, code):  # noqa: F811
+    """A signal while Python still imports segpipe and DuckDB (a quarter of a second) ended the
+    process without a word: the console script notes it from its first line and the run stops
+    with its one line. Sent here before main() runs, in a real process."""
+    root, db, before = project
+    script = ("import os, signal, sys\n"
+              "from segpipe.interrupt import hold_stop_signals\n"
+              "hold_stop_signals()\n"
+              f"os.kill(os.getpid(), {int(signum)})\n"
+              "from segpipe.entry import main\n"
+              f"sys.argv = ['segpipe', 'run', '--project-dir', {str(root)!r}, '--full-refresh']\n"
+              "main()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (code, "Error: interrupted — the published database was not changed\n")
+    assert sha256(db) == before and leftovers(db) == []
