@@ -37,7 +37,28 @@ def hold_stop_signals() -> None:
     while Python imports (a quarter of a second), or crash it inside DuckDB's C++ import."""
     if threading.current_thread() is threading.main_thread():
         for number in STOP_SIGNALS:
-            signal.signal(number, lambda signum, frame: _held.append(signum))
+            signal.signal(number, _note)
+
+
+def _note(signum, frame) -> None:
+    _held.append(signum)
+
+
+@contextlib.contextmanager
+def stop_signals_held():
+    """hold_stop_signals() within the block, the handlers before it back afterwards: a program
+    calling `segpipe run` in its own process (a test, a scheduler) keeps its own Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    hold_stop_signals()
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _held.clear()
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import contract, membership
 from .changes import digest, read_fingerprints
 from .errors import ConfigError
-from .interrupt import hold_stop_signals, stoppable
+from .interrupt import stop_signals_held, stoppable
 from .plan import ComputedSource, Plan, compile_project
 from .project import Project, load_project, parse_date
 from .yaml_files import parse_vars
@@ -106,14 +106,14 @@ def run_command(echo, *, project_dir: Path | None = None, db: str | None = None,
     """`segpipe run` from its command-line values: the body of the typer command (cli.run)
     and of the console script's typer-free path (entry.py), so both behave alike. SIGTERM is one
     line from the start, as Ctrl-C is, not only once the build begins (compiling takes a while)."""
-    hold_stop_signals()  # entry.py did so already for the console script
-    import duckdb  # noqa: F401  first: interrupted while its C++ module initialises, the process may crash
+    with stop_signals_held():  # entry.py holds them already for the console script
+        import duckdb  # noqa: F401  first: interrupted while its C++ module initialises, the process may crash
 
-    with stoppable():
-        seconds = parse_wait(wait)
-        project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_), engine=engine)
-        return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo,
-                   wait=seconds)
+        with stoppable():
+            seconds = parse_wait(wait)
+            project = load_project(project_dir, db=db, cli_vars=parse_vars(vars_), engine=engine)
+            return run(project, selection=select, as_of=parse_date(as_of), full_refresh=full_refresh, echo=echo,
+                       wait=seconds)
 
 
 #: what `--wait` alone stands for (cli.py puts it in): no time limit

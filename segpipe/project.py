@@ -42,8 +42,7 @@ def memory_bytes(size: str) -> float:
     """A MEMORY_LIMIT size in bytes (KB = 1000, KiB = 1024, as DuckDB reads them)."""
     number, unit = MEMORY_LIMIT.match(size).groups()
     unit = unit.lower()
-    power = {"b": 0, "kb": 1, "mb": 2, "gb": 3, "tb": 4, "kib": 1, "mib": 2, "gib": 3, "tib": 4}[unit]
-    return float(number) * (1024 if unit.endswith("ib") else 1000) ** power
+    return float(number) * (1024 if unit.endswith("ib") else 1000) ** "bkmgt".index(unit[0])
 #: The SPEC §2 tables a project reads; each defaults to the seed of the same name.
 CONTRACT_SOURCES = ("workspaces", "leads", "campaigns", "campaign_leads")
 #: a path with a scheme (s3a://, hdfs://, file://, gs://, abfss://): a location only Spark reads

@@ -176,11 +176,11 @@ def read_by_published(published: Path) -> set[Path]:
         return set()
     import duckdb
 
-    con = duckdb.connect(str(published), read_only=True)
     try:
-        views = " ".join(sql or "" for (sql,) in con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
-    finally:
-        con.close()
+        with duckdb.connect(str(published), read_only=True) as con:
+            views = " ".join(sql or "" for (sql,) in con.execute("SELECT sql FROM duckdb_views() WHERE NOT internal").fetchall())
+    except duckdb.Error:  # unreadable: keep them all rather than fail a finished build, or delete one in use
+        return set(folders)
     return {folder for folder in folders if folder.name in views}
 
 

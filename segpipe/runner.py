@@ -179,7 +179,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         # after the replay: src.campaigns may be a view over its files
         if "campaign_leads" in changes.added:
             changes.first_new_send = _first_new_send(con, plan.project, changes.added["campaign_leads"])
-        elif changes.source("campaign_leads") and changes.incremental:
+        elif _reloads_sends_whole(changes):
             changes.first_new_send, changes.new_sends_in = _first_changed_send(con, plan.project, compared)
         built = []
         for name in plan.order:
@@ -299,11 +299,17 @@ def _earliest_send(con, project, rows: str):
 SENDS_BEFORE = "src.campaign_leads_before_run"
 
 
+def _reloads_sends_whole(changes: Changes) -> bool:
+    """Whether campaign_leads is reloaded whole (a changed file, a database table, not just new
+    files) while incremental models may update in place: its changed rows must then be dated."""
+    return changes.source("campaign_leads") and "campaign_leads" not in changes.added and bool(changes.incremental)
+
+
 def _set_aside_old_sends(con, changes: Changes) -> bool:
-    """Whether campaign_leads, about to be reloaded whole (a changed file, a database table), was
-    renamed to SENDS_BEFORE, to be compared with its new rows: an export rewritten with an old
-    send changed must not leave it out of the days an incremental run keeps."""
-    if "campaign_leads" in changes.added or not changes.source("campaign_leads") or not changes.incremental:
+    """Whether campaign_leads, about to be reloaded whole, was renamed to SENDS_BEFORE, to be
+    compared with its new rows: an export rewritten with an old send changed must not leave it
+    out of the days an incremental run keeps."""
+    if not _reloads_sends_whole(changes):
         return False
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
                        "AND table_schema = 'src' AND table_name = 'campaign_leads'").fetchone()

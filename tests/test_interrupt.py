@@ -171,3 +171,16 @@ def test_a_signal_before_the_run_can_stop_is_one_line_once_it_can(project, signu
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr) == (code, "Error: interrupted — the published database was not changed\n")
     assert sha256(db) == before and leftovers(db) == []
+
+
+def test_a_run_in_a_programs_own_process_gives_its_signal_handlers_back(project):  # noqa: F811
+    """run_command holds SIGINT and SIGTERM until it can stop in one line; a program that runs it
+    in its own process (this test, a scheduler) must get its own handlers back, or its Ctrl-C
+    would only be noted from then on, and stop its next run at once."""
+    from segpipe import pipeline
+    from tests.datasets import AS_OF
+
+    root, _, _ = project
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    pipeline.run_command(lambda line: None, project_dir=root, as_of=AS_OF.isoformat(), full_refresh=True)
+    assert {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)} == before
