@@ -248,6 +248,8 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
         raise ConfigError(f"{config_path}: expected a mapping of keys such as name, database, vars, sources")
     check_keys(config, PROJECT_KEYS, str(config_path), ConfigError)
 
+    if config.get("database") is not None:
+        _text(config, "database", str(config_path))
     database = db or os.environ.get("SEGPIPE_DB") or config.get("database") or "segpipe.duckdb"
     file_vars = _mapping(config, "vars", config_path)
     # project.yml's own values, unless --vars replaces them: an error names the key's line

@@ -72,10 +72,13 @@ def segment_predicate(segment: Segment) -> str:
 
 
 def load_segments(project: Project) -> list[Segment]:
-    """The project's segments, from its YAML file (none when it is absent) or its table."""
+    """The project's segments, from its YAML file or its table. A missing file is an error,
+    not zero segments: a run would publish empty figures for what is a typo in a path."""
     if isinstance(project.segments, Path):
         if not project.segments.exists():
-            return []
+            raise ConfigError(f"{project.relpath(project.segments)}: no such segments file — write your "
+                              "segments there (`segpipe init DIR` makes an example) or point 'segments' "
+                              "in project.yml at yours")
         return load_segments_file(project.segments, cache=parse_cache_file(project, project.segments))
     return read_segments_table(project, project.segments)
 

@@ -139,8 +139,16 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
     if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
         return f"CAST(CAST({col} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     if target in FRACTION_TYPES and text:  # DuckDB reads '1_000' as 1000, Spark refuses it
-        return _checked(col, cleaned, full_match(col, NUMBER_FORM), f"CAST({cleaned} AS {target})", "a number", strict)
+        form = f"{full_match(col, NUMBER_FORM)} AND {in_float_range(col, cleaned, lambda x: f'isinf({x})')}"
+        return _checked(col, cleaned, form, f"CAST({cleaned} AS {target})", "a number", strict)
     return f"CAST({cleaned} AS {target})"
+
+
+def in_float_range(col: str, cleaned: str, is_infinite) -> str:
+    """SQL: false for a number written in digits beyond a 64-bit float's range, which each
+    engine's cast reads as infinity without a word (SPEC §8: 1e400 is an error); `inf`
+    written out stays infinity, as pandas writes it. `is_infinite`: the engine's test."""
+    return f"NOT ({is_infinite(f'TRY_CAST({cleaned} AS DOUBLE)')} AND lower({col}) NOT LIKE '%inf%')"
 
 
 def _checked(col: str, cleaned: str, form: str, cast: str, what: str, strict: bool) -> str:

@@ -12,7 +12,7 @@ LEADS = [
      "role": "Founder", "company_size": "1-10", "industry": "SaaS", "tags": "webinar;hiring"},
     {"id": 2, "workspace_id": 1, "email": "b@x.io", "source": "Apollo ", "score": 60, "country": " us",
      "role": "ceo", "company_size": "11-50", "industry": "saas ", "tags": ""},
-    {"id": 3, "workspace_id": 1, "email": "  ", "source": "linkedin", "score": 90, "country": "US",
+    {"id": 3, "workspace_id": 1, "email": " \t ", "source": "linkedin", "score": 90, "country": "US",
      "role": "Founder", "company_size": "1-10", "industry": "SaaS", "tags": "Hiring"},
     {"id": 4, "workspace_id": 1, "email": "d@x.io", "source": "webinar", "score": None, "country": "US",
      "role": "Co-Founder", "company_size": "1-10", "industry": "SaaS", "tags": "webinar"},

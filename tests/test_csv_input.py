@@ -303,13 +303,14 @@ def test_a_gzip_csv_loads_and_its_values_are_checked(published):
     ("leads", "score", "1_000", "DOUBLE", "a number such as 72.5"),         # DuckDB's cast: 1000.0
     ("leads", "score", "1.5d", "DOUBLE", "a number such as 72.5"),          # Spark's cast: 1.5
     ("leads", "score", "-nan", "DOUBLE", "a number such as 72.5"),          # DuckDB's cast: nan
+    ("leads", "score", "1e400", "DOUBLE", "a number such as 72.5"),         # both casts: inf (SPEC §8)
     ("leads", "created_at", "2025-01-01 24:00:00", "TIMESTAMP", None),      # DuckDB's cast: the next day
     ("campaign_leads", "sent_at", "infinity", "TIMESTAMP", None),           # DuckDB's cast: 9999-12-31
     ("campaigns", "sent_at", "2025/01/01", "TIMESTAMP", None),              # DuckDB's cast: 2025-01-01
     ("leads", "created_at", "2025-01-05T10:00:00+19:00", "TIMESTAMP", None),  # DuckDB's cast: 2025-01-04 15:00
     ("leads", "created_at", "2025-01-05 10:00+02:00", "TIMESTAMP", None),     # DuckDB's cast refuses it
     ("campaigns", "sent_at", "2025-01-05 10:00 Europe/Paris", "TIMESTAMP", None),  # so does DuckDB's
-], ids=["underscore", "d-suffix", "signed-nan", "hour-24", "infinity", "slashes", "offset-past-18h",
+], ids=["underscore", "d-suffix", "signed-nan", "beyond-64-bits", "hour-24", "infinity", "slashes", "offset-past-18h",
         "offset-without-seconds", "zone-without-seconds"])
 def test_number_and_time_forms_only_one_engine_reads_are_refused(published, seed, column, value, type_, forms):
     """SPEC §11: each engine's cast reads forms the other refuses; both take only source_types.NUMBER_FORM and

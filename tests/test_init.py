@@ -108,3 +108,20 @@ def test_init_where_no_folder_can_be_made_is_one_line(tmp_path, cli):
     result = cli("init", tmp_path / "a-file" / "project")
     assert (result.exit_code, result.stderr) == (
         2, f"Error: cannot create {tmp_path / 'a-file' / 'project'}: Not a directory — choose a folder you can write to\n")
+
+
+def test_a_missing_segments_file_is_an_error_not_zero_segments(tmp_path):
+    """A typo in the segments path would publish empty figures as if all were well: exit 2
+    naming the file, and the published file stays as it was."""
+    target = tmp_path / "p"
+    assert run_segpipe("init", target).returncode == 0
+    assert run_segpipe("run", "--project-dir", target).returncode == 0
+    published = (target / "segpipe.duckdb").read_bytes()
+    (target / "seeds" / "segments.yml").rename(target / "seeds" / "icps.yml")
+    for config, shown in [("", "seeds/segments.yml"), ("segments: seeds/icp.yml\n", "seeds/icp.yml")]:
+        (target / "project.yml").write_text(f"name: p\n{config}")
+        result = run_segpipe("run", "--project-dir", target)
+        assert (result.returncode, result.stderr) == (
+            2, f"Error: {shown}: no such segments file — write your segments there (`segpipe init DIR` makes an "
+               "example) or point 'segments' in project.yml at yours\n")
+        assert (target / "segpipe.duckdb").read_bytes() == published

@@ -26,7 +26,7 @@ def random_leads(rng: random.Random, n: int) -> list[dict]:
     leads = []
     for i in range(1, n + 1):
         lead = {"id": i, "workspace_id": rng.choice([1, 2, 3]),
-                "email": rng.choice([f"l{i}@x.io", "", "  ", None, f"m{i}@y.io"]),
+                "email": rng.choice([f"l{i}@x.io", "", "  ", "\t", " \r\n", None, f"m{i}@y.io"]),
                 "score": rng.choice([None, 0, 35, 59.5, 60, 60.25, 75, 100, "nan"]),
                 "tags": ";".join(rng.sample(TAGS, rng.randint(0, 3)))}
         for column, values in VALUES.items():

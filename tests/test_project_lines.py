@@ -19,6 +19,7 @@ from segpipe.project import load_project
     ("name: x\nsources:\n  leads:\n    path: a.csv\n    column_types:\n      id: BIGINT\n      score: 'DOUBLE; x'\n",
      "7: sources.leads.column_types.score: 'DOUBLE; x' is not a type name such as BIGINT, DOUBLE or VARCHAR"),
     ("name: x\nconnections:\n  app:\n    type: mysql\n", "4: connections.app: 'type' must be one of duckdb, postgres, sqlite"),
+    ("name: x\n\ndatabase: 5\n", "3: 'database' must be text, got 5"),
     ("name: x\nvars: [1]\n", "2: 'vars' must be a mapping"),
     ("name: x\nvars:\n  attribution: matching\n  days: abc\n",
      "4: vars.days: must be a whole number of days from 1 to 365, got 'abc'"),

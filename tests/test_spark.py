@@ -191,6 +191,7 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
         (with_value("tags", "[not json"), "line 4, column 'tags': cannot read '[not json' as VARCHAR[]"),
         (with_value("metadata", "{bad json"), "line 4, column 'metadata': cannot read '{bad json' as JSON"),
         (with_value("score", "1_000"), "line 4, column 'score': cannot read '1_000' as DOUBLE"),
+        (with_value("score", "-1e400"), "line 4, column 'score': cannot read '-1e400' as DOUBLE"),
         (with_value("created_at", "2025-01-01 24:00:00"),
          "line 4, column 'created_at': cannot read '2025-01-01 24:00:00' as TIMESTAMP"),
         (with_value("role", "CE\0O"), "line 4, column 'role': cannot read 'CE\\x00O' — a NUL character"),

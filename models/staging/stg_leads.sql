@@ -12,7 +12,7 @@ select
     {{ match_key('company_size') }}     as company_size_key,
     {{ match_key('industry') }}         as industry_key,
     {{ tag_keys('tags') }}              as tag_keys,
-    coalesce(trim(email), '') <> ''     as has_email,
+    {{ has_text('email') }}            as has_email,
     created_at,
     metadata
 from {{ source('leads') }}

@@ -23,7 +23,7 @@ from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
 from ..source_types import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS,
                             NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, accepted_forms, declared_types, file_format,
-                            is_glob, metadata_problem, nul_refusal, sends_from_metadata, typed_columns)
+                            in_float_range, is_glob, metadata_problem, nul_refusal, sends_from_metadata, typed_columns)
 from ..sql import sql_literal
 from .spark_dialect import view_name
 
@@ -52,6 +52,11 @@ def full_match(text: str, pattern: str) -> str:
     """Spark SQL: whether all of `text` matches `pattern` (one of sources' backslash-free forms).
     \\z, not $, which also matches before a final newline; \\\\ in the literal is one \\ to Spark."""
     return f"{text} RLIKE '^(?:{pattern})\\\\z'"
+
+
+def _is_infinite(number: str) -> str:
+    """Spark SQL: whether a DOUBLE is ±infinity (Spark has no isinf())."""
+    return f"abs({number}) = CAST('Infinity' AS DOUBLE)"
 
 
 def _refused(col: str, what: str, strict: bool) -> str:
@@ -101,8 +106,8 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     if target == "TIMESTAMP" and raw == "timestamp":
         return zoned
     if target in FRACTION_TYPES and text:  # Spark's cast reads '1.5d' and '0x1p3', DuckDB's does not
-        return _checked(col, cleaned, full_match(col, NUMBER_FORM), f"{cast}({cleaned} AS {wanted.upper()})",
-                        "a number", strict)
+        form = f"{full_match(col, NUMBER_FORM)} AND {in_float_range(col, cleaned, _is_infinite)}"
+        return _checked(col, cleaned, form, f"{cast}({cleaned} AS {wanted.upper()})", "a number", strict)
     return f"{cast}({cleaned} AS {wanted.upper()})"
 
 
