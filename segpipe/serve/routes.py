@@ -117,9 +117,16 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
         if body is None:  # computed before any 304: a tag sent with a bad request must not skip its checks
             body = json_text(compute(snapshot.cursor(scope))).encode("utf-8")
             snapshot.answers.put(key, body)
-    if etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
+    if not_modified(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+def not_modified(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: If-None-Match compares weakly (a tag with or without `W/` is the same
+    tag), and `*` matches any current answer."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 @router.get("/dashboard/top-segments", summary="Top segments (the seed dashboard's endpoint)")
