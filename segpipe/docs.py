@@ -186,6 +186,8 @@ def _find_key(node, key: str) -> tuple[int, object] | None:
             return node["__keys__"][key], node[key]
         children = [v for k, v in node.items() if k not in ("__line__", "__keys__")]
     elif isinstance(node, list):
+        if key in node and hasattr(node, "lines"):  # a plain item, `- uniqe`
+            return node.lines[node.index(key)], key
         children = node
     else:
         return None

@@ -320,9 +320,20 @@ def _column_types(value, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a mapping of column to type, such as {{score: DOUBLE}}")
     for column, type_ in value.items():
-        if not (isinstance(type_, str) and SQL_TYPE.match(type_.strip())):
+        if not (isinstance(type_, str) and SQL_TYPE.match(type_.strip()) and _is_type(type_.strip())):
             raise ConfigError(f"{where}.{column}: {type_!r} is not a type name such as BIGINT, DOUBLE or VARCHAR")
     return {str(column): type_.strip() for column, type_ in value.items()}
+
+
+def _is_type(name: str) -> bool:
+    """Whether DuckDB knows the type name (INTEGR would fail the load with DuckDB's own words)."""
+    import duckdb  # only for projects that type columns; the commands that read them import it anyway
+
+    try:
+        duckdb.type(name)
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _text(spec: dict, key: str, where: str) -> str:

@@ -40,8 +40,8 @@ def yaml_loader(lines: bool = False, secret_keys: bool = False):
     """libyaml's safe loader when PyYAML has it (3x faster than the pure-Python one), refusing
     a key written twice in one mapping, which PyYAML would let the last one win silently (a
     second `filters:` would drop the first). With `lines`, each mapping also gets `__line__`,
-    its own line, and `__keys__`, the line of each of its text keys, so a message names the
-    line at fault. With `secret_keys` (a --tokens file) a message shows a key's first
+    its own line, and `__keys__`, the line of each of its text keys, and each list is a
+    LinedList with its items' lines, so a message names the line at fault. With `secret_keys` (a --tokens file) a message shows a key's first
     characters only."""
     import yaml  # about 17 ms, so only when there is something to parse
 
@@ -71,7 +71,21 @@ def yaml_loader(lines: bool = False, secret_keys: bool = False):
                                    if key.id == "scalar" and key.tag == "tag:yaml.org,2002:str"}
             return mapping
 
+    def construct_lined_list(loader, node):
+        items = LinedList()
+        items.lines = [item.start_mark.line + 1 for item in node.value]
+        yield items
+        items.extend(loader.construct_sequence(node))
+
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_lined_list)
     return LineLoader
+
+
+class LinedList(list):
+    """A list from a parse with lines, with `lines`: each item's line (a plain `- uniqe` test
+    has no mapping to carry one)."""
+
+    lines: list[int]
 
 
 #: the keys a parse with lines adds to each mapping (see `yaml_loader`)

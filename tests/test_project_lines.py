@@ -18,6 +18,8 @@ from segpipe.project import load_project
      "5: sources.leads: unknown key 'colum_types' (did you mean 'column_types'?)"),
     ("name: x\nsources:\n  leads:\n    path: a.csv\n    column_types:\n      id: BIGINT\n      score: 'DOUBLE; x'\n",
      "7: sources.leads.column_types.score: 'DOUBLE; x' is not a type name such as BIGINT, DOUBLE or VARCHAR"),
+    ("name: x\nsources:\n  leads:\n    path: a.csv\n    column_types:\n      score: INTEGR\n",
+     "6: sources.leads.column_types.score: 'INTEGR' is not a type name such as BIGINT, DOUBLE or VARCHAR"),
     ("name: x\nconnections:\n  app:\n    type: mysql\n", "4: connections.app: 'type' must be one of duckdb, postgres, sqlite"),
     ("name: x\n\ndatabase: 5\n", "3: 'database' must be text, got 5"),
     ("name: x\nvars: [1]\n", "2: 'vars' must be a mapping"),
@@ -48,6 +50,8 @@ def test_vars_on_the_command_line_replace_a_bad_one_in_project_yml(tmp_path):
     ("models:\n  - name: a\n    columns:\n      - name: x\n        tests:\n          - accepted_values:\n"
      "              values: [1]\n              config: {severity: loud}\n",
      "8: model a, column x: accepted_values: severity must be error or warn"),
+    ("models:\n  - name: a\n    columns:\n      - name: x\n        tests:\n          - not_null\n          - uniqe\n",
+     "7: model a, column x: unknown key 'uniqe' (did you mean 'unique'?)"),
 ])
 def test_model_doc_errors_name_the_line_of_the_entry_or_key(tmp_path, text, message):
     from segpipe.docs import load_docs
