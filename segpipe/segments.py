@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
@@ -44,10 +44,13 @@ class Segment:
     workspace_id: int | None
     description: str | None
     filters: dict  # normalised: list filters hold lower-cased, trimmed strings
+    #: the filters as the user wrote them (a single value as a one-item list, no-restriction
+    #: keys left out): what the published `segments.filters` shows, "US" rather than "us"
+    written: dict | None = field(default=None, compare=False)
 
     @property
     def filters_json(self) -> str:
-        return json.dumps(self.filters, sort_keys=True)
+        return json.dumps(self.filters if self.written is None else self.written, sort_keys=True)
 
 
 def segment_predicate(segment: Segment) -> str:
@@ -210,7 +213,8 @@ def _segment(entry, where) -> Segment:
     if description is not None and not isinstance(description, str):
         raise ConfigError(f"{at('description')}: 'description' must be text")
     _no_nul(description, at("description"), "description")
-    return Segment(seg_id, name, workspace_id, description, _filters(entry.get("filters"), at("filters"), where))
+    filters = _filters(entry.get("filters"), at("filters"), where)
+    return Segment(seg_id, name, workspace_id, description, filters, _as_written(entry.get("filters"), filters))
 
 
 def _beyond_64_bits(value) -> str:
@@ -257,6 +261,14 @@ def _filters(raw, where_filters: str, where) -> dict:
                 raise ConfigError(f"{at} must be true or false, got {without_lines(value)!r}")
             filters[key] = value
     return filters
+
+
+def _as_written(raw, filters: dict) -> dict:
+    """The validated `filters` with each list filter's values as the user wrote them."""
+    def written(key):
+        values = without_lines(raw[key])
+        return values if isinstance(values, list) else [values]
+    return {key: written(key) if isinstance(value, list) else value for key, value in filters.items()}
 
 
 def _min_score(value, at: str):

@@ -1,7 +1,7 @@
 """`segpipe why SEGMENT LEAD_ID`: why a lead is (or is not) in a segment, rule by rule.
 
 Reads the published file only: the segment's filters as the run stored them
-(`segments.filters`, values trimmed and lower-cased), the lead's attributes, and
+(`segments.filters`, values as written, compared trimmed and lower-cased), the lead's attributes, and
 whether `segment_leads` lists the pair. Each rule of SPEC §3 that the segment
 sets is checked on its own — the workspace rule, then every filter key — with
 the lead's value as stored, the segment's values and whether it passes; the
@@ -18,19 +18,21 @@ from .contract import LEADS, SEGMENT_LEADS, SEGMENTS
 from .drilldown import SCORE, find_segment, shown_score
 from .errors import ConfigError
 from .published import query
-from .segments import FILTER_KEYS, LIST_FILTERS
+from .sql import SPACE_SEPARATORS
+from .segments import FILTER_KEYS, LIST_FILTERS, match_key
 
 #: list filter → the leads column it compares
 LEAD_COLUMN = {"sources": "source", "countries": "country", "roles": "role",
                "company_sizes": "company_size", "industries": "industry"}
 COLUMNS = ("rule", "lead_value", "segment_values", "passes")
+#: what a blank email holds, as macros/match_keys.sql's has_text() sees it
+BLANK = SPACE_SEPARATORS + "".join(map(chr, (9, 10, 11, 12, 13, 28, 29, 30, 31, 133)))
 
 #: the lead's values, and its match keys computed as stg_leads computes them
 LEAD_SQL = f"""
 select workspace_id, email, source, {SCORE} as score, country, role, company_size, industry, tags,
        {', '.join(f"nullif(lower(trim({c})), '')" for c in LEAD_COLUMN.values())},
-       list_filter(list_transform(coalesce(tags, []), t -> lower(trim(t))), t -> t <> ''),
-       coalesce(trim(email), '') <> ''
+       list_filter(list_transform(coalesce(tags, []), t -> lower(trim(t))), t -> t <> '')
 from {LEADS} as l
 where l.lead_id = $lead_id
 """
@@ -44,7 +46,9 @@ def explain(con, segment: str, lead_id: int) -> dict:
     if not rows:
         raise ConfigError(f"no lead with id {lead_id} in the published leads — `segpipe leads {found.id}` lists the segment's leads")
     lead = dict(zip(("workspace_id", "email", "source", "score", "country", "role", "company_size", "industry",
-                     "tags", *LEAD_COLUMN, "tag_keys", "has_email"), rows[0]))
+                     "tags", *LEAD_COLUMN, "tag_keys"), rows[0]))
+    lead["has_email"] = bool((lead["email"] or "").strip(BLANK))
+    filters = {key: _compared(values) if isinstance(values, list) else values for key, values in filters.items()}
     checks = [_check("workspace_id", lead["workspace_id"], found.workspace_id,
                      found.workspace_id is None or lead["workspace_id"] == found.workspace_id)]
     checks += [_filter_check(key, filters[key], lead) for key in sorted(filters, key=_spec_order)]
@@ -52,6 +56,11 @@ def explain(con, segment: str, lead_id: int) -> dict:
                    {"id": found.id, "lead_id": lead_id})[0][0] > 0
     return {"segment_id": found.id, "segment_name": found.name, "lead_id": lead_id,
             "member": all(check["passes"] for check in checks), "in_segment_leads": listed, "checks": checks}
+
+
+def _compared(values: list) -> list:
+    """A list filter's values as written, as the run compares them: trimmed, lower-cased, once each."""
+    return list(dict.fromkeys(key for value in values if (key := match_key(value))))
 
 
 def _spec_order(key: str) -> int:

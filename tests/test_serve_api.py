@@ -152,6 +152,9 @@ def test_segments_list(server):
     assert by_id[3] == {"segment_id": 3, "segment_name": "Acme everyone", "workspace_id": 1, "description": None,
                         "filters": {}}
     assert by_id[1]["filters"]["min_score"] == 60 and by_id[1]["description"] == "founders"
+    # the filters as written in segments.yml ("US", not the "us" leads are matched by); one value is a list of one
+    written = {s["id"]: s.get("filters") or {} for s in SEGMENTS}
+    assert {i: s["filters"] for i, s in by_id.items() if i in written} == {**written, 2: {**written[2], "roles": ["CMO"]}}
     only_two = api(server, "/api/segments", workspace_id=2)[2]
     assert [s["segment_id"] for s in only_two["segments"]] == [8]
 

@@ -30,7 +30,7 @@ FAILING = {
     5: ("country", "DE", "countries"), 6: ("role", "cmo", "roles"), 7: ("company_size", "11-50", "company_sizes"),
     8: ("industry", "fintech", "industries"), 9: ("tags", "x;funding", "tags"), 10: ("tags", None, "tags"),
     11: ("score", 59.5, "min_score"), 12: ("score", None, "min_score"), 13: ("email", "  ", "has_email"),
-    14: ("email", None, "has_email"),
+    14: ("email", None, "has_email"), 15: ("email", "\t\r\n", "has_email"),  # tabs and line breaks are blank too
 }
 STILL_PASSING = {20: ("country", "CA", None), 21: ("score", 60, None), 22: ("role", " ceo ", None)}
 LEADS = [PASSING, *({**PASSING, "id": i, column: value} for i, (column, value, _) in {**FAILING, **STILL_PASSING}.items())]

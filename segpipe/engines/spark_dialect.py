@@ -17,6 +17,7 @@ override of sqlglot's Spark generator:
 - DuckDB's `lower()` maps each character alone, Java's applies Unicode's final-sigma
   rule and maps İ to two characters: generated as Spark `LOWER` after those two are
   lower-cased alone.
+- `chr(n)` is Spark's chr of n modulo 256: only a literal code below 256 passes.
 - `list(x ORDER BY y)` becomes COLLECT_LIST, which loses the order: refused.
 - `date_diff(unit, …)` counts unit boundaries in DuckDB and whole units in Spark:
   only microseconds (where both agree) pass.
@@ -88,7 +89,7 @@ SUPPORTED = {
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg, exp.CountIf, exp.Filter, exp.RowNumber,
     exp.ArgMax, exp.ArgMin, exp.AnyValue, exp.GroupingSets, exp.Grouping, exp.Rollup, exp.Cube,
     # text
-    exp.Lower, exp.Upper, exp.Trim, exp.Substring, exp.Concat, exp.Replace, exp.StartsWith,
+    exp.Lower, exp.Upper, exp.Trim, exp.Substring, exp.Concat, exp.Replace, exp.StartsWith, exp.Translate, exp.Chr,
     exp.JSONExtractScalar, exp.JSONExtract, exp.JSONPath, exp.JSONPathRoot, exp.JSONPathKey,
     # dates and times (see the traps above)
     exp.DateDiff, exp.DateTrunc, exp.TimestampTrunc, exp.Extract, exp.DayOfWeek, exp.DayOfWeekIso,
@@ -172,6 +173,11 @@ def _problem(node: exp.Expression) -> str | None:
         if unit not in ("MICROSECOND", "MICROSECONDS", "US"):
             return (f"{node.sql('duckdb')}: date_diff counts {unit.lower()} boundaries in DuckDB and whole units "
                     "in Spark — use date_diff('microsecond', a, b) and divide")
+        return None
+    if isinstance(node, exp.Chr):
+        code = node.expressions[0] if node.expressions else None
+        if not (isinstance(code, exp.Literal) and code.is_int and int(code.name) < 256):
+            return f"{node.sql('duckdb')}: Spark's chr() takes the code modulo 256 — only a literal code below 256 comes out alike"
         return None
     if isinstance(node, exp.Extract):
         unit = node.this.name.upper()
