@@ -306,11 +306,10 @@ def compile(
     from .yaml_files import parse_vars
 
     plan = compile_plan(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
-    target.write_compiled(plan.project, plan.models.values())
-    for name in plan.order:
-        if name in plan.selected:
-            model = plan.models[name]
-            typer.echo(f"-- {model.relation} ({plan.project.relpath(model.path)})\n{model.sql.strip()}\n")
+    selected = [plan.models[name] for name in plan.order if name in plan.selected]
+    target.write_compiled(plan.project, selected)  # as dbt's compile --select: only what was asked for
+    for model in selected:
+        typer.echo(f"-- {model.relation} ({plan.project.relpath(model.path)})\n{model.sql.strip()}\n")
 
 
 @app.command()

@@ -383,3 +383,15 @@ def test_compile_prints_the_selected_sql(project):
     assert result.stdout.startswith("-- main.segments (builtin:models/segments.sql)\n")
     assert "from src.segments" in result.stdout
     assert "stg_leads" not in result.stdout
+
+
+def test_compile_writes_only_the_selected_models(tmp_path):
+    """As dbt's compile --select: target/compiled/ gets the models asked for, all without --select."""
+    root = make_project(tmp_path / "p", leads=LEADS, segments=SEGMENTS)
+    compiled = root / "target" / "compiled"
+    assert invoke("compile", "--project-dir", root, "--select", "segments").exit_code == 0
+    assert sorted(p.name for p in compiled.rglob("*.sql")) == ["segments.sql"]
+    assert invoke("compile", "--project-dir", root).exit_code == 0
+    listed = invoke("ls", "--project-dir", root, "--format", "json")
+    models = [node for node in json.loads(listed.stdout) if node["type"].startswith("model")]
+    assert len(list(compiled.rglob("*.sql"))) == len(models) > 10
