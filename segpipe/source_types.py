@@ -66,6 +66,14 @@ def sends_from_metadata(project: Project) -> bool:
     return "leads" in project.sources and "campaign_leads" not in project.sources
 
 
+def loaded_contract(contract: dict, from_metadata: bool) -> dict:
+    """The contract a source loads by: with campaign sources leads.metadata is not read
+    (SPEC §5), so it stays text and JSON that does not parse stops nothing."""
+    if from_metadata or "metadata" not in contract:
+        return contract
+    return {**contract, "metadata": ("VARCHAR", False)}
+
+
 def metadata_values(column: str) -> str:
     """SQL: the texts of METADATA_KEYS in JSON `column`, one list (the JSON is parsed once)."""
     return f"json_extract_string({column}, [{', '.join(quote_str('$.' + key) for key in METADATA_KEYS)}])"

@@ -27,14 +27,17 @@ from .connections import attach
 from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
 from .source_types import (CONTRACT, METADATA_KEYS, accepted_forms, cannot_fail, convert, declared_types, file_format,
-                           is_glob, metadata_problem, metadata_value, metadata_values, nul_refusal, sends_from_metadata,
-                           typed_columns)
+                           is_glob, loaded_contract, metadata_problem, metadata_value, metadata_values, nul_refusal,
+                           sends_from_metadata, typed_columns)
 from .sql import configure, drop_relation, quote_ident, quote_str
 
 #: Column added to file reads when looking for a bad value, to name the file.
 #: the row's place in the whole read, in _placed_rows (a name no source column takes)
 ROW_COLUMN = "__segpipe_row"
 FILE_COLUMN = "__segpipe_file"
+#: SQL: the lead's metadata (the texts `v` of metadata_values) is a send: its sent_at is not
+#: null or blank (SPEC §5; stg_sends reads it so), so the load checks only what models read
+SENT = "nullif(trim(v[1]), '') IS NOT NULL"
 
 
 def table_parts(table: str) -> list[str]:
@@ -156,6 +159,7 @@ class Loader:
         columns = self.raw_columns(source, raw, where, files)
         if len(columns) == 1 and (problem := self._malformed(source, files)):
             raise SeedError(f"{where}: cannot read: {problem}")  # DuckDB's sniffer found no delimiter fitting every row
+        contract = loaded_contract(contract, self.sends_from_metadata)
         declared = declared_types(source, contract, columns, where)
         return raw, columns, declared, typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
 
@@ -342,7 +346,7 @@ class Loader:
         problem = metadata_problem(metadata_value("v"))
         found = self.con.execute(
             f"WITH sends AS MATERIALIZED (SELECT {metadata_values('TRY_CAST(metadata AS JSON)')} AS v FROM {target}) "
-            f"SELECT 1 FROM sends WHERE v[1] IS NOT NULL AND {problem} IS NOT NULL LIMIT 1").fetchone()  # JSON parsed once
+            f"SELECT 1 FROM sends WHERE {SENT} AND {problem} IS NOT NULL LIMIT 1").fetchone()  # JSON parsed once
         if not found:
             return
         lower = {c.lower(): c for c in columns}
@@ -352,7 +356,7 @@ class Loader:
             file, number, row_id, key, texts = self.con.execute(
                 f"SELECT file, n, id, {problem} AS bad, v FROM (SELECT {file_expr} AS file, {id_expr} AS id, "
                 f"{values} AS v, {self._row_in_file(file_expr)} AS n FROM {raw}) "
-                f"WHERE v[1] IS NOT NULL AND bad IS NOT NULL ORDER BY file, id, n LIMIT 1").fetchone()
+                f"WHERE {SENT} AND bad IS NOT NULL ORDER BY file, id, n LIMIT 1").fetchone()
         type_, value = METADATA_KEYS[key], texts[list(METADATA_KEYS).index(key)]
         raise SeedError(f"{where}: {self._place(source, file, number, row_id)}, column 'metadata', key '{key}': "
                         f"cannot read {value[:80]!r} as {type_} — it takes {accepted_forms(type_)}; fix the value")

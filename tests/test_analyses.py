@@ -255,6 +255,22 @@ def test_variants_against_the_control_with_bh(project, segment, campaign):
     assert len(shown) >= (1 if campaign else 3)
 
 
+def test_an_empty_variant_in_a_parquet_source_is_none_as_a_blank_csv_field(project, tmp_path):
+    """README: variant empty = none. A CSV's blank field is NULL, but a Parquet file (or a
+    database's text) keeps '': written so for half the null variants, the groups stay the same."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}],
+                        project={"sources": {"campaign_leads": {"path": "sends.parquet"}}})
+    rows = [{**s, "variant": "" if s["variant"] is None and s["id"] % 2 else s["variant"]} for s in SENDS]
+    assert sum(r["variant"] == "" for r in rows) > 5
+    (tmp_path / "sends.json").write_text(json.dumps(rows))
+    duckdb.execute(f"copy (from read_json('{tmp_path / 'sends.json'}')) to '{root / 'sends.parquet'}' (format parquet)")
+    segpipe(root, "run", "--as-of", AS_OF)
+    for segment in ("1", "2"):
+        args = ("variants", segment, *window_args("--format", "json"))
+        assert json.loads(segpipe(root, *args).stdout) == json.loads(segpipe(project, *args).stdout)
+
+
 def test_variants_table_and_csv(project):
     table = segpipe(project, "variants", "1", *window_args()).stdout
     assert "Campaign 1 Spring" in table and "control" in table and "(none)" in table

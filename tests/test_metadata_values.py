@@ -19,8 +19,8 @@ AS_OF = "2025-01-31"
 TIMES = "a date or time such as 2025-01-31, 2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset needs the seconds)"
 FLAGS = "true/false, t/f, yes/no, y/n or 1/0"
 #: lead id → metadata. In the 30 days to AS_OF: leads 1-4 are sent, 1, 2 and 4 opened,
-#: 1 replied, 3 bounced; only lead 2 says whether it was clicked (it was). Leads 5 and 6
-#: have no sent_at, so nothing else in their metadata is read; lead 8 was sent in 2024.
+#: 1 replied, 3 bounced; only lead 2 says whether it was clicked (it was). Leads 5, 6 and 9
+#: have no sent_at (9's is blank), so nothing else in their metadata is read; lead 8 was sent in 2024.
 METADATA = {
     1: {"sent_at": "2025-01-10T09:00:00Z", "opened": True, "replied": "Yes ", "bounced": False,
         "replied_at": "2025-01-10 12:00:00"},
@@ -31,6 +31,7 @@ METADATA = {
     6: {"sent_at": None, "opened": "oui"},
     7: None,
     8: {"sent_at": "2024-06-01", "opened": True},
+    9: {"sent_at": " ", "opened": "maybe"},
 }
 
 
@@ -140,6 +141,26 @@ def test_metadata_is_not_read_while_campaign_sources_exist_and_is_checked_once_t
         (root / "seeds" / name).unlink()
     assert_refused(root, f"seeds/leads.csv: line 3, column 'metadata', key 'opened': cannot read 'maybe' as BOOLEAN "
                          f"— it takes {FLAGS}")
+
+
+def test_metadata_that_is_no_json_stops_nothing_while_campaign_sources_exist(tmp_path):
+    """SPEC §5: with campaign sources metadata is not read, so text that does not parse is
+    kept as text; once the sends come from it, it must be JSON."""
+    rows = leads(METADATA)
+    rows[2]["metadata"] = '{"sent_at": "2025-01-12", "opened": "maybe"'  # lead 3 (line 4), unclosed
+    sends = [{"id": 1, "campaign_id": 1, "lead_id": 1, "sent": True, "opened": True, "replied": False, "bounced": False}]
+    root = make_project(tmp_path / "proj", leads=rows, segments=[{"id": 1, "name": "Everyone"}],
+                        campaigns=[{"id": 1, "workspace_id": 1, "name": "Jan", "sent_at": "2025-01-10 09:00:00"}],
+                        campaign_leads=sends)
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    assert top(root)["leads_sent"] == 1
+    for name in ("campaigns.csv", "campaign_leads.csv"):
+        (root / "seeds" / name).unlink()
+    refused = run(root)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Error: seeds/leads.csv: line 4, column 'metadata': cannot read "
+                                     "'{\"sent_at\": \"2025-01-12\", \"opened\": \"maybe\"' as JSON"), refused.stderr
 
 
 def test_a_blank_clicked_or_converted_is_not_tracked_as_in_a_csv(tmp_path):

@@ -19,7 +19,8 @@ select
     cl.clicked,                             -- NULL: this send does not track clicks
     cl.converted,                           -- NULL: nor conversions
     cl.replied_at,
-    cl.variant,
+    -- empty or blank is none, as a blank CSV field (a database's or Parquet file's text keeps '')
+    case when trim(cl.variant) <> '' then cl.variant end as variant,
     cl.campaign_id is null or c.campaign_id is not null as campaign_known
 from {{ source('campaign_leads') }} as cl
 left join {{ ref('stg_campaigns') }} as c on c.campaign_id = cl.campaign_id
@@ -44,5 +45,6 @@ select
     cast(null as varchar)                   as variant,
     true                                    as campaign_known
 from {{ source('leads') }}
-where json_extract_string(metadata, '$.sent_at') is not null
+-- a blank sent_at is unknown, as null: no send (the load checks only these leads' values)
+where nullif(trim(json_extract_string(metadata, '$.sent_at')), '') is not null
 {% endif %}

@@ -23,8 +23,9 @@ from ..errors import ConfigError, SeedError, first_line
 from ..project import Project, Source
 from ..source_types import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM, INTEGER_TYPES, METADATA_KEYS,
                             NUMBER_FORM, TIMESTAMP_FORM, TRUE_WORDS, accepted_forms, declared_types, file_format,
-                            in_float_range, is_glob, metadata_problem, nul_refusal, sends_from_metadata, typed_columns)
-from ..sql import sql_literal
+                            in_float_range, is_glob, loaded_contract, metadata_problem, nul_refusal, sends_from_metadata,
+                            typed_columns)
+from ..sql import SPACE_SEPARATORS, sql_literal
 from .spark_dialect import view_name
 
 TEXT = ("string", "varchar", "char")
@@ -187,6 +188,7 @@ class SparkLoader:
         except Exception as exc:  # Spark's AnalysisException, a missing URI, a bad file
             raise SeedError(f"{where}: cannot read: {first_line(exc)}") from None
         lower = {c.lower(): c for c in columns}
+        contract = loaded_contract(contract, sends_from_metadata(self.project))
         declared = declared_types(source, contract, columns, where)
         select = typed_columns(columns, declared, contract, convert=convert, quote=_col, type_name=spark_type)
         raw_view = f"{view}__raw"
@@ -266,7 +268,8 @@ class SparkLoader:
         value = lambda key: f"get_json_object(CAST({_col(column)} AS STRING), '$.{key}')"  # noqa: E731
         texts = ", ".join(f"{sql_literal(key)}, {value(key)}" for key in METADATA_KEYS)
         problem = metadata_problem(value, "TIMESTAMP_LTZ", full_match)
-        found = self._first(raw_view, problem, f"{value('sent_at')} IS NOT NULL AND __v IS NOT NULL", f"map({texts})")
+        sent = f"nullif(trim(BOTH '{SPACE_SEPARATORS}' FROM {value('sent_at')}), '') IS NOT NULL"  # as DuckDB's trim()
+        found = self._first(raw_view, problem, f"{sent} AND __v IS NOT NULL", f"map({texts})")
         if found:
             file, number, key, texts = found
             type_ = METADATA_KEYS[key]
