@@ -111,7 +111,7 @@ def plain(value):
     if isinstance(value, Fraction):
         return round_rate(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"  # strftime's %Y writes year 1 as '1'
     return value
 
 

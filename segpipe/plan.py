@@ -63,6 +63,9 @@ def resolve_vars(project: Project, as_of: dt.date | None) -> dict:
     check_vars(variables)  # --vars too (project.yml's were checked where they were read)
     if as_of is None:
         as_of = _as_date(variables.get("as_of")) if variables.get("as_of") else dt.datetime.now(dt.timezone.utc).date()
+    days = int(variables.get("days", 30))
+    if (as_of - dt.date.min).days < days - 1:  # as `segpipe top` refuses it: no such window
+        raise ConfigError(f"--as-of {as_of} is too early for a {days}-day window (vars.days)")
     variables["as_of"] = as_of.isoformat()
     return variables
 

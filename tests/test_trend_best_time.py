@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -157,6 +158,48 @@ def test_the_last_date_is_a_window_like_any_other(project, command):
     points = result["series"][0]["points"]
     assert [p["period_start"] for p in points] == [d.isoformat() for d in starts]
     assert all(p["leads_sent"] == 0 and p["reply_rate"] is None for p in points)
+
+
+@pytest.mark.parametrize("sent_at, as_of, tz, bucket", [
+    # UTC+14 (the rule past 2037): Friday 9999-12-31 23:00 UTC is 13:00 on a Saturday past the calendar's end
+    ("9999-12-31 23:00:00", "9999-12-31", "Pacific/Kiritimati", {"weekday": 6, "hour": 13}),
+    # UTC-12: Monday 0001-01-01 00:30 UTC is 12:30 on a Sunday before it
+    ("0001-01-01 00:30:00", "0001-01-01", "Etc/GMT+12", {"weekday": 7, "hour": 12}),
+])
+def test_best_time_at_the_calendars_ends(tmp_path, sent_at, as_of, tz, bucket):
+    """A send's local hour may fall outside Python's dates (years 1 to 9999): it still has its
+    bucket, and the answer is not an unexpected OverflowError."""
+    sends = [{"id": 1, "campaign_id": 1, "lead_id": 1, "sent": True, "opened": True, "replied": True,
+              "bounced": False, "sent_at": sent_at}]
+    root = make_project(tmp_path / "p", leads=LEADS[:1], campaigns=CAMPAIGNS[:1], campaign_leads=sends,
+                        segments=SEGMENTS[:1])
+    assert run_segpipe("run", "--project-dir", root, "--as-of", as_of, "--vars", "{days: 1}").returncode == 0
+    done = run_segpipe("best-time", "1", "--project-dir", root, "--as-of", as_of, "--days", "1", "--tz", tz,
+                       "--by", "weekday-hour", "--min-sent", "1", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [{k: b[k] for k in ("weekday", "hour")} for b in result["buckets"] if b["leads_sent"]] == [bucket]
+    assert {k: result["best"][k] for k in ("weekday", "hour")} == bucket
+    listed = run_segpipe("campaigns", "1", "--project-dir", root, "--as-of", as_of, "--days", "1", "--format", "json")
+    assert json.loads(listed.stdout)["campaigns"][0]["first_sent_at"] == sent_at.replace(" ", "T") + "Z"  # 0001, not 1
+
+
+def test_time_zones_need_no_zone_files_on_the_machine(project):
+    """Windows and slim images have no /usr/share/zoneinfo: the tzdata package answers instead."""
+    env = {**os.environ, "PYTHONTZPATH": ""}  # no system zone folder at all
+    for tz in ("UTC", "Europe/Berlin"):
+        done = run_segpipe("best-time", "--project-dir", project, "--as-of", AS_OF.isoformat(), "--tz", tz,
+                           "--format", "json", env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == run_segpipe("best-time", "--project-dir", project, "--as-of", AS_OF.isoformat(),
+                                          "--tz", tz, "--format", "json").stdout
+
+
+def test_a_run_refuses_a_window_before_the_calendar_as_top_does(tmp_path):
+    root = make_project(tmp_path / "p", leads=LEADS[:1], segments=SEGMENTS[:1])
+    done = run_segpipe("run", "--project-dir", root, "--as-of", "0001-01-01", "--vars", "{days: 2}")
+    assert (done.returncode, done.stderr) == (2, "Error: --as-of 0001-01-01 is too early for a 2-day window (vars.days)\n")
+    assert not (root / "out.duckdb").exists()
 
 
 def test_trend_click_rate_divides_by_tracked_sends(project):

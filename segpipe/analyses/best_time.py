@@ -65,8 +65,16 @@ def time_zone(name: str) -> zoneinfo.ZoneInfo:
                           f"got '{name}'{hint}") from None
 
 
+#: 400 Gregorian years: the same weekdays, and at the calendar's ends the same zone rules
+CYCLE = dt.timedelta(days=146_097)
+
+
 def bucket_of(utc_hour: dt.datetime, zone: zoneinfo.ZoneInfo, by: str) -> tuple[int, ...]:
-    local = utc_hour.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+    utc = utc_hour.replace(tzinfo=dt.timezone.utc)
+    try:
+        local = utc.astimezone(zone)
+    except OverflowError:  # local time before 0001-01-01 or after 9999-12-31: the same hour 400 years inward
+        local = (utc + (CYCLE if utc.year < 5000 else -CYCLE)).astimezone(zone)
     return {"hour": (local.hour,), "weekday": (local.isoweekday(),),
             "weekday-hour": (local.isoweekday(), local.hour)}[by]
 
