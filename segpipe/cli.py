@@ -27,7 +27,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, options
-from .errors import debugging, one_line
+from .errors import debugging, one_line, single_line
 
 try:  # typer >= 0.26 vendors click; older versions depend on it
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
@@ -49,7 +49,7 @@ class OneLineErrors(TyperGroup):
             sys.exit(exc.exit_code)
         except ClickException as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
-            typer.echo(f"Error: {exc.format_message()}{where}", err=True)
+            typer.echo(f"Error: {single_line(exc.format_message())}{where}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -10,6 +10,15 @@ class SegpipeError(Exception):
 
     exit_code = 2
 
+    def __str__(self) -> str:
+        return single_line(super().__str__())
+
+
+def single_line(message: str) -> str:
+    """A message as one line, whatever a user's value brought in: a name, option or query
+    parameter holding a line break shows it as \\n (one stderr line, one HTTP `detail`)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
 
 class ConfigError(SegpipeError):
     """Bad project.yml, segments file, source or command-line value (exit 2)."""

@@ -84,14 +84,18 @@ def assert_error(result, line: str, code: int = 2) -> None:
     (["--min-sent", 10**42], f"--min-sent must be from 0 to {2**63 - 1}, got {10**42}"),
     (["--workspace-id", 10**42], f"--workspace-id must be from {-2**63} to {2**63 - 1}, got {10**42}"),
     (["--as-of", "0001-01-05"], "--as-of 0001-01-05 is too early for a 30-day window"),
+    # a value's line break is shown as \n: the message stays one line
+    (["--metric", "reply\nrate"], "--metric must be one of reply_rate, open_rate, bounce_rate, click_rate, "
+                                  "conversion_rate; got 'reply\\nrate' (did you mean 'reply_rate'?)"),
 ])
 def test_top_bad_values_exit_2_with_one_line(project, args, line):
     assert_error(invoke("top", "--project-dir", project, *args), line)
 
 
-def test_a_value_of_the_wrong_type_is_one_line_too(project):
+@pytest.mark.parametrize("days", ["abc", "1\n2"])
+def test_a_value_of_the_wrong_type_is_one_line_too(project, days):
     """Typer words this itself (its wording differs between versions)."""
-    result = invoke("top", "--project-dir", project, "--days", "abc")
+    result = invoke("top", "--project-dir", project, "--days", days)
     assert (result.exit_code, result.stdout, result.stderr.count("\n")) == (2, "", 1)
     assert result.stderr.startswith("Error: Invalid value for '--days': ")
     assert result.stderr.endswith(" (see 'segpipe top --help')\n")

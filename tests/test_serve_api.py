@@ -314,6 +314,7 @@ def test_api_needs_a_known_token(server, path, headers):
 
 
 @pytest.mark.parametrize("method,path", [("GET", "/api/nope"), ("GET", "/api/segments/1/nope"),
+                                         ("GET", "/api/segments/1/leads/"),  # no redirect to the slashless path
                                          ("POST", "/api/segments"), ("DELETE", "/api/segments/1")])
 def test_every_api_request_needs_a_known_token_even_to_no_endpoint(server, method, path):
     """A stranger is told 401 on any /api path, not which paths and methods exist (404, 405);
@@ -330,6 +331,14 @@ def test_every_api_request_needs_a_known_token_even_to_no_endpoint(server, metho
     except urllib.error.HTTPError as exc:
         status = exc.code
     assert status == (404 if method == "GET" else 405)
+
+
+@pytest.mark.parametrize("query", ["metric=reply%0Arate", "as_of=2025%0D%0A01", "x%0Ay=1"])
+def test_a_line_break_in_a_parameter_keeps_the_detail_one_line(server, query):
+    """SPEC §10: a one-line `detail`; the value's line break is shown as \\n, as the CLI shows it."""
+    status, _, body = get(f"{server.base_url}/api/dashboard/top-segments?{query}", ALL)
+    assert status == 422 and "\n" not in body["detail"] and "\r" not in body["detail"]
+    assert "\\n" in body["detail"], body
 
 
 def test_health_docs_and_widget_need_no_token(server):

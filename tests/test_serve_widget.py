@@ -113,6 +113,13 @@ def test_the_widget_in_chromium(server, browser):
     link.send_keys(Keys.ENTER)  # keyboard, not a click
     wait_ready(browser, "article.segment #leads-table")
     assert browser.find_element(By.TAG_NAME, "h1").text == first["segment_name"]
+    # the filters as written, each value isolated (U+2068 … U+2069) so a right-to-left mark stays inside it
+    facts = dict(zip([e.text for e in browser.find_elements(By.CSS_SELECTOR, "dl.facts dt")],
+                     [e.text for e in browser.find_elements(By.CSS_SELECTOR, "dl.facts dd")]))
+    written = get(f"{server.base_url}/api/segments/{first['segment_id']}", "tok-all")[2]["filters"]
+    assert written and facts["Filters"] == ("; ".join(f"{key}: " + (", ".join(f"\u2068{v}\u2069" for v in value)
+                                                         if isinstance(value, list) else str(value).lower())
+                                          for key, value in written.items()) or "every lead")
     leads = get(f"{server.base_url}/api/segments/{first['segment_id']}/leads?limit=20", "tok-all")[2]
     shown = browser.find_elements(By.CSS_SELECTOR, "#leads-table tbody tr")
     assert len(shown) == len(leads["leads"])

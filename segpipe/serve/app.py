@@ -61,7 +61,9 @@ def create_app(database: Path, tokens: Tokens | None = None, loopback_hosts: boo
         yield
         snapshots.close()
 
+    # redirect_slashes: '/api/x/' would be a 307 to '/api/x' built from the Host header, before any token check
     app = FastAPI(title="segpipe", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  redirect_slashes=False,
                   description="Segment performance from the published segpipe file (SPEC §10). "
                               "Query parameters are the CLI's options in snake_case, with its defaults and checks.")
     app.state.snapshots = snapshots

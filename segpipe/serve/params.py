@@ -16,6 +16,7 @@ from pydantic import BeforeValidator
 
 from ..analyses.best_time import BUCKETS
 from ..analyses.trend import PERIODS
+from ..errors import single_line
 from ..top import BIGINT_MAX, MAX_DAYS, METRICS, RANK_BY
 
 
@@ -58,7 +59,7 @@ BucketMinSent = Annotated[int, CliInt, _int("Fewest sends a bucket needs to be t
 
 def type_error(command: str | None, name: str, value) -> str:
     """The CLI's line for an option value that is not an int (click's wording)."""
-    line = f"Invalid value for '--{name.replace('_', '-')}': '{value}' is not a valid int."
+    line = f"Invalid value for '--{name.replace('_', '-')}': '{single_line(str(value))}' is not a valid int."
     return f"{line} (see 'segpipe {command} --help')" if command else line
 
 

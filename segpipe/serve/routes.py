@@ -30,6 +30,7 @@ from ..analyses.best_time import best_time as best_time_analysis
 from ..analyses.compare import compare_segments
 from ..analyses.variants import segment_variants
 from ..analyses.trend import trend as trend_analysis
+from ..errors import single_line
 from ..output import json_text
 from ..suggest import did_you_mean
 from ..top import check_metric, window_ending
@@ -86,7 +87,7 @@ def refuse_unknown_parameters(request: Request) -> None:
     taken = [param.alias for param in request.scope["route"].dependant.query_params]
     for name in request.query_params:
         if name not in taken:
-            raise HTTPException(422, f"unknown parameter '{name[:60]}'{did_you_mean(name, taken)} — "
+            raise HTTPException(422, f"unknown parameter '{single_line(name[:60])}'{did_you_mean(name, taken)} — "
                                      f"this endpoint takes {', '.join(taken) or 'no parameters'}")
 
 

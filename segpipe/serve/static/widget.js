@@ -52,6 +52,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/* A user's value inside a sentence, as one isolated run of text (U+2068 … U+2069): a right-to-left
+   override in a filter value or a name would otherwise reverse the words after it. */
+function isolate(text) {
+  return `\u2068${text}\u2069`;
+}
+
 function fmtInt(n) {
   return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
 }
@@ -257,7 +263,7 @@ function definitionList(entries) {
 }
 
 function filtersText(filters) {
-  const parts = Object.entries(filters || {}).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`);
+  const parts = Object.entries(filters || {}).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.map(isolate).join(", ") : v}`);
   return parts.length ? parts.join("; ") : "every lead";
 }
 
@@ -375,7 +381,7 @@ async function renderVariants(box, ref, metric, days, asOf) {
   };
   box.replaceChildren(...tested.map((c) => el("section", { class: "campaign-variants", dataset: { campaignId: c.campaign_id } },
     el("h3", {}, c.campaign_name === null ? `Campaign #${c.campaign_id}` : c.campaign_name),
-    simpleTable(`variants-${c.workspace_id}-${c.campaign_id}`, `Variants of ${c.campaign_name || c.campaign_id}`,
+    simpleTable(`variants-${c.workspace_id}-${c.campaign_id}`, `Variants of ${isolate(c.campaign_name || c.campaign_id)}`,
       ["Variant", METRICS[metric].label, "95 % interval", "Difference to control", "Verdict"],
       c.variants.map((v) => el("tr", { dataset: { variant: v.variant } },
         el("th", { scope: "row" }, v.variant),
