@@ -14,7 +14,7 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
-from . import contract, membership
+from . import __version__, contract, membership
 from .changes import digest, read_fingerprints
 from .errors import ConfigError
 from .interrupt import stop_signals_held, stoppable
@@ -52,8 +52,10 @@ def _retired(name: str, *args, **kwargs):
 
 
 def segments_source(segments: list[Segment]) -> ComputedSource:
-    """`src.segments`, rebuilt when a segment's definition changes."""
-    return ComputedSource("segments", digest([vars(s) for s in segments]), partial(write_segments_table, segments=segments))
+    """`src.segments`, rebuilt when a segment's definition changes, or segpipe's version (a
+    release may write the table differently, as file sources are reloaded then too)."""
+    return ComputedSource("segments", digest(__version__, [vars(s) for s in segments]),
+                          partial(write_segments_table, segments=segments))
 
 
 def compile_plan(project: Project, *, as_of: dt.date | None = None, selection: str | None = None) -> Plan:

@@ -90,6 +90,7 @@ def test_a_wheel_in_a_fresh_venv_inits_runs_and_ranks(tmp_path):
 
     built = check(segpipe, "run", "--project-dir", project, cwd=tmp_path).stdout
     assert "SKIP  model" not in built
+    assert re.search(r"^OK +source segments ", built, re.M), built  # src.segments is written again too
     ranked = json.loads(check(segpipe, "top", "--project-dir", project, "--format", "json", cwd=tmp_path).stdout)
     assert ranked["segments"] and all(row["segment_name"].isupper() for row in ranked["segments"])
     assert {path.relative_to(project).as_posix() for path in project.rglob("*.sql")
