@@ -306,9 +306,9 @@ def compile(
     from .yaml_files import parse_vars
 
     plan = compile_plan(_project(project_dir, None, parse_vars(vars_)), as_of=parse_date(as_of), selection=select)
-    selected = [plan.models[name] for name in plan.order if name in plan.selected]
-    target.write_compiled(plan.project, selected)  # as dbt's compile --select: only what was asked for
-    for model in selected:
+    # as dbt's compile --select: only what was asked for (written in run's order, printed in build order)
+    target.write_compiled(plan.project, [model for name, model in plan.models.items() if name in plan.selected])
+    for model in (plan.models[name] for name in plan.order if name in plan.selected):
         typer.echo(f"-- {model.relation} ({plan.project.relpath(model.path)})\n{model.sql.strip()}\n")
 
 
