@@ -53,7 +53,7 @@ def find_segment(con, ref: str) -> SegmentRef:
 #: a lead's score as listed: a NaN score (the file let it through; it meets no min_score
 #: and the data-quality checks report it) is no score, so it is null in JSON, which has no
 #: NaN, and is listed after every real score
-SCORE = "nullif(l.score, 'NaN'::DOUBLE)"
+SCORE = "case when isfinite(l.score) then l.score end"  # JSON has no NaN or infinity: null
 
 
 def segment_leads(con, segment: SegmentRef, limit: int, offset: int = 0) -> tuple[int, list[tuple]]:

@@ -18,6 +18,7 @@ import datetime as dt
 import errno
 import io
 import json
+import math
 import os
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -144,13 +145,22 @@ def table(columns, rows, text_columns=()) -> str:
 
 
 def csv_text(columns, rows) -> str:
-    """Header and rows; a list value becomes `a;b` as in the seed CSVs."""
+    """Header and rows, each ending in \\n; a list value becomes `a;b` as in the seed CSVs. The
+    writer ends rows in \\r\\n, so that it quotes a value holding a bare \\r (it quotes only the
+    characters of its line ending), and each ending is then made \\n, as DuckDB's files have it."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def write(values) -> None:
+        writer.writerow(values)
+        buffer.seek(buffer.tell() - 2)
+        buffer.truncate()
+        buffer.write("\n")
+
+    write(columns)
     for row in rows:
-        writer.writerow([";".join(map(str, v)) if isinstance(v, (list, tuple))
-                         else ("true" if v else "false") if isinstance(v, bool) else plain(v) for v in row])
+        write([";".join(map(str, v)) if isinstance(v, (list, tuple))
+               else ("true" if v else "false") if isinstance(v, bool) else plain(v) for v in row])
     return buffer.getvalue()
 
 
@@ -199,8 +209,10 @@ def written(path: Path):
     over it once complete, so a write that fails (a full disk) leaves the old file as it was and
     no truncated one (SPEC §8); a full disk is one line, exit 1. A link (/dev/stdout) or a path
     that is no regular file (a pipe) is written in place, as the user's shell would."""
+    check_target(path)
     in_place = path.is_symlink() or (path.exists() and not path.is_file())
-    partial = path if in_place else path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # the name cut so that the temporary one stays within a file name's 255 bytes
+    partial = path if in_place else path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")
     try:
         yield partial
         if not in_place:
@@ -214,6 +226,22 @@ def written(path: Path):
             raise DiskFullError(f"--output: the disk is full: no space left in {path.absolute().parent} — {path} was "
                                 "not written; free some space and try again") from None
         raise
+
+
+def check_target(path: Path) -> None:
+    """An --output name longer than a file system takes, or a DuckDB database (the published
+    file, or a link to it): an export written over it would lose what every reader and the
+    next run rely on. Both are one line, exit 2."""
+    if len(path.name.encode()) > 255:
+        raise ConfigError(f"--output: cannot write {path.name[:40]}…: {os.strerror(errno.ENAMETOOLONG)}")
+    target = path.resolve()
+    if not target.is_file():
+        return
+    with contextlib.suppress(OSError), open(target, "rb") as file:
+        if file.read(12)[8:12] == b"DUCK":  # DuckDB's magic bytes
+            link = f" (a link to {target})" if path.is_symlink() else ""
+            raise ConfigError(f"--output: {path}{link} is a DuckDB database, which segpipe never writes an "
+                              "export over — give another file name")
 
 
 def _collect_quietly(exc: BaseException) -> None:
@@ -248,6 +276,7 @@ def check_writable(path: Path) -> None:
     """An --output FILE that is a folder or cannot be written is one line and exit 2, found
     before the writer runs: DuckDB's COPY and xlsxwriter fail with their own errors, not
     OSError, which would read as an unexpected failure (exit 1)."""
+    check_target(path)
     if path.is_dir():
         raise ConfigError(f"--output: cannot write {path}: {os.strerror(errno.EISDIR)}")
     if path.parent.is_dir() and not os.access(path if path.exists() else path.parent, os.W_OK):
@@ -323,8 +352,8 @@ def write_xlsx(path: Path, columns, rows) -> int:
             raise ConfigError(f"--format xlsx: more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet; "
                               "use --format parquet or csv")
         for c, value in enumerate(row):
-            if value is None:
-                continue
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                continue  # NaN and infinity: no number Excel holds; empty, as JSON's null
             if isinstance(value, (list, tuple)):
                 sheet.write_string(r, c, ";".join(map(str, value)))
             elif isinstance(value, dt.datetime):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import string
 import time
 
 import duckdb
@@ -42,9 +43,15 @@ SENT = "nullif(trim(v[1]), '') IS NOT NULL"
 
 def table_parts(table: str) -> list[str]:
     """The names in a `table` setting, 'schema.table': as SQL writes them, a name in double
-    quotes keeps its dots ("" is a quote in it), so '"App Data"."Leads"' is two names."""
+    quotes keeps its dots and case ("" is a quote in it), so '"App Data"."Leads"' is two names,
+    and one without is lower case (app.Leads is app.leads, as PostgreSQL folds it)."""
     names = [n.strip() for n in re.findall(r'"(?:[^"]|"")*"|[^.]+', table)]
-    return [n[1:-1].replace('""', '"') if len(n) > 1 and n[0] == n[-1] == '"' else n for n in names if n]
+    return [n[1:-1].replace('""', '"') if len(n) > 1 and n[0] == n[-1] == '"' else n.translate(ASCII_LOWER)
+            for n in names if n]
+
+
+#: SQL folds an unquoted name's ASCII letters only
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class Loader:

@@ -9,6 +9,8 @@ import io
 import json
 import random
 import re
+import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
@@ -481,3 +483,55 @@ def test_campaign_attribution_shares_no_sends(project):
     result = json.loads(segpipe(project, "compare", "1", "2", "--db", "campaign.duckdb",
                                 *window_args("--format", "json")).stdout)
     assert result["shared_sends"] == 0
+
+
+# --- output files: never over the database, every value readable back -----------------------
+
+def test_an_output_over_a_database_is_refused(project, tmp_path):
+    """An export written over the published file (or through a link to it) would lose it."""
+    database = project / "out.duckdb"
+    before = database.read_bytes()
+    link = tmp_path / "looks-like.csv"
+    link.symlink_to(database)
+    for args, shown in [(("export", "segments", "--output", database), f"{database}"),
+                        (("top", *window_args("--format", "parquet", "--output", database)), f"{database}"),
+                        (("trend", "1", *window_args("--output", link)), f"{link} (a link to {database})")]:
+        result = segpipe(project, *args, code=2)
+        assert result.stderr == (f"Error: --output: {shown} is a DuckDB database, which segpipe never writes "
+                                 "an export over — give another file name\n")
+    assert database.read_bytes() == before and link.is_symlink()
+
+
+def test_odd_values_survive_every_output(tmp_path):
+    """A bare carriage return is quoted in CSV (stdout as in the file), a NaN or infinite score
+    is an empty xlsx cell and JSON's null, and a project model's TIMESTAMPTZ exports as UTC."""
+    leads = [{**LEADS[0], "score": "inf"}, {**LEADS[1], "score": "NaN"}, *LEADS[2:]]
+    segments = [{**SEGMENTS[0], "name": "Carriage\rreturn"}, *SEGMENTS[1:]]
+    root = make_project(tmp_path / "p", leads=leads, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=segments,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    (root / "models" / "zoned.sql").write_text("select 1 as id, TIMESTAMPTZ '2025-01-31 23:30:00+02:00' as at\n")
+    segpipe(root, "run", "--as-of", AS_OF)
+    for args in (("export", "segments"), ("top", *window_args("--format", "csv", "--min-sent", "0", "--limit", "50"))):
+        # as bytes: a text-mode pipe would read the \r as a line break itself
+        stdout = subprocess.run([sys.executable, "-m", "segpipe", *args, "--project-dir", str(root)],
+                                capture_output=True, check=True).stdout.decode()
+        rows = list(csv.reader(io.StringIO(stdout, newline="")))
+        assert "Carriage\rreturn" in [cell for row in rows for cell in row], stdout
+        assert len({len(row) for row in rows}) == 1
+        segpipe(root, *args, "--output", tmp_path / "out.csv")
+        assert (tmp_path / "out.csv").read_bytes().decode() == stdout
+    segpipe(root, "export", "leads", "--format", "xlsx", "--output", tmp_path / "leads.xlsx")
+    sheet = read_xlsx(tmp_path / "leads.xlsx")
+    scores = {row[0]: row[sheet[0].index("score")] for row in sheet[1:]}
+    assert scores[LEADS[0]["id"]] is None and scores[LEADS[1]["id"]] is None
+    listed = json.loads(segpipe(root, "leads", "1", "--format", "json", "--limit", "1000").stdout)["leads"]
+    assert {lead["score"] for lead in listed if lead["lead_id"] in (LEADS[0]["id"], LEADS[1]["id"])} <= {None}
+    assert segpipe(root, "export", "zoned").stdout == "id,at\n1,2025-01-31T21:30:00Z\n"
+
+
+def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
+    result = segpipe(project, "export", "segments", "--output", tmp_path / ("n" * 256 + ".csv"), code=2)
+    assert result.stderr == f"Error: --output: cannot write {'n' * 40}…: File name too long\n"
+    long_but_legal = tmp_path / ("n" * 248 + ".csv")
+    segpipe(project, "export", "segments", "--output", long_but_legal)
+    assert long_but_legal.read_text() == segpipe(project, "export", "segments").stdout

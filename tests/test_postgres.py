@@ -218,6 +218,18 @@ def test_quoted_table_names_as_sql_writes_them(cli, published_pg_project, app_db
     assert published_tables(published_pg_project / "out.duckdb") == up_to_float_summation(reference.published)
 
 
+def test_an_unquoted_table_name_is_lower_case_as_in_sql(cli, published_pg_project, app_db, reference):
+    """app.LEADS is app.leads, as PostgreSQL reads it, not a table "Leads" beside it."""
+    pg_execute(app_db, 'DROP TABLE IF EXISTS app."Leads"; CREATE TABLE app."Leads" AS SELECT * FROM app.leads LIMIT 1')
+    try:
+        point_at_postgres(published_pg_project, leads="APP.Leads")
+        result = run_project(cli, published_pg_project)
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert published_tables(published_pg_project / "out.duckdb") == up_to_float_summation(reference.published)
+    finally:
+        pg_execute(app_db, 'DROP TABLE IF EXISTS app."Leads"')
+
+
 def test_table_with_more_than_a_schema_is_one_line(cli, published_pg_project):
     point_at_postgres(published_pg_project, leads="segpipe.app.leads")
     assert_fails(cli, published_pg_project,

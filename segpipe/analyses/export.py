@@ -44,7 +44,11 @@ def table_query(con, table: str) -> str:
     if table not in tables:
         raise ConfigError(f"no published table '{table}'{did_you_mean(table, tables)}; "
                           f"published tables: {', '.join(tables)} (or `export leads --top N`)")
-    return f"select * from main.{quote_ident(table)}"
+    # a zoned time (a project model's TIMESTAMPTZ) as the naive UTC time every other column holds:
+    # Python would need pytz to fetch it, and the files have no zone either
+    columns = [f"timezone('UTC', {quote_ident(name)}) as {quote_ident(name)}" if type_ == "TIMESTAMP WITH TIME ZONE"
+               else quote_ident(name) for name, type_, *_ in query(con, f"describe main.{quote_ident(table)}")]
+    return f"select {', '.join(columns)} from main.{quote_ident(table)}"
 
 
 def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, workspace_id: int | None,
