@@ -296,17 +296,34 @@ def write_file(rows: FileRows, path: Path) -> None:
         raise ConfigError(f"--output: cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _duckdb_type(values) -> str:
-    """The column's type from its first non-null Python value (VARCHAR when all are null)."""
-    sample = next((v for v in values if v is not None), None)
-    for kind, name in ((bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (dt.datetime, "TIMESTAMP"),
-                       (dt.date, "DATE")):
+#: output columns that hold fractions whatever the day's values (a whole score, no rate yet)
+FRACTION_COLUMNS = ("score", "p_value", "p_adjusted", "difference")
+FRACTION_SUFFIXES = ("_rate", "_low", "_high", "_shrunk", "_hours")
+#: output columns that hold yes/no, counts and ids, or times, when a day has no value to tell
+BOOLEAN_COLUMNS = ("significant", "control", "best")
+INTEGER_SUFFIXES = ("_id", "leads_sent", "opened", "replied", "bounced", "clicked", "converted", "_tracked",
+                    "shared_sends", "hour", "weekday", "_count")
+TIME_SUFFIXES = ("_at",)
+
+
+def _duckdb_type(name: str, values) -> str:
+    """A Parquet column's type, the same on every day: from its values (any fraction makes a
+    number column DOUBLE), and for a rate, score or p-value always DOUBLE; a column without
+    any value (a window without sends) by its name, VARCHAR when the name says nothing."""
+    present = [v for v in values if v is not None]
+    fraction = name in FRACTION_COLUMNS or name.endswith(FRACTION_SUFFIXES)
+    if not present:
+        return ("DOUBLE" if fraction else "BOOLEAN" if name in BOOLEAN_COLUMNS else
+                "BIGINT" if name.endswith(INTEGER_SUFFIXES) else "TIMESTAMP" if name.endswith(TIME_SUFFIXES)
+                else "VARCHAR")
+    sample = present[0]
+    if isinstance(sample, bool):
+        return "BOOLEAN"
+    if isinstance(sample, (int, float)):
+        return "DOUBLE" if fraction or any(isinstance(v, float) for v in present) else "BIGINT"
+    for kind, type_ in ((dt.datetime, "TIMESTAMP"), (dt.date, "DATE"), (list, "VARCHAR[]")):
         if isinstance(sample, kind):
-            if name == "BIGINT" and any(isinstance(v, float) for v in values):
-                return "DOUBLE"
-            return name
-    if isinstance(sample, list):
-        return "VARCHAR[]"
+            return type_
     return "VARCHAR"
 
 
@@ -318,7 +335,7 @@ def _write_parquet(rows: FileRows, path: Path) -> None:
     if not path.parent.is_dir():
         raise OSError(2, "No such file or directory")
     columns = list(zip(*rows.rows)) if rows.rows else [()] * len(rows.columns)
-    definition = ", ".join(f"{quote_ident(name)} {_duckdb_type(values)}"
+    definition = ", ".join(f"{quote_ident(name)} {_duckdb_type(name, values)}"
                            for name, values in zip(rows.columns, columns))
     with duckdb.connect() as con:
         con.execute(f"create table rows_out ({definition})")

@@ -535,3 +535,20 @@ def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_pa
     long_but_legal = tmp_path / ("n" * 248 + ".csv")
     segpipe(project, "export", "segments", "--output", long_but_legal)
     assert long_but_legal.read_text() == segpipe(project, "export", "segments").stdout
+
+
+@pytest.mark.parametrize("command", [("top", "--rank-by", "shrunk"), ("compare", "1", "2"), ("variants", "1"),
+                                     ("trend", "1"), ("best-time", "1"), ("leads", "1"), ("campaigns", "1")])
+def test_a_parquet_files_types_do_not_depend_on_the_day(project, tmp_path, command):
+    """A BI tool loading the file daily sees one schema: a window without sends (every rate
+    null, or no row at all) writes the same column types as one with them."""
+    def schema(as_of: str) -> list[tuple]:
+        target = tmp_path / f"{as_of}.parquet"
+        window = () if command[0] == "leads" else ("--as-of", as_of, "--days", "31")  # leads have no window
+        segpipe(project, *command, *window, "--format", "parquet", "--output", target)
+        return duckdb.sql(f"describe select * from '{target}'").fetchall()
+
+    with_sends = schema(AS_OF)
+    assert schema("2020-01-31") == with_sends
+    types = {name: type_ for name, type_, *_ in with_sends}
+    assert all(types[c] == "DOUBLE" for c in types if c.endswith(("_rate", "_low", "_high")) or c == "score")
