@@ -116,13 +116,20 @@ def utc_time(text: str) -> str:
     return f"CASE WHEN {text} LIKE '%/%' THEN {cast} ELSE {cast} END"
 
 
-def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> str:
+def convert(column: str, raw_type: str, target: str, *, strict: bool = True, finite_times: bool = True) -> str:
     """SQL turning `column` of raw_type into target; a bad value fails the load.
-    With strict=False a bad boolean, number or time is NULL instead, so TRY() can find it."""
+    With strict=False a bad boolean, number or time is NULL instead, so TRY() can find it.
+    `finite_times`: a time column of the source's own (a database's) must not be infinity;
+    False for a Parquet file read in place, whose view must keep its time columns bare so
+    that DuckDB pushes an incremental run's filters into the scan."""
     col = quote_ident(column)
     raw_type, target = raw_type.upper(), target.upper()
     if target == "VARCHAR[]":
         return _text_list(col, raw_type)
+    if finite_times and target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP"):
+        return _checked(col, col, f"isfinite({col})", _utc(col, raw_type), "a time", strict)
+    if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
+        return _utc(col, raw_type)
     if raw_type == target:
         return col
     text = raw_type in TEXT_TYPES
@@ -144,8 +151,6 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True) -> 
         return _checked(col, cleaned, whole, f"CAST({digits} AS {target})", "a whole number", strict)
     if target == "TIMESTAMP" and text:  # DuckDB reads '24:00:00' as the next day, Spark refuses it
         return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), utc_time(cleaned), "a time", strict)
-    if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
-        return f"CAST(CAST({col} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
     if target in FRACTION_TYPES and text:  # DuckDB reads '1_000' as 1000, Spark refuses it
         form = f"{full_match(col, NUMBER_FORM)} AND {in_float_range(col, cleaned, lambda x: f'isinf({x})')}"
         return _checked(col, cleaned, form, f"CAST({cleaned} AS {target})", "a number", strict)
@@ -159,15 +164,25 @@ def in_float_range(col: str, cleaned: str, is_infinite) -> str:
     return f"NOT ({is_infinite(f'TRY_CAST({cleaned} AS DOUBLE)')} AND lower({col}) NOT LIKE '%inf%')"
 
 
+def _utc(col: str, raw_type: str) -> str:
+    """SQL: a time column as naive UTC (one with a zone converted, a naive one as it is);
+    PostgreSQL's infinity, which both would keep, is refused by the caller (_checked)."""
+    if raw_type.startswith("TIMESTAMP WITH"):
+        return f"CAST(CAST({col} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    return col if raw_type == "TIMESTAMP" else f"CAST({col} AS TIMESTAMP)"
+
+
 def _checked(col: str, cleaned: str, form: str, cast: str, what: str, strict: bool) -> str:
     """SQL: `cast` when `form` holds, NULL for blank text, else an error (strict) or NULL."""
     bad = f"error('not {what}: ' || CAST({col} AS VARCHAR))" if strict else "NULL"
     return f"CASE WHEN {form} THEN {cast} WHEN {cleaned} IS NULL THEN NULL ELSE {bad} END"
 
 
-def cannot_fail(raw_type: str, target: str) -> bool:
+def cannot_fail(raw_type: str, target: str, finite_times: bool = True) -> bool:
     """True when `convert` is the column itself or a list clean-up, which no value can fail."""
     raw_type, target = raw_type.upper(), target.upper()
+    if finite_times and target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP"):
+        return False  # PostgreSQL's infinity
     return raw_type == target or (target == "VARCHAR[]" and raw_type.endswith("[]"))
 
 

@@ -17,6 +17,7 @@ load, so a bad one is reported like any other bad value rather than by a model.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import string
 import time
@@ -168,7 +169,8 @@ class Loader:
             raise SeedError(f"{where}: cannot read: {problem}")  # DuckDB's sniffer found no delimiter fitting every row
         contract = loaded_contract(contract, self.sends_from_metadata)
         declared = declared_types(source, contract, columns, where)
-        return raw, columns, declared, typed_columns(columns, declared, contract, convert=convert, quote=quote_ident)
+        typed = functools.partial(convert, finite_times=not self.reads_in_place(source))
+        return raw, columns, declared, typed_columns(columns, declared, contract, convert=typed, quote=quote_ident)
 
     def typed_rows(self, source: Source, contract: dict, files: list[str]) -> str:
         """SQL for the rows of just `files` of a file source, typed as loading them types them:
@@ -195,9 +197,10 @@ class Loader:
         """`target` as a view over exactly `files`, those the run started with (a later
         file needs a new run), after checking every value converts as a copy would."""
         raw = self.raw_relation(source, files=files)
-        checks = [f"({quote_ident(actual)} IS NOT NULL AND TRY({convert(actual, columns[actual], type_, strict=False)}) IS NULL)"
+        checks = [f"({quote_ident(actual)} IS NOT NULL AND "
+                  f"TRY({convert(actual, columns[actual], type_, strict=False, finite_times=False)}) IS NULL)"
                   for column, type_ in declared.items()
-                  if (actual := lower.get(column.lower())) and not cannot_fail(columns[actual], type_)]
+                  if (actual := lower.get(column.lower())) and not cannot_fail(columns[actual], type_, False)]
         try:
             if checks and self.con.execute(f"SELECT count(*) FROM {raw} WHERE {' OR '.join(checks)}").fetchone()[0]:
                 raise duckdb.ConversionException("a value does not convert")
@@ -296,14 +299,16 @@ class Loader:
         with self._one_thread():
             for column, type_ in declared.items():
                 actual = lower.get(column.lower())
-                if actual is None or columns[actual].upper() == type_.upper():
+                if actual is None or cannot_fail(columns[actual], type_):
                     continue
                 col = quote_ident(actual)
                 expr = f"TRY({convert(actual, columns[actual], type_, strict=False)})"
                 try:
                     bad = self.con.execute(
-                        f"SELECT file, n, key, v FROM (SELECT {file_expr} AS file, {key_expr} AS key, {col} AS v, "
-                        f"{expr} AS converted, {self._row_in_file(file_expr)} AS n FROM {raw}) "
+                        # the value as DuckDB writes it ('-infinity', which Python would show as year 1)
+                        f"SELECT file, n, key, CAST(v AS VARCHAR) FROM (SELECT {file_expr} AS file, "
+                        f"{key_expr} AS key, {col} AS v, {expr} AS converted, "
+                        f"{self._row_in_file(file_expr)} AS n FROM {raw}) "
                         f"WHERE v IS NOT NULL AND trim(CAST(v AS VARCHAR)) <> '' AND converted IS NULL "
                         f"ORDER BY file, key, n LIMIT 1"
                     ).fetchone()

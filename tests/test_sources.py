@@ -422,3 +422,26 @@ def test_a_fraction_in_a_parquet_integer_column_is_an_error_not_rounded(tmp_path
         2, "Error: source 'leads' (data/leads.parquet): row 3, column 'workspace_id': cannot read '1.6' as BIGINT — it "
            "takes a whole number such as 42; fix the value\n")
     assert hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ"])
+def test_an_infinite_time_in_a_database_table_is_a_bad_value(cli, published, dataset, column_type):
+    """PostgreSQL (and DuckDB) store 'infinity' in a time column: a send at infinity would drop out
+    of every figure without a word, and -infinity publish a day -infinity. It is refused as the
+    text 'infinity' is in a CSV, naming the row."""
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute(f"CREATE OR REPLACE TABLE campaigns (id BIGINT, workspace_id BIGINT, name VARCHAR, "
+                    f"segment_id BIGINT, sent_at {column_type})")
+        con.executemany("INSERT INTO campaigns VALUES (?, ?, ?, ?, ?)",
+                        [(c["id"], c["workspace_id"], c["name"], c.get("segment_id"), c["sent_at"])
+                         for c in dataset.campaigns])
+    write_project_yml(published, {"campaigns": {"connection": "wh", "table": "campaigns"}},
+                      connections={"wh": {"type": "duckdb", "path": "app.duckdb"}})
+    assert run_project(cli, published).exit_code == 0
+    first = dataset.campaigns[0]["id"]
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute(f"UPDATE campaigns SET sent_at = '-infinity' WHERE id = {first}")
+    assert_fails(cli, published, f"source 'campaigns' (wh:campaigns): row with id {first}, column 'sent_at': "
+                                 "cannot read '-infinity' as TIMESTAMP — it takes a date or time such as 2025-01-31, "
+                                 "2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset "
+                                 "needs the seconds); fix the value")
