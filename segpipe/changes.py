@@ -153,8 +153,10 @@ class Changes:
             fps[NodeId("model", name)] = None if None in inputs else digest(definition, inputs)
         fps.update((NodeId("basis", name), basis) for name, basis in _bases(plan, fps).items())
         changed = {node for node, fp in fps.items() if fp is None or previous.get(node) != fp}
-        incremental = {name for name in plan.order if NodeId("model", name) in previous
-                       and NodeId("basis", name) in fps and NodeId("basis", name) not in changed}
+        # the basis it was built on, stored, is proof enough that its table is there: its own
+        # fingerprint is None (so never stored) when it reads a database table, which has none
+        incremental = {name for name in plan.order
+                       if NodeId("basis", name) in fps and NodeId("basis", name) not in changed}
         _keep_unselected(plan, previous, changed, fps)
         overtaken = _overtaken(plan, changed)
         if NodeId("source", "campaign_leads") in changed:  # the next run cannot tell these rows from old ones

@@ -411,3 +411,31 @@ def test_an_export_file_rewritten_with_an_old_send_changed_rebuilds_in_full(glob
     write_sends(root / "exports" / f"sends-1.{fmt}", sends)
     output = run_and_compare_with_full(cli, root)
     assert_rebuilt_in_full(output, "changed rows hold" if fmt == "csv" else "changed files may hold")
+
+
+def test_a_database_table_of_sends_updates_in_place_and_is_compared_row_by_row(tmp_path, cli):
+    """README: a database table is compared row by row with the rows the published file was built
+    from. New recent sends update the send tables in place (they were rebuilt in full on every run:
+    a database table has no fingerprint, and none was stored for the models on it); a changed
+    old send rebuilds them in full. Each run equals a full rebuild."""
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=[], segments=SEGMENTS,
+                        project={"connections": {"app": {"type": "duckdb", "path": "app.duckdb"}},
+                                 "sources": {"campaign_leads": {"connection": "app", "table": "campaign_leads"}}})
+    (root / "seeds" / "campaign_leads.csv").unlink()
+    write_csv(tmp_path / "sends.csv", SEND_COLUMNS, SENDS)
+    with duckdb.connect(str(root / "app.duckdb")) as con:
+        con.execute(f"create table campaign_leads as select * from read_csv('{tmp_path / 'sends.csv'}', all_varchar=true)")
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+
+    with duckdb.connect(str(root / "app.duckdb")) as con:  # a send of the last day, to a new id
+        con.execute("insert into campaign_leads select * replace (cast(id as bigint) + 1000 as id, "
+                    "'2025-02-01 10:00:00' as sent_at) from campaign_leads where sent_at like '2025-01-3%' limit 1")
+    output = run_and_compare_with_full(cli, root)
+    for model in SEND_TABLES:
+        line = next(line for line in output.splitlines() if f" {model} " in line)
+        assert line.startswith("OK") and line.endswith("incremental"), line
+
+    with duckdb.connect(str(root / "app.duckdb")) as con:  # the late reply to an old send
+        assert con.execute("update campaign_leads set replied = 'true' where sent_at = '2025-01-11 08:00:00' "
+                           "and replied = 'false' returning id").fetchall()
+    assert_rebuilt_in_full(run_and_compare_with_full(cli, root), "changed rows hold")
