@@ -200,7 +200,7 @@ class Loader:
         checks = [f"({quote_ident(actual)} IS NOT NULL AND "
                   f"TRY({convert(actual, columns[actual], type_, strict=False, finite_times=False)}) IS NULL)"
                   for column, type_ in declared.items()
-                  if (actual := lower.get(column.lower())) and not cannot_fail(columns[actual], type_, False)]
+                  if (actual := lower.get(column.lower())) and not cannot_fail(columns[actual], type_, finite_times=False)]
         try:
             if checks and self.con.execute(f"SELECT count(*) FROM {raw} WHERE {' OR '.join(checks)}").fetchone()[0]:
                 raise duckdb.ConversionException("a value does not convert")

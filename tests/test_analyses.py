@@ -505,7 +505,9 @@ def test_an_output_over_a_database_is_refused(project, tmp_path):
 def test_odd_values_survive_every_output(tmp_path):
     """A bare carriage return is quoted in CSV (stdout as in the file), a NaN or infinite score
     is an empty xlsx cell and JSON's null, and a project model's TIMESTAMPTZ exports as UTC."""
-    leads = [{**LEADS[0], "score": "inf"}, {**LEADS[1], "score": "NaN"}, *LEADS[2:]]
+    odd = {LEADS[2]["id"]: "inf", LEADS[5]["id"]: "NaN"}  # leads 3 and 6: US, so in segment 1
+    assert all(MEMBERS[1](lead) for lead in LEADS if lead["id"] in odd)
+    leads = [{**lead, "score": odd.get(lead["id"], lead["score"])} for lead in LEADS]
     segments = [{**SEGMENTS[0], "name": "Carriage\rreturn"}, *SEGMENTS[1:]]
     root = make_project(tmp_path / "p", leads=leads, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=segments,
                         workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
@@ -523,9 +525,9 @@ def test_odd_values_survive_every_output(tmp_path):
     segpipe(root, "export", "leads", "--format", "xlsx", "--output", tmp_path / "leads.xlsx")
     sheet = read_xlsx(tmp_path / "leads.xlsx")
     scores = {row[0]: row[sheet[0].index("score")] for row in sheet[1:]}
-    assert scores[LEADS[0]["id"]] is None and scores[LEADS[1]["id"]] is None
+    assert [scores[lead_id] for lead_id in odd] == [None, None]
     listed = json.loads(segpipe(root, "leads", "1", "--format", "json", "--limit", "1000").stdout)["leads"]
-    assert {lead["score"] for lead in listed if lead["lead_id"] in (LEADS[0]["id"], LEADS[1]["id"])} <= {None}
+    assert {lead["lead_id"]: lead["score"] for lead in listed if lead["lead_id"] in odd} == dict.fromkeys(odd)
     assert segpipe(root, "export", "zoned").stdout == "id,at\n1,2025-01-31T21:30:00Z\n"
 
 
