@@ -73,7 +73,7 @@ FORMAT = Option(("--format",), "output_format", str, None,
                 "--format, an --output file's extension (.csv, .json, .parquet, .xlsx) chooses.")
 #: --format of a command without --output (why, ls)
 TEXT_FORMAT = Option(("--format",), "output_format", str, "table", "Output: table, json or csv.")
-OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout.")
+OUTPUT = Option(("--output", "-o"), "output", Path, help="Write to this file instead of stdout (- is stdout).")
 METRIC = Option(("--metric",), "metric", str, "reply_rate",
                 "reply_rate, open_rate, bounce_rate, click_rate or conversion_rate.")
 RANK_BY = Option(("--rank-by",), "rank_by", str, "rate", "rate, wilson (95% Wilson bound) or shrunk (empirical Bayes).")

@@ -40,6 +40,11 @@ XLSX_MAX_ROWS = 1_048_576
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".xlsx": "xlsx"}
 
 
+def to_file(output: Path | str | None) -> Path | None:
+    """The --output file, or None for stdout: no --output, or `-` (as curl and tar read it)."""
+    return None if output is None or str(output) == "-" else Path(output)
+
+
 def chosen_format(output_format: str | None, output: Path | None, default: str = "table") -> str:
     """--format as given; without it, the one the --output file's extension names, else `default`."""
     if output_format is not None:
@@ -189,6 +194,7 @@ def formatted(output_format: str, columns, rows, *, envelope: dict | None = None
 
 def emit(text: "str | FileRows", output: Path | None, echo) -> None:
     """Print the text, or write it (or the file rows) to the --output file instead."""
+    output = to_file(output)
     if isinstance(text, FileRows):
         check_format(text.output_format, output)
         write_file(text, Path(output))

@@ -373,6 +373,19 @@ def test_export_to_a_csv_file_writes_what_stdout_shows(project, tmp_path, table)
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row[time_column]) for row in rows)
 
 
+def test_output_dash_is_stdout(project, tmp_path):
+    """`--output -` prints, as curl and tar read `-`, and writes no file named '-'; a file format
+    still needs a file."""
+    for command in (("export", "leads", "--top", "2", *window_args()), ("export", "segments"),
+                    ("top", *window_args("--format", "csv")), ("trend", "1", *window_args("--format", "json")),
+                    ("leads", "1", "--format", "json")):
+        dashed = run_segpipe(*command, "--output", "-", "--project-dir", project, cwd=tmp_path)
+        assert (dashed.returncode, dashed.stdout) == (0, segpipe(project, *command).stdout), command
+    assert list(tmp_path.iterdir()) == []
+    assert segpipe(project, "export", "segments", "--format", "xlsx", "-o", "-", code=2).stderr == (
+        "Error: --format xlsx writes a file: add --output FILE\n")
+
+
 def test_export_unknown_table_suggests_the_name(project):
     result = segpipe(project, "export", "segment_performance_dayly", code=2)
     assert "did you mean 'segment_performance_daily'" in result.stderr
@@ -415,6 +428,11 @@ def test_export_bad_options(project, tmp_path):
     assert "--format must be one of csv, parquet, xlsx" in segpipe(project, "export", "segments", "--format", "json",
                                                                      code=2).stderr
     assert segpipe(project, "export", "leads", "--top", "0", code=2).stderr == "Error: --top must be 1 or more, got 0\n"
+    # a format named by the file's extension is not one the user gave with --format
+    assert segpipe(project, "export", "segments", "--output", tmp_path / "s.json", code=2).stderr == (
+        "Error: --output s.json: export writes csv, parquet, xlsx, not json — end the name in .csv, .parquet or "
+        ".xlsx, or add --format\n")
+    assert not (tmp_path / "s.json").exists()
     # without --top the ranking options do nothing, and a bad one is still an error, as `top` says it
     for bad in (("--metric", "bogus"), ("--days", "0"), ("--rank-by", "best"), ("--as-of", "2025-02-30")):
         said = segpipe(project, "top", *bad, code=2).stderr

@@ -64,8 +64,9 @@ def export(echo, *, table, top=None, output_format=None, output=None, days=30, a
     from ..top import check_options, check_range
     from .export import check_export_format, table_query, top_leads_query, write_query
 
+    named_by_file = output_format is None and output is not None
     output_format = chosen_format(output_format, output, default="csv")
-    check_export_format(output_format, output)
+    check_export_format(output_format, output, named_by_file)
     if top is not None and table != "leads":
         raise ConfigError(f"--top N exports the leads of the top N segments: use `segpipe export leads --top {top}`, not '{table}'")
     if top is not None:
