@@ -299,6 +299,8 @@ def test_best_time_of_one_segment_bounce_rate_and_min_sent(project):
     (["best-time", "--tz", "localtime"], "--tz must be an IANA time zone"),
     (["best-time", "--tz", "posixrules"], "--tz must be an IANA time zone"),
     (["best-time", "--tz", "posix/Europe/Berlin"], "got 'posix/Europe/Berlin' (did you mean 'Europe/Berlin'?)"),
+    (["best-time", "--tz", "EUROPE/BERLIN"], "got 'EUROPE/BERLIN' (did you mean 'Europe/Berlin'?)"),
+    (["best-time", "--tz", "america/new_york"], "(did you mean 'America/New_York'?)"),
     (["best-time", "--by", "minute"], "--by must be one of hour, weekday, weekday-hour"),
     (["best-time", "--min-sent", "-1"], "--min-sent must be 0 or more"),
     (["trend", "1", "--by", "year"], "--by must be one of day, week, month"),
