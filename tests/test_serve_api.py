@@ -354,6 +354,13 @@ def test_a_workspace_outside_the_tokens_list_is_403(server, token, workspace, pa
     assert (status, body) == (403, {"detail": f"this token may not see workspace {workspace}"})
 
 
+@pytest.mark.parametrize("token", ["tok-ws1", ALL])
+def test_a_workspace_id_no_workspace_can_have_is_422_for_every_token(server, token):
+    """A bad value (SPEC §10: 422), not a workspace outside the token's list (403), whatever the token."""
+    status, _, body = api(server, "/api/dashboard/top-segments", token=token, workspace_id=2**63)
+    assert (status, body) == (422, {"detail": f"--workspace-id must be from {-2**63} to {2**63 - 1}, got {2**63}"})
+
+
 def visible(token: str, segment_id: int) -> bool:
     scope = SCOPES[token]
     return scope is None or SEGMENT_WORKSPACE[segment_id] in scope
@@ -447,6 +454,9 @@ def test_etag_gives_304_until_the_next_run(server, served_project):
     url = f"{server.base_url}/api/dashboard/top-segments?as_of={AS_OF}"
     status, headers, body = get(url, ALL)
     assert status == 200 and headers["etag"].startswith('W/"')
+    # it names the run by a digest: the published file's size would tell every tenant how much data all have
+    file_size = (served_project / "out.duckdb").stat().st_size
+    assert f"{file_size:x}" not in headers["etag"]
     again = get(url, ALL, headers={"If-None-Match": headers["etag"]})
     assert (again[0], again[1]["etag"], again[2]) == (304, headers["etag"], "")
     other_tenant = get(url, "tok-ws1", headers={"If-None-Match": headers["etag"]})

@@ -131,6 +131,10 @@ def test_healthz_tells_a_stranger_no_server_path(served_project, tmp_path):
     ("ok: all\n\ntok: [1, 99999999999999999999]", "--tokens: {path}:3: token 'tok…' must map to a list of workspace ids "
                                                  "(integers) or to 'all', got [1, 99999999999999999999]"),
     ("tok: [\xe9]", "--tokens: {path}:1:7: the tokens file is not UTF-8 text (byte 0xe9) — save it as UTF-8"),
+    # a token YAML reads as a number is shown as every token is, its first four characters only
+    ("ok: all\n1234567890: [1]", "--tokens: {path}: a token must be a string, but the one beginning '1234' reads as "
+                                "int: put it in quotes"),
+    ("ok: all\n'': [1]", "--tokens: {path}:2: a token must be a non-empty string, got an empty one"),
     ("- tok", "--tokens: {path} must map each token to a list of workspace ids or to 'all', e.g. 'sk_team_a: [1]'"),
     ("tok: [1", "--tokens: {path}:2: invalid YAML in the tokens file: did not find expected ',' or ']'"),
     # a token written twice is refused, not granted its last line's scope; the message hides it

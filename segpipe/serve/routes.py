@@ -33,7 +33,7 @@ from ..analyses.trend import trend as trend_analysis
 from ..errors import single_line
 from ..output import json_text
 from ..suggest import did_you_mean
-from ..top import check_metric, window_ending
+from ..top import BIGINT_MAX, check_metric, check_range, window_ending
 from .params import (AsOf, Bucket, BucketMinSent, CampaignId, Days, Limit, Metric, MinSent, Offset, Period, RankBy,
                      SegmentA, SegmentB, SegmentRef, TimeZone, WorkspaceId)
 from .tenancy import Scope
@@ -106,6 +106,8 @@ def answer(request: Request, scope: Scope | None, compute: Callable, workspace_i
     """`compute(connection)` on the current snapshot as the CLI's JSON text (segpipe.output.json_text,
     byte for byte) with an ETag, or 304 once it is known to be a good answer; an answer already computed on this
     snapshot is sent again."""
+    if workspace_id is not None:  # a value no workspace can have is a bad parameter (422) for every token
+        check_range("--workspace-id", workspace_id, -BIGINT_MAX - 1)
     if scope is not None and workspace_id is not None and not scope.allows(workspace_id):
         raise HTTPException(403, f"this token may not see workspace {workspace_id}")
     with request.app.state.snapshots.reading() as snapshot:

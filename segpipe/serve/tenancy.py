@@ -96,8 +96,11 @@ def _token(where: str, token) -> str:
     header, which carries printable ASCII only: a token with a space, a tab or an accent could
     never be sent (a browser's fetch refuses it), so the file is refused at start rather than
     that token failing on every request."""
-    if not isinstance(token, str) or not token:
-        raise ConfigError(f"--tokens: {where}: a token must be a non-empty string, got {token!r}")
+    if token in ("", None):
+        raise ConfigError(f"--tokens: {where}: a token must be a non-empty string, got an empty one")
+    if not isinstance(token, str):  # YAML read it as a number, a date…: shown as a token is, its start only
+        raise ConfigError(f"--tokens: {where}: a token must be a string, but the one beginning {str(token)[:4]!r} "
+                          f"reads as {type(token).__name__}: put it in quotes")
     bad = next((i for i, c in enumerate(token) if not "!" <= c <= "~"), None)
     if bad is not None:
         raise ConfigError(f"--tokens: {where}: the token has {_character(token[bad])} at character {bad + 1}, which an "
