@@ -114,6 +114,8 @@ def test_metadata_fallback_publishes_the_same_rows(spark, tmp_path, cli):
                                              "bounced": False, "replied_at": "2025-01-05T13:00:00+01:00"})},
         {**LEADS[1], "metadata": json.dumps({"sent_at": "2025-01-06 10:00:00", "opened": "true", "replied": False,
                                              "bounced": False, "clicked": True})},
+        # the hour repeated when clocks go back: the later (standard time) instant, 01:30 UTC, on both
+        {**LEADS[2], "metadata": json.dumps({"sent_at": "2024-10-27 02:30:00 Europe/Berlin", "opened": True})},
         {**LEADS[4], "metadata": json.dumps({"utm": "no send"})},
         {**LEADS[5], "metadata": json.dumps({"sent_at": "2025-01-20 23:59:59", "opened": "yes", "converted": 1})},
         {**LEADS[6], "metadata": json.dumps({"sent_at": " ", "opened": "maybe"})},  # a blank sent_at: no send, not read
@@ -375,6 +377,12 @@ def test_metadata_with_a_key_twice_loads_on_both_engines(spark):
     ("2025-07-10 10:00:00.5 Europe/Paris", dt.datetime(2025, 7, 10, 8, 0, 0, 500000)),  # summer: UTC+2
     ("2025-01-10 10:00:00-05", dt.datetime(2025, 1, 10, 15)),
     ("2025-01-10 10:00", dt.datetime(2025, 1, 10, 10)),                  # naive: UTC
+    # a local time clocks going back repeat is the later instant (Spark took the earlier: 00:30 UTC),
+    # one they skip is read at the offset before the change; Lord Howe goes back 30 minutes
+    ("2024-10-27 02:30:00 Europe/Berlin", dt.datetime(2024, 10, 27, 1, 30)),
+    ("2024-11-03 01:30:00 America/New_York", dt.datetime(2024, 11, 3, 6, 30)),
+    ("2024-04-07 01:45:00 Australia/Lord_Howe", dt.datetime(2024, 4, 6, 15, 15)),
+    ("2024-03-31 02:30:00 Europe/Berlin", dt.datetime(2024, 3, 31, 1, 30)),
     ("2025-01-10 10:00+01:00", "refused"),                               # Spark read it, DuckDB refused it
     ("2025-01-10 10:00 Europe/Paris", "refused"),                        # a zone needs the seconds too
 ])

@@ -64,6 +64,14 @@ class SegpipeSpark(Spark):
             exp.Lower: lambda self, e: f"LOWER(REPLACE(REPLACE({self.sql(e, 'this')}, 'Σ', 'σ'), 'İ', 'i'))",
         }
 
+        def cast_sql(self, expression: exp.Cast, safe_prefix: str | None = None) -> str:
+            """A time cast to an instant (DuckDB's TIMESTAMPTZ) reads a repeated local hour as
+            DuckDB does (later_reading); TRY_CAST, which only tests the text, is left as it is."""
+            sql = super().cast_sql(expression, safe_prefix)
+            if safe_prefix or not expression.to.is_type(exp.DataType.Type.TIMESTAMPTZ):
+                return sql
+            return later_reading(sql, self.sql(expression, "this"))
+
         def trim_sql(self, expression: exp.Trim) -> str:
             """DuckDB's trim() strips every Unicode space separator (a no-break space, U+3000),
             Spark's only ' ': without characters of its own, a trim names them all."""
@@ -71,6 +79,25 @@ class SegpipeSpark(Spark):
                 return super().trim_sql(expression)
             side = expression.args.get("position") or "BOTH"
             return f"TRIM({side} '{SPACE_SEPARATORS}' FROM {self.sql(expression, 'this')})"
+
+
+#: how far clocks go back when daylight saving ends, largest first (Antarctica/Troll: 2 hours,
+#: Australia/Lord_Howe: 30 minutes)
+SETBACKS = ("2 HOURS", "1 HOUR", "30 MINUTES")
+
+
+def later_reading(instant: str, text: str) -> str:
+    """Spark SQL: `instant`, the text `text` cast to TIMESTAMP_LTZ, read as DuckDB (ICU) and
+    PostgreSQL read a local time that happens twice, in the hour repeated when clocks go back:
+    the later instant (standard time). Java, so Spark, takes the earlier one: `2024-10-27
+    02:30:00 Europe/Berlin` was 00:30 UTC on Spark, 01:30 UTC on DuckDB. Only text naming a
+    zone can be such a time; a skipped local time (clocks going forward) already agrees."""
+    zone = f"regexp_extract(CAST({text} AS STRING), ' ([A-Za-z_]+/[A-Za-z0-9_/+-]+) *$', 1)"
+    later = " ".join(f"WHEN from_utc_timestamp(p.t + INTERVAL {shift}, p.z) = from_utc_timestamp(p.t, p.z) "
+                     f"THEN p.t + INTERVAL {shift}" for shift in SETBACKS)
+    # a lambda over a one-item array names the instant and zone once, not in every branch
+    return (f"element_at(transform(array(named_struct('t', {instant}, 'z', {zone})), "
+            f"p -> CASE WHEN p.z = '' THEN p.t {later} ELSE p.t END), 1)")
 
 
 #: sqlglot expression types whose DuckDB → Spark translation is known to keep the meaning.

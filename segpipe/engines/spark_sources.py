@@ -26,7 +26,7 @@ from ..source_types import (CONTRACT, FALSE_WORDS, FRACTION_TYPES, INTEGER_FORM,
                             in_float_range, is_glob, loaded_contract, metadata_problem, nul_refusal, sends_from_metadata,
                             typed_columns)
 from ..sql import SPACE_SEPARATORS, sql_literal
-from .spark_dialect import view_name
+from .spark_dialect import later_reading, view_name
 
 TEXT = ("string", "varchar", "char")
 INTEGERS = ("tinyint", "smallint", "int", "bigint")
@@ -103,7 +103,9 @@ def convert(column: str, raw: str, target: str, *, strict: bool = True) -> str:
     # a zone in the text (or an instant) is converted to UTC: the session's time zone
     zoned = f"{cast}({cast}({cleaned} AS TIMESTAMP_LTZ) AS TIMESTAMP_NTZ)"
     if target == "TIMESTAMP" and text:  # the forms DuckDB takes too (source_types.TIMESTAMP_FORM)
-        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), zoned, "a time", strict)
+        instant = later_reading(f"{cast}({cleaned} AS TIMESTAMP_LTZ)", cleaned)  # a repeated hour as DuckDB reads it
+        return _checked(col, cleaned, full_match(col, TIMESTAMP_FORM), f"{cast}({instant} AS TIMESTAMP_NTZ)",
+                        "a time", strict)
     if target == "TIMESTAMP" and raw == "timestamp":
         return zoned
     if target in FRACTION_TYPES and text:  # Spark's cast reads '1.5d' and '0x1p3', DuckDB's does not
