@@ -24,29 +24,36 @@ import os
 import sys
 from pathlib import Path
 
-from .options import FAST_COMMANDS
-
 ANSI = r"\033\[[;?0-9]*[a-zA-Z]"  # click's: what typer.echo strips when not writing to a terminal
 
 
 def main() -> None:
     """Console-script entry point (also `python -m segpipe`)."""
-    if sys.argv[1:2] == ["run"]:  # a signal from the start is one line (interrupt.hold_stop_signals)
+    running = sys.argv[1:2] == ["run"]
+    if running:  # a signal from the start is one line (interrupt.hold_stop_signals): before any other import
         from .interrupt import hold_stop_signals
 
         hold_stop_signals()
     command = fast_command(sys.argv[1:]) if _plain_environment() else None
-    if command is None:
-        from .cli import main as typer_main
+    try:
+        if command is None:
+            from .cli import main as typer_main
 
-        typer_main()  # exits
-    else:
-        sys.exit(run_fast(*command))
+            typer_main()  # exits
+        else:
+            sys.exit(run_fast(*command))
+    finally:
+        if running:  # the run is over and its exit code known: a signal now must not kill the exit
+            from .interrupt import ignore_stop_signals
+
+            ignore_stop_signals()
 
 
 def fast_command(args: list[str]) -> tuple[str, dict] | None:
     """The command and its function's keyword arguments for a plain `top …`, `run …`,
     `compare A B …` and so on; None means typer's job."""
+    from .options import FAST_COMMANDS
+
     if not args or args[0] not in FAST_COMMANDS:
         return None
     command = FAST_COMMANDS[args[0]]
@@ -141,6 +148,7 @@ def echo(text: str, nl: bool = True, err: bool = False) -> None:
 def run_fast(command: str, values: dict) -> int:
     """A fast command as its typer command runs it (under cli.reports_errors); its exit code."""
     from .errors import one_line
+    from .options import FAST_COMMANDS
 
     try:  # the import too, as in the typer command: Ctrl-C while importing duckdb is one line as well
         FAST_COMMANDS[command].call(echo, **values)

@@ -85,6 +85,11 @@ def disk_full(exc: BaseException, folder) -> DiskFullError | None:
                          "free some space and run again")
 
 
+#: an OSError naming a path the user gave that cannot be used as it is: a configuration error
+#: (exit 2) like a bad project.yml, not a bug (a folder or an unreadable file as a seed, say)
+UNUSABLE_PATH = (errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.ENOENT, errno.ELOOP)
+
+
 def first_line(exc: BaseException) -> str:
     """An error's message as one line: DuckDB's first two lines (kind, then detail), joined."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -116,4 +121,8 @@ def one_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, SegpipeError):
         return f"Error: {exc}", exc.exit_code
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"Error: unexpected {type(exc).__name__}: {first} — rerun with --debug for the traceback", 1
+    if isinstance(exc, OSError) and exc.errno in UNUSABLE_PATH and exc.filename:
+        return f"Error: cannot use {exc.filename}: {exc.strerror} — fix the path or its permissions", 2
+    if type(exc).__name__ == "IOException" and "Permission denied" in first:  # DuckDB's, for a file it opens
+        return f"Error: {first} — give segpipe permission to write in that folder", 2
+    return f"Error: unexpected {type(exc).__name__}: {first} — rerun as `segpipe --debug …` for the traceback", 1

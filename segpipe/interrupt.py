@@ -40,6 +40,14 @@ def hold_stop_signals() -> None:
             signal.signal(number, _note)
 
 
+def ignore_stop_signals() -> None:
+    """Ignore SIGINT and SIGTERM from here to the process's end: once `segpipe run` has its
+    outcome, Python's shutdown would restore their default action, and a signal then killed a
+    run that had published (exit -15 instead of 0). An ignored signal is not restored."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
 def _note(signum, frame) -> None:
     _held.append(signum)
 

@@ -142,6 +142,9 @@ class BuildFile:
             os.fsync(handle.fileno())
         if before_rename is not None:
             before_rename()
+        # the old file's write-ahead log, left by a read-write client that died (a BI tool, the
+        # duckdb shell): DuckDB would replay it onto the new file for every reader
+        Path(str(self.published) + ".wal").unlink(missing_ok=True)
         os.replace(self.path, self.published)
         dir_fd = os.open(self.published.parent, os.O_RDONLY)
         try:

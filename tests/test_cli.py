@@ -149,6 +149,22 @@ def test_a_file_missing_a_column_is_one_line_too(project, tmp_path):
     assert result.stderr.startswith("Error: the published database lacks what this command reads (Binder Error: ")
 
 
+def test_a_folder_where_a_seed_should_be_is_a_configuration_error(tmp_path):
+    """SPEC §7: a usage or configuration error is one line and exit 2, as for a bad segments.yml
+    (it was 'unexpected IsADirectoryError', exit 1); the published file is left as it was."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=CAMPAIGN_LEADS,
+                        segments=SEGMENTS)
+    assert run_segpipe("run", "--project-dir", root, "--as-of", "2025-01-31").returncode == 0
+    published = (root / "out.duckdb").read_bytes()
+    seed = root / "seeds" / "campaigns.csv"
+    seed.unlink()
+    seed.mkdir()
+    done = run_segpipe("run", "--project-dir", root, "--as-of", "2025-01-31", "--full-refresh")
+    assert (done.returncode, done.stderr) == (2, f"Error: cannot use {seed}: Is a directory — fix the path or its "
+                                                 "permissions\n")
+    assert (root / "out.duckdb").read_bytes() == published
+
+
 def test_a_reader_that_stops_reading_is_no_error(project):
     """`segpipe leads X | head`: no `Error:` line, the exit status of a SIGPIPE."""
     import subprocess

@@ -39,6 +39,23 @@ def test_a_signal_during_a_query_stops_the_run_in_one_line(project, signum, code
     assert leftovers(db) == []  # the build file and its WAL are gone
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_signals_after_the_run_published_do_not_kill_its_exit(project, signum):  # noqa: F811
+    """Once published, a signal is ignored and the run exits 0 (SPEC §7, §8); Python's shutdown
+    restored the default action, so a signal in the last milliseconds killed the process (-15)
+    after it had published. Signals here come every millisecond from 'Done:' to the end."""
+    root, db, _ = project
+    proc = subprocess.Popen([sys.executable, "-m", "segpipe", *RUN, "--project-dir", str(root), "--full-refresh"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("Done:"):
+            break
+    while proc.poll() is None:
+        proc.send_signal(signum)
+        time.sleep(0.001)
+    assert (proc.returncode, proc.stderr.read()) == (0, "")
+
+
 def test_ctrl_c_while_waiting_for_the_lock(project):  # noqa: F811
     """Waiting (--wait) is a sleep in Python: the signal ends it the same way."""
     from tests.test_lock import HeldLock

@@ -124,6 +124,24 @@ def test_run_succeeds_while_a_reader_holds_the_file_and_reader_keeps_old_snapsho
     assert fresh.execute("select count(*) from segment_performance").fetchone()[0] == len(SEGMENTS) + 1
 
 
+def test_a_write_ahead_log_a_dead_client_left_is_not_replayed_onto_the_new_file(published):
+    """A read-write client (the duckdb shell, a BI tool) that wrote and died leaves `<db>.wal`;
+    DuckDB replays it onto whatever file has that name, so every reader of the new file saw the
+    old client's writes."""
+    root, db, _ = published
+    writer = (f"import duckdb, os; con = duckdb.connect({str(db)!r}); "
+              "con.execute('update segment_performance set replied = replied + 1000'); "
+              "con.execute('create table left_by_a_client as select 1 as x'); os.kill(os.getpid(), 9)")
+    assert subprocess.run([sys.executable, "-c", writer]).returncode == -signal.SIGKILL
+    assert db.with_name(db.name + ".wal").exists()
+    result = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--full-refresh")
+    assert result.returncode == 0, result.stderr
+    assert leftovers(db) == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select max(replied) from segment_performance").fetchone()[0] < 1000
+        assert con.execute("select count(*) from duckdb_tables() where table_name = 'left_by_a_client'").fetchone() == (0,)
+
+
 def test_second_concurrent_run_stops_with_a_clear_message(published):
     root, db, before = published
     lock = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT)
