@@ -126,7 +126,7 @@ def convert(column: str, raw_type: str, target: str, *, strict: bool = True, fin
     raw_type, target = raw_type.upper(), target.upper()
     if target == "VARCHAR[]":
         return _text_list(col, raw_type)
-    if finite_times and target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP"):
+    if finite_times and target == "TIMESTAMP" and (raw_type.startswith("TIMESTAMP") or raw_type == "DATE"):
         return _checked(col, col, f"isfinite({col})", _utc(col, raw_type), "a time", strict)
     if target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP WITH"):
         return _utc(col, raw_type)
@@ -181,8 +181,8 @@ def _checked(col: str, cleaned: str, form: str, cast: str, what: str, strict: bo
 def cannot_fail(raw_type: str, target: str, finite_times: bool = True) -> bool:
     """True when `convert` is the column itself or a list clean-up, which no value can fail."""
     raw_type, target = raw_type.upper(), target.upper()
-    if finite_times and target == "TIMESTAMP" and raw_type.startswith("TIMESTAMP"):
-        return False  # PostgreSQL's infinity
+    if finite_times and target == "TIMESTAMP" and (raw_type.startswith("TIMESTAMP") or raw_type == "DATE"):
+        return False  # PostgreSQL's (and DuckDB's) infinity
     return raw_type == target or (target == "VARCHAR[]" and raw_type.endswith("[]"))
 
 

@@ -28,8 +28,8 @@ from . import csv_files
 from .connections import attach
 from .errors import ConfigError, SeedError, first_line
 from .project import Project, Source
-from .source_types import (CONTRACT, METADATA_KEYS, accepted_forms, cannot_fail, convert, declared_types, file_format,
-                           is_glob, loaded_contract, metadata_problem, metadata_value, metadata_values, nul_refusal,
+from .source_types import (CONTRACT, METADATA_KEYS, NUL_HINT, accepted_forms, cannot_fail, convert, declared_types,
+                           file_format, is_glob, loaded_contract, metadata_problem, metadata_value, metadata_values, nul_refusal,
                            sends_from_metadata, typed_columns)
 from .sql import configure, drop_relation, quote_ident, quote_str
 
@@ -120,6 +120,10 @@ class Loader:
         if file_format(source) == "csv":
             self._refuse_nul(source, added or files, where)
             for file in added or files or []:
+                # DuckDB reads a line with one field too many without a word (a trailing empty one
+                # dropped, every value after a stray comma shifted), or sniffs it as the header
+                if found := csv_files.malformed(file):
+                    raise SeedError(f"{where}: cannot read: {self._shown(source, file)}line {found[0]} {found[1]}")
                 if repeated := csv_files.repeated_column(file, contract):
                     raise SeedError(f"{where}: {self._shown(source, file)}line 1: the column '{repeated[0]}' is there "
                                     f"twice (columns {repeated[1]} and {repeated[2]}) — rename or remove one, segpipe "
@@ -156,9 +160,29 @@ class Loader:
             except duckdb.Error as exc:
                 self._rollback()  # an aborted transaction cannot run the diagnosis
                 self._explain_failure(source, files, columns, declared, lower, where, exc)
+        if source.kind == "database":
+            self._refuse_nul_rows(target, contract, where)
         if self.sends_from_metadata and "metadata" in contract and "metadata" in lower:
             self._check_metadata(source, target, files, columns, where)
         return rows
+
+    def _refuse_nul_rows(self, target: str, contract: dict, where: str) -> None:
+        """SeedError naming the first row of a database table whose text segpipe reads holds a NUL
+        character, as a CSV's is refused (_refuse_nul): SQLite's length() and most tools stop
+        at it, so 'US\\0x' looks like US and silently matches no country filter."""
+        have = {name.lower() for name, *_ in self.con.execute(f"DESCRIBE {target}").fetchall()}
+        texts = {column: f"array_to_string({quote_ident(column)}, ';')" if type_ == "VARCHAR[]" else quote_ident(column)
+                 for column, (type_, _) in contract.items() if type_ in ("VARCHAR", "VARCHAR[]") and column in have}
+        if not texts:
+            return
+        key = "CAST(id AS VARCHAR)" if "id" in have else "NULL"
+        found = self.con.execute(
+            f"SELECT {key}, {', '.join(texts.values())} FROM {target} "
+            f"WHERE {' OR '.join(f'contains({value}, chr(0))' for value in texts.values())} LIMIT 1").fetchone()
+        if found:
+            row_id, *values = found
+            column, value = next((c, v) for c, v in zip(texts, values) if v is not None and "\0" in v)
+            raise SeedError(f"{where}: row with id {row_id}, column '{column}': cannot read {value[:80]!r} — {NUL_HINT}")
 
     def _typed(self, source: Source, contract: dict, files, where: str):
         """The rows of `files` as stored (SQL), their columns and declared types, and the

@@ -209,7 +209,14 @@ ROWS = [GOOD.replace("1,1,", f"{n},1,", 1) for n in range(10, 20)]  # lines 2-11
     ('13,1,"x@y.example,apollo,50,US,CEO,1-10,SaaS,,2025-01-01 00:00:00,', 5,
      'has a quoted field that is never closed (a " with no closing ") — close it, or write a quote inside a quoted '
      'field as ""'),
-], ids=["a-field-too-many", "a-field-too-few", "unterminated-quote"])
+    # DuckDB loaded these two without a word: it dropped the empty field too many, shifting every
+    # value after the unquoted comma in 'CEO, Founder' (company_size ' Founder', industry '1-10')
+    (ROWS[3] + ",", 5, "has 13 fields where the header has 12 — every line needs 12, empty ones too, and a value "
+                       "holding ',' must be in double quotes"),
+    (ROWS[3].replace(",CEO,", ",CEO, Founder,"), 5,
+     "has 13 fields where the header has 12 — every line needs 12, empty ones too, and a value holding ',' must be "
+     "in double quotes"),
+], ids=["a-field-too-many", "a-field-too-few", "unterminated-quote", "an-empty-field-too-many", "a-stray-comma"])
 def test_a_line_that_breaks_the_csv_shape_is_named_not_blamed_on_the_header(published, broken, line, reason):
     """DuckDB's sniffer reads such a file as one column (a false 'missing required columns'),
     or with ' as the quote (blaming a good line's JSON)."""

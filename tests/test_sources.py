@@ -424,7 +424,7 @@ def test_a_fraction_in_a_parquet_integer_column_is_an_error_not_rounded(tmp_path
     assert hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest() == before
 
 
-@pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ"])
+@pytest.mark.parametrize("column_type", ["TIMESTAMP", "TIMESTAMPTZ", "DATE"])
 def test_an_infinite_time_in_a_database_table_is_a_bad_value(cli, published, dataset, column_type):
     """PostgreSQL (and DuckDB) store 'infinity' in a time column: a send at infinity would drop out
     of every figure without a word, and -infinity publish a day -infinity. It is refused as the
@@ -445,3 +445,21 @@ def test_an_infinite_time_in_a_database_table_is_a_bad_value(cli, published, dat
                                  "cannot read '-infinity' as TIMESTAMP — it takes a date or time such as 2025-01-31, "
                                  "2025-01-31 09:30:00 or 2025-01-31T09:30:00Z (naive times are UTC; a zone or offset "
                                  "needs the seconds); fix the value")
+
+
+@pytest.mark.parametrize("table, column", [("leads", "country"), ("leads", "tags"), ("campaign_leads", "variant")])
+def test_a_nul_character_in_a_database_tables_text_is_refused_naming_the_row(cli, published, dataset, table, column):
+    """SPEC §8: NUL bytes are a one-line error, from a database as from a CSV: SQLite's length()
+    and most tools stop at the NUL, so 'US' + NUL + 'x' looked like US and silently left its
+    lead out of every country filter."""
+    rows = {"leads": dataset.leads, "campaign_leads": dataset.campaign_leads}[table]
+    first = rows[0]["id"]
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv('{published / 'seeds' / table}.csv', "
+                    "all_varchar = true)")
+        con.execute(f"UPDATE {table} SET {column} = 'US' || chr(0) || 'x' WHERE CAST(id AS BIGINT) = {first}")
+    write_project_yml(published, {table: {"connection": "wh", "table": table}},
+                      connections={"wh": {"type": "duckdb", "path": "app.duckdb"}})
+    assert_fails(cli, published, f"source '{table}' (wh:{table}): row with id {first}, column '{column}': cannot read "
+                                 "'US\\x00x' — a NUL character (\\x00) is no text; remove it (a file full of them is "
+                                 "UTF-16: save it as UTF-8)")

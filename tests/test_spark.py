@@ -198,6 +198,7 @@ def test_a_failing_spark_build_leaves_the_published_file_unchanged(spark, tmp_pa
          "line 4, column 'created_at': cannot read '2025-01-01 24:00:00' as TIMESTAMP"),
         (with_value("role", "CE\0O"), "line 4, column 'role': cannot read 'CE\\x00O' — a NUL character"),
         ("\n".join(extra), "cannot read: line 4 has 13 fields where the header has 12"),
+        ("\n".join(extra).replace(",extra", ","), "cannot read: line 4 has 13 fields where the header has 12"),
     ]:
         leads_csv.write_text(text)
         duck = run_segpipe("run", "--project-dir", root, "--as-of", AS_OF.isoformat(), "--engine", "duckdb",

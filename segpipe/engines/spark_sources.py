@@ -182,6 +182,8 @@ class SparkLoader:
         for file in local:  # as sources.Loader refuses it: Spark keeps a NUL byte in the text
             if found := csv_files.nul_value(file):
                 raise SeedError(f"{where}: {self._shown(source, file)}{nul_refusal(*found)}")
+            if found := csv_files.malformed(file):  # as sources.Loader refuses it: a field too many
+                raise SeedError(f"{where}: cannot read: {self._shown(source, file)}line {found[0]} {found[1]}")
         try:
             raw = self.raw(source, files)
             columns = {f.name: f.dataType.simpleString() for f in raw.schema.fields}
