@@ -250,6 +250,8 @@ def _project(root: Path, config_path: Path, config, db: str | None, cli_vars: di
 
     if config.get("database") is not None:
         _text(config, "database", str(config_path))
+    if db is not None and not str(db).strip():  # `--db ''` (an unset shell variable) is no file to use
+        raise ConfigError("--db needs a file name, e.g. --db segments.duckdb (or leave it out for project.yml's)")
     database = db or os.environ.get("SEGPIPE_DB") or config.get("database") or "segpipe.duckdb"
     file_vars = _mapping(config, "vars", config_path)
     # project.yml's own values, unless --vars replaces them: an error names the key's line

@@ -32,6 +32,10 @@ def connect_published(path: Path):
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
+        with open(path, "rb") as file:  # DuckDB's message for a CSV or Parquet file is about in-memory databases
+            if file.read(12)[8:12] != b"DUCK":
+                raise NoPublishedFileError(f"cannot open {path}: it is not a DuckDB database — --db names the file "
+                                           "`segpipe run` publishes") from None
         raise NoPublishedFileError(f"cannot open {path}: {first_line(exc)}") from None
 
 

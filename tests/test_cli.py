@@ -142,6 +142,18 @@ def broken_copy(project, tmp_path, sql: str):
     return broken
 
 
+def test_a_db_that_is_no_duckdb_file_or_no_name_is_one_line(project):
+    """`--db seeds/leads.csv` got DuckDB's 'Cannot launch in-memory database in read-only mode!';
+    `--db ''` (an unset shell variable) silently used project.yml's database."""
+    leads_csv = project / "seeds" / "leads.csv"
+    assert run_segpipe("top", "--project-dir", project, "--db", leads_csv).stderr == (
+        f"Error: cannot open {leads_csv}: it is not a DuckDB database — --db names the file `segpipe run` publishes\n")
+    for command in ("top", "run"):
+        done = run_segpipe(command, "--project-dir", project, "--db", "")
+        assert (done.returncode, done.stderr) == (2, "Error: --db needs a file name, e.g. --db segments.duckdb (or "
+                                                     "leave it out for project.yml's)\n")
+
+
 def test_a_file_missing_a_column_is_one_line_too(project, tmp_path):
     broken = broken_copy(project, tmp_path, "alter table segment_performance_daily drop column opened")
     result = invoke("top", "--project-dir", project, "--db", broken)
