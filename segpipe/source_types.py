@@ -210,10 +210,12 @@ def declared_types(source: Source, contract: dict, columns, where: str) -> dict[
     return {**{c: t for c, (t, _) in contract.items()}, **source.column_types}
 
 
-def typed_columns(columns: dict, declared: dict, contract: dict, *, convert, quote, type_name=lambda t: t) -> list[str]:
+def typed_columns(columns: dict, declared: dict, contract: dict, *, convert, quote, type_name=lambda t: t,
+                  extra=None) -> list[str]:
     """The SELECT list that loads a source: its columns in its own order, each declared
-    one through `convert(column, raw type, declared type)`, then each optional contract
-    column it lacks as a typed NULL. Both engines' rule; they differ in `convert`."""
+    one through `convert(column, raw type, declared type)` (the others through `extra`, if
+    given), then each optional contract column it lacks as a typed NULL. Both engines'
+    rule; they differ in `convert`."""
     by_lower = {c.lower(): (c, t) for c, t in declared.items()}
     lower = {c.lower() for c in columns}
     select = []
@@ -222,7 +224,7 @@ def typed_columns(columns: dict, declared: dict, contract: dict, *, convert, quo
             column, type_ = by_lower[actual.lower()]
             select.append(f"{convert(actual, raw_type, type_)} AS {quote(column)}")
         else:
-            select.append(quote(actual))
+            select.append(f"{extra(actual)} AS {quote(actual)}" if extra else quote(actual))
     for column, type_ in declared.items():
         if column.lower() not in lower and column in contract:
             select.append(f"CAST(NULL AS {type_name(type_)}) AS {quote(column)}")

@@ -463,3 +463,25 @@ def test_a_nul_character_in_a_database_tables_text_is_refused_naming_the_row(cli
     assert_fails(cli, published, f"source '{table}' (wh:{table}): row with id {first}, column '{column}': cannot read "
                                  "'US\\x00x' — a NUL character (\\x00) is no text; remove it (a file full of them is "
                                  "UTF-16: save it as UTF-8)")
+
+
+def test_a_sqlite_blob_is_ignored_as_an_extra_column_and_bad_text_names_its_row(cli, published, dataset):
+    """SQLite stores any bytes, and segpipe reads its columns as text: a BLOB column beside the
+    contract's (an avatar, a binary UUID) stopped the run with DuckDB's 'Invalid unicode … in
+    segment statistics update' (SPEC §2: extra columns are ignored); Latin-1 bytes in a column
+    segpipe reads now name the row and the column."""
+    first, second = dataset.leads[0]["id"], dataset.leads[1]["id"]
+    with sqlite3.connect(published / "app.sqlite") as db:
+        db.execute("ALTER TABLE leads ADD COLUMN avatar BLOB")
+        db.execute("UPDATE leads SET avatar = ? WHERE id = ?", (b"\xff\xfe\x00\x01", first))
+        db.execute("UPDATE leads SET avatar = ? WHERE id = ?", (b"png", second))
+    write_project_yml(published, {"leads": {"connection": "app", "table": "leads"}},
+                      connections={"app": {"type": "sqlite", "path": "app.sqlite"}})
+    assert run_project(cli, published).exit_code == 0
+    with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
+        assert dict(con.execute("SELECT id, avatar FROM src.leads WHERE avatar IS NOT NULL").fetchall()) == {
+            second: "png"}
+    with sqlite3.connect(published / "app.sqlite") as db:
+        db.execute("UPDATE leads SET country = CAST(x'4445ff' AS TEXT) WHERE id = ?", (second,))
+    assert_fails(cli, published, f"source 'leads' (app:leads): row with id {second}, column 'country': the text is "
+                                 "not UTF-8 (Latin-1 or Windows-1252?) — store it as UTF-8")
