@@ -31,6 +31,10 @@ def test_engine_defaults_to_duckdb_and_takes_a_name_or_a_mapping():
     ({"type": "spark", "mastr": "local[2]"}, "unknown key 'mastr' (did you mean 'master'?)"),
     ({"type": "spark", "conf": ["a"]}, "engine.conf must be a mapping"),
     ({"type": "duckdb", "master": "local[2]"}, "engine.master applies to type spark only"),
+    # refused here: Spark refused it only once its JVM ran, with a Java stack trace
+    ({"type": "spark", "master": "bogus://nowhere:1"}, "engine.master must be text such as 'local[*]', "
+     "'spark://host:7077' or 'sc://host:15002' (Spark takes local, local[N], spark://, k8s://, yarn or sc://), "
+     "got 'bogus://nowhere:1'"),
     (["spark"], "'engine' must be duckdb or a mapping"),
 ])
 def test_bad_engine_settings_are_one_line_naming_the_key(value, message):

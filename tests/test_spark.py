@@ -389,3 +389,42 @@ def test_metadata_with_a_key_twice_loads_on_both_engines(spark):
 ])
 def test_a_time_is_read_by_its_own_zone_or_refused_on_both_engines(spark, text, want):
     assert read_by_both(spark, text, "TIMESTAMP") == (want, want)
+
+
+def test_a_spark_sql_setting_spark_refuses_is_a_configuration_error(spark):
+    """`conf: {spark.sql.shuffle.partitions: abc}` failed at the first query: 'unexpected
+    IllegalArgumentException', exit 1; it is checked when the session starts, naming the key."""
+    from segpipe.engines import EngineConfig
+    from segpipe.engines.spark import session
+    from segpipe.errors import ConfigError
+
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    with pytest.raises(ConfigError, match=r"^engine\.conf\.spark\.sql\.shuffle\.partitions in project\.yml: "
+                                          r".*INVALID_CONF_VALUE"):
+        session(EngineConfig(type="spark", master="local[2]", conf={"spark.sql.shuffle.partitions": "abc"}))
+    assert spark.conf.get("spark.sql.shuffle.partitions") == before
+
+
+def test_what_py4j_logs_on_the_root_logger_is_silenced(spark):
+    """A signal stopping a call into the JVM made py4j log 'Exception while sending command.' with
+    its traceback on the root logger: 52 lines before segpipe's one line (SPEC §8)."""
+    import io
+    import logging
+
+    import py4j.java_gateway
+
+    from segpipe.engines import EngineConfig
+    from segpipe.engines.spark import session
+
+    session(EngineConfig(type="spark", master="local[2]"))
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    logging.getLogger().addHandler(handler)
+    try:
+        as_py4j = compile("import logging\nlogging.getLogger().error('Exception while sending command.')",
+                          py4j.java_gateway.__file__, "exec")
+        exec(as_py4j, {})
+        logging.getLogger().error("another library's error")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert seen.getvalue() == "another library's error\n"

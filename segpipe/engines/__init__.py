@@ -9,6 +9,8 @@ and the results are always published into the same DuckDB file.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
@@ -16,6 +18,9 @@ from ..suggest import check_keys, did_you_mean
 
 ENGINE_TYPES = ("duckdb", "spark")
 SPARK_KEYS = {"type", "master", "conf", "external"}
+#: the masters Spark starts on (SparkSubmit's rule, plus Spark Connect's sc://): another one
+#: failed only once the JVM ran, with a Java stack trace
+MASTER_FORM = re.compile(r"local(\[[^\]]*\])?|local-cluster\[[^\]]*\]|yarn|(spark|k8s|sc)://\S+")
 DEFAULT_MASTER = "local[*]"
 INSTALL_HINT = "pip install 'segpipe[spark]' (Spark also needs Java 17 or newer)"
 
@@ -64,8 +69,10 @@ def _parse(value, where: str) -> EngineConfig:
             raise ConfigError(f"{where}: engine.{extra[0]} applies to type spark only")
         return EngineConfig()
     master = value.get("master", DEFAULT_MASTER)
-    if not isinstance(master, str) or not master.strip():
-        raise ConfigError(f"{where}: engine.master must be text such as 'local[*]', 'spark://host:7077' or 'sc://host:15002'")
+    if not isinstance(master, str) or not MASTER_FORM.fullmatch(master.strip()):
+        shown = f", got {master!r}" if isinstance(master, str) and master.strip() else ""
+        raise ConfigError(f"{where}: engine.master must be text such as 'local[*]', 'spark://host:7077' or "
+                          f"'sc://host:15002' (Spark takes local, local[N], spark://, k8s://, yarn or sc://){shown}")
     conf = value.get("conf") or {}
     if not isinstance(conf, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float, bool))
                                              for k, v in conf.items()):

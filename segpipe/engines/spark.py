@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 from ..docs import sample_text
-from ..errors import ConfigError, RunError, first_line
+from ..errors import ConfigError, RunError, debugging, first_line
 from .spark_dialect import to_spark, view_name
 from .spark_sources import SparkLoader, computed_frame
 
@@ -63,8 +63,11 @@ def session(engine):
     (tests share one local[2] session). Returns (session, started_here)."""
     require_pyspark()
     warnings.filterwarnings("ignore", module="pyspark")
-    # pyspark logs each failing query to stderr as JSON; segpipe reports it in one line itself
+    # pyspark logs each failing query to stderr as JSON, and py4j a traceback on the root logger for
+    # a call a signal stopped (52 lines before segpipe's one); segpipe reports both in one line itself
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    if not debugging() and _from_py4j not in logging.getLogger().filters:
+        logging.getLogger().addFilter(_from_py4j)
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
@@ -72,9 +75,7 @@ def session(engine):
     if active is None and SparkContext._active_spark_context is not None:  # a session of another thread
         active = SparkSession.builder.getOrCreate()
     if active is not None and not engine.master.startswith("sc://"):
-        for key, value in {**SESSION_CONF, **engine.conf}.items():
-            if key.startswith("spark.sql."):  # the others are fixed when a session starts
-                active.conf.set(key, value)
+        _set_sql_conf(active, {**SESSION_CONF, **engine.conf})  # the others are fixed when a session starts
         return active, False
     builder = SparkSession.builder.appName("segpipe")
     if engine.master.startswith("sc://"):
@@ -90,11 +91,29 @@ def session(engine):
     try:
         spark = builder.getOrCreate()
     except Exception as exc:
-        raise ConfigError(f"engine spark: cannot start a session on {engine.master}: {first_line(exc)} — "
-                          "Spark needs Java 17 or newer (JAVA_HOME), and the master must be reachable") from None
+        raise ConfigError(f"engine spark: cannot start a session on {engine.master}: {first_line(exc)} — check "
+                          "engine.conf in project.yml (the JVM's own lines above say which), that the master is "
+                          "reachable, and that Java 17 or newer is installed (JAVA_HOME)") from None
+    _set_sql_conf(spark, engine.conf)  # checked now, not by the first query (exit 1, 'unexpected')
     if not engine.master.startswith("sc://") and not quiet:
         spark.sparkContext.setLogLevel("ERROR")
     return spark, True
+
+
+def _from_py4j(record: logging.LogRecord) -> bool:
+    """A logging filter: False (dropped) for what py4j logs through the root logger."""
+    return f"{os.sep}py4j{os.sep}" not in record.pathname
+
+
+def _set_sql_conf(spark, conf: dict) -> None:
+    """Set the session's spark.sql.* settings; a value Spark refuses (`shuffle.partitions: abc`)
+    is a configuration error naming its key."""
+    for key, value in conf.items():
+        if key.startswith("spark.sql."):
+            try:
+                spark.conf.set(key, value)
+            except Exception as exc:
+                raise ConfigError(f"engine.conf.{key} in project.yml: {first_line(exc)}") from None
 
 
 class SparkBuild:
