@@ -22,7 +22,7 @@ import duckdb
 from . import __version__, file_views, materialize, target
 from .changes import Changes, NodeId, read_fingerprints, write_fingerprints
 from .docs import apply_comments, run_tests
-from .errors import ConfigError, DataTestError, RunError, SegpipeError, disk_full, first_line
+from .errors import ConfigError, DataTestError, LockedError, RunError, SegpipeError, disk_full, first_line
 from .interrupt import stoppable, watch
 from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
@@ -123,7 +123,8 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
             build.publish(before_rename=commit)
             remove_external_folders(project.database, keep=folders | still_read)
     except BaseException as exc:  # Ctrl-C too: run_results.json says what the last run did
-        _write_results(plan, progress, started, "error", str(exc))
+        if not isinstance(exc, LockedError):  # a run refused (exit 75) never ran: the other run's results stand
+            _write_results(plan, progress, started, "error", str(exc))
         full = disk_full(exc, project.database.parent)
         if full:
             raise full from None

@@ -183,8 +183,10 @@ def test_a_folder_where_the_database_goes_is_one_line_before_anything_is_built(p
 
 def test_a_run_refused_by_the_lock_leaves_the_compiled_sql_of_the_run_holding_it(project):
     """target/compiled is what the run building the file runs (errors point there): a run
-    refused with exit 75, here with other vars, must not overwrite it."""
+    refused with exit 75, here with other vars, must not overwrite it; nor run_results.json,
+    which said 'error' until the other run finished."""
     root, db, _ = project
+    results = (root / "target" / "run_results.json").read_bytes()
     compiled = {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")}
     assert any(b"interval" in text.lower() for text in compiled.values())
     lock = HeldLock(db)
@@ -194,5 +196,6 @@ def test_a_run_refused_by_the_lock_leaves_the_compiled_sql_of_the_run_holding_it
         lock.release()
     assert result.returncode == 75
     assert {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")} == compiled
+    assert (root / "target" / "run_results.json").read_bytes() == results
     assert run_segpipe(*RUN, "--project-dir", root, "--vars", "{days: 7}").returncode == 0
     assert {path: path.read_bytes() for path in (root / "target" / "compiled").rglob("*.sql")} != compiled
