@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import ConfigError, DiskFullError, disk_full
+from .sql import is_duckdb_file
 
 TEXT_FORMATS = ("table", "json", "csv")
 #: formats written only to a file (--output)
@@ -241,13 +242,10 @@ def check_target(path: Path) -> None:
     if len(path.name.encode()) > 255:
         raise ConfigError(f"--output: cannot write {path.name[:40]}…: {os.strerror(errno.ENAMETOOLONG)}")
     target = path.resolve()
-    if not target.is_file():
-        return
-    with contextlib.suppress(OSError), open(target, "rb") as file:
-        if file.read(12)[8:12] == b"DUCK":  # DuckDB's magic bytes
-            link = f" (a link to {target})" if path.is_symlink() else ""
-            raise ConfigError(f"--output: {path}{link} is a DuckDB database, which segpipe never writes an "
-                              "export over — give another file name")
+    if target.is_file() and is_duckdb_file(target):
+        link = f" (a link to {target})" if path.is_symlink() else ""
+        raise ConfigError(f"--output: {path}{link} is a DuckDB database, which segpipe never writes an "
+                          "export over — give another file name")
 
 
 def _collect_quietly(exc: BaseException) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError, NoPublishedFileError, first_line
-from .sql import without_pandas
+from .sql import is_duckdb_file, without_pandas
 
 if TYPE_CHECKING:  # changes.py imports the build machinery, which readers never need
     from .changes import NodeId
@@ -32,10 +32,9 @@ def connect_published(path: Path):
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        with open(path, "rb") as file:  # DuckDB's message for a CSV or Parquet file is about in-memory databases
-            if file.read(12)[8:12] != b"DUCK":
-                raise NoPublishedFileError(f"cannot open {path}: it is not a DuckDB database — --db names the file "
-                                           "`segpipe run` publishes") from None
+        if not is_duckdb_file(path):  # DuckDB's message for a CSV or Parquet file is about in-memory databases
+            raise NoPublishedFileError(f"cannot open {path}: it is not a DuckDB database — --db names the file "
+                                       "`segpipe run` publishes") from None
         raise NoPublishedFileError(f"cannot open {path}: {first_line(exc)}") from None
 
 

@@ -173,34 +173,36 @@ class Loader:
         is not UTF-8 (SQLite stores any bytes as TEXT): DuckDB failed on it with 'Invalid
         unicode … in segment statistics update', naming neither row nor column."""
         read = [lower[c.lower()] for c in declared if c.lower() in lower]
-        if not read:
-            return
-        key = f"CAST({quote_ident(lower['id'])} AS VARCHAR)" if "id" in lower else "NULL"
-        found = self.con.execute(
-            f"SELECT {key}, {', '.join(f'{_not_utf8(c)} AS {quote_ident(c)}' for c in read)} FROM {raw} "
-            f"WHERE {' OR '.join(_not_utf8(c) for c in read)} LIMIT 1").fetchone()
-        if found:
-            column = next(c for c, bad in zip(read, found[1:]) if bad)
-            raise SeedError(f"{where}: row with id {found[0]}, column '{column}': the text is not UTF-8 (Latin-1 or "
-                            "Windows-1252?) — store it as UTF-8")
+        key = quote_ident(lower["id"]) if "id" in lower else None
+        if found := self._first_hit(raw, key, {c: f"nullif({_not_utf8(c)}, false)" for c in read}):
+            raise SeedError(f"{where}: row with id {found[0]}, column '{found[1]}': the text is not UTF-8 (Latin-1 "
+                            "or Windows-1252?) — store it as UTF-8")
 
     def _refuse_nul_rows(self, target: str, contract: dict, where: str) -> None:
         """SeedError naming the first row of a database table whose text segpipe reads holds a NUL
         character, as a CSV's is refused (_refuse_nul): SQLite's length() and most tools stop
         at it, so 'US\\0x' looks like US and silently matches no country filter."""
-        have = {name.lower() for name, *_ in self.con.execute(f"DESCRIBE {target}").fetchall()}
+        # the target has every contract column (an optional one missing is a typed NULL)
         texts = {column: f"array_to_string({quote_ident(column)}, ';')" if type_ == "VARCHAR[]" else quote_ident(column)
-                 for column, (type_, _) in contract.items() if type_ in ("VARCHAR", "VARCHAR[]") and column in have}
-        if not texts:
-            return
-        key = "CAST(id AS VARCHAR)" if "id" in have else "NULL"
-        found = self.con.execute(
-            f"SELECT {key}, {', '.join(texts.values())} FROM {target} "
-            f"WHERE {' OR '.join(f'contains({value}, chr(0))' for value in texts.values())} LIMIT 1").fetchone()
-        if found:
-            row_id, *values = found
-            column, value = next((c, v) for c, v in zip(texts, values) if v is not None and "\0" in v)
+                 for column, (type_, _) in contract.items() if type_ in ("VARCHAR", "VARCHAR[]")}
+        key = "id" if "id" in contract else None
+        if found := self._first_hit(target, key, {c: f"CASE WHEN contains({v}, chr(0)) THEN {v} END"
+                                                 for c, v in texts.items()}):
+            row_id, column, value = found
             raise SeedError(f"{where}: row with id {row_id}, column '{column}': cannot read {value[:80]!r} — {NUL_HINT}")
+
+    def _first_hit(self, relation: str, key: str | None, hits: dict[str, str]) -> tuple | None:
+        """(the row's `key`, the column, what its hit gave) for the first row of `relation` where
+        one of `hits` (column → SQL that is NULL where the column is fine) is not NULL; None
+        when there is none (or no column to look at)."""
+        if not hits:
+            return None
+        found = self.con.execute(
+            f"SELECT {f'CAST({key} AS VARCHAR)' if key else 'NULL'}, {', '.join(hits.values())} FROM {relation} "
+            f"WHERE {' OR '.join(f'({hit}) IS NOT NULL' for hit in hits.values())} LIMIT 1").fetchone()
+        if found is None:
+            return None
+        return next((found[0], column, value) for column, value in zip(hits, found[1:]) if value is not None)
 
     def _typed(self, source: Source, contract: dict, files, where: str):
         """The rows of `files` as stored (SQL), their columns and declared types, and the

@@ -20,6 +20,13 @@ META_SCHEMA = "segpipe_meta"
 SPACE_SEPARATORS = "".join(chr(c) for c in (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))
 
 
+def is_duckdb_file(path) -> bool:
+    """Whether the file at `path` is a DuckDB database (its magic bytes; False when unreadable)."""
+    with contextlib.suppress(OSError), open(path, "rb") as file:
+        return file.read(12)[8:12] == b"DUCK"
+    return False
+
+
 def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 

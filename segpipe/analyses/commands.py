@@ -8,7 +8,7 @@ open the published file read-only, run the analysis, print or write its result.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..output import check_format, chosen_format, emit
+from ..output import check_format, chosen_format, emit, to_file
 from ..published import connect_project
 from ..top import window_ending
 
@@ -64,6 +64,7 @@ def export(echo, *, table, top=None, output_format=None, output=None, days=30, a
     from ..top import check_options, check_range
     from .export import check_export_format, table_query, top_leads_query, write_query
 
+    output = to_file(output)  # `-`: stdout
     named_by_file = output_format is None and output is not None
     output_format = chosen_format(output_format, output, default="csv")
     check_export_format(output_format, output, named_by_file)

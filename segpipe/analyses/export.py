@@ -15,7 +15,7 @@ from pathlib import Path
 from ..contract import LEADS, SEGMENT_LEADS
 from ..drilldown import LEAD_COLUMNS, SCORE
 from ..errors import ConfigError
-from ..output import check_writable, to_file, write_xlsx, written
+from ..output import check_writable, write_xlsx, written
 from ..published import query
 from ..sql import quote_ident, quote_str
 from ..suggest import did_you_mean
@@ -33,7 +33,6 @@ def published_tables(con) -> list[str]:
 
 def check_export_format(output_format: str, output: Path | None, named_by_file: bool = False) -> None:
     """`named_by_file`: the format is the one the --output file's extension names (no --format)."""
-    output = to_file(output)
     if output_format not in EXPORT_FORMATS and named_by_file:
         raise ConfigError(f"--output {output.name}: export writes {', '.join(EXPORT_FORMATS)}, not {output_format} — "
                           f"end the name in .csv, .parquet or .xlsx, or add --format")
@@ -107,7 +106,6 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
     """Write the query's rows to the file (CSV without --output: to stdout); returns how many rows."""
     from ..output import csv_text
 
-    output = to_file(output)
     if output is None:
         cursor = con.execute(sql)
         rows = cursor.fetchall()
