@@ -17,8 +17,10 @@ from .project import Project
 from .publish import BuildFile
 
 
-def clean_project(project: Project) -> list[str]:
-    """Remove target/ and leftover build files; the lines saying what was done."""
+def clean_project(project: Project, target_existed: bool = True) -> list[str]:
+    """Remove target/ and leftover build files; the lines saying what was done.
+    `target_existed`: whether target/ was there before loading the project, which caches
+    project.yml's parse in it (that folder goes too, without a line saying so)."""
     lines = []
     target = project.target_dir
     if target.is_symlink():
@@ -26,7 +28,8 @@ def clean_project(project: Project) -> list[str]:
         lines.append(f"Removed the link {project.relpath(target)} (not what it points to)")
     elif target.exists():
         shutil.rmtree(target)
-        lines.append(f"Removed {project.relpath(target)}/")
+        if target_existed:
+            lines.append(f"Removed {project.relpath(target)}/")
     database = project.database
     leftovers = sorted(database.parent.glob(glob.escape(database.name) + ".building-*"))
     if leftovers:

@@ -358,9 +358,12 @@ def clean(
 
     Example: segpipe clean --project-dir my_segments
     """
+    from . import target
     from .clean import clean_project
+    from .project import find_project_dir
 
-    for line in clean_project(_project(project_dir, db)):
+    target_existed = target.folder(find_project_dir(project_dir)).exists()
+    for line in clean_project(_project(project_dir, db), target_existed):
         typer.echo(line)
 
 

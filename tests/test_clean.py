@@ -49,3 +49,13 @@ def test_clean_removes_the_folder_a_killed_build_spilled_to(project):  # noqa: F
     result = run_segpipe("clean", "--project-dir", root)
     assert result.returncode == 0, result.stderr
     assert leftovers(db) == [] and sha256(db) == before
+
+
+def test_a_second_clean_has_nothing_to_clean(project):  # noqa: F811
+    root, db, before = project
+    assert run_segpipe("clean", "--project-dir", root).stdout == "Removed target/\n"
+    # loading project.yml caches its parse in target/: that is not what the user had there
+    again = run_segpipe("clean", "--project-dir", root)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "Nothing to clean\n"
+    assert not (root / "target").exists() and sha256(db) == before
