@@ -35,17 +35,28 @@ class SegmentRef:
     workspace_id: int | None
 
 
-def find_segment(con, ref: str) -> SegmentRef:
+def find_segment(con, ref: str, workspace_id: int | None = None) -> SegmentRef:
     """The segment whose id or exact name is `ref`; an id first, so a segment named "5" does
-    not hide segment 5."""
+    not hide segment 5. A name several segments share (each workspace's "EU CMOs") is
+    narrowed to `workspace_id`'s, and is otherwise an error asking for the id: picking one
+    would show another segment's figures without a word."""
     segments = [SegmentRef(*row) for row in query(
         con, f"select segment_id, segment_name, workspace_id from {SEGMENTS} order by segment_id")]
     digits = ref.strip()
     # more digits than Python's int() reads (4300) are no id: a name, not an unexpected error
     as_id = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 4300 else None
-    found = next((s for s in segments if s.id == as_id), None) or next((s for s in segments if s.name == ref), None)
+    found = next((s for s in segments if s.id == as_id), None)
     if found:
         return found
+    named = [s for s in segments if s.name == ref]
+    if len(named) > 1 and workspace_id is not None:
+        named = [s for s in named if s.workspace_id == workspace_id] or named
+    if len(named) > 1:
+        ids = ", ".join(f"{s.id} ({'global' if s.workspace_id is None else f'workspace {s.workspace_id}'})"
+                        for s in named)
+        raise ConfigError(f"segments {ids} are all named '{ref}': give the segment's id instead")
+    if named:
+        return named[0]
     hint = did_you_mean(ref, [s.name for s in segments])
     raise UnknownSegmentError(f"no segment with id or name '{ref}'{hint} — `segpipe top --min-sent 0 --limit 1000` lists them")
 

@@ -286,6 +286,24 @@ def test_an_id_is_found_before_a_name_made_of_digits(tmp_path):
     assert found == {"3": 3, "42": 9, "1": 1}
 
 
+def test_a_name_several_segments_share_asks_for_the_id(tmp_path):
+    """Each workspace's own "Team": the name alone is an error (it showed the lowest id's
+    figures), --workspace-id narrows it to that workspace's, and the id always works."""
+    segments = [*SEGMENTS, {"id": 7, "name": "Team", "workspace_id": 1, "filters": {}},
+                {"id": 8, "name": "Team", "workspace_id": 2, "filters": {}}]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=CAMPAIGN_LEADS,
+                        segments=segments)
+    assert invoke("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    result = run_segpipe("leads", "Team", "--project-dir", root)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("Error: segments 7 (workspace 1), 8 (workspace 2) are all named 'Team': "
+                             "give the segment's id instead\n")
+    assert json.loads(invoke("leads", "8", "--project-dir", root, "--format", "json").stdout)["lead_count"] == 2
+    trend = invoke("trend", "Team", "--workspace-id", 2, "--project-dir", root, *WINDOW_ARGS, "--format", "json")
+    assert trend.exit_code == 0, trend.output
+    assert [s["segment_id"] for s in json.loads(trend.stdout)["series"]] == [8]
+
+
 def test_leads_limit_zero(project):
     assert_error(invoke("leads", "1", "--project-dir", project, "--limit", 0), "--limit must be 1 or more, got 0")
 

@@ -34,7 +34,7 @@ def check_workspace(workspace_id: int | None) -> None:
 def segment_in_scope(con, ref: str, workspace_id: int | None) -> SegmentRef:
     """The segment named by id or exact name; with --workspace-id W it must belong to W
     (a global segment spans every workspace, so it is out of W's scope, as in `top`)."""
-    segment = find_segment(con, ref)
+    segment = find_segment(con, ref, workspace_id)
     if workspace_id is not None and segment.workspace_id != workspace_id:
         where = "every workspace" if segment.workspace_id is None else f"workspace {segment.workspace_id}"
         raise ConfigError(f"segment {segment.id} '{segment.name}' belongs to {where}, not to --workspace-id {workspace_id}")
