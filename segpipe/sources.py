@@ -175,7 +175,7 @@ class Loader:
         read = [lower[c.lower()] for c in declared if c.lower() in lower]
         key = quote_ident(lower["id"]) if "id" in lower else None
         if found := self._first_hit(raw, key, {c: f"nullif({_not_utf8(c)}, false)" for c in read}):
-            raise SeedError(f"{where}: row with id {found[0]}, column '{found[1]}': the text is not UTF-8 (Latin-1 "
+            raise SeedError(f"{where}: {_row_with_id(found[0])}, column '{found[1]}': the text is not UTF-8 (Latin-1 "
                             "or Windows-1252?) — store it as UTF-8")
 
     def _refuse_nul_rows(self, target: str, contract: dict, where: str) -> None:
@@ -189,7 +189,7 @@ class Loader:
         if found := self._first_hit(target, key, {c: f"CASE WHEN contains({v}, chr(0)) THEN {v} END"
                                                  for c, v in texts.items()}):
             row_id, column, value = found
-            raise SeedError(f"{where}: row with id {row_id}, column '{column}': cannot read {value[:80]!r} — {NUL_HINT}")
+            raise SeedError(f"{where}: {_row_with_id(row_id)}, column '{column}': cannot read {value[:80]!r} — {NUL_HINT}")
 
     def _first_hit(self, relation: str, key: str | None, hits: dict[str, str]) -> tuple | None:
         """(the row's `key`, the column, what its hit gave) for the first row of `relation` where
@@ -466,6 +466,11 @@ class Loader:
 
 def _sqlite(source: Source) -> bool:
     return source.kind == "database" and source.connection.type == "sqlite"
+
+
+def _row_with_id(row_id) -> str:
+    """A database row as an error names it: by its id, which a table may lack or hold NULL."""
+    return "a row without an id" if row_id is None else f"row with id {row_id}"
 
 
 def _not_utf8(column: str) -> str:

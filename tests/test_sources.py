@@ -485,3 +485,17 @@ def test_a_sqlite_blob_is_ignored_as_an_extra_column_and_bad_text_names_its_row(
         db.execute("UPDATE leads SET country = CAST(x'4445ff' AS TEXT) WHERE id = ?", (second,))
     assert_fails(cli, published, f"source 'leads' (app:leads): row with id {second}, column 'country': the text is "
                                  "not UTF-8 (Latin-1 or Windows-1252?) — store it as UTF-8")
+
+
+def test_a_nul_character_in_a_row_without_an_id_says_so(cli, published, dataset):
+    """The row is named by its id; one whose id is NULL said 'row with id None'."""
+    with duckdb.connect(str(published / "app.duckdb")) as con:
+        con.execute(f"CREATE OR REPLACE TABLE leads AS SELECT * FROM read_csv('{published / 'seeds' / 'leads'}.csv', "
+                    "all_varchar = true)")
+        con.execute(f"UPDATE leads SET id = NULL, country = 'US' || chr(0) || 'x' WHERE CAST(id AS BIGINT) = "
+                    f"{dataset.leads[0]['id']}")
+    write_project_yml(published, {"leads": {"connection": "wh", "table": "leads"}},
+                      connections={"wh": {"type": "duckdb", "path": "app.duckdb"}})
+    assert_fails(cli, published, "source 'leads' (wh:leads): a row without an id, column 'country': cannot read "
+                                 "'US\\x00x' — a NUL character (\\x00) is no text; remove it (a file full of them is "
+                                 "UTF-16: save it as UTF-8)")
