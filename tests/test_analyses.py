@@ -295,6 +295,9 @@ def test_variants_of_a_segment_without_sends(project):
     result = json.loads(segpipe(project, "variants", "4", *window_args("--format", "json")).stdout)
     assert result["campaigns"] == []
     assert "(no sends in this window)" in segpipe(project, "variants", "4", *window_args()).stdout
+    # a campaign that sent nothing to it (or does not exist) is named, not left to guess
+    narrowed = segpipe(project, "variants", "1", "--campaign", "999", *window_args()).stdout
+    assert narrowed.splitlines()[1:] == ["(campaign 999 sent nothing to this segment in this window)"]
 
 
 

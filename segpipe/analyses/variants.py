@@ -105,7 +105,9 @@ def table_text(result: dict) -> str:
     metric = result["metric"]
     lines = [f"Variants of segment {result['segment_id']} {result['segment_name']}: {metric}, {window_words(result)}"]
     if not result["campaigns"]:
-        return "\n".join([*lines, "(no sends in this window)"]) + "\n"
+        none = ("no sends in this window" if result["campaign_id"] is None else
+                f"campaign {result['campaign_id']} sent nothing to this segment in this window")
+        return "\n".join([*lines, f"({none})"]) + "\n"
     count = METRICS[metric]
     compared = 0
     several_workspaces = len({c["workspace_id"] for c in result["campaigns"]}) > 1  # a global segment's
