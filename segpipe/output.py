@@ -34,6 +34,8 @@ FILE_FORMATS = ("parquet", "xlsx")
 FORMATS = TEXT_FORMATS + FILE_FORMATS
 #: an XLSX worksheet's last row (Excel's limit), the header included
 XLSX_MAX_ROWS = 1_048_576
+#: the most characters an XLSX cell holds (Excel's limit; xlsxwriter cuts a longer string there)
+XLSX_MAX_CHARS = 32_767
 
 
 #: the format an --output file's extension names, used when --format is not given (as
@@ -365,18 +367,28 @@ def write_xlsx(path: Path, columns, rows) -> int:
     stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     day = workbook.add_format({"num_format": "yyyy-mm-dd"})
     sheet.write_row(0, 0, list(columns), bold)
+
+    def refuse(message: str):
+        workbook.close()
+        Path(path).unlink(missing_ok=True)
+        raise ConfigError(f"--format xlsx: {message}; use --format parquet or csv")
+
+    def write_text(r: int, c: int, text: str) -> None:
+        # xlsxwriter would cut the text to the limit without a word: a truncated value, never
+        if len(text) > XLSX_MAX_CHARS:
+            refuse(f"{columns[c]} in row {r} has {len(text):,} characters, more than the {XLSX_MAX_CHARS:,} "
+                   "an XLSX cell holds")
+        sheet.write_string(r, c, text)
+
     r = 0
     for r, row in enumerate(rows, 1):
         if r >= XLSX_MAX_ROWS:
-            workbook.close()
-            Path(path).unlink(missing_ok=True)
-            raise ConfigError(f"--format xlsx: more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet; "
-                              "use --format parquet or csv")
+            refuse(f"more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet")
         for c, value in enumerate(row):
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 continue  # NaN and infinity: no number Excel holds; empty, as JSON's null
             if isinstance(value, (list, tuple)):
-                sheet.write_string(r, c, ";".join(map(str, value)))
+                write_text(r, c, ";".join(map(str, value)))
             elif isinstance(value, dt.datetime):
                 sheet.write_datetime(r, c, value.replace(tzinfo=None), stamp)
             elif isinstance(value, dt.date):
@@ -389,6 +401,6 @@ def write_xlsx(path: Path, columns, rows) -> int:
                 else:
                     sheet.write_number(r, c, value)
             else:
-                sheet.write_string(r, c, str(value))
+                write_text(r, c, str(value))
     workbook.close()
     return r

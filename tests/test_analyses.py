@@ -552,6 +552,28 @@ def test_odd_values_survive_every_output(tmp_path):
     assert segpipe(root, "export", "zoned").stdout == "id,at\n1,2025-01-31T21:30:00Z\n"
 
 
+def test_a_value_longer_than_an_xlsx_cell_holds_is_refused_not_cut(tmp_path):
+    """xlsxwriter cuts a string to Excel's 32,767 characters without a word: the sheet read back
+    a value that was not the lead's. One line, exit 2, and the old file stays as it was."""
+    long_tag = "t" * 40_000
+    leads = [{**lead, "tags": long_tag if lead["id"] == LEADS[2]["id"] else lead["tags"]} for lead in LEADS]
+    assert MEMBERS[1](LEADS[2])
+    root = make_project(tmp_path / "p", leads=leads, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    segpipe(root, "run", "--as-of", AS_OF)
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"the old file")
+    for args in (("export", "leads"), ("export", "leads", "--top", "4", *window_args("--min-sent", "0")),
+                 ("leads", "1", "--limit", "1000")):
+        result = segpipe(root, *args, "--format", "xlsx", "--output", target, code=2)
+        assert re.fullmatch(r"Error: --format xlsx: tags in row \d+ has 40,000 characters, more than the 32,767 an "
+                            r"XLSX cell holds; use --format parquet or csv\n", result.stderr), result.stderr
+        assert target.read_bytes() == b"the old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "p"]
+    segpipe(root, "export", "leads", "--output", tmp_path / "leads.parquet")
+    assert [long_tag] in [tags for (tags,) in duckdb.sql(f"select tags from '{tmp_path / 'leads.parquet'}'").fetchall()]
+
+
 def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
     result = segpipe(project, "export", "segments", "--output", tmp_path / ("n" * 256 + ".csv"), code=2)
     assert result.stderr == f"Error: --output: cannot write {'n' * 40}…: File name too long\n"
