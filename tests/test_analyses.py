@@ -21,6 +21,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint, proportions_ztest
 
 from segpipe.analyses.rates import comparison, points, rate_fields, with_interval
+from segpipe.output import plain
 from tests.conftest import make_project, run_segpipe
 
 AS_OF = "2025-01-31"
@@ -331,12 +332,35 @@ def test_parquet_and_xlsx_hold_the_csv_rows(project, tmp_path, command):
     expected = list(csv.reader(io.StringIO(text)))
     segpipe(project, *command, *window_args("--format", "parquet", "--output", tmp_path / "out.parquet"))
     segpipe(project, *command, *window_args("--format", "xlsx", "--output", tmp_path / "out.xlsx"))
-    as_text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    as_text = lambda v: "" if v is None else str(v).lower() if isinstance(v, bool) else str(plain(v))  # noqa: E731
     parquet = read_parquet(tmp_path / "out.parquet")
     xlsx = read_xlsx(tmp_path / "out.xlsx")
     assert xlsx[0] == expected[0]
     for got in (parquet, xlsx[1:]):
         assert [[as_text(v) for v in row] for row in got] == expected[1:]
+
+
+@pytest.mark.parametrize("command, columns", [(("trend", "1", "2"), ["period_start"]),
+                                              (("compare", "1", "2"), ["time_range_from", "time_range_to"])])
+def test_dates_and_times_are_dates_and_times_in_parquet_and_xlsx(project, tmp_path, command, columns):
+    """A trend's period and a comparison's window were text ('2025-01-06') in Parquet and XLSX,
+    which a BI tool or a spreadsheet then cannot filter or chart by date; CSV still writes them
+    as JSON does."""
+    as_text = lambda v: v.isoformat() if type(v) is dt.date else plain(v)  # noqa: E731
+    expected = list(csv.DictReader(io.StringIO(segpipe(project, *command, *window_args("--format", "csv")).stdout)))
+    for fmt in ("parquet", "xlsx"):
+        target = tmp_path / f"out.{fmt}"
+        segpipe(project, *command, *window_args("--format", fmt, "--output", target))
+        rows = read_parquet(target) if fmt == "parquet" else read_xlsx(target)[1:]
+        header = list(expected[0])
+        for row, want in zip(rows, expected, strict=True):
+            for column in columns:
+                value = row[header.index(column)]
+                assert isinstance(value, dt.date), (fmt, column, value)
+                # xlsx has no date type apart from a time: a date is a time at midnight
+                if fmt == "xlsx" and column == "period_start":
+                    value = value.date()
+                assert as_text(value) == want[column], (fmt, column)
 
 
 def test_export_a_published_table_in_every_format(project, tmp_path):

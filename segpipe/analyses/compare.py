@@ -13,6 +13,8 @@ is approximate, and the output says so.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ..contract import SEGMENT_PERFORMANCE_DAILY, SEGMENT_SET_SENDS_DAILY, SEGMENT_SETS
 from ..errors import ConfigError
 from ..output import table
@@ -76,7 +78,9 @@ def flat_rows(result: dict) -> tuple[list[str], list[list]]:
     for key in ("metric", "time_range_from", "time_range_to", "difference", "difference_low", "difference_high",
                 "p_value", "test", "significant", "shared_sends"):
         columns.append(key)
-        values.append(result[key])
+        # the window's ends as times, so Parquet and XLSX hold times (CSV writes them as JSON does, with a Z)
+        values.append(dt.datetime.fromisoformat(result[key].removesuffix("Z")) if key.startswith("time_range")
+                      else result[key])
     return columns, [values]
 
 

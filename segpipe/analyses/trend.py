@@ -96,7 +96,9 @@ def render(result: dict, output_format: str) -> str:
     if output_format != "table":  # csv, and the file formats output.py writes (parquet, xlsx)
         columns = ["segment_id", "segment_name", "period_start", "leads_sent", count,
                    metric, f"{metric}_low", f"{metric}_high"]
-        rows = [[s["segment_id"], s["segment_name"], *(p[c] for c in columns[2:])]
+        # the period as a date, so Parquet and XLSX hold a date (CSV writes it as JSON does)
+        rows = [[s["segment_id"], s["segment_name"], dt.date.fromisoformat(p["period_start"]),
+                 *(p[c] for c in columns[3:])]
                 for s in result["series"] for p in s["points"]]
         return formatted(output_format, columns, rows)
     window = f"{result['time_range_from'][:10]} to {result['time_range_to'][:10]} (UTC)"
