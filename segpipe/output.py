@@ -400,6 +400,8 @@ def write_xlsx(path: Path, columns, rows) -> int:
                     sheet.write_string(r, c, str(value))  # Excel numbers are doubles
                 else:
                     sheet.write_number(r, c, value)
+            elif isinstance(value, Decimal) and value.is_finite() and Decimal(repr(float(value))) == value:
+                sheet.write_number(r, c, float(value))  # a DECIMAL column (a model's sum or round) is a number
             else:
                 write_text(r, c, str(value))
     workbook.close()

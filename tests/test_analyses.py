@@ -598,6 +598,18 @@ def test_a_value_longer_than_an_xlsx_cell_holds_is_refused_not_cut(tmp_path):
     assert [long_tag] in [tags for (tags,) in duckdb.sql(f"select tags from '{tmp_path / 'leads.parquet'}'").fetchall()]
 
 
+def test_a_decimal_column_is_a_number_in_xlsx(tmp_path):
+    """A project model's DECIMAL (a sum or round of one) was written as text, which a spreadsheet
+    neither sums nor charts; one a double cannot hold exactly stays text, as a 64-bit id does."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    (root / "models" / "amounts.sql").write_text(
+        "select 1 as id, 12.34::decimal(10, 2) as amount, 12345678901234567890.12::decimal(38, 2) as exact\n")
+    segpipe(root, "run", "--as-of", AS_OF)
+    segpipe(root, "export", "amounts", "--output", tmp_path / "amounts.xlsx")
+    assert read_xlsx(tmp_path / "amounts.xlsx") == [["id", "amount", "exact"], [1, 12.34, "12345678901234567890.12"]]
+
+
 def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
     result = segpipe(project, "export", "segments", "--output", tmp_path / ("n" * 256 + ".csv"), code=2)
     assert result.stderr == f"Error: --output: cannot write {'n' * 40}…: File name too long\n"
