@@ -362,47 +362,63 @@ def write_xlsx(path: Path, columns, rows) -> int:
         raise OSError(2, "No such file or directory")
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                                "strings_to_formulas": False, "strings_to_urls": False})
-    sheet = workbook.add_worksheet("data")
-    bold = workbook.add_format({"bold": True})
-    stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    sheet.write_row(0, 0, list(columns), bold)
+    try:
+        sheet = workbook.add_worksheet("data")
+        bold = workbook.add_format({"bold": True})
+        stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, list(columns), bold)
 
-    def refuse(message: str):
-        workbook.close()
-        Path(path).unlink(missing_ok=True)
-        raise ConfigError(f"--format xlsx: {message}; use --format parquet or csv")
+        def refuse(message: str):
+            raise ConfigError(f"--format xlsx: {message}; use --format parquet or csv")
 
-    def write_text(r: int, c: int, text: str) -> None:
-        # xlsxwriter would cut the text to the limit without a word: a truncated value, never
-        if len(text) > XLSX_MAX_CHARS:
-            refuse(f"{columns[c]} in row {r} has {len(text):,} characters, more than the {XLSX_MAX_CHARS:,} "
-                   "an XLSX cell holds")
-        sheet.write_string(r, c, text)
+        def write_text(r: int, c: int, text: str) -> None:
+            # xlsxwriter would cut the text to the limit without a word: a truncated value, never
+            if len(text) > XLSX_MAX_CHARS:
+                refuse(f"{columns[c]} in row {r} has {len(text):,} characters, more than the {XLSX_MAX_CHARS:,} "
+                       "an XLSX cell holds")
+            sheet.write_string(r, c, text)
 
-    r = 0
-    for r, row in enumerate(rows, 1):
-        if r >= XLSX_MAX_ROWS:
-            refuse(f"more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet")
-        for c, value in enumerate(row):
-            if value is None or (isinstance(value, float) and not math.isfinite(value)):
-                continue  # NaN and infinity: no number Excel holds; empty, as JSON's null
-            if isinstance(value, (list, tuple)):
-                write_text(r, c, ";".join(map(str, value)))
-            elif isinstance(value, dt.datetime):
-                sheet.write_datetime(r, c, value.replace(tzinfo=None), stamp)
-            elif isinstance(value, dt.date):
-                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
-            elif isinstance(value, bool):
-                sheet.write_boolean(r, c, value)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                if isinstance(value, int) and abs(value) >= 2**53:
-                    sheet.write_string(r, c, str(value))  # Excel numbers are doubles
+        r = 0
+        for r, row in enumerate(rows, 1):
+            if r >= XLSX_MAX_ROWS:
+                refuse(f"more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet")
+            for c, value in enumerate(row):
+                if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                    continue  # NaN and infinity: no number Excel holds; empty, as JSON's null
+                if isinstance(value, (list, tuple)):
+                    write_text(r, c, ";".join(map(str, value)))
+                elif isinstance(value, dt.datetime):
+                    sheet.write_datetime(r, c, value.replace(tzinfo=None), stamp)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
+                elif isinstance(value, bool):
+                    sheet.write_boolean(r, c, value)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if isinstance(value, int) and abs(value) >= 2**53:
+                        sheet.write_string(r, c, str(value))  # Excel numbers are doubles
+                    else:
+                        sheet.write_number(r, c, value)
+                elif isinstance(value, Decimal) and value.is_finite() and Decimal(repr(float(value))) == value:
+                    sheet.write_number(r, c, float(value))  # a DECIMAL column (a model's sum or round) is a number
                 else:
-                    sheet.write_number(r, c, value)
-            elif isinstance(value, Decimal) and value.is_finite() and Decimal(repr(float(value))) == value:
-                sheet.write_number(r, c, float(value))  # a DECIMAL column (a model's sum or round) is a number
-            else:
-                write_text(r, c, str(value))
-    workbook.close()
+                    write_text(r, c, str(value))
+        workbook.close()
+    except BaseException:
+        _discard(workbook)
+        raise
     return r
+
+
+def _discard(workbook) -> None:
+    """Drop an unfinished workbook (a refused value, Ctrl-C, a full disk) and its temporary files:
+    in constant_memory mode xlsxwriter keeps each sheet's rows in a file in $TMPDIR that only
+    close() removes, after writing the whole workbook; without this, an export stopped halfway left
+    its rows there, gigabytes for a large one, at every attempt."""
+    workbook.fileclosed = True
+    for sheet in workbook.worksheets():
+        with contextlib.suppress(OSError):
+            if getattr(sheet, "row_data_fh", None) is not None:
+                sheet.row_data_fh.close()
+            if getattr(sheet, "row_data_filename", None):
+                os.unlink(sheet.row_data_filename)

@@ -8,9 +8,12 @@ import datetime as dt
 import io
 import json
 import random
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
@@ -608,6 +611,31 @@ def test_a_decimal_column_is_a_number_in_xlsx(tmp_path):
     segpipe(root, "run", "--as-of", AS_OF)
     segpipe(root, "export", "amounts", "--output", tmp_path / "amounts.xlsx")
     assert read_xlsx(tmp_path / "amounts.xlsx") == [["id", "amount", "exact"], [1, 12.34, "12345678901234567890.12"]]
+
+
+def test_ctrl_c_during_an_xlsx_export_leaves_no_rows_in_tmpdir(tmp_path):
+    """xlsxwriter keeps the sheet's rows in a file in $TMPDIR that only a finished workbook
+    removes: an export stopped halfway left them there (the size of the sheet, at every attempt)."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    (root / "models" / "many.sql").write_text("select range as id, 'row ' || range as name from range(900000)\n")
+    segpipe(root, "run", "--as-of", AS_OF)
+    scratch, target = tmp_path / "tmp", tmp_path / "many.xlsx"
+    scratch.mkdir()
+    target.write_bytes(b"the old file")
+    proc = subprocess.Popen([sys.executable, "-m", "segpipe", "export", "many", "--output", str(target),
+                             "--project-dir", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 60
+    while not any(scratch.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # some rows written
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert list(scratch.iterdir()) == []
+    assert target.read_bytes() == b"the old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.xlsx", "p", "tmp"]
 
 
 def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
