@@ -638,6 +638,25 @@ def test_ctrl_c_during_an_xlsx_export_leaves_no_rows_in_tmpdir(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.xlsx", "p", "tmp"]
 
 
+def test_a_table_longer_than_a_sheet_is_refused_before_it_is_written(tmp_path, cli, monkeypatch):
+    """Counted first: streaming a million rows into xlsxwriter took half a minute before the error."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    (root / "models" / "rows.sql").write_text("select range as id from range(1048576)\n")
+    segpipe(root, "run", "--as-of", AS_OF)
+    target = tmp_path / "rows.xlsx"
+    target.write_bytes(b"the old file")
+
+    def never(*args, **kwargs):
+        raise AssertionError("write_xlsx called")
+
+    monkeypatch.setattr("segpipe.analyses.export.write_xlsx", never)
+    result = cli("export", "rows", "--output", target, "--project-dir", root)
+    assert (result.exit_code, result.stderr) == (2, "Error: --format xlsx: more than 1048575 rows do not fit in a "
+                                                    "worksheet; use --format parquet or csv\n")
+    assert target.read_bytes() == b"the old file"
+
+
 def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
     result = segpipe(project, "export", "segments", "--output", tmp_path / ("n" * 256 + ".csv"), code=2)
     assert result.stderr == f"Error: --output: cannot write {'n' * 40}…: File name too long\n"

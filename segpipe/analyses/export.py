@@ -15,7 +15,7 @@ from pathlib import Path
 from ..contract import LEADS, SEGMENT_LEADS
 from ..drilldown import LEAD_COLUMNS, SCORE
 from ..errors import ConfigError
-from ..output import check_writable, write_xlsx, written
+from ..output import XLSX_MAX_ROWS, check_writable, write_xlsx, written
 from ..published import query
 from ..sql import quote_ident, quote_str
 from ..suggest import did_you_mean
@@ -118,6 +118,10 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
         sql = as_csv_text(con, sql)
     with written(Path(output)) as partial:
         if output_format == "xlsx":
+            # a table too long for a sheet is refused before a million rows are written for nothing
+            if query(con, f"select count(*) from ({sql})")[0][0] >= XLSX_MAX_ROWS:
+                raise ConfigError(f"--format xlsx: more than {XLSX_MAX_ROWS - 1} rows do not fit in a worksheet; "
+                                  "use --format parquet or csv")
             cursor = con.execute(sql)
 
             def rows():
