@@ -657,6 +657,20 @@ def test_a_table_longer_than_a_sheet_is_refused_before_it_is_written(tmp_path, c
     assert target.read_bytes() == b"the old file"
 
 
+def test_export_to_stdout_spells_every_type_as_the_csv_file_does(tmp_path):
+    """stdout printed Python's spelling of a value (a FLOAT 0.1 as 0.10000000149011612, an INTERVAL
+    as '3 days, 0:00:00', a BLOB as b'ab') where the file holds DuckDB's."""
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        workspaces=[{"id": 1, "name": "one"}, {"id": 2, "name": "two"}])
+    (root / "models" / "kinds.sql").write_text(
+        "select 0.1::float as f, interval 3 day as i, 'ab'::blob as b, time '13:45:00' as t, {'a': 1} as s, "
+        "12.30::decimal(6, 2) as d, true as yes, null::interval as nothing\n")
+    segpipe(root, "run", "--as-of", AS_OF)
+    segpipe(root, "export", "kinds", "--output", tmp_path / "kinds.csv")
+    assert (tmp_path / "kinds.csv").read_text() == "f,i,b,t,s,d,yes,nothing\n0.1,3 days,ab,13:45:00,{'a': 1},12.30,true,\n"
+    assert segpipe(root, "export", "kinds").stdout == (tmp_path / "kinds.csv").read_text()
+
+
 def test_an_output_name_too_long_for_the_file_system_is_one_line(project, tmp_path):
     result = segpipe(project, "export", "segments", "--output", tmp_path / ("n" * 256 + ".csv"), code=2)
     assert result.stderr == f"Error: --output: cannot write {'n' * 40}…: File name too long\n"

@@ -86,9 +86,10 @@ def top_leads_query(con, window: Window, metric: str, top: int, min_sent: int, w
 
 
 def as_csv_text(con, sql: str) -> str:
-    """The query with lists as `a;b`, times as `2025-01-31T09:00:00Z` and empty text as nothing,
-    as the CSV on stdout (output.csv_text) writes them: DuckDB's CSV writer would write `[a, b]`,
-    `2025-01-31 09:00:00` and `""`."""
+    """The query with lists as `a;b`, times as `2025-01-31T09:00:00Z`, empty text as nothing and
+    every other value but a boolean as text, as the CSV of the other commands (output.csv_text)
+    writes them: DuckDB's CSV writer would write `[a, b]`, `2025-01-31 09:00:00` and `""`. Both a
+    file (DuckDB's writer) and stdout (output.csv_text) are written from it, so they hold the same."""
     columns = []
     for name, type_, *_ in con.execute(f"describe {sql}").fetchall():
         column = quote_ident(name)
@@ -98,6 +99,10 @@ def as_csv_text(con, sql: str) -> str:
             column = f"nullif({column}, '') as {column}"
         elif type_ == "TIMESTAMP":
             column = f"strftime({column}, '%Y-%m-%dT%H:%M:%SZ') as {column}"
+        elif type_ != "BOOLEAN":
+            # every other value as DuckDB's CSV writer spells it, so stdout shows what a file holds
+            # (Python spells a FLOAT 0.1 0.10000000149011612, an INTERVAL '3 days, 0:00:00', a BLOB b'ab')
+            column = f"cast({column} as varchar) as {column}"
         columns.append(column)
     return f"select {', '.join(columns)} from ({sql})"
 
@@ -107,7 +112,7 @@ def write_query(con, sql: str, output_format: str, output: Path | None, echo) ->
     from ..output import csv_text
 
     if output is None:
-        cursor = con.execute(sql)
+        cursor = con.execute(as_csv_text(con, sql))
         rows = cursor.fetchall()
         echo(csv_text([d[0] for d in cursor.description], rows), nl=False)
         return len(rows)
