@@ -20,6 +20,8 @@ import io
 import json
 import math
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -360,8 +362,12 @@ def write_xlsx(path: Path, columns, rows) -> int:
 
     if not Path(path).parent.is_dir():
         raise OSError(2, "No such file or directory")
+    # xlsxwriter's temporary files (the sheet's rows, then each part of the zip) in a folder of their
+    # own, removed whatever happens: it removes them only when the workbook is finished
+    scratch = tempfile.mkdtemp(prefix="segpipe-xlsx-")
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                               "strings_to_formulas": False, "strings_to_urls": False})
+                                               "strings_to_formulas": False, "strings_to_urls": False,
+                                               "tmpdir": scratch})
     try:
         sheet = workbook.add_worksheet("data")
         bold = workbook.add_format({"bold": True})
@@ -407,18 +413,18 @@ def write_xlsx(path: Path, columns, rows) -> int:
     except BaseException:
         _discard(workbook)
         raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return r
 
 
 def _discard(workbook) -> None:
-    """Drop an unfinished workbook (a refused value, Ctrl-C, a full disk) and its temporary files:
-    in constant_memory mode xlsxwriter keeps each sheet's rows in a file in $TMPDIR that only
-    close() removes, after writing the whole workbook; without this, an export stopped halfway left
-    its rows there, gigabytes for a large one, at every attempt."""
+    """Drop an unfinished workbook (a refused value, Ctrl-C, a full disk) without finishing it, which
+    would write the whole file first; its temporary files go with write_xlsx's folder. Without that
+    folder, an export stopped halfway left the sheet's rows in $TMPDIR (the size of the sheet, at
+    every attempt), and one stopped by a full disk the workbook's parts."""
     workbook.fileclosed = True
     for sheet in workbook.worksheets():
         with contextlib.suppress(OSError):
             if getattr(sheet, "row_data_fh", None) is not None:
                 sheet.row_data_fh.close()
-            if getattr(sheet, "row_data_filename", None):
-                os.unlink(sheet.row_data_filename)

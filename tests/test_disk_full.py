@@ -121,12 +121,15 @@ def built(tmp_path_factory):
     ["export", "segment_leads", "--format", "csv"], ["export", "segment_leads", "--format", "xlsx"],
     ["top", "--format", "csv"], ["top", "--format", "xlsx"], ["trend", "1", "--format", "json"],
 ], ids=["export-csv", "export-xlsx", "top-csv", "top-xlsx", "trend-json"])
-def test_an_output_device_that_is_full_is_one_line(built, command):
+def test_an_output_device_that_is_full_is_one_line(built, command, tmp_path):
     """/dev/full, written in place as a shell would: the same line and exit 1 as a full disk, where
-    it was 'unexpected IOException', exit 2, or a zipfile traceback."""
+    it was 'unexpected IOException', exit 2, or a zipfile traceback; and no temporary file is left
+    in $TMPDIR (xlsxwriter left the workbook's parts there, nine files at every attempt)."""
     root = built
     result = subprocess.run([sys.executable, "-m", "segpipe", *command, "--output", "/dev/full", "--project-dir",
-                             str(root), "--as-of", AS_OF.isoformat()], capture_output=True, text=True, timeout=60)
+                             str(root), "--as-of", AS_OF.isoformat()], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "TMPDIR": str(tmp_path)})
     assert (result.returncode, result.stderr) == (
         1, "Error: --output: the disk is full: no space left in /dev — /dev/full was not written; free some space "
            "and try again\n")
+    assert list(tmp_path.iterdir()) == []
