@@ -138,3 +138,16 @@ def test_unknown_rank_by_is_a_usage_error(project):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("Error: --rank-by must be one of rate, wilson, shrunk; got 'wilsn'")
     assert "wilson" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_shrunk_with_a_tau2_of_exactly_zero_ranks_by_the_tie_breaks(tmp_path):
+    """2/2, 2/2 and 4/8 replies: τ² = s² − m = 1/12 − 1/12 = 0 exactly, so SPEC §9 gives every
+    segment μ = 2/3 and the tie-breaks rank (most sends first). Float τ² came out 2.8e-17 > 0,
+    and the rates a huge κ left a few ulps apart put the two 2-send segments first."""
+    leads, campaigns, sends, segments = country_dataset([(1, 1, "AA", 2, 2, 0), (2, 1, "BB", 2, 2, 0),
+                                                         (3, 1, "CC", 8, 4, 0)])
+    root = make_project(tmp_path / "tau", leads=leads, campaigns=campaigns, campaign_leads=sends, segments=segments)
+    assert run_segpipe("run", "--project-dir", root, "--as-of", AS_OF).returncode == 0
+    got = top_json(root, "--rank-by", "shrunk")
+    assert [s["segment_id"] for s in got] == [3, 1, 2]
+    assert {s["reply_rate_shrunk"] for s in got} == {0.6667}

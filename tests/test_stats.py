@@ -208,6 +208,24 @@ def test_shrinkage_fallbacks_are_the_pooled_rate():
     assert stats.shrunk_rates([]) == []
 
 
+def exact_tau2(counts):
+    """SPEC §9's τ² in exact fractions."""
+    k = len(counts)
+    mu = Fraction(sum(x for x, _ in counts), sum(n for _, n in counts))
+    return (sum((Fraction(x, n) - mu) ** 2 for x, n in counts) - sum(mu * (1 - mu) / n for _, n in counts)) / k, mu
+
+
+def test_a_tau2_of_exactly_zero_is_not_shrunk_by_float_noise():
+    """τ² = 0 exactly (not > 0): every shrunk rate is μ, so the tie-breaks rank. Their float
+    τ² is ~1e-17 above 0, which gave a κ of ~1e16 and rates a few ulps apart that ranked
+    2/2 above 4/8."""
+    cases = [[(2, 2), (2, 2), (4, 8)], [(1, 4), (2, 5), (4, 5)], [(2, 9), (2, 9), (5, 9)], [(3, 5), (5, 5), (8, 10)]]
+    for counts in cases:
+        tau2, mu = exact_tau2(counts)
+        assert tau2 == 0
+        assert stats.shrunk_rates(counts) == [mu] * len(counts), counts
+
+
 def test_segment_at_the_mean_stays_exactly_at_the_mean():
     counts = [(10, 100), (30, 100), (1, 50), (45, 150), (20, 80)]
     mu = Fraction(sum(x for x, _ in counts), sum(n for _, n in counts))
