@@ -18,7 +18,7 @@ Z = 1.959963984540054
 #: up to this relative tolerance (R's fisher.test uses the same 1e-7)
 FISHER_RELATIVE_TOLERANCE = 1e-7
 ALPHA = 0.05
-#: shrunk_rates recomputes τ² exactly when the float one is this close to 0 (relative to the
+#: shrunk_rates recomputes τ² exactly when the float one is this close to 0 or to μ(1−μ) (relative to the
 #: larger of its two terms), far above the float sums' error for any realistic send counts
 TAU2_EXACT_BELOW = 1e-6
 
@@ -164,10 +164,11 @@ def shrunk_rates(counts: list[tuple[int, int]]) -> list[Fraction]:
     (x + μκ)/(n + κ) (κ = 0: the raw rate); otherwise every rate is μ.
 
     μ is exact; τ² and κ are floats (exact sums over thousands of segments would
-    carry huge denominators), except when τ² is within rounding error of 0: then
-    τ² is recomputed exactly, since the SPEC's τ² > 0 test decides between every
-    rate being μ (ties, so the tie-breaks rank) and a huge κ whose float noise
-    would rank instead (2/2, 2/2, 4/8 has τ² = 0 exactly but 2.8e-17 in floats).
+    carry huge denominators), except when τ² is within rounding error of 0 or of
+    μ(1−μ): then τ² is recomputed exactly, since the SPEC's τ² > 0 test decides
+    between every rate being μ (ties, so the tie-breaks rank) and a huge κ whose
+    float noise would rank instead (2/2, 2/2, 4/8 has τ² = 0 exactly but 2.8e-17
+    in floats), and κ = 0 keeps the raw rates exact.
     The result is exact given κ, so segments with the same rate after shrinking
     tie exactly and the tie-breaks decide, as they do for raw rates. Reference:
     B. Efron & C. Morris, "Data analysis using Stein's estimator and its
@@ -184,7 +185,8 @@ def shrunk_rates(counts: list[tuple[int, int]]) -> list[Fraction]:
     spread = math.fsum((x / n - mu_f) ** 2 for x, n in counts) / k
     noise = mu_f * (1 - mu_f) * math.fsum(1 / n for _, n in counts) / k
     tau2 = spread - noise
-    if abs(tau2) <= TAU2_EXACT_BELOW * max(spread, noise):  # its sign may be rounding error
+    near = TAU2_EXACT_BELOW * max(spread, noise)
+    if abs(tau2) <= near or abs(mu_f * (1 - mu_f) - tau2) <= near:  # τ² ≤ 0 or κ = 0 may be rounding error
         exact = (sum((Fraction(x, n) - mu) ** 2 for x, n in counts)
                  - mu * (1 - mu) * sum(Fraction(1, n) for _, n in counts)) / k
         if exact <= 0:

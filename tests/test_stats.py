@@ -226,6 +226,14 @@ def test_a_tau2_of_exactly_zero_is_not_shrunk_by_float_noise():
         assert stats.shrunk_rates(counts) == [mu] * len(counts), counts
 
 
+def test_a_kappa_of_exactly_zero_keeps_the_raw_rates():
+    """τ² = μ(1−μ) exactly gives κ = 0: the raw rates, not rates a float κ of ~1e-16 moves."""
+    counts = [(0, 1), (2, 2), (2, 2), (2, 2)]
+    tau2, mu = exact_tau2(counts)
+    assert tau2 == mu * (1 - mu)
+    assert stats.shrunk_rates(counts) == [Fraction(x, n) for x, n in counts]
+
+
 def test_segment_at_the_mean_stays_exactly_at_the_mean():
     counts = [(10, 100), (30, 100), (1, 50), (45, 150), (20, 80)]
     mu = Fraction(sum(x for x, _ in counts), sum(n for _, n in counts))
