@@ -6,8 +6,9 @@ rerun compares them: a source whose files did not change is not reloaded, a
 model whose rendered SQL and inputs did not change is not rebuilt, and a run
 where nothing changed publishes nothing at all. File sources are fingerprinted
 by (path, size, mtime) of every matching file, so unchanged data costs a
-`stat`, not a scan; database sources cannot be fingerprinted cheaply and are
-always reloaded.
+`stat`, not a scan. Database sources cannot be fingerprinted without reading them:
+they are reloaded on every run, and their loaded rows are fingerprinted then
+(`Changes.with_loaded_rows`), so a table that did not change rebuilds nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .source_types import CONTRACT, sends_from_metadata
 from .sources import Loader
-from .sql import META_SCHEMA, create_meta_schema
+from .sql import META_SCHEMA, create_meta_schema, quote_ident
 
 TABLE = f"{META_SCHEMA}.fingerprints"
 #: kinds of what is fingerprinted: nodes that are built or loaded, and auxiliary records (a
@@ -74,6 +75,19 @@ def source_fingerprint(source, contract: dict, files) -> str | None:
         return None
     return digest(__version__, [list(f) for f in files], source.column_types, contract, source.format,
                   source.copy)
+
+
+def rows_fingerprint(con, name: str, source, contract: dict) -> str:
+    """Digest of a loaded database source's rows (`src.<name>`, typed as configured), whatever
+    their order: the count, and the sum and XOR of each row's hash. A row's hash alone does not
+    tell a NULL list from an empty one, so which of its values are NULL is hashed with it."""
+    table = f"src.{quote_ident(name)}"
+    columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    nulls = ", ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+    row_hash = f"hash(r, [{nulls}])"
+    rows = con.execute(f"SELECT count(*), sum({row_hash}::HUGEINT)::VARCHAR, bit_xor({row_hash}) "
+                       f"FROM {table} AS r").fetchone()
+    return digest(__version__, "rows", list(rows), columns, source.column_types, contract)
 
 
 def appended_files(previous, current) -> list[str]:
@@ -135,11 +149,15 @@ class Changes:
     #: (the runner sets it; datetime.min: could not tell), and which of the two (for the run line)
     first_new_send: dt.datetime | None = None
     new_sends_in: str = "new files"
+    previous: dict[NodeId, str] = field(default_factory=dict, repr=False)  # what detect() compared with
+    fresh: bool = False  # everything() built: every node in full
 
     @classmethod
-    def detect(cls, plan, previous: dict[NodeId, str]) -> "Changes":
+    def detect(cls, plan, previous: dict[NodeId, str], loaded_rows: dict[str, str] | None = None) -> "Changes":
+        """`loaded_rows`: database source → its rows_fingerprint, once it is loaded."""
         fps, added, paths = {}, {}, {}
         _fingerprint_sources(plan, previous, fps, added, paths)
+        fps.update((NodeId("source", name), fp) for name, fp in (loaded_rows or {}).items())
         appends = {name: files for name, files in added.items() if not Loader.reads_in_place(plan.project.sources[name])}
         for name in plan.order:
             model = plan.models[name]
@@ -168,12 +186,31 @@ class Changes:
         removed = {node for node in previous if node.is_node and node not in fps}
         if sends_from_metadata(plan.project) and NodeId("source", "campaign_leads") in removed:
             changed.add(NodeId("source", "leads"))  # its metadata is read from now on: load it again, which checks it
-        return cls(fps, changed, incremental, appends, added, removed, paths)
+        return cls(fps, changed, incremental, appends, added, removed, paths, previous=previous)
 
     @classmethod
     def everything(cls, plan, detected: "Changes") -> "Changes":
         """A fresh file: every node is built in full."""
-        return cls(detected.fingerprints, set(detected.fingerprints), set(), paths=detected.paths)
+        return cls(detected.fingerprints, set(detected.fingerprints), set(), paths=detected.paths,
+                   previous=detected.previous, fresh=True)
+
+    def with_loaded_rows(self, plan, con) -> "Changes":
+        """These changes again once the database sources are loaded, with their rows
+        fingerprinted: a table whose rows did not change rebuilds nothing downstream, and a
+        model whose basis includes it (lead_segments from a PostgreSQL leads table) may update
+        in place instead of being rebuilt in full on every run."""
+        loaded = {name: rows_fingerprint(con, name, source, CONTRACT.get(name, {}))
+                  for name, source in plan.project.sources.items()
+                  if source.kind == "database" and self.source(name)}
+        if not loaded:
+            return self
+        again = Changes.detect(plan, self.previous, loaded)
+        for node, fp in self.fingerprints.items():  # what the runner added (the engine)
+            again.fingerprints.setdefault(node, fp)
+        if self.fresh:
+            again = Changes.everything(plan, again)
+        again.first_new_send, again.new_sends_in = self.first_new_send, self.new_sends_in
+        return again
 
     def any(self, plan) -> bool:
         """Anything to build: a removed node, a changed source or seed, or a changed selected model."""

@@ -105,10 +105,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
             changes = Changes.detect(plan, previous)
             changes.fingerprints[ENGINE_NODE] = engine.type
             if previous and not changes.any(plan):
-                report_kept(kept_in(project.database), plan, progress)
-                echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
-                _write_results(plan, progress, started, "success", "nothing to do")
-                return {"results": [], "seconds": time.perf_counter() - started}
+                return _nothing_to_do(plan, progress, started)
             if engine.is_spark or not (previous and build.start_from_published()):
                 plan.selected = set(plan.models)  # a fresh file needs every model
                 # not detected again: the files fingerprinted are the files loaded
@@ -118,7 +115,8 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
                 folders = _build_on_spark(plan, changes, build.path, progress, verify)
             else:
                 with without_pandas():  # DuckDB binding a parameter would import it: 0.3 s
-                    _build(plan, changes, build.path, progress, verify)
+                    if not _build(plan, changes, build.path, progress, verify):
+                        return _nothing_to_do(plan, progress, started)
             still_read = read_by_published(project.database)  # by readers of the file replaced now
             build.publish(before_rename=commit)
             remove_external_folders(project.database, keep=folders | still_read)
@@ -135,6 +133,15 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     echo(f"Done: {plural(progress.count('model', 'ok'), 'model')} built, {plural(progress.count('test', 'pass'), 'data test')} "
          f"passed, {plural(warned, 'warning')} in {seconds:.2f}s — published {project.relpath(project.database)}")
     return {"results": progress.results, "seconds": seconds}
+
+
+def _nothing_to_do(plan: Plan, progress: Progress, started: float) -> dict:
+    """The published file stays: its warnings are reported again, and the run says why."""
+    project = plan.project
+    report_kept(kept_in(project.database), plan, progress)
+    progress.echo(f"Nothing to do: all {len(plan.models)} models are up to date in {project.relpath(project.database)}")
+    _write_results(plan, progress, started, "success", "nothing to do")
+    return {"results": [], "seconds": time.perf_counter() - started}
 
 
 def check_external(plan: Plan) -> None:
@@ -167,7 +174,9 @@ def warn_unread_sources(plan: Plan, progress: Progress) -> None:
                           message=f"sources.{name} is set, but no model reads it{did_you_mean(name, sorted(known))}")
 
 
-def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> None:
+def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=None) -> bool:
+    """Build and test what changed into the file at `path`; False when, its database sources
+    reloaded, nothing had (then there is nothing to publish)."""
     con = watch(connect(path, threads=plan.project.threads, memory_limit=plan.project.memory_limit, building=True))
     try:
         for node in sorted(changes.removed):
@@ -182,6 +191,9 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
             changes.first_new_send = _first_new_send(con, plan.project, changes.added["campaign_leads"])
         elif _reloads_sends_whole(changes):
             changes.first_new_send, changes.new_sends_in = _first_changed_send(con, plan.project, compared)
+        changes = changes.with_loaded_rows(plan, con)
+        if not changes.fresh and not changes.any(plan):
+            return False  # the database tables reloaded hold the rows already published
         built = []
         for name in plan.order:
             if _build_model(con, plan, changes, name, progress):
@@ -200,6 +212,7 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
         file_views.detach(con, plan)
         write_fingerprints(con, changes.fingerprints)
         con.execute("CHECKPOINT")
+        return True
     finally:
         con.close()
 

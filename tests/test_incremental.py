@@ -439,3 +439,43 @@ def test_a_database_table_of_sends_updates_in_place_and_is_compared_row_by_row(t
         assert con.execute("update campaign_leads set replied = 'true' where sent_at = '2025-01-11 08:00:00' "
                            "and replied = 'false' returning id").fetchall()
     assert_rebuilt_in_full(run_and_compare_with_full(cli, root), "changed rows hold")
+
+
+def test_database_sources_rebuild_only_what_their_rows_change(tmp_path, cli):
+    """Leads, campaigns and sends in a database: reloaded on every run (a table has no file to
+    stat), but fingerprinted by their rows once loaded, so a rerun on unchanged tables rebuilds
+    no model (it rebuilt everything, every run), new recent sends update the send tables in place,
+    and a changed lead rebuilds membership and the send tables in full. Each run equals a full rebuild."""
+    tables = ["leads", "campaigns", "campaign_leads"]
+    root = make_project(tmp_path / "proj", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=SENDS, segments=SEGMENTS,
+                        project={"connections": {"app": {"type": "duckdb", "path": "app.duckdb"}},
+                                 "sources": {t: {"connection": "app", "table": t} for t in tables}})
+    with duckdb.connect(str(root / "app.duckdb")) as con:
+        for table in tables:
+            con.execute(f"create table {table} as select * from read_csv('{root / 'seeds' / table}.csv', "
+                        "all_varchar=true)")
+            (root / "seeds" / f"{table}.csv").unlink()
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+
+    def statuses(output: str) -> dict[str, str]:
+        return {line.split()[2]: line.split()[0] + (" incremental" if line.endswith("incremental") else "")
+                for line in output.splitlines() if line[6:12] == "model "}
+
+    before = hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest()
+    unchanged = run_and_compare_with_full(cli, root, as_of="2025-01-31").splitlines()
+    assert [line.split()[:3] for line in unchanged if line[6:12] in ("source", "model ")] == [
+        ["OK", "source", t] for t in tables]  # reloaded, and nothing built
+    assert unchanged[-1] == f"Nothing to do: all {BUILT_IN_MODELS} models are up to date in out.duckdb"
+    assert hashlib.sha256((root / "out.duckdb").read_bytes()).hexdigest() == before  # nor published
+
+    with duckdb.connect(str(root / "app.duckdb")) as con:  # a send of the last day, to a new id
+        con.execute("insert into campaign_leads select * replace (cast(id as bigint) + 1000 as id, "
+                    "'2025-01-31 10:00:00' as sent_at) from campaign_leads where sent_at like '2025-01-3%' limit 1")
+    new_send = statuses(run_and_compare_with_full(cli, root, as_of="2025-01-31"))
+    assert {new_send[m] for m in SEND_TABLES} == {"OK incremental"}, new_send
+    assert new_send["lead_segments"] == new_send["segment_leads"] == "SKIP"
+
+    with duckdb.connect(str(root / "app.duckdb")) as con:  # a lead changes role
+        assert con.execute("update leads set role = 'CMO' where role <> 'CMO' returning id").fetchall()
+    changed_lead = statuses(run_and_compare_with_full(cli, root, as_of="2025-01-31"))
+    assert changed_lead["lead_segments"] == "OK" and {changed_lead[m] for m in SEND_TABLES} == {"OK"}, changed_lead
