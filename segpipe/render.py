@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
 
 from . import target
 from .errors import CompileError, first_line
@@ -72,6 +74,10 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
         self.folder = target.jinja_folder(root)
         super().__init__(str(self.folder))
 
+    def get_source_checksum(self, source: str) -> str:
+        # _Environment compiles macro files otherwise than Jinja: not Jinja's code of the same source
+        return super().get_source_checksum("segpipe late-bound macros\n" + source)
+
     def load_bytecode(self, bucket) -> None:
         with contextlib.suppress(OSError):
             super().load_bytecode(bucket)
@@ -80,6 +86,40 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
         with contextlib.suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             super().dump_bytecode(bucket)
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's, except that a macro calling a macro of its own file looks it up when it is
+    called, as it does one of another file: Jinja binds such a call to the file's own
+    definition, so a project macro replacing the built-in `sends_since` was not the one the
+    built-in `narrow_sends`, in the same file, called. The context's shared dict holds every
+    macro, the project's defined last (overrides.py)."""
+
+    macro_files: frozenset = frozenset()  # the macro files, resolved
+
+    def _parse(self, source, name, filename):
+        template = super()._parse(source, name, filename)
+        if filename and Path(filename).resolve() in self.macro_files:
+            own = {node.name for node in template.body if isinstance(node, nodes.Macro)}
+            for macro in template.body:
+                if isinstance(macro, nodes.Macro):
+                    local = {arg.name for arg in macro.args} | {
+                        n.name for n in macro.find_all(nodes.Name) if n.ctx in ("store", "param")}
+                    _LateBound(own - local).visit(macro)
+        return template
+
+
+class _LateBound(NodeTransformer):
+    """Turns each use of one of `names` into a look-up in the shared context when called."""
+
+    def __init__(self, names: set[str]):
+        self.names = names
+
+    def visit_Name(self, node):
+        if node.ctx != "load" or node.name not in self.names:
+            return node
+        shared = nodes.Getattr(nodes.ContextReference(), "parent", "load")
+        return nodes.Getitem(shared, nodes.Const(node.name), "load", lineno=node.lineno)
 
 
 class Renderer:
@@ -91,7 +131,7 @@ class Renderer:
         self.engine = engine
         self.builtin_root = builtin_root()
         folders = {"builtin": self.builtin_root, "project": root}  # templates are named `builtin/…` or `project/…`
-        self.env = jinja2.Environment(
+        self.env = _Environment(
             loader=jinja2.PrefixLoader({prefix: jinja2.FileSystemLoader(str(folder)) for prefix, folder in folders.items()}),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -103,6 +143,7 @@ class Renderer:
         self.seed_relations = seed_relations
         self.extra_context = dict(extra_context or {})
         self.macro_files = list(macro_files)
+        self.env.macro_files = frozenset(path.resolve() for path in self.macro_files)
         self.macro_templates = [self._template(path) for path in self.macro_files]
         self.vars_read: set[str] = set()  # var() names called while rendering
 

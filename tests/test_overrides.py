@@ -96,6 +96,26 @@ def test_a_project_macro_replaces_the_built_in_one_everywhere(tmp_path):
         assert con.execute("select distinct window_end from segment_performance").fetchall() == [(AS_OF,)]
 
 
+
+def test_a_project_macro_replaces_a_built_in_one_called_from_its_own_file(tmp_path):
+    """`sends_since` is called by the built-in `narrow_sends`, in the same file: Jinja binds
+    such a call to that file's definition, so the project's version was silently ignored."""
+    plain, root = project(tmp_path, "plain"), project(tmp_path, "replaced")
+    built_in = (REPO / "macros" / "sends.sql").read_text()
+    start = built_in.index("{% macro sends_since(since)")
+    macro = built_in[start:built_in.index("{%- endmacro %}", start) + len("{%- endmacro %}")]
+    ours = macro.replace("{{ ref('stg_sends') }} where", "{{ ref('stg_sends') }} where not bounced and")
+    assert ours != macro
+    (root / "macros" / "sends.sql").write_text(ours + "\n")  # our sends leave the bounced ones out
+    run_ok(plain)
+    run_ok(root)
+    bounced = "select sum(bounced), sum(leads_sent) from segment_performance_hourly"
+    with duckdb.connect(str(plain / "out.duckdb"), read_only=True) as con:
+        plain_bounced, plain_sent = con.execute(bounced).fetchone()
+    with duckdb.connect(str(root / "out.duckdb"), read_only=True) as con:
+        assert con.execute(bounced).fetchone() == (0, plain_sent - plain_bounced)
+    assert plain_bounced > 0
+
 def test_docs_go_with_their_model(tmp_path):
     """A replaced model loses the built-in docs and tests; the project documents its own."""
     root = project(tmp_path)
