@@ -159,10 +159,17 @@ class Changes:
         _fingerprint_sources(plan, previous, fps, added, paths)
         fps.update((NodeId("source", name), fp) for name, fp in (loaded_rows or {}).items())
         appends = {name: files for name, files in added.items() if not Loader.reads_in_place(plan.project.sources[name])}
+        macros = None
         for name in plan.order:
             model = plan.models[name]
             doc = plan.docs.get(name)
             definition = digest(model.sql, model.config, vars(doc) if doc else None)
+            if model.materialized == "incremental" or model.config.get("batches"):
+                # built from SQL rendered otherwise than model.sql (is_incremental(), a batch):
+                # a change to those branches alone, in the model or a macro (an upgrade's, an
+                # override's), is a new definition too, or it would never reach the table
+                macros = _template_texts(plan.renderer.macro_files) if macros is None else macros
+                definition = digest(definition, _template_texts([model.path]), macros)
             if plan.project.engine.is_spark:  # the same SQL runs differently there
                 definition = digest(definition, plan.project.engine.type)
             inputs = [fps.get(NodeId("model", r), fps.get(NodeId("seed", r))) for r in model.refs]
@@ -230,6 +237,12 @@ class Changes:
 
     def source(self, name: str) -> bool:
         return NodeId("source", name) in self.changed
+
+
+def _template_texts(paths) -> list[str]:
+    """The text of template files, for a definition that is more than one rendering (not their
+    paths: a segpipe reinstalled elsewhere changes no definition)."""
+    return [Path(path).read_text(encoding="utf-8", errors="replace") for path in paths]
 
 
 def _fingerprint_sources(plan, previous, fps, added, paths) -> None:

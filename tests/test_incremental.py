@@ -479,3 +479,20 @@ def test_database_sources_rebuild_only_what_their_rows_change(tmp_path, cli):
         assert con.execute("update leads set role = 'CMO' where role <> 'CMO' returning id").fetchall()
     changed_lead = statuses(run_and_compare_with_full(cli, root, as_of="2025-01-31"))
     assert changed_lead["lead_segments"] == "OK" and {changed_lead[m] for m in SEND_TABLES} == {"OK"}, changed_lead
+
+
+def test_a_macro_changed_only_where_batches_and_incremental_runs_read_it_rebuilds_in_full(project, cli):
+    """The send tables are built a slice at a time and updated in place, both from a branch of
+    sends_since() that the compiled SQL (a plain full build's) never shows. A macro changed
+    only there (an upgrade's, or a project's replacing it) is a new definition: the tables are
+    rebuilt with it, as a fresh build would be, not left as they were ('Nothing to do')."""
+    root = project
+    built_in = (REPO / "macros" / "sends.sql").read_text()
+    start = built_in.index("{% macro sends_since(since)")
+    macro = built_in[start:built_in.index("{%- endmacro %}", start) + len("{%- endmacro %}")]
+    changed = macro.replace("{{ sent_from(since, ", "not bounced and {{ sent_from(since, ")
+    assert changed != macro
+    (root / "macros" / "sends_since.sql").write_text(changed + "\n")
+    output = run_and_compare_with_full(cli, root, as_of="2025-01-31")
+    hourly = next(line for line in output.splitlines() if " segment_performance_hourly " in line)
+    assert hourly.startswith("OK") and "incremental" not in hourly
