@@ -297,6 +297,33 @@ def unread_vars(renderer: Renderer, models: dict[str, Model], names) -> list[tup
     return [(name, did_you_mean(name, read)) for name in names if name not in read]
 
 
+MACRO_DEFINITION = re.compile(r"{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def misnamed_macros(renderer: Renderer, models: dict[str, Model]) -> list[tuple[str, str, str]]:
+    """(name, file, built-in name) of each project macro that nothing calls and whose name is
+    close to a built-in macro's: `rates` meant to replace `rate` would otherwise change nothing."""
+    import difflib
+
+    texts = {}
+    for path in [*renderer.macro_files, *(m.path for m in models.values())]:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            texts[path] = Path(path).read_text(encoding="utf-8")
+    built_in = {name for path, text in texts.items() if path in renderer.macro_files and is_builtin(path)
+                for name in MACRO_DEFINITION.findall(text)}
+    found = []
+    for path in renderer.macro_files:
+        if is_builtin(path):
+            continue
+        for name in MACRO_DEFINITION.findall(texts.get(path, "")):
+            word = re.compile(rf"\b{name}\b")
+            uses = sum(len(word.findall(text)) for text in texts.values())
+            close = difflib.get_close_matches(name, sorted(built_in), n=1, cutoff=0.75)
+            if name not in built_in and uses <= 1 and close:  # the definition is the one use
+                found.append((name, _rel(renderer.root, path), close[0]))
+    return found
+
+
 def discover_models(root: Path, model_files) -> dict[str, Model]:
     """One Model per `models/**/*.sql`; names must be unique identifiers."""
     models: dict[str, Model] = {}

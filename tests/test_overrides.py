@@ -116,6 +116,21 @@ def test_a_project_macro_replaces_a_built_in_one_called_from_its_own_file(tmp_pa
         assert con.execute(bounced).fetchone() == (0, plain_sent - plain_bounced)
     assert plain_bounced > 0
 
+
+def test_a_project_macro_named_close_to_a_built_in_one_that_nothing_calls_is_a_warning(tmp_path):
+    """`rates` meant to replace `rate` replaces nothing: the run says which name it takes."""
+    root = project(tmp_path)
+    (root / "macros" / "ours.sql").write_text(
+        "{% macro rates(numerator, denominator) -%}\nround({{ numerator }} / nullif({{ denominator }}, 0), 2)\n"
+        "{%- endmacro %}\n"
+        "{% macro helper(x) %}{{ x }}{% endmacro %}\n")  # not close to a built-in macro: no warning
+    (root / "models" / "mine.sql").write_text("select {{ helper('1') }} as x\n")
+    done = run_ok(root)
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("WARN  macro")]
+    assert len(warnings) == 1
+    assert warnings[0].split()[:3] == ["WARN", "macro", "rates"]
+    assert warnings[0].endswith("macros/ours.sql: nothing calls it (did you mean 'rate', to replace the built-in one?)")
+
 def test_docs_go_with_their_model(tmp_path):
     """A replaced model loses the built-in docs and tests; the project documents its own."""
     root = project(tmp_path)
