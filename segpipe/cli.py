@@ -335,7 +335,7 @@ def ls(
     select: Select = None,
     output_format: TextFormat = "table",
 ) -> None:
-    """List sources, seeds and models with their relation, dependencies and origin (builtin or a file).
+    """List sources, seeds, models and macros with their relation, dependencies and origin (builtin or a file).
 
     Example: segpipe ls --select +segment_performance
     """

@@ -1,6 +1,6 @@
-"""`segpipe ls`: the project's nodes — sources, seeds, models — what each depends on, and
-where each comes from: a file or database for sources and seeds, `builtin` or the
-project's own file for models (see overrides.py).
+"""`segpipe ls`: the project's nodes — sources, seeds, models, then macros — what each
+depends on, and where each comes from: a file or database for sources and seeds,
+`builtin` or the project's own file for models and macros (see overrides.py).
 
 Read from a compiled plan, so dependencies are the `ref()`/`source()` calls the
 models really make. `--select` uses dbt's grammar over models (`name`, `+name`,
@@ -9,10 +9,12 @@ models really make. `--select` uses dbt's grammar over models (`name`, `+name`,
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from .overrides import BUILTIN, is_builtin
 from .plan import Plan
+from .render import MACRO_DEFINITION
 
 COLUMNS = ("type", "name", "relation", "depends_on", "origin")
 
@@ -38,4 +40,18 @@ def list_nodes(plan: Plan, selected_only: bool) -> list[list]:
             f"{'model' if r in plan.models else 'seed'}:{r}" for r in model.refs]
         origin = BUILTIN if is_builtin(model.path) else project.relpath(model.path)
         rows.append([f"model ({model.materialized})", name, model.relation, depends, origin])
+    if not selected_only:
+        rows += macro_rows(plan)
     return rows
+
+
+def macro_rows(plan: Plan) -> list[list]:
+    """One row per macro, from the file that defines it last: a project macro replacing a
+    built-in one is listed once, with the project's file, as a replaced model is."""
+    origins = {}
+    for path in plan.renderer.macro_files:  # built-in first, then the project's (overrides.py)
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for name in MACRO_DEFINITION.findall(Path(path).read_text(encoding="utf-8")):
+                origins.pop(name, None)
+                origins[name] = BUILTIN if is_builtin(path) else plan.project.relpath(path)
+    return [["macro", name, "", [], origin] for name, origin in origins.items()]

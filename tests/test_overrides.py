@@ -96,6 +96,24 @@ def test_a_project_macro_replaces_the_built_in_one_everywhere(tmp_path):
         assert con.execute("select distinct window_end from segment_performance").fetchall() == [(AS_OF,)]
 
 
+def test_ls_says_where_each_macro_comes_from(tmp_path):
+    """A replaced built-in macro is listed once, from the project's file, as a replaced model is."""
+    root = project(tmp_path)
+    (root / "macros" / "ours.sql").write_text(
+        "{% macro rate(numerator, denominator) %}round({{ numerator }} / {{ denominator }}){% endmacro %}\n"
+        "{% macro helper(x) %}{{ x }}{% endmacro %}\n")
+    done = run_segpipe("ls", "--project-dir", root, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    macros = [row for row in json.loads(done.stdout) if row["type"] == "macro"]
+    origins = {row["name"]: row["origin"] for row in macros}
+    assert len(macros) == len(origins)
+    assert origins.pop("rate") == origins.pop("helper") == "macros/ours.sql"
+    assert {"match_key", "send_counts", "window_start"} <= set(origins)
+    assert set(origins.values()) == {"builtin"}
+    done = run_segpipe("ls", "--project-dir", root, "--select", "segments", "--format", "json")
+    assert [row["type"] for row in json.loads(done.stdout)] == ["model (table)"]  # --select: models only
+
+
 
 def test_a_project_macro_replaces_a_built_in_one_called_from_its_own_file(tmp_path):
     """`sends_since` is called by the built-in `narrow_sends`, in the same file: Jinja binds
