@@ -9,8 +9,8 @@ by name:
 - a project model (`models/**/NAME.sql`) named like a built-in model replaces
   it, which is then neither built nor listed; any other name adds a model;
 - docs and data tests (`models/**/*.yml`) go with their model: a built-in
-  model's apply only while it is not replaced; a project entry for a model
-  replaces the built-in entry;
+  model's apply only while it is not replaced; a project entry for a built-in
+  model adds to the built-in entry (its descriptions win, its tests are added);
 - a project macro named like a built-in macro replaces it everywhere, in the
   built-in models too (a macro is looked up by name when it is called).
 
@@ -20,6 +20,7 @@ has nothing to layer: its models and macros are the built-in ones.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -93,7 +94,25 @@ def macro_files(macros_dir: Path) -> list[Path]:
 
 
 def layered_docs(models: dict, builtin_docs: dict, own_docs: dict) -> dict:
-    """The docs that apply: a built-in model's while it is built in, then the project's."""
+    """The docs that apply: a built-in model's while it is built in, then the project's. A
+    project entry for a model still built in adds to the built-in entry rather than replacing
+    it: adding a test or a description to `segments` must not drop its built-in tests (say,
+    unique segment ids) nor the column comments BI tools show."""
     docs = {name: doc for name, doc in builtin_docs.items() if name in models and is_builtin(models[name].path)}
-    docs.update(own_docs)
+    for name, own in own_docs.items():
+        docs[name] = _merged(docs[name], own) if name in docs else own
     return docs
+
+
+def _merged(builtin, own):
+    """`own` over `builtin`: its description and column descriptions where it gives one, its
+    data types, and its tests beside the built-in ones (one of the same name replaces it)."""
+    own_tests = {test.name for test in own.tests}
+    return dataclasses.replace(
+        own,
+        description=own.description or builtin.description,
+        columns={**builtin.columns, **{column: description or builtin.columns.get(column)
+                                       for column, description in own.columns.items()}},
+        tests=[test for test in builtin.tests if test.name not in own_tests] + own.tests,
+        data_types={**builtin.data_types, **own.data_types},
+    )

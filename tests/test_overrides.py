@@ -174,6 +174,40 @@ def test_docs_go_with_their_model(tmp_path):
     assert comments == {"lead_count": "How many segment memberships there are.", "segments": None}
 
 
+
+def test_a_project_entry_for_a_built_in_model_adds_to_its_docs_and_tests(tmp_path):
+    """Documenting or testing a model that is still built in keeps its built-in tests and the
+    column comments BI tools show; the project's descriptions win where it gives them."""
+    plain, root = project(tmp_path, "plain"), project(tmp_path, "ours")
+    (root / "models" / "ours.yml").write_text(textwrap.dedent("""\
+        models:
+          - name: segments
+            description: Our ICPs.
+            columns:
+              - name: segment_name
+                description: As sales calls it.
+                tests: [not_null]
+              - name: description
+                tests:
+                  - not_null: {name: every_segment_is_described, config: {severity: warn}}
+        """))
+    ran_plain, ran = run_ok(plain), run_ok(root)
+    assert "unique_segments_segment_id" in ran_plain.stdout
+    assert "unique_segments_segment_id" in ran.stdout  # the built-in test stays
+    assert "every_segment_is_described" in ran.stdout
+    assert ran.stdout.count("not_null_segments_segment_name") == 1  # the same test is not run twice
+
+    def comments(db):
+        with duckdb.connect(str(db), read_only=True) as con:
+            table = con.execute("select comment from duckdb_tables() where table_name = 'segments'").fetchone()[0]
+            return table, dict(con.execute("select column_name, comment from duckdb_columns() "
+                                           "where table_name = 'segments' and schema_name = 'main'").fetchall())
+
+    (_, built_in), (table, ours) = comments(plain / "out.duckdb"), comments(root / "out.duckdb")
+    assert table == "Our ICPs."
+    assert all(built_in.values())
+    assert ours == {**built_in, "segment_name": "As sales calls it."}
+
 def test_a_project_cannot_document_a_model_that_does_not_exist(tmp_path):
     root = project(tmp_path)
     (root / "models" / "ours.yml").write_text("models:\n  - name: nothing_here\n")
