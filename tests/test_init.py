@@ -8,6 +8,8 @@ import io
 import json
 from pathlib import Path
 
+import duckdb
+
 from segpipe.scaffold import TEMPLATES, init_project, shift_timestamps
 from tests.conftest import REPO, run_segpipe, utc_today
 
@@ -22,7 +24,8 @@ def test_init_copies_no_built_in_model_or_macro(tmp_path):
     models and macros stay in the package, so an upgrade of segpipe reaches the project."""
     init_project(tmp_path / "p")
     files = set(tree(tmp_path / "p"))
-    assert files == {"project.yml", ".gitignore", "models/well_sampled_segments.sql", "seeds/segments.yml",
+    assert files == {"project.yml", ".gitignore", "models/well_sampled_segments.sql",
+                     "models/well_sampled_segments.yml", "seeds/segments.yml",
                      "seeds/leads.csv", "seeds/campaigns.csv", "seeds/campaign_leads.csv", "seeds/workspaces.csv"}
     built_in = {p.name for folder in ("models", "macros") for p in (REPO / folder).rglob("*") if p.is_file()}
     assert not built_in & {Path(f).name for f in files}
@@ -45,6 +48,13 @@ def test_init_run_top_round_trip(tmp_path):
     assert payload["time_range_to"] in {f"{day}T23:59:59Z" for day in (before, after)}
     assert payload["segments"], "the example data ends today, so the default window has sends"
     assert run_segpipe("test", "--project-dir", target).returncode == 0
+    # SPEC §6: every published table and column has its comment, the example model's too
+    with duckdb.connect(str(target / "segpipe.duckdb"), read_only=True) as con:
+        tables = con.execute("select table_name from duckdb_tables() where schema_name = 'main' "
+                             "and comment is null").fetchall()
+        columns = con.execute("select c.table_name, c.column_name from duckdb_columns() c join duckdb_tables() t "
+                              "using (table_oid) where t.schema_name = 'main' and c.comment is null").fetchall()
+    assert (tables, columns) == ([], [])
 
 
 def test_init_refuses_a_non_empty_folder(tmp_path, cli):
