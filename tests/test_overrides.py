@@ -278,3 +278,20 @@ def test_a_failing_built_in_model_is_named_as_built_in(tmp_path):
     done = run_segpipe("run", "--project-dir", root, *RUN)
     assert done.returncode == 1
     assert done.stderr.startswith("Error: model segment_performance (builtin:models/segment_performance.sql) failed: ")
+
+
+def test_a_project_macro_may_not_replace_the_match_keys_filters_are_compared_with(tmp_path):
+    """Segment filter values are normalised by segpipe (segments.match_key) to compare with what
+    match_key() makes of the leads' values: a project's match_key that also dropped spaces made
+    a segment lose half its leads without a word, so it is refused, naming its line."""
+    root = project(tmp_path)
+    (root / "macros" / "keys.sql").write_text(
+        "{# ours #}\n{% macro match_key(column) -%}\nnullif(replace(lower(trim({{ column }})), ' ', ''), '')\n"
+        "{%- endmacro %}\n")
+    done = run_segpipe("run", "--project-dir", root)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("Error: macros/keys.sql:2: macro match_key() cannot be replaced: segment filter values "
+                           "are trimmed and case-folded by segpipe itself to compare with it, so leads and filters "
+                           "would no longer compare alike — give yours another name, or clean the values in the "
+                           "leads source\n")
+    assert not (root / "out.duckdb").exists()
