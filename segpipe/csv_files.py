@@ -72,7 +72,7 @@ def _any_field_size():
 
 @contextlib.contextmanager
 def normalised(files: list[str]):
-    """{file: a copy of it as Python's csv module reads it, with LF endings and no blank rows}."""
+    """{file: a copy of it as Python's csv module reads it (with its delimiter), with LF endings and no blank rows}."""
     with _any_field_size():
         with tempfile.TemporaryDirectory(prefix="segpipe-csv-") as folder:
             copies = {}
@@ -80,8 +80,11 @@ def normalised(files: list[str]):
                 copy = os.path.join(folder, f"{number}-{os.path.basename(path)}")
                 with _open(path, text=True) as source, \
                         open(copy, "w", newline="", encoding="utf-8", errors="surrogateescape") as target:
-                    writer = csv.writer(target, lineterminator="\n")
-                    writer.writerows(row for row in csv.reader(source) if row)
+                    # the file's own delimiter, kept: read with ',' a ';' file (European Excel) became
+                    # one column of quoted lines, and its load failed naming a line that was fine
+                    delimiter = _delimiter(source)
+                    writer = csv.writer(target, delimiter=delimiter, lineterminator="\n")
+                    writer.writerows(row for row in csv.reader(source, delimiter=delimiter) if row)
                 copies[path] = copy
             yield copies
 

@@ -437,6 +437,8 @@ class Loader:
             except duckdb.Error:
                 return number + 1  # the record's number then; DuckDB did read the file
             dialect = {"delimiter": delimiter if len(delimiter) == 1 else ",", "skip": skip}
+        else:  # the copy's delimiter, which is the original's (csv_files.normalised)
+            dialect = {"delimiter": csv_files.header(original)[0]}
         return csv_files.record_line(original or file, number, **dialect) or number + 1
 
     def _attach(self, conn) -> None:

@@ -59,6 +59,25 @@ def test_mixed_line_endings_load_as_pythons_csv_reads_them(root, rewrite):
     assert [row["country"] for row in got] == [row["country"] or None for row in expected]
 
 
+def test_a_semicolon_csv_with_mixed_line_endings_loads_as_pythons_csv_reads_it(root):
+    """European Excel writes ';' between values; its copy with one line ending must keep that
+    delimiter: read with ',' every line became one quoted field and the run stopped, naming
+    line 2 as having 1 field."""
+    leads = root / "seeds" / "leads.csv"
+    rows = list(csv.reader(io.StringIO(leads.read_text(), newline="")))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\r\n").writerows(rows)  # tags hold ';': quoted
+    leads.write_bytes(out.getvalue().encode())
+    result = run(root)
+    assert result.returncode == 0, result.stderr
+    expected = sorted(csv.DictReader(io.StringIO(out.getvalue(), newline=""), delimiter=";"), key=lambda r: int(r["id"]))
+    assert len(expected) == len(LEADS)
+    got = loaded_leads(root)
+    assert [row["id"] for row in got] == [int(row["id"]) for row in expected]
+    assert [row["email"] for row in got] == [row["email"] or None for row in expected]
+    assert [row["tags"] for row in got] == [[t.strip() for t in row["tags"].split(";") if t.strip()] for row in expected]
+
+
 def test_a_10_mb_field_names_its_real_line_and_duckdbs_reason(root):
     leads = root / "seeds" / "leads.csv"
     lines = leads.read_bytes().split(b"\r\n")
@@ -184,7 +203,8 @@ BAD = "2,1,b@x.io,linkedin,high,US,CEO,1-10,SaaS,vip,2025-01-01,"
     (f"{HEADER}\n{GOOD}\n\n\n{BAD}\n", 5),                      # blank lines are no records
     (f"{HEADER}\r\n{GOOD}\r\n\r\n{BAD}\n", 4),                  # mixed endings: loaded from a normalised copy
     (f"{HEADER}\n{QUOTED}\n\n{BAD}\n".replace(",", ";"), 6),    # the delimiter DuckDB detected
-], ids=["quoted-multi-line", "blank-lines", "mixed-endings", "semicolons"])
+    (f"{HEADER}\r\r\n{QUOTED}\r\r\n{BAD}\r\r\n".replace(",", ";"), 7),  # both: the file's records, by its delimiter
+], ids=["quoted-multi-line", "blank-lines", "mixed-endings", "semicolons", "semicolons-mixed-endings"])
 def test_a_bad_value_names_the_line_its_record_starts_on(published, text, line):
     (published / "seeds" / "leads.csv").write_bytes(text.encode())
     assert text.splitlines()[line - 1].startswith("2")  # `line` counted by hand; check it
