@@ -213,7 +213,7 @@ GZIP_MAGIC, ZSTD_MAGIC = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 
 
 def _open(path: str, text: bool = False):
-    """The file's bytes, or its text as the csv module reads it, through gzip for a gzip
+    """The file's bytes, or its text (without a BOM) as the csv module reads it, through gzip for a gzip
     file; for zstd, which Python 3.11 cannot read, nothing (so no check finds a fault in it
     and DuckDB's own message stands)."""
     with open(path, "rb") as probe:
@@ -222,7 +222,9 @@ def _open(path: str, text: bool = False):
         return io.StringIO() if text else io.BytesIO()
     opener = gzip.open if magic[:2] == GZIP_MAGIC else open
     if text:
-        return opener(path, "rt", newline="", encoding="utf-8", errors="surrogateescape")
+        # utf-8-sig: a BOM (Excel's "CSV UTF-8") is no part of the first column's name; kept, a
+        # normalised copy of '\ufeff"id",…' wrote it inside the quotes, and 'id' went missing
+        return opener(path, "rt", newline="", encoding="utf-8-sig", errors="surrogateescape")
     return opener(path, "rb")
 
 

@@ -44,14 +44,23 @@ def crlf_with_one_lf_row(data: bytes) -> bytes:
     return b"\r\n".join(lines[:4]) + b"\n" + b"\r\n".join(lines[4:])
 
 
-@pytest.mark.parametrize("rewrite", [crlf_with_one_lf_row, lambda data: data.replace(b"\r\n", b"\r\r\n")],
-                         ids=["crlf-with-one-lf", "cr-cr-lf"])
+def excel_utf8_quoted(data: bytes) -> bytes:
+    """As Excel's "CSV UTF-8" or a CRM writes it: a BOM, and every field in quotes (the header's too)."""
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+        csv.reader(io.StringIO(data.decode(), newline="")))
+    return "\ufeff".encode() + out.getvalue().encode()
+
+
+@pytest.mark.parametrize("rewrite", [crlf_with_one_lf_row, lambda data: data.replace(b"\r\n", b"\r\r\n"),
+                                     lambda data: crlf_with_one_lf_row(excel_utf8_quoted(data))],
+                         ids=["crlf-with-one-lf", "cr-cr-lf", "bom-quoted-header-crlf-with-one-lf"])
 def test_mixed_line_endings_load_as_pythons_csv_reads_them(root, rewrite):
     leads = root / "seeds" / "leads.csv"
     leads.write_bytes(rewrite(leads.read_bytes()))
     result = run(root)
     assert result.returncode == 0, result.stderr
-    expected = sorted(python_rows(leads.read_bytes()), key=lambda row: int(row["id"]))
+    expected = sorted(python_rows(leads.read_bytes().removeprefix("\ufeff".encode())), key=lambda row: int(row["id"]))
     assert len(expected) == len(LEADS)
     got = loaded_leads(root)
     assert [row["id"] for row in got] == [int(row["id"]) for row in expected]
