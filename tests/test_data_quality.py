@@ -128,8 +128,25 @@ def test_a_send_without_a_send_time_is_shown_with_its_columns(tmp_path, cli):
     campaign_time = {c["id"]: c["sent_at"] for c in CAMPAIGNS}
     untimed = [s for s in SENDS if s["sent"] and not s["sent_at"] and not campaign_time[s["campaign_id"]]]
     assert found["sends_without_a_send_time"] == (
-        "1 failing row", f"e.g. send_id={untimed[0]['id']}, campaign_id=30, campaign_segment_id=5, "
-                         f"campaign_workspace_id=3, lead_id={untimed[0]['lead_id']}, sent_at=NULL")
+        "1 failing row", f"e.g. send_id={untimed[0]['id']}, lead_id={untimed[0]['lead_id']}, campaign_id=30, sent_at=NULL")
+
+
+def test_a_send_without_a_send_time_is_counted_once_by_its_own_workspaces_campaign(tmp_path, cli):
+    """Campaign ids are numbered per workspace: another workspace's campaign 10, not sent yet,
+    made each send of workspace 1's campaign 10 without a time of its own (it has its
+    campaign's) a send without a send time, and a send of campaign 30 in neither workspace
+    two of them."""
+    campaigns = [*CAMPAIGNS, {"id": 10, "workspace_id": 2, "name": "draft", "segment_id": None, "sent_at": None},
+                 {"id": 30, "workspace_id": 1, "name": "draft", "segment_id": None, "sent_at": None}]
+    lead_workspace = {lead["id"]: lead["workspace_id"] for lead in LEADS}
+    campaign_time = {(c["workspace_id"], c["id"]): c["sent_at"] for c in campaigns}
+    untimed = [s for s in SENDS if s["sent"] and not s["sent_at"]
+               and not campaign_time[lead_workspace[s["lead_id"]], s["campaign_id"]]]
+    assert [s["id"] for s in untimed] == [12]
+    found = warnings(run(cli, make_project(tmp_path / "p", leads=LEADS, campaigns=campaigns, campaign_leads=SENDS,
+                                           segments=SEGMENTS)))
+    assert found["sends_without_a_send_time"] == (
+        "1 failing row", f"e.g. send_id=12, lead_id={untimed[0]['lead_id']}, campaign_id=30, sent_at=NULL")
 
 
 def test_a_repeated_campaign_id_stops_the_run_before_it_counts_sends_twice(tmp_path, cli):

@@ -18,7 +18,11 @@
 -- workspace than the lead's; under campaign attribution also of a campaign whose
 -- segment_id names no segment, or a segment of another workspace than the lead's. Such a
 -- send counts for no segment (SPEC §4), so without a warning the figures would just be
--- quietly smaller. Usually empty: one pass over the
+-- quietly smaller. And the sends without a send time (left out of every window), here
+-- rather than tested on stg_sends: that has a row per campaign holding the send's
+-- campaign id, and another workspace's campaign 10 without a sent_at made each send of
+-- this workspace's campaign 10 (which has one) a send without a time, or one without
+-- any two. Usually empty: one pass over the
 -- sends here, and the checks read a few rows instead of joining the sends again each.
 -- Incremental like segment_performance_daily: a rerun looks only at the recent sends
 -- (and those without a send time, which DuckDB finds in the Parquet scan).
@@ -60,6 +64,8 @@ candidates as (
     where l.lead_id is null
        or not s.campaign_known
        or s.campaign_workspace_id <> l.workspace_id
+       -- without a send time: this row is the send's own unless another workspace's copy (below)
+       or s.sent_at is null
 {%- if var('attribution') == 'campaign' %}
        or (s.campaign_segment_id is not null and seg.segment_id is null)
        or seg.workspace_id <> l.workspace_id
@@ -68,8 +74,9 @@ candidates as (
 
 -- Campaign ids are numbered per workspace, so stg_sends has one row per campaign holding the
 -- send's id. The row of another workspace's campaign is no problem when the lead's own
--- workspace has a campaign of that id (the send counted, by that row), and a send reported
--- is reported once (say, to an unknown lead, by the campaign of the lowest workspace).
+-- workspace has a campaign of that id (the send counted, by that row, and has that row's
+-- send time), and a send reported is reported once (say, to an unknown lead, by the
+-- campaign of the lowest workspace).
 reported as (
     select
         p.*,
