@@ -300,6 +300,11 @@ def _text_list(value, where: str) -> list[str]:
             # meant is gone, and the segment would match none of the leads' '010'
             raise ConfigError(f"{where}: expected text, got the number {item!r} — quote each value as written, "
                               "e.g. ['010', '1.50'] (unquoted, YAML reads 010 as 8 and 1.50 as 1.5)")
+        if isinstance(item, bool):
+            # YAML 1.1 reads NO (Norway), yes, on and off unquoted as booleans: the text is gone
+            written = "yes, on or true" if item else "no, off or false"
+            raise ConfigError(f"{where}: expected text, got {str(item).lower()} — YAML reads an unquoted {written} "
+                              f"(any case) as {str(item).lower()}; quote each value as written, e.g. ['NO', 'SE']")
         if not isinstance(item, str):
             raise ConfigError(f"{where}: expected a string or a list of strings, got {without_lines(item)!r}")
         if isinstance(item, str) and "\0" in item:

@@ -55,6 +55,13 @@ def load(tmp_path, text: str):
     # a mapping where a value belongs is shown as written, without the parse's line bookkeeping
     ("segments:\n  - id: 1\n    name: A\n    filters:\n      countries: {a: 1}\n",
      "{path}:5: segment 1: filters.countries: expected a string or a list of strings, got {{'a': 1}}"),
+    # YAML 1.1 reads NO (Norway) as false: the message says so, not just "got False"
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      countries: [SE, NO]\n",
+     "{path}:5: segment 1: filters.countries: expected text, got false — YAML reads an unquoted no, off or false "
+     "(any case) as false; quote each value as written, e.g. ['NO', 'SE']"),
+    ("segments:\n  - id: 1\n    name: A\n    filters:\n      tags: On\n",
+     "{path}:5: segment 1: filters.tags: expected text, got true — YAML reads an unquoted yes, on or true "
+     "(any case) as true; quote each value as written, e.g. ['NO', 'SE']"),
     ("segments:\n  - id: {a: 1}\n    name: A\n",
      "{path}:2: segment #1: 'id' must be a positive integer, got {{'a': 1}}"),
     ("segmnts: []\n", "{path}:1: unknown top-level key 'segmnts' (did you mean 'segments'?)"),
