@@ -77,7 +77,9 @@ def normalised(files: list[str]):
         with tempfile.TemporaryDirectory(prefix="segpipe-csv-") as folder:
             copies = {}
             for number, path in enumerate(files):
-                copy = os.path.join(folder, f"{number}-{os.path.basename(path)}")
+                # the copy is plain text: a .gz name would make DuckDB read it as gzip ("not a GZIP stream")
+                name = re.sub(r"\.(gz|gzip)$", "", os.path.basename(path), flags=re.IGNORECASE)
+                copy = os.path.join(folder, f"{number}-{name}")
                 with _open(path, text=True) as source, \
                         open(copy, "w", newline="", encoding="utf-8", errors="surrogateescape") as target:
                     # the file's own delimiter, kept: read with ',' a ';' file (European Excel) became

@@ -333,6 +333,12 @@ def test_a_gzip_csv_loads_and_its_values_are_checked(published):
     (published / "exports" / "ws.csv.gz").write_bytes(gzip.compress(b"id,name\n1,Acme\n2,Be\0ta\n"))
     assert run(published).stderr.startswith("Error: source 'workspaces' (exports/ws.csv.gz): line 3, column 'name': "
                                             "cannot read 'Be\\x00ta' — a NUL character")
+    # mixed line endings: loaded from a plain-text copy, which DuckDB must not take for gzip by its name
+    (published / "exports" / "ws.csv.gz").write_bytes(gzip.compress(b"id,name\r\r\n1,Acme\r\r\n2,Beta\r\r\n"))
+    result = run(published)
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(published / "out.duckdb"), read_only=True) as con:
+        assert con.execute("select id, name from src.workspaces order by id").fetchall() == [(1, "Acme"), (2, "Beta")]
 
 
 @pytest.mark.parametrize("seed, column, value, type_, forms", [
