@@ -79,14 +79,23 @@ def _check_fixed_macros(project: Project) -> None:
     """A project macro replacing match_key() or tag_keys() is refused: the leads' values would
     be normalised its way and the filters' segpipe's way, so segments would silently lose leads
     (and `segpipe why` say a lead passes every rule of a segment that leaves it out)."""
-    for path in project.macro_files():
+    def definitions(path) -> dict[str, tuple[int, str]]:
+        """name → (where it starts, its text up to the next macro) of each fixed macro of the file."""
+        text = path.read_text(encoding="utf-8", errors="replace")
+        starts = [(m.start(), m.group(1)) for m in MACRO_DEFINITION.finditer(text)] + [(len(text), "")]
+        return {name: (start, text[start:end].split("endmacro")[0].split())
+                for (start, name), (end, _) in zip(starts, starts[1:]) if name in FIXED_MACROS}
+
+    files = project.macro_files()
+    built_in = {name: body for path in files if is_builtin(path) for name, (_, body) in definitions(path).items()}
+    for path in files:
         if is_builtin(path):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        for match in MACRO_DEFINITION.finditer(text):
-            if match.group(1) in FIXED_MACROS:
-                line = text.count("\n", 0, match.start()) + 1
-                raise ConfigError(f"{project.relpath(path)}:{line}: macro {match.group(1)}() cannot be replaced: "
+        for name, (start, body) in definitions(path).items():
+            if body != built_in.get(name):  # a copy of the built-in one (the demo copied) is no replacement
+                line = text.count("\n", 0, start) + 1
+                raise ConfigError(f"{project.relpath(path)}:{line}: macro {name}() cannot be replaced: "
                                   "segment filter values are trimmed and case-folded by segpipe itself to compare "
                                   "with it, so leads and filters would no longer compare alike — give yours "
                                   "another name, or clean the values in the leads source")
