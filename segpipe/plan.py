@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from .dag import build_order, select
 from .docs import load_docs
-from .overrides import builtin_root, is_builtin, layered_docs
+from .overrides import builtin_root, layered_docs
 from .errors import CompileError, ConfigError
 from .project import Project, check_vars, parse_cache_file, parse_date
-from .render import MACRO_DEFINITION, Model, Renderer, compile_models, discover_models
+from .render import Model, Renderer, compile_models, discover_models
 from .sql import quote_ident
 
 
@@ -70,37 +70,6 @@ def resolve_vars(project: Project, as_of: dt.date | None) -> dict:
     return variables
 
 
-#: built-in macros a project may not replace: segpipe normalises segment filter values itself
-#: (segments.match_key, in Python) to compare with what these make of the leads' values
-FIXED_MACROS = ("match_key", "tag_keys")
-
-
-def _check_fixed_macros(project: Project) -> None:
-    """A project macro replacing match_key() or tag_keys() is refused: the leads' values would
-    be normalised its way and the filters' segpipe's way, so segments would silently lose leads
-    (and `segpipe why` say a lead passes every rule of a segment that leaves it out)."""
-    def definitions(path) -> dict[str, tuple[int, str]]:
-        """name → (where it starts, its text up to the next macro) of each fixed macro of the file."""
-        text = path.read_text(encoding="utf-8", errors="replace")
-        starts = [(m.start(), m.group(1)) for m in MACRO_DEFINITION.finditer(text)] + [(len(text), "")]
-        return {name: (start, text[start:end].split("endmacro")[0].split())
-                for (start, name), (end, _) in zip(starts, starts[1:]) if name in FIXED_MACROS}
-
-    files = project.macro_files()
-    built_in = {name: body for path in files if is_builtin(path) for name, (_, body) in definitions(path).items()}
-    for path in files:
-        if is_builtin(path):
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        for name, (start, body) in definitions(path).items():
-            if body != built_in.get(name):  # a copy of the built-in one (the demo copied) is no replacement
-                line = text.count("\n", 0, start) + 1
-                raise ConfigError(f"{project.relpath(path)}:{line}: macro {name}() cannot be replaced: "
-                                  "segment filter values are trimmed and case-folded by segpipe itself to compare "
-                                  "with it, so leads and filters would no longer compare alike — give yours "
-                                  "another name, or clean the values in the leads source")
-
-
 def _as_date(value) -> dt.date:
     """vars.as_of: a YAML date, or text as strict as --as-of."""
     return value if isinstance(value, dt.date) else parse_date(str(value), "vars.as_of")
@@ -113,7 +82,6 @@ def compile_project(project: Project, *, as_of: dt.date | None = None, selection
     variables = resolve_vars(project, as_of)
     computed_sources = list(computed_sources)
     _check_campaign_sources(project)
-    _check_fixed_macros(project)
     seed_relations = {name: f"seeds.{quote_ident(name)}" for name in project.seeds}
     renderer = Renderer(project.root, project.macro_files(), variables=variables,
                         source_names=[*project.sources, *(s.name for s in computed_sources)],

@@ -324,6 +324,28 @@ def misnamed_macros(renderer: Renderer, models: dict[str, Model]) -> list[tuple[
     return found
 
 
+#: built-in macros whose replacement segment filters do not follow: segpipe normalises filter
+#: values itself (segments.match_key, in Python) to compare with what these make of the leads'
+FILTER_KEY_MACROS = ("match_key", "tag_keys")
+
+
+def replaced_filter_key_macros(renderer: Renderer) -> list[tuple[str, str]]:
+    """(name, file:line) of each project macro replacing match_key() or tag_keys() with another
+    definition (a copy of the built-in one, as a project copied from the repository holds, is
+    none): the leads' values are then normalised its way, the filters' segpipe's way."""
+    def definitions(text: str) -> dict[str, tuple[int, list[str]]]:
+        starts = [(m.start(), m.group(1)) for m in MACRO_DEFINITION.finditer(text)] + [(len(text), "")]
+        return {name: (start, text[start:end].split("endmacro")[0].split())
+                for (start, name), (end, _) in zip(starts, starts[1:]) if name in FILTER_KEY_MACROS}
+
+    texts = {path: Path(path).read_text(encoding="utf-8", errors="replace") for path in renderer.macro_files}
+    built_in = {name: body for path, text in texts.items() if is_builtin(path)
+                for name, (_, body) in definitions(text).items()}
+    return [(name, f"{_rel(renderer.root, path)}:{text.count(chr(10), 0, start) + 1}")
+            for path, text in texts.items() if not is_builtin(path)
+            for name, (start, body) in definitions(text).items() if body != built_in.get(name)]
+
+
 def discover_models(root: Path, model_files) -> dict[str, Model]:
     """One Model per `models/**/*.sql`; names must be unique identifiers."""
     models: dict[str, Model] = {}

@@ -28,7 +28,7 @@ from .kept_warnings import keep, kept, kept_in, relating_tests, report_kept
 from .plan import Plan
 from .project import CONTRACT_SOURCES, PROJECT_FILE
 from .publish import BuildFile, read_by_published, remove_external_folders
-from .render import misnamed_macros, unread_vars
+from .render import misnamed_macros, replaced_filter_key_macros, unread_vars
 from .source_types import CONTRACT, sends_from_metadata
 from .sources import Loader
 from .sql import META_SCHEMA, connect, create_meta_schema, quote_ident, without_pandas
@@ -89,7 +89,7 @@ def run(plan: Plan, *, full_refresh: bool = False, echo=print, verify=None, wait
     progress = Progress(echo)
     warn_unread_vars(plan, progress)
     warn_unread_sources(plan, progress)
-    warn_misnamed_macros(plan, progress)
+    warn_project_macros(plan, progress)
     try:
         # the lock first: another run publishing now must not change the file whose
         # fingerprints decide what this run rebuilds
@@ -163,13 +163,17 @@ def warn_unread_vars(plan: Plan, progress: Progress) -> None:
         progress.node("var", name, "WARN", 0.0, message=f"vars.{name} is set, but no model reads it{hint}")
 
 
-def warn_misnamed_macros(plan: Plan, progress: Progress) -> None:
+def warn_project_macros(plan: Plan, progress: Progress) -> None:
     """A project macro that nothing calls, named close to a built-in macro: a warning naming
     that one, as replacing a built-in macro takes its exact name (`rates` for `rate` would
-    otherwise change nothing)."""
+    otherwise change nothing). And one replacing match_key() or tag_keys(), which the leads'
+    values follow but segment filter values do not."""
     for name, where, built_in in misnamed_macros(plan.renderer, plan.models):
         progress.node("macro", name, "WARN", 0.0,
                       message=f"{where}: nothing calls it (did you mean '{built_in}', to replace the built-in one?)")
+    for name, where in replaced_filter_key_macros(plan.renderer):
+        progress.node("macro", name, "WARN", 0.0,
+                      message=f"{where}: leads' values follow it; filter values stay only trimmed and lower-cased")
 
 
 def warn_unread_sources(plan: Plan, progress: Progress) -> None:

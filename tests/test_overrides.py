@@ -280,18 +280,22 @@ def test_a_failing_built_in_model_is_named_as_built_in(tmp_path):
     assert done.stderr.startswith("Error: model segment_performance (builtin:models/segment_performance.sql) failed: ")
 
 
-def test_a_project_macro_may_not_replace_the_match_keys_filters_are_compared_with(tmp_path):
-    """Segment filter values are normalised by segpipe (segments.match_key) to compare with what
-    match_key() makes of the leads' values: a project's match_key that also dropped spaces made
-    a segment lose half its leads without a word, so it is refused, naming its line."""
+def test_a_project_match_key_is_used_and_warned_about(tmp_path):
+    """SPEC §1: a project macro replaces the built-in one of its name, match_key() too. Segment
+    filter values are still normalised by segpipe (segments.match_key), so one that also drops
+    spaces makes leads miss filters: a run warning names its line, not a silent difference. A
+    copy of the built-in one (a project copied from the repository) is no replacement."""
     root = project(tmp_path)
-    (root / "macros" / "keys.sql").write_text(
-        "{# ours #}\n{% macro match_key(column) -%}\nnullif(replace(lower(trim({{ column }})), ' ', ''), '')\n"
-        "{%- endmacro %}\n")
-    done = run_segpipe("run", "--project-dir", root)
-    assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == ("Error: macros/keys.sql:2: macro match_key() cannot be replaced: segment filter values "
-                           "are trimmed and case-folded by segpipe itself to compare with it, so leads and filters "
-                           "would no longer compare alike — give yours another name, or clean the values in the "
-                           "leads source\n")
-    assert not (root / "out.duckdb").exists()
+    keys = (REPO / "macros" / "match_keys.sql").read_text()
+    (root / "macros" / "keys.sql").write_text(keys)
+    assert "WARN  macro" not in run_ok(root).stdout
+    ours = keys.replace("nullif(lower(trim({{ column }})), '')", "nullif(replace(lower(trim({{ column }})), ' ', ''), '')")
+    assert ours != keys
+    (root / "macros" / "keys.sql").write_text(ours)
+    done = run_ok(root)
+    line = keys[:keys.index("{% macro match_key")].count("\n") + 1
+    assert f"WARN  macro  match_key" in done.stdout
+    assert (f"macros/keys.sql:{line}: leads' values follow it; filter values stay only trimmed and lower-cased"
+            in done.stdout)
+    compiled = run_segpipe("compile", "--project-dir", root, "--select", "stg_leads")
+    assert "nullif(replace(lower(trim(role)), ' ', ''), '')" in compiled.stdout  # and it is the one used
