@@ -279,6 +279,34 @@ def test_a_select_run_that_moves_the_daily_table_on_does_not_hide_send_problems(
     assert [row[0] for row in problems["full.duckdb"]] == [*(s["id"] for s in untimed_sends()), 100]
 
 
+def send_problems_of(root, db: str) -> list[tuple]:
+    with duckdb.connect(str(root / db), read_only=True) as con:
+        return con.execute("select * from internal.send_problems order by all").fetchall()
+
+
+def test_a_problem_send_timed_by_a_campaign_id_of_two_workspaces_is_reported_once(tmp_path, cli):
+    """Campaign 3 of workspace 1 went out weeks before the days an incremental run recomputes,
+    campaign 3 of workspace 2 within them. A send to an unknown lead without its own time has one
+    copy per campaign of its id, one on each side of the start of those days. The incremental run
+    reported the recent copy beside the old one a full build had kept: the send twice."""
+    root = make_project(
+        tmp_path / "proj", segments=[{"id": 1, "name": "everyone"}],
+        leads=[{"id": 1, "workspace_id": 1, "email": "a@x.io", "country": "US"}],
+        campaigns=[{"id": 3, "workspace_id": 1, "name": "old", "sent_at": "2025-01-05 09:00:00"},
+                   {"id": 3, "workspace_id": 2, "name": "recent", "sent_at": "2025-01-30 09:00:00"}],
+        campaign_leads=[{"id": 1, "campaign_id": 3, "lead_id": 1, "sent": True, "sent_at": "2025-01-31 10:00:00"},
+                        {"id": 2, "campaign_id": 3, "lead_id": 999, "sent": True}])  # unknown lead, no own time
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [  # a new recent send: an incremental run
+        {"id": 1, "campaign_id": 3, "lead_id": 1, "sent": True, "sent_at": "2025-01-31 10:00:00"},
+        {"id": 2, "campaign_id": 3, "lead_id": 999, "sent": True},
+        {"id": 3, "campaign_id": 3, "lead_id": 1, "sent": True, "sent_at": "2025-02-01 10:00:00"}])
+    output = run_and_compare_with_full(cli, root, as_of="2025-02-01")
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental$", output, re.M), output
+    assert send_problems_of(root, "out.duckdb") == send_problems_of(root, "full.duckdb")
+    assert [row[0] for row in send_problems_of(root, "out.duckdb")] == [2]
+
+
 def write_sends(path, rows) -> None:
     """Send rows as a CSV file, or as Parquet typed as a warehouse export is, by the path's suffix."""
     if path.suffix == ".csv":

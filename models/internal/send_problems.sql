@@ -75,13 +75,16 @@ candidates as (
 -- Campaign ids are numbered per workspace, so stg_sends has one row per campaign holding the
 -- send's id. The row of another workspace's campaign is no problem when the lead's own
 -- workspace has a campaign of that id (the send counted, by that row, and has that row's
--- send time), and a send reported is reported once (say, to an unknown lead, by the
--- campaign of the lowest workspace).
+-- send time), and a send reported is reported once: by its copy of the latest send time (no
+-- time counting as the latest), then of the lowest workspace. Copies timed by their campaigns
+-- can straddle the days an incremental run recomputes; the latest is the one it sees whenever
+-- it sees any, so it never adds a second copy beside one kept from before (the lowest
+-- workspace's could lie before those days).
 reported as (
     select
         p.*,
         row_number() over (partition by p.send_id, p.lead_id, p.campaign_id
-                           order by p.campaign_workspace_id nulls first) as copy
+                           order by p.sent_at desc nulls first, p.campaign_workspace_id nulls first) as copy
     from candidates as p
     left join {{ ref('stg_campaigns') }} as own
       on own.campaign_id = p.campaign_id and own.workspace_id = p.lead_workspace_id
