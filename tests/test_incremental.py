@@ -307,6 +307,27 @@ def test_a_problem_send_timed_by_a_campaign_id_of_two_workspaces_is_reported_onc
     assert [row[0] for row in send_problems_of(root, "out.duckdb")] == [2]
 
 
+def test_a_problem_send_exported_again_with_a_later_time_is_reported_as_a_full_build_reports_it(tmp_path, cli):
+    """Send 2 (to an unknown lead) of weeks ago is listed again with a recent time, as a re-timed
+    re-export would: two rows, counted as two sends like the performance tables count them. The
+    incremental run added the recent row beside the old one, where a full build merged them into
+    one report: the two disagreed."""
+    sends = [{"id": 1, "campaign_id": 3, "lead_id": 1, "sent": True, "sent_at": "2025-01-31 10:00:00"},
+             {"id": 2, "campaign_id": 3, "lead_id": 999, "sent": True, "sent_at": "2025-01-05 10:00:00"}]
+    root = make_project(tmp_path / "proj", segments=[{"id": 1, "name": "everyone"}],
+                        leads=[{"id": 1, "workspace_id": 1, "email": "a@x.io", "country": "US"}],
+                        campaigns=[{"id": 3, "workspace_id": 1, "name": "c", "sent_at": "2025-01-05 09:00:00"}],
+                        campaign_leads=sends)
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS,
+              [*sends, {**sends[1], "sent_at": "2025-02-01 10:00:00"}])
+    output = run_and_compare_with_full(cli, root, as_of="2025-02-01")
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental$", output, re.M), output
+    assert send_problems_of(root, "out.duckdb") == send_problems_of(root, "full.duckdb")
+    assert [(row[0], str(row[3])) for row in send_problems_of(root, "full.duckdb")] == \
+        [(2, "2025-01-05 10:00:00"), (2, "2025-02-01 10:00:00")]
+
+
 def write_sends(path, rows) -> None:
     """Send rows as a CSV file, or as Parquet typed as a warehouse export is, by the path's suffix."""
     if path.suffix == ".csv":

@@ -43,6 +43,7 @@ candidates as (
         l.lead_id is not null                   as lead_known,
         s.campaign_known,
         s.campaign_segment_id,
+        s.own_sent_at,
 {%- if var('attribution') == 'campaign' %}
         seg.segment_id is not null              as campaign_segment_known,
         seg.workspace_id                        as campaign_segment_workspace_id,
@@ -80,10 +81,13 @@ candidates as (
 -- can straddle the days an incremental run recomputes; the latest is the one it sees whenever
 -- it sees any, so it never adds a second copy beside one kept from before (the lowest
 -- workspace's could lie before those days).
+-- The copies of one row share its own sent_at: two rows of one id with their own times (a send
+-- exported again, re-timed) are two sends, as the performance tables count them, each reported
+-- in its own days (merged, the older one was kept beside the newer one an incremental run adds).
 reported as (
     select
         p.*,
-        row_number() over (partition by p.send_id, p.lead_id, p.campaign_id
+        row_number() over (partition by p.send_id, p.lead_id, p.campaign_id, p.own_sent_at
                            order by p.sent_at desc nulls first, p.campaign_workspace_id nulls first) as copy
     from candidates as p
     left join {{ ref('stg_campaigns') }} as own
