@@ -22,7 +22,8 @@ from tests.datasets import _send as send
 AS_OF = ("--as-of", "2025-01-31")
 CHECKS = ("sends_to_unknown_leads", "sends_of_unknown_campaigns", "sends_across_workspaces",
           "sends_of_campaigns_with_an_unknown_segment", "sends_for_a_segment_of_another_workspace",
-          "sends_without_a_send_time", "leads_source_is_not_empty", "segments_file_has_segments",
+          "sends_without_a_send_time", "sends_with_a_duplicate_id", "leads_source_is_not_empty",
+          "segments_file_has_segments",
           "tags_that_look_comma_separated", "scores_outside_0_to_100")
 
 
@@ -315,6 +316,30 @@ def test_an_incremental_run_keeps_old_problems_and_finds_new_ones(tmp_path, cli)
     again = cli("run", "--project-dir", root, *AS_OF, "--full-refresh")
     assert again.exit_code == 0
     assert {k: v for k, v in warnings(again.stdout).items()} == found
+
+
+def test_a_send_id_two_sent_rows_hold_is_reported_once_per_id(tmp_path, cli):
+    """An export appended twice counts every send twice: SPEC §12's figures 'quietly wrong'.
+    Each id held by more than one sent row is one failing row, in a full build and in an
+    incremental run that adds a copy of a recent send; a row that was not sent is no send."""
+    by_id = {s["id"]: s for s in SENDS}
+    timed = [s for s in SENDS if s["sent"] and s["sent_at"]]
+    twice, unsent = timed[0], next(s for s in SENDS if not s["sent"])
+    sends = [*SENDS, dict(twice), dict(unsent)]
+    root = make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=sends, segments=SEGMENTS)
+    expected = sorted(i for i in by_id if sum(1 for s in sends if s["id"] == i and s["sent"]) > 1)
+    assert expected == [twice["id"]]
+    found = warnings(run(cli, root))
+    assert found["sends_with_a_duplicate_id"][0] == "1 failing row"
+    assert found["sends_with_a_duplicate_id"][1].startswith(f"e.g. send_id={twice['id']}, ")
+
+    recent = max(timed, key=lambda s: s["sent_at"])  # copied in a new export: an incremental run sees it
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*sends, dict(recent)])
+    out = run(cli, root)
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental", out, re.M), out
+    assert warnings(out)["sends_with_a_duplicate_id"][0] == "2 failing rows"
+    again = cli("run", "--project-dir", root, *AS_OF, "--full-refresh")
+    assert warnings(again.stdout)["sends_with_a_duplicate_id"] == warnings(out)["sends_with_a_duplicate_id"]
 
 
 def readme_examples() -> list[tuple[list[str], str]]:

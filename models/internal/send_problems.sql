@@ -32,6 +32,31 @@ with sends as (
     select * from {{ ref('stg_sends') }} where own_sent_at is null and campaign_sent_at is null
 ),
 
+-- the sent campaign_leads rows whose id an earlier sent row holds too (an export appended
+-- twice): every row counts, so the figures grow without a word. Each copy after the first (by
+-- its own sent_at; identical copies are all flagged, and merge below) is reported, so the
+-- first keeps its report whatever copy comes later: an incremental run, which recomputes only
+-- the recent days, then reports as a full build does (a copy of an older send in a new file
+-- rebuilds this table in full). It looks at the ids of the sends it recomputes.
+duplicate_rows as (
+{%- if source_exists('campaign_leads') %}
+    select id as send_id, sent_at as own_sent_at,
+           sum(count(*)) over (partition by id order by sent_at nulls first) as copies_so_far
+    from {{ source('campaign_leads') }}
+    where sent and id in (
+        select id from {{ source('campaign_leads') }}
+        where sent{% if is_incremental() %} and id in (select send_id from sends){% endif %}
+        group by id
+        having count(*) > 1)
+    group by id, sent_at
+{%- else %}
+    -- sends from lead metadata: one per lead
+    select cast(null as bigint) as send_id, cast(null as timestamp) as own_sent_at,
+           cast(null as bigint) as copies_so_far
+    where false
+{%- endif %}
+),
+
 candidates as (
     select
         s.send_id,
@@ -44,6 +69,7 @@ candidates as (
         s.campaign_known,
         s.campaign_segment_id,
         s.own_sent_at,
+        d.send_id is not null                   as duplicate_id,
 {%- if var('attribution') == 'campaign' %}
         seg.segment_id is not null              as campaign_segment_known,
         seg.workspace_id                        as campaign_segment_workspace_id,
@@ -57,6 +83,8 @@ candidates as (
     -- lead_segments: every lead of stg_leads, as a table (stg_leads is a view that would
     -- normalise a million leads again on every incremental run)
     left join {{ ref('lead_segments') }} as l using (lead_id)
+    left join duplicate_rows as d
+      on d.send_id = s.send_id and d.own_sent_at is not distinct from s.own_sent_at and d.copies_so_far > 1
 {%- if var('attribution') == 'campaign' %}
     left join {{ ref('segments') }} as seg on seg.segment_id = s.campaign_segment_id
 {%- else %}
@@ -67,6 +95,7 @@ candidates as (
        or s.campaign_workspace_id <> l.workspace_id
        -- without a send time: this row is the send's own unless another workspace's copy (below)
        or s.sent_at is null
+       or d.send_id is not null
 {%- if var('attribution') == 'campaign' %}
        or (s.campaign_segment_id is not null and seg.segment_id is null)
        or seg.workspace_id <> l.workspace_id
@@ -97,6 +126,6 @@ reported as (
 
 select
     send_id, lead_id, campaign_id, sent_at, campaign_workspace_id, lead_workspace_id, lead_known, campaign_known,
-    campaign_segment_id, campaign_segment_known, campaign_segment_workspace_id, day
+    campaign_segment_id, campaign_segment_known, campaign_segment_workspace_id, duplicate_id, day
 from reported
 where copy = 1
