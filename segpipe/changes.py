@@ -168,7 +168,7 @@ class Changes:
                 # built from SQL rendered otherwise than model.sql (is_incremental(), a batch):
                 # a change to those branches alone, in the model or a macro (an upgrade's, an
                 # override's), is a new definition too, or it would never reach the table
-                macros = _template_texts(plan.renderer.macro_files) if macros is None else macros
+                macros = list(plan.renderer.macro_texts().values()) if macros is None else macros
                 definition = digest(definition, _template_texts([model.path]), macros)
             if plan.project.engine.is_spark:  # the same SQL runs differently there
                 definition = digest(definition, plan.project.engine.type)

@@ -9,7 +9,6 @@ models really make. `--select` uses dbt's grammar over models (`name`, `+name`,
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from .overrides import BUILTIN, is_builtin
@@ -49,9 +48,8 @@ def macro_rows(plan: Plan) -> list[list]:
     """One row per macro, from the file that defines it last: a project macro replacing a
     built-in one is listed once, with the project's file, as a replaced model is."""
     origins = {}
-    for path in plan.renderer.macro_files:  # built-in first, then the project's (overrides.py)
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            for name in MACRO_DEFINITION.findall(Path(path).read_text(encoding="utf-8")):
-                origins.pop(name, None)
-                origins[name] = BUILTIN if is_builtin(path) else plan.project.relpath(path)
+    for path, text in plan.renderer.macro_texts().items():  # built-in first, then the project's (overrides.py)
+        for name in MACRO_DEFINITION.findall(text):
+            origins.pop(name, None)
+            origins[name] = BUILTIN if is_builtin(path) else plan.project.relpath(path)
     return [["macro", name, "", [], origin] for name, origin in origins.items()]

@@ -143,6 +143,7 @@ class Renderer:
         self.seed_relations = seed_relations
         self.extra_context = dict(extra_context or {})
         self.macro_files = list(macro_files)
+        self._macro_texts: dict[Path, str] | None = None
         self.env.macro_files = frozenset(path.resolve() for path in self.macro_files)
         self.macro_templates = [self._template(path) for path in self.macro_files]
         self.vars_read: set[str] = set()  # var() names called while rendering
@@ -159,6 +160,16 @@ class Renderer:
             line = exc.object[:exc.start].count(b"\n") + 1
             raise CompileError(f"{_rel(self.root, path)}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}) — "
                                "save it as UTF-8") from None
+
+    def macro_texts(self) -> dict[Path, str]:
+        """Each macro file's text (read once per run: the run warnings, `ls` and the
+        incremental models' definitions all look at them)."""
+        if self._macro_texts is None:
+            self._macro_texts = {}
+            for path in self.macro_files:
+                with contextlib.suppress(OSError):
+                    self._macro_texts[path] = Path(path).read_text(encoding="utf-8", errors="replace")
+        return self._macro_texts
 
     def render(self, model: Model, relations: dict[str, str], incremental: bool = False, run_query=None,
                batch: dict | None = None) -> None:
@@ -305,8 +316,8 @@ def misnamed_macros(renderer: Renderer, models: dict[str, Model]) -> list[tuple[
     close to a built-in macro's: `rates` meant to replace `rate` would otherwise change nothing."""
     import difflib
 
-    texts = {}
-    for path in [*renderer.macro_files, *(m.path for m in models.values())]:
+    texts = dict(renderer.macro_texts())
+    for path in (m.path for m in models.values()):
         with contextlib.suppress(OSError, UnicodeDecodeError):
             texts[path] = Path(path).read_text(encoding="utf-8")
     built_in = {name for path, text in texts.items() if path in renderer.macro_files and is_builtin(path)
@@ -338,7 +349,7 @@ def replaced_filter_key_macros(renderer: Renderer) -> list[tuple[str, str]]:
         return {name: (start, text[start:end].split("endmacro")[0].split())
                 for (start, name), (end, _) in zip(starts, starts[1:]) if name in FILTER_KEY_MACROS}
 
-    texts = {path: Path(path).read_text(encoding="utf-8", errors="replace") for path in renderer.macro_files}
+    texts = renderer.macro_texts()
     built_in = {name: body for path, text in texts.items() if is_builtin(path)
                 for name, (_, body) in definitions(text).items()}
     return [(name, f"{_rel(renderer.root, path)}:{text.count(chr(10), 0, start) + 1}")
