@@ -16,11 +16,14 @@ attributed as (
     -- nor, for the campaign's segment, one to a lead of another workspace than the segment's
     {{ campaign_sends('sends.campaign_segment_id as segment_id') }}
 {%- elif is_incremental() %}
-    -- a few days of sends: joined to the membership rows, so DuckDB hashes these sends
-    -- and streams segment_leads past them (hashing a million lead lists cost twice as much)
+    -- a few days of sends, joined to the membership rows of their leads alone (hashing a
+    -- million lead lists cost twice as much). Joined to all of segment_leads, DuckDB hashed those
+    -- rows instead of the sends whenever it estimated the sends' rows wider (the campaign table's:
+    -- 0.25 s against 0.12 s at scale m); this way either side it hashes is small.
     select members.segment_id, sends.*
     from sends
-    join {{ ref('segment_leads') }} as members using (lead_id)
+    join (select lead_id, workspace_id, segment_id from {{ ref('segment_leads') }}
+          where lead_id in (select lead_id from sends)) as members using (lead_id)
     where {{ same_workspace('sends.campaign_workspace_id', 'members.workspace_id') }}
 {%- else %}
     -- depends_on: {{ ref('segment_leads') }} (read by the incremental branch above)

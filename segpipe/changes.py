@@ -149,6 +149,8 @@ class Changes:
     #: (the runner sets it; datetime.min: could not tell), and which of the two (for the run line)
     first_new_send: dt.datetime | None = None
     new_sends_in: str = "new files"
+    #: whether those hold a send without a send time (neither its own nor a campaign's; True: could not tell)
+    untimed_new_sends: bool = False
     previous: dict[NodeId, str] = field(default_factory=dict, repr=False)  # what detect() compared with
     fresh: bool = False  # everything() built: every node in full
 
@@ -217,6 +219,7 @@ class Changes:
         if self.fresh:
             again = Changes.everything(plan, again)
         again.first_new_send, again.new_sends_in = self.first_new_send, self.new_sends_in
+        again.untimed_new_sends = self.untimed_new_sends
         return again
 
     def any(self, plan) -> bool:
@@ -234,6 +237,13 @@ class Changes:
         --full-refresh, so it is rebuilt in full."""
         return (self.first_new_send is not None and since is not None
                 and con.execute(f"SELECT CAST(? AS TIMESTAMP) < TIMESTAMP {since}", [self.first_new_send]).fetchone()[0])
+
+    def untimed_sends_added(self, model) -> bool:
+        """Whether `model` keeps the sends without a send time it found before (config
+        `full_refresh_on_untimed_sends`) while the files added to campaign_leads, or its rows that
+        changed, hold such a send: with no day to recompute, it would never be found, so the
+        model is rebuilt in full."""
+        return bool(model.config.get("full_refresh_on_untimed_sends")) and self.untimed_new_sends
 
     def source(self, name: str) -> bool:
         return NodeId("source", name) in self.changed

@@ -29,9 +29,10 @@ from .sql import sql_literal
 from .suggest import did_you_mean
 
 MATERIALIZATIONS = ("table", "view", "incremental")
-#: recomputes_since: set by macros/incremental.sql's recompute_since() in an incremental run
+#: recomputes_since: set by macros/incremental.sql's recompute_since() in an incremental run;
+#: full_refresh_on_untimed_sends: see Changes.untimed_sends_added
 CONFIG_KEYS = ("materialized", "schema", "unique_key", "incremental_predicates", "full_refresh_on", "tags", "batches",
-               "recomputes_since")
+               "recomputes_since", "full_refresh_on_untimed_sends")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VAR_CALL = re.compile(r"""\bvar\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SCHEMA = "main"

@@ -202,9 +202,9 @@ def _build(plan: Plan, changes: Changes, path: Path, progress: Progress, verify=
                           models=_names("model", changes.removed))
         # after the replay: src.campaigns may be a view over its files
         if "campaign_leads" in changes.added:
-            changes.first_new_send = _first_new_send(con, plan.project, changes.added["campaign_leads"])
+            changes.first_new_send, changes.untimed_new_sends = _new_sends(con, plan.project, changes.added["campaign_leads"])
         elif _reloads_sends_whole(changes):
-            changes.first_new_send, changes.new_sends_in = _first_changed_send(con, plan.project, compared)
+            (changes.first_new_send, changes.untimed_new_sends), changes.new_sends_in = _changed_sends(con, plan.project, compared)
         changes = changes.with_loaded_rows(plan, con)
         if not changes.fresh and not changes.any(plan):
             return False  # the database tables reloaded hold the rows already published
@@ -302,25 +302,26 @@ def _load_changed_sources(con, plan: Plan, changes: Changes, progress: Progress)
             progress.node("source", computed.name, "OK", time.perf_counter() - t0, rows)
 
 
-def _first_new_send(con, project, files: list[str]):
-    """The earliest send time among the rows of campaign_leads' new `files`: read from those
-    files only, so it costs what they hold. Unreadable on their own (a CSV with mixed line
-    endings loads through a normalised copy): the earliest time there is, so the models are
-    rebuilt in full."""
+def _new_sends(con, project, files: list[str]) -> tuple[dt.datetime | None, bool]:
+    """_dated(...) of the rows of campaign_leads' new `files`: read from those files only, so it
+    costs what they hold. Unreadable on their own (a CSV with mixed line endings loads through a
+    normalised copy): the earliest time there is, so the models are rebuilt in full."""
     try:
         rows = Loader(con, project).typed_rows(project.sources["campaign_leads"], CONTRACT["campaign_leads"], files)
-        return _earliest_send(con, project, rows)
+        return _dated(con, project, rows)
     except (duckdb.Error, SegpipeError):
-        return dt.datetime.min
+        return dt.datetime.min, True
 
 
-def _earliest_send(con, project, rows: str):
-    """The earliest send time among campaign_leads `rows` (SQL): a send without its own sent_at
-    takes its campaign's, as in stg_sends (any workspace's campaign of that id: the earlier)."""
+def _dated(con, project, rows: str) -> tuple[dt.datetime | None, bool]:
+    """(the earliest send time among campaign_leads `rows` (SQL), whether one of them has none).
+    A send without its own sent_at takes its campaign's, as in stg_sends: any workspace's
+    campaign of that id, the earlier for the first, and one without a time (or none at all)
+    makes it a send without a time there, as send_problems reports it."""
     if "campaigns" not in project.sources:
-        return con.execute(f"SELECT min(sent_at) FROM ({rows}) WHERE sent").fetchone()[0]
-    return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)) FROM ({rows}) AS cl "
-                       "LEFT JOIN src.campaigns AS c ON c.id = cl.campaign_id WHERE cl.sent").fetchone()[0]
+        return con.execute(f"SELECT min(sent_at), coalesce(bool_or(sent_at IS NULL), false) FROM ({rows}) WHERE sent").fetchone()
+    return con.execute(f"SELECT min(coalesce(cl.sent_at, c.sent_at)), coalesce(bool_or(cl.sent_at IS NULL AND c.sent_at IS NULL), false) "
+                       f"FROM ({rows}) AS cl LEFT JOIN src.campaigns AS c ON c.id = cl.campaign_id WHERE cl.sent").fetchone()
 
 
 #: where a run keeps the sends it copied from the published file while it reloads campaign_leads
@@ -347,22 +348,22 @@ def _set_aside_old_sends(con, changes: Changes) -> bool:
     return True
 
 
-def _first_changed_send(con, project, compared: bool) -> tuple[dt.datetime | None, str]:
-    """(the earliest send time among the rows of campaign_leads added, removed or changed since
-    the published file, what holds them for the run line). The rows are compared whole
+def _changed_sends(con, project, compared: bool) -> tuple[tuple[dt.datetime | None, bool], str]:
+    """(_dated(...) of the rows of campaign_leads added, removed or changed since the published
+    file, what holds them for the run line). The rows are compared whole
     (EXCEPT ALL both ways), so a late reply to an old send counts; without the old rows to
     compare (read in place, other columns) the earliest time there is: rebuilt in full."""
     if not compared:
-        return dt.datetime.min, "changed files"
+        return (dt.datetime.min, True), "changed files"
     try:
         describe = lambda table: con.execute(f"DESCRIBE {table}").fetchall()  # noqa: E731
         if describe(SENDS_BEFORE) != describe("src.campaign_leads"):
-            return dt.datetime.min, "changed files"
+            return (dt.datetime.min, True), "changed files"
         changed = (f"(SELECT * FROM src.campaign_leads EXCEPT ALL SELECT * FROM {SENDS_BEFORE}) UNION ALL "
                    f"(SELECT * FROM {SENDS_BEFORE} EXCEPT ALL SELECT * FROM src.campaign_leads)")
-        return _earliest_send(con, project, changed), "changed rows"
+        return _dated(con, project, changed), "changed rows"
     except duckdb.Error:
-        return dt.datetime.min, "changed files"
+        return (dt.datetime.min, True), "changed files"
     finally:
         con.execute(f"DROP TABLE IF EXISTS {SENDS_BEFORE}")
 
@@ -387,6 +388,9 @@ def _build_model(con, plan: Plan, changes: Changes, name: str, progress: Progres
                     incremental, reason = False, f"in full: {what} may hold sends before {day}"
                 else:
                     incremental, reason = False, f"in full: {what} hold sends before {day}"
+            elif changes.untimed_sends_added(model):
+                incremental, reason = False, f"in full: {changes.new_sends_in} hold sends without a send time"
+            if not incremental:
                 plan.renderer.render(model, plan.relations)  # the full build's SQL again
         if incremental:
             rows, message = materialize.update_incremental(con, model), "incremental"

@@ -328,6 +328,68 @@ def test_a_problem_send_exported_again_with_a_later_time_is_reported_as_a_full_b
         [(2, "2025-01-05 10:00:00"), (2, "2025-02-01 10:00:00")]
 
 
+def test_an_incremental_run_keeps_the_sends_without_a_send_time_found_before(glob_project, cli):
+    """Finding the sends without a send time reads every row of every file, and only a new send
+    can add one: an incremental run keeps those send_problems holds, updating only its recent
+    days, and the untimed send is still reported, as a full build reports it."""
+    root, fmt = glob_project
+    write_sends(root / "exports" / f"sends-2.{fmt}", [{**SENDS[1], "id": 100, "lead_id": 999, "sent_at": "2025-02-02 09:00:00"}])
+    output = run_and_compare_with_full(cli, root)
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental$", output, re.M), output
+    assert send_problems_of(root, "out.duckdb") == send_problems_of(root, "full.duckdb")
+    assert [row[0] for row in send_problems_of(root, "out.duckdb")] == [*(s["id"] for s in untimed_sends()), 100]
+
+
+@pytest.mark.parametrize("untimed", [{"campaign_id": 30}, {"campaign_id": 99}], ids=["untimed_campaign", "unknown_campaign"])
+def test_a_new_file_with_a_send_without_a_send_time_rebuilds_send_problems_in_full(glob_project, cli, untimed):
+    """Such a send has no day an incremental run recomputes, and send_problems keeps those it
+    found before: it is rebuilt in full and says why. The performance tables, which leave such
+    sends out, still update in place."""
+    root, fmt = glob_project
+    write_sends(root / "exports" / f"sends-2.{fmt}", [{**SENDS[1], "id": 100, "sent_at": "2025-02-02 09:00:00"},
+                                                       {**SENDS[1], "id": 101, "sent_at": None, **untimed}])
+    output = run_and_compare_with_full(cli, root)
+    line = next(line for line in output.splitlines() if " send_problems " in line)
+    assert line.startswith("OK") and line.endswith("in full: new files hold sends without a send time"), line
+    for model in ("segment_performance_hourly", "segment_campaign_daily", "segment_set_sends_daily"):
+        assert re.search(rf"^OK\s+model\s+{model}\s.*incremental$", output, re.M), output
+    assert send_problems_of(root, "out.duckdb") == send_problems_of(root, "full.duckdb")
+    assert [row[0] for row in send_problems_of(root, "out.duckdb")] == [*(s["id"] for s in untimed_sends()), 101]
+
+
+def test_a_rewritten_export_with_a_send_without_a_send_time_rebuilds_send_problems_in_full(project, cli):
+    """The same when the sends are reloaded whole (a rewritten file) and a changed row has no time."""
+    untimed = {**SENDS[1], "id": 100, "campaign_id": 30, "sent_at": None}
+    write_csv(project / "seeds" / "campaign_leads.csv", SEND_COLUMNS, [*SENDS, untimed])
+    output = run_and_compare_with_full(cli, project)
+    line = next(line for line in output.splitlines() if " send_problems " in line)
+    assert line.startswith("OK") and line.endswith("in full: changed rows hold sends without a send time"), line
+    assert send_problems_of(project, "out.duckdb") == send_problems_of(project, "full.duckdb")
+    assert [row[0] for row in send_problems_of(project, "out.duckdb")] == [*(s["id"] for s in untimed_sends()), 100]
+
+
+def test_an_untimed_copy_of_a_recent_send_is_reported_as_a_full_build_reports_it(tmp_path, cli):
+    """Campaign 3 of workspace 1 has no send time, campaign 3 of workspace 2 one within the days an
+    incremental run recomputes. A send of campaign 3 to an unknown lead has a copy of each, and the
+    untimed one is reported. An incremental run that kept the untimed sends found before, without
+    looking at them again, reported the recent copy too: the send twice."""
+    sends = [{"id": 1, "campaign_id": 3, "lead_id": 1, "sent": True, "sent_at": "2025-01-31 10:00:00"},
+             {"id": 2, "campaign_id": 3, "lead_id": 999, "sent": True}]  # unknown lead, no own time
+    root = make_project(
+        tmp_path / "proj", segments=[{"id": 1, "name": "everyone"}],
+        leads=[{"id": 1, "workspace_id": 1, "email": "a@x.io", "country": "US"}],
+        campaigns=[{"id": 3, "workspace_id": 1, "name": "untimed", "sent_at": None},
+                   {"id": 3, "workspace_id": 2, "name": "recent", "sent_at": "2025-01-30 09:00:00"}],
+        campaign_leads=sends)
+    assert cli("run", "--project-dir", root, "--as-of", "2025-01-31").exit_code == 0
+    write_csv(root / "seeds" / "campaign_leads.csv", SEND_COLUMNS,  # a new recent send: an incremental run
+              [*sends, {**sends[0], "id": 3, "sent_at": "2025-02-01 10:00:00"}])
+    output = run_and_compare_with_full(cli, root, as_of="2025-02-01")
+    assert re.search(r"^OK\s+model\s+send_problems\s.*incremental$", output, re.M), output
+    assert send_problems_of(root, "out.duckdb") == send_problems_of(root, "full.duckdb")
+    assert [(row[0], row[3]) for row in send_problems_of(root, "out.duckdb")] == [(2, None)]
+
+
 def write_sends(path, rows) -> None:
     """Send rows as a CSV file, or as Parquet typed as a warehouse export is, by the path's suffix."""
     if path.suffix == ".csv":

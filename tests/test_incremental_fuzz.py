@@ -15,7 +15,6 @@ as a range or a comma list).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import random
@@ -84,6 +83,8 @@ class Fuzz:
         # workspace 2's sent within the days an incremental run recomputes, workspace 1's most likely not
         self.campaigns[2]["sent_at"] = ts(self.as_of - dt.timedelta(days=1), rng).isoformat(sep=" ")
         self.campaigns[0]["sent_at"] = None          # a campaign without a time
+        if rng.random() < 0.3:  # and workspace 1's 3: each send of campaign 3 has an untimed copy
+            self.campaigns[-1]["sent_at"] = None
         self.files: dict[str, list[dict]] = {}
         sends = [self._send(self._day(0, HISTORY_DAYS - 1)) for _ in range(2400)]
         sends.append(self._send(None, lead_id=9999, campaign_id=3))  # a problem send timed by campaign 3
@@ -160,7 +161,6 @@ class Fuzz:
         self._touch(path)
 
     def write_all(self):
-        seeds = self.root / "seeds"
         (self.root / "models").mkdir(parents=True, exist_ok=True)
         (self.root / "macros").mkdir(exist_ok=True)
         config = {"name": "fuzz", "database": "out.duckdb",
@@ -233,7 +233,9 @@ class Fuzz:
         elif kind == "campaign":
             campaign = rng.choice(self.campaigns)
             change = rng.choice(["sent_at", "segment_id", "workspace_id"] if campaign["id"] != 3 else ["sent_at"])
-            if change == "sent_at":
+            if change == "sent_at" and rng.random() < 0.2:
+                campaign["sent_at"] = None
+            elif change == "sent_at":
                 first = rng.choice([0, (self.as_of - DAY0).days - 3])  # any day, or a recent one
                 campaign["sent_at"] = ts(self._day(first, (self.as_of - DAY0).days), rng).isoformat(sep=" ")
             elif change == "segment_id":

@@ -26,9 +26,9 @@ from sends
 {%- if var('attribution') == 'campaign' %}
 join (select lead_id, 0 as set_id from {{ ref('lead_segments') }}) as leads on false
 {%- else %}
--- each lead of a set (grouping by its number, not by its list, is the cheaper aggregation)
-join (select l.lead_id, l.workspace_id, s.set_id
-      from {{ ref('lead_segments') }} as l join {{ ref('segment_sets') }} as s using (segment_ids)) as leads
+-- each lead in a set, by the set's number (grouping by it, not by the list, is the cheaper
+-- aggregation), looked up once per run in lead_scopes
+join (select lead_id, workspace_id, set_id from {{ ref('lead_scopes') }} where set_id is not null) as leads
   using (lead_id)
 -- SPEC §4: a send of another workspace's campaign counts for no segment, so none share it
 where {{ same_workspace('sends.campaign_workspace_id', 'leads.workspace_id') }}
