@@ -22,7 +22,8 @@ from tests.datasets import _send as send
 AS_OF = ("--as-of", "2025-01-31")
 CHECKS = ("sends_to_unknown_leads", "sends_of_unknown_campaigns", "sends_across_workspaces",
           "sends_of_campaigns_with_an_unknown_segment", "sends_for_a_segment_of_another_workspace",
-          "sends_without_a_send_time", "sends_with_a_duplicate_id", "leads_source_is_not_empty",
+          "sends_without_a_send_time", "sends_with_a_duplicate_id", "replies_before_their_send",
+          "leads_source_is_not_empty",
           "segments_file_has_segments",
           "tags_that_look_comma_separated", "scores_outside_0_to_100")
 
@@ -87,6 +88,30 @@ def test_problem_sends_are_counted_with_a_named_sample(tmp_path, cli):
     assert found["sends_of_unknown_campaigns"][1] == "e.g. send_id=19, lead_id=1, campaign_id=999, campaign_known=False"
     assert found["sends_across_workspaces"][1] == ("e.g. send_id=15, lead_id=5, campaign_id=10, "
                                                    "campaign_workspace_id=1, lead_workspace_id=2")
+
+
+def test_a_reply_timed_before_its_send_is_reported_with_both_times(tmp_path, cli):
+    """Such a reply is counted, but its response time is negative and pulls avg_response_hours
+    down: quietly wrong (SPEC §12). Its send time is its own or its campaign's; a reply time on
+    a send not replied, or one in the same second, is no such reply."""
+    sends = [
+        *SENDS,
+        send(100, 10, 1, {"sent", "replied"}, sent_at="2025-01-20 10:00:00", replied_at="2025-01-20 09:00:00"),
+        send(101, 20, 5, {"sent", "replied"}, replied_at="2025-01-15 11:00:00"),   # campaign 20: 01-15 12:00
+        send(102, 10, 2, {"sent"}, sent_at="2025-01-20 10:00:00", replied_at="2025-01-19 10:00:00"),  # no reply
+        send(103, 10, 3, {"sent", "replied"}, sent_at="2025-01-20 10:00:00", replied_at="2025-01-20 10:00:00"),
+    ]
+    campaign_time = {c["id"]: c["sent_at"] for c in CAMPAIGNS}
+    expected = [s for s in sends if s["sent"] and s["replied"] and s["replied_at"]
+                and (s["sent_at"] or campaign_time[s["campaign_id"]] or "") > s["replied_at"]]
+    assert [s["id"] for s in expected] == [100, 101]
+    out = run(cli, make_project(tmp_path / "p", leads=LEADS, campaigns=CAMPAIGNS, campaign_leads=sends,
+                                segments=SEGMENTS))
+    found = warnings(out)
+    assert set(found) == {"sends_without_a_send_time", "replies_before_their_send"}
+    assert found["replies_before_their_send"] == (
+        f"{len(expected)} failing rows",
+        "e.g. send_id=100, lead_id=1, campaign_id=10, sent_at=2025-01-20 10:00:00, replied_at=2025-01-20 09:00:00")
 
 
 @pytest.mark.parametrize("attribution", ["campaign", "matching"])

@@ -92,6 +92,7 @@ candidates as (
         s.campaign_segment_id,
         s.own_sent_at,
         d.send_id is not null                   as duplicate_id,
+        case when s.replied then s.replied_at end as replied_at,
 {%- if var('attribution') == 'campaign' %}
         seg.segment_id is not null              as campaign_segment_known,
         seg.workspace_id                        as campaign_segment_workspace_id,
@@ -118,6 +119,8 @@ candidates as (
        -- without a send time: this row is the send's own unless another workspace's copy (below)
        or s.sent_at is null
        or d.send_id is not null
+       -- a reply timed before its send: counted, but its response time is negative
+       or (s.replied and s.replied_at < s.sent_at)
 {%- if var('attribution') == 'campaign' %}
        or (s.campaign_segment_id is not null and seg.segment_id is null)
        or seg.workspace_id <> l.workspace_id
@@ -148,6 +151,6 @@ reported as (
 
 select
     send_id, lead_id, campaign_id, sent_at, campaign_workspace_id, lead_workspace_id, lead_known, campaign_known,
-    campaign_segment_id, campaign_segment_known, campaign_segment_workspace_id, duplicate_id, day
+    campaign_segment_id, campaign_segment_known, campaign_segment_workspace_id, duplicate_id, replied_at, day
 from reported
 where copy = 1
